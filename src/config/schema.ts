@@ -1,0 +1,190 @@
+import { CronExpressionParser } from 'cron-parser';
+import { z } from 'zod';
+import { duration, strictObject } from './strict.ts';
+
+/** Cluster names are typed in commands and printed on every report line, so keep them short and plain. */
+export const CLUSTER_NAME = /^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/;
+const SLACK_USER = /^[UW][A-Z0-9]{2,}$/;
+const SLACK_GROUP = /^S[A-Z0-9]{2,}$/;
+const SLACK_CHANNEL = /^[CG][A-Z0-9]{2,}$/;
+
+const cidr = z.string().refine((text) => {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(text);
+  return m !== null && m.slice(1, 5).every((o) => Number(o) <= 255) && Number(m[5]) <= 32;
+}, 'must be an IPv4 CIDR such as 10.1.0.0/16');
+
+const labelSelector = z
+  .string()
+  .min(1)
+  .regex(/^[A-Za-z0-9._/=!,()\s-]+$/, 'is not a Kubernetes label selector');
+const k8sName = z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'is not a Kubernetes name');
+
+const slackUserOrGroup = z
+  .string()
+  .regex(
+    new RegExp(`${SLACK_USER.source}|${SLACK_GROUP.source}`),
+    'must be a Slack user ID (U…) or user group ID (S…), not a display name',
+  );
+
+export const PROFILES = ['istio-1.0', 'modern'] as const;
+
+const componentSchema = strictObject({
+  name: z.string().min(1),
+  selector: labelSelector,
+  /** A component a role may legitimately lack (e.g. egress gateway) is reported but never fails the verdict. */
+  optional: z.boolean().default(false),
+});
+export type ComponentSpec = z.infer<typeof componentSchema>;
+
+const istioSchema = strictObject({
+  profile: z.enum(PROFILES, { error: `must be one of ${PROFILES.join(', ')}` }).optional(),
+  namespace: k8sName.optional(),
+  components: z.array(componentSchema).optional(),
+});
+
+const podRef = strictObject({
+  namespace: k8sName.optional(),
+  selector: labelSelector.optional(),
+  container: k8sName.optional(),
+});
+
+const clusterSchema = strictObject({
+  name: z
+    .string()
+    .regex(CLUSTER_NAME, 'must be lowercase letters, digits and dashes (it is typed in commands)'),
+  role: z.enum(['primary', 'remote'], { error: 'must be primary or remote' }),
+  kubeconfig: z.string().min(1),
+  context: z.string().min(1).optional(),
+  podCidrs: z.array(cidr).default([]),
+  serviceCidrs: z.array(cidr).default([]),
+  istio: istioSchema.optional(),
+  vpn: strictObject({ strongswan: podRef.optional(), probe: podRef.optional() }).optional(),
+});
+
+const scheduleSchema = strictObject({
+  name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,40}$/, 'must be lowercase letters, digits and dashes'),
+  cron: z.string().min(1),
+  timezone: z.string({ error: 'is required (no hidden local time): e.g. Europe/Berlin or UTC' }),
+  channel: z.string().regex(SLACK_CHANNEL, 'must be a Slack channel ID such as C0789GHI'),
+  checks: z
+    .array(z.enum(['status', 'vpn']))
+    .min(1)
+    .default(['status', 'vpn']),
+  mention: slackUserOrGroup.optional(),
+  mode: z.enum(['digest', 'every-run']).default('digest'),
+});
+
+export const configSchema = strictObject({
+  clusters: z.array(clusterSchema).min(1, 'must list at least one cluster'),
+  istio: istioSchema.default({}),
+  vpn: strictObject({
+    strongswan: podRef.default({}),
+    /** Where pings run from; by default the strongSwan pod itself. */
+    probe: podRef.optional(),
+    count: z.number().int().min(1).max(20).default(3),
+    timeout: duration.default(2000),
+    concurrency: z.number().int().min(1).max(200).default(16),
+    thresholds: strictObject({
+      lossPercent: z.number().min(0).max(100).default(0),
+      rttWarnMs: z.number().positive().default(100),
+      rttChangePercent: z.number().positive().default(50),
+    }).default({ lossPercent: 0, rttWarnMs: 100, rttChangePercent: 50 }),
+  }).default({
+    strongswan: {},
+    count: 3,
+    timeout: 2000,
+    concurrency: 16,
+    thresholds: { lossPercent: 0, rttWarnMs: 100, rttChangePercent: 50 },
+  }),
+  checks: strictObject({
+    clusterTimeout: duration.default(5000),
+  }).default({ clusterTimeout: 5000 }),
+  routing: strictObject({
+    namespace: k8sName.default('default'),
+    presets: z.string().min(1).optional(),
+    preflight: z.enum(['block', 'warn']).default('block'),
+  }).default({ namespace: 'default', preflight: 'block' }),
+  access: strictObject({
+    operators: z.array(slackUserOrGroup).default([]),
+    approvers: z.array(slackUserOrGroup).default([]),
+    viewers: z.array(slackUserOrGroup).optional(),
+    approvalTtl: duration.default(30 * 60_000),
+    rateLimit: strictObject({
+      commands: z.number().int().positive().default(10),
+      per: duration.default(60_000),
+    }).default({ commands: 10, per: 60_000 }),
+  }).default({
+    operators: [],
+    approvers: [],
+    approvalTtl: 30 * 60_000,
+    rateLimit: { commands: 10, per: 60_000 },
+  }),
+  audit: strictObject({
+    retention: duration.default(90 * 86_400_000),
+  }).default({ retention: 90 * 86_400_000 }),
+  schedules: z.array(scheduleSchema).default([]),
+  drift: strictObject({
+    autoRepair: z.enum(['off', 'propose']).default('off'),
+  }).default({ autoRepair: 'off' }),
+  jobs: strictObject({
+    timeout: duration.default(60_000),
+    concurrency: z.number().int().min(1).max(100).default(8),
+  }).default({ timeout: 60_000, concurrency: 8 }),
+}).superRefine((config, ctx) => {
+  const primaries = config.clusters.filter((c) => c.role === 'primary');
+  if (primaries.length !== 1) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['clusters'],
+      message: `exactly one cluster must have role: primary (found ${primaries.length}${
+        primaries.length > 1 ? `: ${primaries.map((c) => c.name).join(', ')}` : ''
+      })`,
+    });
+  }
+  const seen = new Set<string>();
+  config.clusters.forEach((c, i) => {
+    if (seen.has(c.name)) {
+      ctx.addIssue({ code: 'custom', path: ['clusters', i, 'name'], message: `"${c.name}" is used twice` });
+    }
+    seen.add(c.name);
+  });
+  const names = new Set<string>();
+  config.schedules.forEach((s, i) => {
+    if (names.has(s.name)) {
+      ctx.addIssue({ code: 'custom', path: ['schedules', i, 'name'], message: `"${s.name}" is used twice` });
+    }
+    names.add(s.name);
+    if (!isTimeZone(s.timezone)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['schedules', i, 'timezone'],
+        message: `schedule "${s.name}": unknown time zone "${s.timezone}" (use an IANA name such as Europe/Berlin or UTC)`,
+      });
+    }
+    try {
+      CronExpressionParser.parse(s.cron, { tz: isTimeZone(s.timezone) ? s.timezone : 'UTC', strict: false });
+      if (s.cron.trim().split(/\s+/).length !== 5)
+        throw new Error('expected 5 fields: minute hour day month weekday');
+    } catch (err) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['schedules', i, 'cron'],
+        message: `schedule "${s.name}": invalid cron "${s.cron}": ${(err as Error).message}`,
+      });
+    }
+  });
+});
+
+function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export type MeshConfig = z.infer<typeof configSchema>;
+export type ClusterConfig = MeshConfig['clusters'][number];
+export type ScheduleConfig = MeshConfig['schedules'][number];
+export type IstioProfile = (typeof PROFILES)[number];

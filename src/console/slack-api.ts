@@ -1,0 +1,231 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** One Web API call as received: the method and its decoded arguments (blocks parsed from JSON). */
+export interface RecordedCall {
+  method: string;
+  args: Record<string, unknown>;
+  at: number;
+}
+
+export interface StoredMessage {
+  channel: string;
+  ts: string;
+  text: string;
+  blocks: unknown[];
+  thread_ts?: string;
+  user?: string;
+  ephemeralFor?: string;
+  edited?: number;
+}
+
+/** A fault the next matching call gets instead of success: a Slack error code or an HTTP status. */
+export type Fault =
+  | { method: string; channel?: string; error: string; times?: number }
+  | { method: string; channel?: string; status: 429; retryAfter: number; times?: number }
+  | { method: string; channel?: string; status: 500 | 502 | 503; times?: number };
+
+export interface SlackApiStub {
+  url: string;
+  /** Base of response_url endpoints handed out in slash-command payloads. */
+  responseUrl(id: string): string;
+  calls: RecordedCall[];
+  messages: StoredMessage[];
+  /** What was posted to response_url endpoints, by id. */
+  responses: Map<string, Record<string, unknown>[]>;
+  fault(f: Fault): void;
+  /** Channels the bot is not a member of: posts there fail with not_in_channel. */
+  notInChannel: Set<string>;
+  userGroups: Map<string, string[]>;
+  onChange(
+    listener: (event: { kind: 'message' | 'update' | 'response'; message?: StoredMessage }) => void,
+  ): void;
+  close(): Promise<void>;
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function decodeArgs(req: IncomingMessage, body: string): Record<string, unknown> {
+  const type = req.headers['content-type'] ?? '';
+  if (type.includes('application/json')) return body ? (JSON.parse(body) as Record<string, unknown>) : {};
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of new URLSearchParams(body)) {
+    out[k] = (k === 'blocks' || k === 'attachments') && v.startsWith('[') ? JSON.parse(v) : v;
+  }
+  return out;
+}
+
+function send(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  res.writeHead(status, { 'content-type': 'application/json', ...headers });
+  res.end(JSON.stringify(body));
+}
+
+/**
+ * The Slack Web API methods meshops calls, served on loopback: the local console's backend and the
+ * tests' Slack. Messages are kept like Slack keeps them (ts per channel, threads, in-place edits).
+ */
+export async function startSlackApi(port = 0, host = '127.0.0.1'): Promise<SlackApiStub> {
+  const calls: RecordedCall[] = [];
+  const messages: StoredMessage[] = [];
+  const responses = new Map<string, Record<string, unknown>[]>();
+  const faults: Fault[] = [];
+  const notInChannel = new Set<string>();
+  const userGroups = new Map<string, string[]>();
+  const listeners: Parameters<SlackApiStub['onChange']>[0][] = [];
+  let clock = Math.floor(Date.now() / 1000);
+  let seq = 0;
+  const nextTs = () => {
+    seq += 1;
+    const now = Math.floor(Date.now() / 1000);
+    if (now > clock) clock = now;
+    return `${clock}.${String(seq).padStart(6, '0')}`;
+  };
+  const emit = (event: Parameters<Parameters<SlackApiStub['onChange']>[0]>[0]) => {
+    for (const l of listeners) l(event);
+  };
+
+  function takeFault(method: string, channel: string | undefined): Fault | undefined {
+    const i = faults.findIndex(
+      (f) => f.method === method && (f.channel === undefined || f.channel === channel),
+    );
+    if (i < 0) return undefined;
+    const f = faults[i]!;
+    const left = (f.times ?? 1) - 1;
+    if (left <= 0) faults.splice(i, 1);
+    else faults[i] = { ...f, times: left };
+    return f;
+  }
+
+  function handle(method: string, args: Record<string, unknown>): Record<string, unknown> {
+    const channel = typeof args.channel === 'string' ? args.channel : undefined;
+    switch (method) {
+      case 'auth.test':
+        return {
+          ok: true,
+          url: 'https://meshops.slack.com/',
+          team: 'meshops',
+          user: 'meshops',
+          team_id: 'T0MESHOPS',
+          user_id: 'U0MESHBOT',
+          bot_id: 'B0MESHBOT',
+        };
+      case 'chat.postMessage': {
+        if (!channel) return { ok: false, error: 'channel_not_found' };
+        if (notInChannel.has(channel)) return { ok: false, error: 'not_in_channel' };
+        const message: StoredMessage = {
+          channel,
+          ts: nextTs(),
+          text: String(args.text ?? ''),
+          blocks: Array.isArray(args.blocks) ? args.blocks : [],
+          ...(typeof args.thread_ts === 'string' ? { thread_ts: args.thread_ts } : {}),
+          user: 'U0MESHBOT',
+        };
+        messages.push(message);
+        emit({ kind: 'message', message });
+        return {
+          ok: true,
+          channel,
+          ts: message.ts,
+          message: { ...message, type: 'message', bot_id: 'B0MESHBOT' },
+        };
+      }
+      case 'chat.update': {
+        const message = messages.find((m) => m.channel === channel && m.ts === args.ts);
+        if (!message) return { ok: false, error: 'message_not_found' };
+        message.text = String(args.text ?? message.text);
+        if (Array.isArray(args.blocks)) message.blocks = args.blocks;
+        message.edited = Date.now();
+        emit({ kind: 'update', message });
+        return { ok: true, channel, ts: message.ts, text: message.text };
+      }
+      case 'chat.postEphemeral': {
+        if (!channel || typeof args.user !== 'string') return { ok: false, error: 'invalid_arguments' };
+        const message: StoredMessage = {
+          channel,
+          ts: nextTs(),
+          text: String(args.text ?? ''),
+          blocks: Array.isArray(args.blocks) ? args.blocks : [],
+          ephemeralFor: args.user,
+          ...(typeof args.thread_ts === 'string' ? { thread_ts: args.thread_ts } : {}),
+        };
+        messages.push(message);
+        emit({ kind: 'message', message });
+        return { ok: true, message_ts: message.ts };
+      }
+      case 'usergroups.users.list': {
+        const users = userGroups.get(String(args.usergroup));
+        return users ? { ok: true, users } : { ok: false, error: 'no_such_subteam' };
+      }
+      case 'users.info':
+        return { ok: true, user: { id: args.user, name: String(args.user).toLowerCase() } };
+      default:
+        return { ok: false, error: 'unknown_method' };
+    }
+  }
+
+  const server: Server = createServer(async (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const body = await readBody(req);
+    const respond = /^\/response\/([^/]+)$/.exec(url.pathname);
+    if (respond && req.method === 'POST') {
+      const id = decodeURIComponent(respond[1]!);
+      const payload = JSON.parse(body || '{}') as Record<string, unknown>;
+      const list = responses.get(id) ?? [];
+      list.push(payload);
+      responses.set(id, list);
+      emit({ kind: 'response' });
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end('ok');
+      return;
+    }
+    const api = /^\/api\/([a-zA-Z.]+)$/.exec(url.pathname);
+    if (!api) {
+      send(res, 404, { ok: false, error: 'not_found' });
+      return;
+    }
+    const method = api[1]!;
+    const args = decodeArgs(req, body);
+    calls.push({ method, args, at: Date.now() });
+    const fault = takeFault(method, typeof args.channel === 'string' ? args.channel : undefined);
+    if (fault && 'status' in fault) {
+      if (fault.status === 429)
+        send(res, 429, { ok: false, error: 'ratelimited' }, { 'retry-after': String(fault.retryAfter) });
+      else send(res, fault.status, { ok: false, error: 'internal_error' });
+      return;
+    }
+    if (fault) {
+      send(res, 200, { ok: false, error: fault.error });
+      return;
+    }
+    send(res, 200, handle(method, args));
+  });
+
+  await new Promise<void>((resolve) => server.listen(port, host, resolve));
+  const { port: bound } = server.address() as AddressInfo;
+  const base = `http://${host}:${bound}`;
+  return {
+    url: `${base}/api/`,
+    responseUrl: (id) => `${base}/response/${encodeURIComponent(id)}`,
+    calls,
+    messages,
+    responses,
+    fault: (f) => faults.push(f),
+    notInChannel,
+    userGroups,
+    onChange: (l) => listeners.push(l),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

@@ -1,0 +1,56 @@
+import type { KnownBlock } from '@slack/types';
+import type { Redis } from 'ioredis';
+import type { MeshConfig } from '../config/schema.ts';
+import type { Clusters } from '../kube/registry.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { ActionJob, CommandJob, CommandKind, CommandOf, ScheduleJob } from '../queue/jobs.ts';
+import type { SlackPoster } from '../slack/poster.ts';
+
+/**
+ * healthy / degraded / down describe the mesh; failed means the command itself could not run;
+ * info is for answers that carry no health judgement (lists, audit entries, pending approvals).
+ */
+export type Verdict = 'healthy' | 'degraded' | 'down' | 'failed' | 'info';
+
+export interface JobResult {
+  verdict: Verdict;
+  /** One line for the parent message, e.g. "2 clusters answer". */
+  summary: string;
+  /** Fallback text for notifications and screen readers. */
+  text: string;
+  blocks: KnownBlock[];
+}
+
+/** Everything a handler may touch. Handlers get no Bolt objects: the worker owns Slack I/O. */
+export interface JobContext {
+  readonly jobId: string;
+  readonly config: MeshConfig;
+  readonly clusters: Clusters;
+  readonly redis: Redis;
+  /** Key prefix for every Redis key the handler writes (isolates tests and deployments). */
+  readonly prefix: string;
+  readonly slack: SlackPoster;
+  readonly log: Logger;
+  readonly signal: AbortSignal;
+  /** Queues a follow-up job (e.g. verification after an apply) on the same queue. */
+  enqueue(job: CommandJob | ScheduleJob | ActionJob): Promise<string>;
+}
+
+export type CommandHandler<K extends CommandKind = CommandKind> = (
+  command: CommandOf<K>,
+  job: CommandJob,
+  ctx: JobContext,
+) => Promise<JobResult>;
+
+/** Button clicks: the handler updates the messages it owns itself; a returned result goes into the thread. */
+export type ActionHandler = (job: ActionJob, ctx: JobContext) => Promise<void>;
+
+export type ScheduleHandler = (job: ScheduleJob, ctx: JobContext) => Promise<void>;
+
+export type CommandHandlers = { [K in CommandKind]?: CommandHandler<K> };
+
+export interface Handlers {
+  commands: CommandHandlers;
+  actions: Record<string, ActionHandler>;
+  schedule?: ScheduleHandler;
+}

@@ -1,0 +1,214 @@
+import { Writable } from 'node:stream';
+import {
+  AppsV1Api,
+  type ConfigurationOptions,
+  CoreV1Api,
+  CustomObjectsApi,
+  DiscoveryV1Api,
+  Exec,
+  KubeConfig,
+  Observable,
+  PatchStrategy,
+  type RequestContext,
+  type ResponseContext,
+  setHeaderOptions,
+  type V1Status,
+  VersionApi,
+} from '@kubernetes/client-node';
+import type { ClusterConfig } from '../config/schema.ts';
+import { registerSecret } from '../observability/logger.ts';
+import { classifyKubeError, KubeError } from './errors.ts';
+
+export interface ExecRequest {
+  namespace: string;
+  pod: string;
+  container?: string;
+  /** argv, never a shell string: each element reaches the container as one argument. */
+  command: readonly string[];
+  timeoutMs: number;
+}
+
+export interface ExecResult {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+}
+
+/** One configured cluster: its API clients, bound to its own KubeConfig (never a shared, switched one). */
+export interface Cluster {
+  readonly name: string;
+  readonly role: 'primary' | 'remote';
+  readonly config: ClusterConfig;
+  readonly core: CoreV1Api;
+  readonly apps: AppsV1Api;
+  readonly custom: CustomObjectsApi;
+  readonly discovery: DiscoveryV1Api;
+  /** Per-call options carrying the request timeout; pass as the last argument of every API call. */
+  options(timeoutMs?: number): ConfigurationOptions;
+  /** Options for a merge patch (client-node defaults to json-patch, which a server rejects for objects). */
+  mergePatch(timeoutMs?: number): ConfigurationOptions;
+  version(timeoutMs?: number): Promise<{ gitVersion: string; platform?: string }>;
+  exec(request: ExecRequest): Promise<ExecResult>;
+}
+
+const ok = <T>(value: T) => new Observable(Promise.resolve(value));
+
+function timeoutOptions(ms: number): ConfigurationOptions {
+  return {
+    middleware: [
+      {
+        pre: (ctx: RequestContext) => {
+          ctx.setSignal(AbortSignal.timeout(ms));
+          return ok(ctx);
+        },
+        post: (res: ResponseContext) => ok(res),
+      },
+    ],
+    middlewareMergeStrategy: 'append',
+  };
+}
+
+class Collect extends Writable {
+  chunks: Buffer[] = [];
+  override _write(chunk: Buffer, _enc: BufferEncoding, done: () => void): void {
+    this.chunks.push(chunk);
+    done();
+  }
+  text(): string {
+    return Buffer.concat(this.chunks).toString('utf8');
+  }
+}
+
+function exitCodeOf(status: V1Status): number {
+  if (status.status === 'Success') return 0;
+  const cause = status.details?.causes?.find((c) => c.reason === 'ExitCode');
+  const code = Number(cause?.message);
+  return Number.isInteger(code) ? code : 1;
+}
+
+export function loadKubeConfig(config: ClusterConfig): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromFile(config.kubeconfig);
+  if (config.context) {
+    if (!kc.getContexts().some((c) => c.name === config.context)) {
+      throw new KubeError({
+        kind: 'unknown',
+        reason: `context "${config.context}" is not in ${config.kubeconfig} (it has: ${kc
+          .getContexts()
+          .map((c) => c.name)
+          .join(', ')})`,
+      });
+    }
+    kc.setCurrentContext(config.context);
+  }
+  registerSecret(kc.getCurrentUser()?.token);
+  return kc;
+}
+
+export function createCluster(config: ClusterConfig, defaultTimeoutMs: number): Cluster {
+  const kc = loadKubeConfig(config);
+  const versionApi = kc.makeApiClient(VersionApi);
+  const execApi = new Exec(kc);
+  const options = (ms = defaultTimeoutMs) => timeoutOptions(ms);
+  return {
+    name: config.name,
+    role: config.role,
+    config,
+    core: kc.makeApiClient(CoreV1Api),
+    apps: kc.makeApiClient(AppsV1Api),
+    custom: kc.makeApiClient(CustomObjectsApi),
+    discovery: kc.makeApiClient(DiscoveryV1Api),
+    options,
+    mergePatch: (ms = defaultTimeoutMs) =>
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch, options(ms)),
+    async version(ms = defaultTimeoutMs) {
+      try {
+        const info = await versionApi.getCode(options(ms));
+        return { gitVersion: info.gitVersion, platform: info.platform };
+      } catch (err) {
+        throw new KubeError(classifyKubeError(err, ms), { cause: err });
+      }
+    },
+    exec(request) {
+      return runExec(execApi, request);
+    },
+  };
+}
+
+function runExec(execApi: Exec, request: ExecRequest): Promise<ExecResult> {
+  const stdout = new Collect();
+  const stderr = new Collect();
+  return new Promise<ExecResult>((resolve, reject) => {
+    let settled = false;
+    let socket: { close(): void } | undefined;
+    const finish = (fn: () => void) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      fn();
+    };
+    const timer = setTimeout(() => {
+      socket?.close();
+      finish(() =>
+        reject(
+          new KubeError({
+            kind: 'timeout',
+            reason: `exec in ${request.pod} timed out after ${request.timeoutMs} ms`,
+          }),
+        ),
+      );
+    }, request.timeoutMs);
+    execApi
+      .exec(
+        request.namespace,
+        request.pod,
+        request.container ?? '',
+        [...request.command],
+        stdout,
+        stderr,
+        null,
+        false,
+        (status) =>
+          finish(() =>
+            resolve({ stdout: stdout.text(), stderr: stderr.text(), exitCode: exitCodeOf(status) }),
+          ),
+      )
+      .then((ws) => {
+        socket = ws;
+        if (settled) ws.close();
+        // A server that drops the socket without a Status would otherwise leave the promise pending.
+        ws.on('close', () =>
+          finish(() =>
+            reject(
+              new KubeError({
+                kind: 'unknown',
+                reason: `exec in ${request.pod} closed without an exit status`,
+              }),
+            ),
+          ),
+        );
+      })
+      .catch((err: unknown) => finish(() => reject(new KubeError(execFailure(err), { cause: err }))));
+  });
+}
+
+/** client-node reports a refused upgrade only as "Unexpected server response: 403", without the Status body. */
+function execFailure(err: unknown) {
+  const message = err instanceof Error ? err.message : String((err as { message?: unknown })?.message ?? err);
+  const status = /Unexpected server response: (\d{3})/.exec(message);
+  if (status) {
+    const code = Number(status[1]);
+    if (code === 403)
+      return { kind: 'forbidden' as const, status: code, reason: '403 Forbidden: exec is not allowed' };
+    if (code === 401)
+      return {
+        kind: 'unauthorized' as const,
+        status: code,
+        reason: '401 Unauthorized: the token was rejected',
+      };
+    if (code === 404)
+      return { kind: 'not-found' as const, status: code, reason: '404: pod or container not found' };
+    return { kind: 'server-error' as const, status: code, reason: `exec refused with HTTP ${code}` };
+  }
+  return classifyKubeError(err);
+}

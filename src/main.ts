@@ -1,0 +1,30 @@
+import { EnvError, parseEnv, type Role } from './config/env.ts';
+import { ConfigError } from './config/load.ts';
+import { startMeshops } from './runtime.ts';
+
+const ROLES: readonly Role[] = ['app', 'worker', 'all'];
+
+function fail(lines: string[]): never {
+  process.stderr.write(`meshops cannot start:\n${lines.map((l) => `  - ${l}`).join('\n')}\n`);
+  process.exit(1);
+}
+
+const role = (process.argv[2] ?? 'all') as Role;
+if (!ROLES.includes(role)) fail([`unknown role "${process.argv[2]}": use one of ${ROLES.join(', ')}`]);
+
+try {
+  const env = parseEnv(process.env, role);
+  const meshops = await startMeshops({ role, env });
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    meshops.log.info({ signal }, 'shutting down');
+    void meshops.stop().then(() => process.exit(0));
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+} catch (err) {
+  if (err instanceof EnvError || err instanceof ConfigError) fail(err.problems);
+  throw err;
+}

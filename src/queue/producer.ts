@@ -1,0 +1,58 @@
+import { type JobsOptions, Queue } from 'bullmq';
+import { producerConnection } from './connection.ts';
+import { jobName, type MeshJob, QUEUE_NAME } from './jobs.ts';
+
+export class QueueUnavailableError extends Error {
+  constructor(cause: unknown) {
+    super('the job queue (Redis) is unavailable', { cause });
+    this.name = 'QueueUnavailableError';
+  }
+}
+
+export interface Producer {
+  readonly queue: Queue;
+  enqueue(job: MeshJob, options?: { writes?: boolean; jobId?: string }): Promise<string>;
+  close(): Promise<void>;
+}
+
+const KEEP = {
+  removeOnComplete: { age: 24 * 3600, count: 2000 },
+  removeOnFail: { age: 7 * 24 * 3600, count: 5000 },
+} as const;
+
+export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise.finally(() => clearTimeout(timer)),
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer from Redis within ${ms} ms`)), ms);
+    }),
+  ]);
+}
+
+export function createProducer(redisUrl: string, prefix: string, addTimeoutMs = 1500): Producer {
+  const queue = new Queue(QUEUE_NAME, { connection: producerConnection(redisUrl), prefix });
+  // A Queue emits 'error' on every failed reconnect; without a listener Node would crash the app.
+  queue.on('error', () => {});
+  return {
+    queue,
+    async enqueue(job, options = {}) {
+      const opts: JobsOptions = {
+        ...KEEP,
+        // Read-only work may be retried once; writes never blindly (their handlers claim idempotency keys).
+        attempts: options.writes ? 1 : 2,
+        backoff: { type: 'fixed', delay: 1000 },
+        ...(options.jobId ? { jobId: options.jobId } : {}),
+      };
+      try {
+        const added = await withTimeout(queue.add(jobName(job), job, opts), addTimeoutMs);
+        return String(added.id);
+      } catch (err) {
+        throw new QueueUnavailableError(err);
+      }
+    },
+    async close() {
+      await queue.close();
+    },
+  };
+}

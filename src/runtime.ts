@@ -1,0 +1,124 @@
+import type { Server } from 'node:http';
+import type { Worker } from 'bullmq';
+import type { DestinationStream } from 'pino';
+import { createPermissions } from './access/permissions.ts';
+import type { Env, Role } from './config/env.ts';
+import { type LoadedConfig, loadConfig } from './config/load.ts';
+import type { MeshConfig } from './config/schema.ts';
+import { defaultHandlers } from './jobs/index.ts';
+import type { Handlers } from './jobs/types.ts';
+import { createClusters } from './kube/registry.ts';
+import { createLogger, type Logger, registerSecret } from './observability/logger.ts';
+import { createRedis } from './queue/connection.ts';
+import { createProducer } from './queue/producer.ts';
+import { closeWorker, startWorker } from './queue/worker.ts';
+import { createSlackApp } from './slack/app.ts';
+import { createPoster, createSlackClient } from './slack/poster.ts';
+
+export interface StartOptions {
+  role: Role;
+  env: Env;
+  /** An already parsed config (tests, demo); otherwise MESHOPS_CONFIG is loaded. */
+  config?: MeshConfig | LoadedConfig;
+  handlers?: Handlers;
+  logDestination?: DestinationStream;
+  /** Listen address for the app; tests bind 127.0.0.1 on port 0. */
+  host?: string;
+  /** Slack pacing per channel; Slack's 1 message/s by default. */
+  channelIntervalMs?: number;
+  /** How long SIGTERM waits for running jobs before leaving them to another worker. */
+  shutdownGraceMs?: number;
+  stalledIntervalMs?: number;
+  lockDurationMs?: number;
+}
+
+export interface Meshops {
+  log: Logger;
+  config: MeshConfig;
+  /** The app's HTTP server, when the role includes the app. */
+  server?: Server;
+  worker?: Worker;
+  /** Base URL of the app, e.g. http://127.0.0.1:3000. */
+  url?: string;
+  stop(): Promise<void>;
+}
+
+export async function startMeshops(options: StartOptions): Promise<Meshops> {
+  const { env, role } = options;
+  const log = createLogger(env.LOG_LEVEL, options.logDestination);
+  for (const secret of [env.SLACK_BOT_TOKEN, env.SLACK_SIGNING_SECRET, env.SLACK_APP_TOKEN])
+    registerSecret(secret);
+  const config = options.config ?? loadConfig(env.MESHOPS_CONFIG);
+  const clusters = createClusters(config);
+  const redis = createRedis(env.REDIS_URL);
+  redis.on('error', (err) => log.debug({ err }, 'redis connection error'));
+  const producer = createProducer(env.REDIS_URL, env.REDIS_PREFIX);
+  const poster = createPoster({
+    token: env.SLACK_BOT_TOKEN!,
+    apiUrl: env.SLACK_API_URL,
+    log,
+    channelIntervalMs: options.channelIntervalMs ?? 1000,
+  });
+  const handlers = options.handlers ?? defaultHandlers();
+  const closers: (() => Promise<unknown>)[] = [];
+  const result: Meshops = { log, config, stop: async () => {} };
+
+  if (role !== 'worker') {
+    const groupClient = createSlackClient(env.SLACK_BOT_TOKEN!, env.SLACK_API_URL, 3000);
+    const permissions = createPermissions(config.access, async (group) => {
+      const res = await groupClient.usergroups.users.list({ usergroup: group });
+      return res.users ?? [];
+    });
+    const slackApp = createSlackApp({
+      signingSecret: env.SLACK_SIGNING_SECRET!,
+      botToken: env.SLACK_BOT_TOKEN!,
+      apiUrl: env.SLACK_API_URL,
+      log,
+      producer,
+      redis,
+      poster,
+      permissions,
+      parseContext: {
+        clusters: config.clusters.map((c) => ({ name: c.name, role: c.role })),
+        presets: [],
+        schedules: config.schedules.map((s) => s.name),
+      },
+    });
+    const server = await slackApp.start(env.PORT, options.host);
+    const address = server.address();
+    const port = typeof address === 'object' && address ? address.port : env.PORT;
+    result.server = server;
+    result.url = `http://${options.host ?? '127.0.0.1'}:${port}`;
+    closers.push(() => slackApp.stop());
+    log.info({ port, role }, 'Slack app listening on /slack/events');
+  }
+
+  if (role !== 'app') {
+    const worker = startWorker({
+      redisUrl: env.REDIS_URL,
+      prefix: env.REDIS_PREFIX,
+      config,
+      clusters,
+      redis,
+      slack: poster,
+      log,
+      handlers,
+      enqueue: (job) => producer.enqueue(job, { writes: true }),
+      ...(options.stalledIntervalMs ? { stalledIntervalMs: options.stalledIntervalMs } : {}),
+      ...(options.lockDurationMs ? { lockDurationMs: options.lockDurationMs } : {}),
+    });
+    result.worker = worker;
+    closers.push(() => closeWorker(worker, options.shutdownGraceMs ?? 25_000));
+    log.info({ concurrency: config.jobs.concurrency, clusters: clusters.names() }, 'worker started');
+  }
+
+  // The app stops taking requests first; the worker finishes what it holds; Redis closes last.
+  result.stop = async () => {
+    for (const close of closers)
+      await close().catch((err: unknown) => log.error({ err }, 'shutdown step failed'));
+    await producer.close().catch(() => {});
+    redis.disconnect();
+    log.info('stopped');
+  };
+  return result;
+}

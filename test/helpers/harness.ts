@@ -1,0 +1,191 @@
+import { writeFileSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import { type AddressInfo, createServer as createNetServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { parseEnv } from '../../src/config/env.ts';
+import { parseConfig } from '../../src/config/load.ts';
+import { blockActionsBody, signedHeaders, slashCommandBody } from '../../src/console/sign.ts';
+import { type SlackApiStub, type StoredMessage, startSlackApi } from '../../src/console/slack-api.ts';
+import type { Handlers } from '../../src/jobs/types.ts';
+import { type Meshops, type StartOptions, startMeshops } from '../../src/runtime.ts';
+import { dropPrefix, REDIS_URL, uniquePrefix } from './redis.ts';
+import { waitFor } from './wait.ts';
+
+export const SIGNING_SECRET = 'test-signing-secret-0123456789abcdef';
+export const BOT_TOKEN = 'xoxb-test-0000000000-abcdefghijklmnop';
+
+/** Captures the JSON log lines of a run, so tests can read what meshops logged (and that secrets are absent). */
+export class LogSink extends Writable {
+  lines: string[] = [];
+  override _write(chunk: Buffer, _enc: BufferEncoding, done: () => void): void {
+    this.lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+    done();
+  }
+  text(): string {
+    return this.lines.join('\n');
+  }
+}
+
+export interface Harness {
+  slack: SlackApiStub;
+  meshops: Meshops;
+  prefix: string;
+  logs: LogSink;
+  /** Sends a signed `/mesh …` as Slack would; resolves with the HTTP status and body of the ack. */
+  command(
+    text: string,
+    opts?: { user?: string; channel?: string; responseId?: string },
+  ): Promise<{ status: number; body: string; responseId: string; ms: number }>;
+  click(opts: {
+    user: string;
+    channel: string;
+    messageTs: string;
+    actionId: string;
+    value: string;
+  }): Promise<{ status: number; responseId: string }>;
+  /** The channel's top-level messages, newest last. */
+  parents(channel: string): StoredMessage[];
+  thread(channel: string, ts: string): StoredMessage[];
+  /** Waits until the parent for `text` shows a final state (a verdict or failed). */
+  waitForVerdict(channel: string, contains: string, timeoutMs?: number): Promise<StoredMessage>;
+  close(): Promise<void>;
+}
+
+export interface HarnessOptions {
+  configYaml: string;
+  configDir?: string;
+  handlers?: Handlers;
+  role?: StartOptions['role'];
+  start?: Partial<StartOptions>;
+  label?: string;
+}
+
+let responseSeq = 0;
+
+export async function startHarness(options: HarnessOptions): Promise<Harness> {
+  const slack = await startSlackApi();
+  const prefix = uniquePrefix(options.label ?? 'h');
+  const logs = new LogSink();
+  const dir = options.configDir ?? (await mkdtemp(join(tmpdir(), 'meshops-test-')));
+  const env = parseEnv(
+    {
+      SLACK_SIGNING_SECRET: SIGNING_SECRET,
+      SLACK_BOT_TOKEN: BOT_TOKEN,
+      SLACK_API_URL: slack.url,
+      REDIS_URL,
+      REDIS_PREFIX: prefix,
+      PORT: '0',
+      LOG_LEVEL: 'debug',
+    },
+    options.role ?? 'all',
+  );
+  const config = parseConfig(options.configYaml, join(dir, 'meshops.yaml'), dir);
+  const meshops = await startMeshops({
+    role: options.role ?? 'all',
+    env,
+    config,
+    host: '127.0.0.1',
+    logDestination: logs,
+    channelIntervalMs: 0,
+    ...(options.handlers ? { handlers: options.handlers } : {}),
+    ...options.start,
+  });
+
+  async function post(body: string, headers: Record<string, string>) {
+    const started = performance.now();
+    const res = await fetch(`${meshops.url}/slack/events`, { method: 'POST', headers, body });
+    return { status: res.status, body: await res.text(), ms: performance.now() - started };
+  }
+
+  const harness: Harness = {
+    slack,
+    meshops,
+    prefix,
+    logs,
+    async command(text, opts = {}) {
+      const responseId = opts.responseId ?? `r${++responseSeq}`;
+      const body = slashCommandBody({
+        command: '/mesh',
+        text,
+        userId: opts.user ?? 'U0ALICE',
+        userName: 'alice',
+        channelId: opts.channel ?? 'C0MESHOPS',
+        channelName: 'mesh-ops',
+        responseUrl: slack.responseUrl(responseId),
+      });
+      return { ...(await post(body, signedHeaders(SIGNING_SECRET, body))), responseId };
+    },
+    async click(opts) {
+      const responseId = `c${++responseSeq}`;
+      const body = blockActionsBody({
+        userId: opts.user,
+        userName: opts.user.toLowerCase(),
+        channelId: opts.channel,
+        messageTs: opts.messageTs,
+        actionId: opts.actionId,
+        value: opts.value,
+        responseUrl: slack.responseUrl(responseId),
+      });
+      const res = await post(body, signedHeaders(SIGNING_SECRET, body));
+      return { status: res.status, responseId };
+    },
+    parents: (channel) =>
+      slack.messages.filter((m) => m.channel === channel && !m.thread_ts && !m.ephemeralFor),
+    thread: (channel, ts) => slack.messages.filter((m) => m.channel === channel && m.thread_ts === ts),
+    waitForVerdict(channel, contains, timeoutMs = 15_000) {
+      return waitFor(
+        `a final parent message containing "${contains}" in ${channel}`,
+        () =>
+          harness
+            .parents(channel)
+            .find(
+              (m) =>
+                m.text.includes(contains) && !/— (queued|:hourglass_flowing_sand: running)$/.test(m.text),
+            ),
+        timeoutMs,
+      );
+    },
+    async close() {
+      await meshops.stop();
+      await slack.close();
+      await dropPrefix(prefix);
+    },
+  };
+  return harness;
+}
+
+/** A loopback port nothing listens on (bound, then released). */
+export async function closedPort(): Promise<number> {
+  const server = createNetServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** A kubeconfig for a server that is not there: every call is refused. */
+export function unreachableKubeconfig(dir: string, name: string, port = 39_999): string {
+  const path = join(dir, `${name}.kubeconfig`);
+  writeFileSync(
+    path,
+    `apiVersion: v1
+kind: Config
+clusters:
+- name: ${name}
+  cluster:
+    server: https://127.0.0.1:${port}
+    insecure-skip-tls-verify: true
+users:
+- name: ${name}
+  user:
+    token: unreachable-token
+contexts:
+- name: ${name}
+  context: {cluster: ${name}, user: ${name}}
+current-context: ${name}
+`,
+  );
+  return path;
+}
