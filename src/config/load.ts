@@ -52,7 +52,7 @@ export function loadConfig(path: string): LoadedConfig {
     const code = (err as NodeJS.ErrnoException).code;
     throw new ConfigError([
       code === 'ENOENT'
-        ? `MESHOPS_CONFIG: ${absolute} does not exist (copy meshops.example.yaml there, or point MESHOPS_CONFIG at your file)`
+        ? `MESHOPS_CONFIG: ${absolute} does not exist (copy deploy/meshops.example.yaml there, or point MESHOPS_CONFIG at your file)`
         : `MESHOPS_CONFIG: cannot read ${absolute}: ${code ?? String(err)}`,
     ]);
   }

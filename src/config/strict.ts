@@ -53,20 +53,18 @@ const DURATION = /^(\d+)(ms|s|m|h|d)$/;
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 
 /** Durations are written the way people say them ("30m", "5s", "90d") and parsed to milliseconds. */
-export const duration = z.union([
-  z.number().int().positive(),
-  z.string().transform((text, ctx) => {
-    const m = DURATION.exec(text.trim());
-    if (!m) {
-      ctx.addIssue({
-        code: 'custom',
-        message: `"${text}" is not a duration; write e.g. 500ms, 5s, 30m, 2h, 90d`,
-      });
-      return z.NEVER;
-    }
-    return Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS];
-  }),
-]);
+export const duration = z.unknown().transform((value, ctx): number => {
+  if (typeof value === 'number' && Number.isInteger(value) && value > 0) return value;
+  const m = typeof value === 'string' ? DURATION.exec(value.trim()) : null;
+  if (!m) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `${JSON.stringify(value)} is not a duration; write e.g. 500ms, 5s, 30m, 2h, 90d`,
+    });
+    return z.NEVER;
+  }
+  return Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS];
+});
 
 /** Turns zod issues into one line per problem, naming where it is and what to change. */
 export function formatIssues(issues: readonly z.core.$ZodIssue[], where: string): string[] {

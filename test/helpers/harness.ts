@@ -60,6 +60,7 @@ export interface HarnessOptions {
   role?: StartOptions['role'];
   start?: Partial<StartOptions>;
   label?: string;
+  redisUrl?: string;
 }
 
 let responseSeq = 0;
@@ -74,7 +75,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
       SLACK_SIGNING_SECRET: SIGNING_SECRET,
       SLACK_BOT_TOKEN: BOT_TOKEN,
       SLACK_API_URL: slack.url,
-      REDIS_URL,
+      REDIS_URL: options.redisUrl ?? REDIS_URL,
       REDIS_PREFIX: prefix,
       PORT: '0',
       LOG_LEVEL: 'debug',
@@ -150,7 +151,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     async close() {
       await meshops.stop();
       await slack.close();
-      await dropPrefix(prefix);
+      await dropPrefix(prefix, options.redisUrl ?? REDIS_URL).catch(() => {});
     },
   };
   return harness;
