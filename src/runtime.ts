@@ -2,15 +2,18 @@ import type { Server } from 'node:http';
 import type { Worker } from 'bullmq';
 import type { DestinationStream } from 'pino';
 import { createPermissions } from './access/permissions.ts';
+import { createRateLimiter } from './access/rate-limit.ts';
 import type { Env, Role } from './config/env.ts';
 import { type LoadedConfig, loadConfig } from './config/load.ts';
 import type { MeshConfig } from './config/schema.ts';
 import { defaultHandlers } from './jobs/index.ts';
 import type { Handlers } from './jobs/types.ts';
 import { createClusters } from './kube/registry.ts';
+import { opsRoutes, startOpsServer } from './observability/http.ts';
 import { createLogger, type Logger, registerSecret } from './observability/logger.ts';
+import { metrics } from './observability/metrics.ts';
 import { createRedis } from './queue/connection.ts';
-import { createProducer } from './queue/producer.ts';
+import { createProducer, withTimeout } from './queue/producer.ts';
 import { closeWorker, startWorker } from './queue/worker.ts';
 import { createSlackApp } from './slack/app.ts';
 import { createPoster, createSlackClient } from './slack/poster.ts';
@@ -58,10 +61,30 @@ export async function startMeshops(options: StartOptions): Promise<Meshops> {
     apiUrl: env.SLACK_API_URL,
     log,
     channelIntervalMs: options.channelIntervalMs ?? 1000,
+    onRateLimited: (method) => metrics.slackRateLimited.inc({ method }),
+    onError: (method, code) => metrics.slackErrors.inc({ method, code }),
   });
   const handlers = options.handlers ?? defaultHandlers();
   const closers: (() => Promise<unknown>)[] = [];
   const result: Meshops = { log, config, stop: async () => {} };
+  let draining = false;
+  const routes = opsRoutes({
+    ready: async () => {
+      if (draining) return false;
+      try {
+        return (await withTimeout(redis.ping(), 1000)) === 'PONG';
+      } catch {
+        return false;
+      }
+    },
+    beforeScrape: async () => {
+      const counts = await withTimeout(
+        producer.queue.getJobCounts('waiting', 'active', 'delayed', 'failed'),
+        1000,
+      );
+      for (const [state, n] of Object.entries(counts)) metrics.queueJobs.set({ state }, n);
+    },
+  });
 
   if (role !== 'worker') {
     const groupClient = createSlackClient(env.SLACK_BOT_TOKEN!, env.SLACK_API_URL, 3000);
@@ -75,9 +98,16 @@ export async function startMeshops(options: StartOptions): Promise<Meshops> {
       apiUrl: env.SLACK_API_URL,
       log,
       producer,
-      redis,
       poster,
       permissions,
+      routes,
+      rateLimit: createRateLimiter(
+        redis,
+        env.REDIS_PREFIX,
+        config.access.rateLimit.commands,
+        config.access.rateLimit.per,
+      ),
+      onCommand: (subcommand, outcome) => metrics.commands.inc({ subcommand, outcome }),
       parseContext: {
         clusters: config.clusters.map((c) => ({ name: c.name, role: c.role })),
         presets: [],
@@ -91,6 +121,11 @@ export async function startMeshops(options: StartOptions): Promise<Meshops> {
     result.url = `http://${options.host ?? '127.0.0.1'}:${port}`;
     closers.push(() => slackApp.stop());
     log.info({ port, role }, 'Slack app listening on /slack/events');
+  } else {
+    // A worker has no Slack endpoint, but its health and job metrics must still be scrapeable.
+    const server = await startOpsServer(env.PORT, options.host, routes);
+    result.server = server;
+    closers.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
   }
 
   if (role !== 'app') {
@@ -104,6 +139,7 @@ export async function startMeshops(options: StartOptions): Promise<Meshops> {
       log,
       handlers,
       enqueue: (job) => producer.enqueue(job, { writes: true }),
+      onJobDone: (job, outcome, seconds) => metrics.jobDuration.observe({ job, outcome }, seconds),
       ...(options.stalledIntervalMs ? { stalledIntervalMs: options.stalledIntervalMs } : {}),
       ...(options.lockDurationMs ? { lockDurationMs: options.lockDurationMs } : {}),
     });
@@ -114,6 +150,7 @@ export async function startMeshops(options: StartOptions): Promise<Meshops> {
 
   // The app stops taking requests first; the worker finishes what it holds; Redis closes last.
   result.stop = async () => {
+    draining = true;
     for (const close of closers)
       await close().catch((err: unknown) => log.error({ err }, 'shutdown step failed'));
     await producer.close().catch(() => {});

@@ -17,6 +17,7 @@ import {
 } from '@kubernetes/client-node';
 import type { ClusterConfig } from '../config/schema.ts';
 import { registerSecret } from '../observability/logger.ts';
+import { metrics } from '../observability/metrics.ts';
 import { classifyKubeError, KubeError } from './errors.ts';
 
 export interface ExecRequest {
@@ -105,19 +106,42 @@ export function loadKubeConfig(config: ClusterConfig): KubeConfig {
   return kc;
 }
 
+/**
+ * Counts every failed API call per cluster and kind, whatever handler made it, without each handler
+ * having to remember to.
+ */
+function counted<T extends object>(api: T, cluster: string): T {
+  return new Proxy(api, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver) as unknown;
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        const result = (value as (...a: unknown[]) => unknown).apply(target, args);
+        if (result instanceof Promise) {
+          return result.catch((err: unknown) => {
+            metrics.clusterErrors.inc({ cluster, kind: classifyKubeError(err).kind });
+            throw err;
+          });
+        }
+        return result;
+      };
+    },
+  });
+}
+
 export function createCluster(config: ClusterConfig, defaultTimeoutMs: number): Cluster {
   const kc = loadKubeConfig(config);
-  const versionApi = kc.makeApiClient(VersionApi);
+  const versionApi = counted(kc.makeApiClient(VersionApi), config.name);
   const execApi = new Exec(kc);
   const options = (ms = defaultTimeoutMs) => timeoutOptions(ms);
   return {
     name: config.name,
     role: config.role,
     config,
-    core: kc.makeApiClient(CoreV1Api),
-    apps: kc.makeApiClient(AppsV1Api),
-    custom: kc.makeApiClient(CustomObjectsApi),
-    discovery: kc.makeApiClient(DiscoveryV1Api),
+    core: counted(kc.makeApiClient(CoreV1Api), config.name),
+    apps: counted(kc.makeApiClient(AppsV1Api), config.name),
+    custom: counted(kc.makeApiClient(CustomObjectsApi), config.name),
+    discovery: counted(kc.makeApiClient(DiscoveryV1Api), config.name),
     options,
     mergePatch: (ms = defaultTimeoutMs) =>
       setHeaderOptions('Content-Type', PatchStrategy.MergePatch, options(ms)),
@@ -130,7 +154,10 @@ export function createCluster(config: ClusterConfig, defaultTimeoutMs: number): 
       }
     },
     exec(request) {
-      return runExec(execApi, request);
+      return runExec(execApi, request).catch((err: unknown) => {
+        metrics.clusterErrors.inc({ cluster: config.name, kind: classifyKubeError(err).kind });
+        throw err;
+      });
     },
   };
 }

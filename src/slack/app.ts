@@ -1,10 +1,11 @@
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Server } from 'node:http';
 import { App, HTTPReceiver, type RespondFn } from '@slack/bolt';
-import type { Redis } from 'ioredis';
 import type { Permissions } from '../access/permissions.ts';
+import type { RateDecision } from '../access/rate-limit.ts';
+import type { Route } from '../observability/http.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Producer } from '../queue/producer.ts';
-import { QueueUnavailableError, withTimeout } from '../queue/producer.ts';
+import { QueueUnavailableError } from '../queue/producer.ts';
 import { boltLogger } from './bolt-logger.ts';
 import { helpText, type ParseContext, parseCommand } from './parse-command.ts';
 import { MEMBERSHIP_ERRORS, SlackApiError, type SlackPoster } from './poster.ts';
@@ -16,13 +17,13 @@ export interface SlackAppDeps {
   apiUrl: string;
   log: Logger;
   producer: Producer;
-  /** meshops' own Redis client; a PING on it decides readiness. */
-  redis: Redis;
   poster: SlackPoster;
   permissions: Permissions;
   parseContext: ParseContext;
-  /** Extra HTTP routes (e.g. /metrics) served beside /slack/events. */
-  routes?: { path: string; method: string; handler: (req: IncomingMessage, res: ServerResponse) => void }[];
+  /** /healthz, /readyz, /metrics, served beside /slack/events. */
+  routes: Route[];
+  /** Per-user limit on queued commands. */
+  rateLimit: (user: string) => Promise<RateDecision>;
   /** Called for every command outcome, for metrics. */
   onCommand?: (subcommand: string, outcome: string) => void;
 }
@@ -36,11 +37,6 @@ export interface SlackApp {
 const INVITE_ADVICE =
   "I can't post in this channel. Invite me with `/invite @meshops` (in a private channel, open the channel details → Integrations → Add apps), then run the command again.";
 
-function json(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json' });
-  res.end(JSON.stringify(body));
-}
-
 async function ephemeral(respond: RespondFn, text: string, log: Logger): Promise<void> {
   try {
     await respond({ response_type: 'ephemeral', replace_original: false, text });
@@ -51,33 +47,11 @@ async function ephemeral(respond: RespondFn, text: string, log: Logger): Promise
 
 export function createSlackApp(deps: SlackAppDeps): SlackApp {
   const { log } = deps;
-  let draining = false;
-
-  const ready = async () => {
-    if (draining) return false;
-    try {
-      return (await withTimeout(deps.redis.ping(), 1000)) === 'PONG';
-    } catch {
-      return false;
-    }
-  };
 
   const receiver = new HTTPReceiver({
     signingSecret: deps.signingSecret,
     logger: boltLogger(log),
-    customRoutes: [
-      { path: '/healthz', method: 'GET', handler: (_req, res) => json(res, 200, { ok: true }) },
-      {
-        path: '/readyz',
-        method: 'GET',
-        handler: (_req, res) => {
-          void ready().then((ok) =>
-            json(res, ok ? 200 : 503, { ready: ok, redis: ok ? 'ok' : 'unavailable' }),
-          );
-        },
-      },
-      ...(deps.routes ?? []),
-    ],
+    customRoutes: deps.routes,
   });
 
   const app = new App({
@@ -130,6 +104,15 @@ export function createSlackApp(deps: SlackAppDeps): SlackApp {
         text: ':no_entry: You are not in access.viewers, so meshops will not run commands for you.',
       });
       deps.onCommand?.(sub, 'forbidden');
+      return;
+    }
+    const rate = await deps.rateLimit(command.user_id);
+    if (!rate.ok) {
+      await ack({
+        response_type: 'ephemeral',
+        text: `:raised_hand: You have run ${rate.limit} commands in the last ${Math.round(rate.perMs / 1000)} s, the most meshops takes from one person. Try again in ${Math.ceil(rate.retryInMs / 1000)} s.`,
+      });
+      deps.onCommand?.(sub, 'rate_limited');
       return;
     }
     await ack();
@@ -217,7 +200,6 @@ export function createSlackApp(deps: SlackAppDeps): SlackApp {
       return (await app.start({ port, ...(host ? { host } : {}) })) as Server;
     },
     async stop() {
-      draining = true;
       await app.stop();
     },
   };

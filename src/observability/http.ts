@@ -1,0 +1,62 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { registry } from './metrics.ts';
+
+export interface Route {
+  path: string;
+  method: string;
+  handler: (req: IncomingMessage, res: ServerResponse) => void;
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
+}
+
+/**
+ * /healthz, /readyz and /metrics: the same handlers whether they sit beside Bolt's /slack/events (HTTP mode)
+ * or on their own small server (workers, Socket Mode).
+ */
+export function opsRoutes(options: {
+  ready: () => Promise<boolean>;
+  beforeScrape?: () => Promise<void>;
+}): Route[] {
+  return [
+    { path: '/healthz', method: 'GET', handler: (_req, res) => json(res, 200, { ok: true }) },
+    {
+      path: '/readyz',
+      method: 'GET',
+      handler: (_req, res) => {
+        void options
+          .ready()
+          .then((ok) => json(res, ok ? 200 : 503, { ready: ok, redis: ok ? 'ok' : 'unavailable' }));
+      },
+    },
+    {
+      path: '/metrics',
+      method: 'GET',
+      handler: (_req, res) => {
+        void (async () => {
+          await options.beforeScrape?.().catch(() => {});
+          res.writeHead(200, { 'content-type': registry.contentType });
+          res.end(await registry.metrics());
+        })();
+      },
+    },
+  ];
+}
+
+/** A plain HTTP server for the ops routes, where no Bolt receiver listens. */
+export async function startOpsServer(
+  port: number,
+  host: string | undefined,
+  routes: readonly Route[],
+): Promise<Server> {
+  const server = createServer((req, res) => {
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    const route = routes.find((r) => r.path === path && r.method === req.method);
+    if (route) route.handler(req, res);
+    else json(res, 404, { error: 'not found' });
+  });
+  await new Promise<void>((resolve) => server.listen(port, host, resolve));
+  return server;
+}

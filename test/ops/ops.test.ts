@@ -1,0 +1,67 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { type Harness, startHarness, unreachableKubeconfig } from '../helpers/harness.ts';
+import { waitFor } from '../helpers/wait.ts';
+
+describe('operations: rate limit, metrics, Slack failures', () => {
+  let h: Harness;
+  before(async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'meshops-ops-'));
+    unreachableKubeconfig(dir, 'icp');
+    h = await startHarness({
+      configDir: dir,
+      label: 'ops',
+      configYaml: `
+clusters: [{name: icp, role: primary, kubeconfig: ./icp.kubeconfig}]
+access:
+  rateLimit: { commands: 3, per: 1m }
+`,
+    });
+  });
+  after(() => h.close());
+
+  it('limits commands per user with a clear reply, and other users are not affected', async () => {
+    for (let i = 0; i < 3; i++)
+      assert.equal((await h.command('clusters', { user: 'U0BUSY', channel: 'C0RATE' })).body, '');
+    const fourth = JSON.parse((await h.command('clusters', { user: 'U0BUSY', channel: 'C0RATE' })).body) as {
+      response_type: string;
+      text: string;
+    };
+    assert.equal(fourth.response_type, 'ephemeral');
+    assert.match(fourth.text, /You have run 3 commands in the last 60 s.*Try again in \d+ s/);
+    assert.equal((await h.command('clusters', { user: 'U0CALM', channel: 'C0RATE' })).body, '');
+    await waitFor(
+      'four verdicts',
+      () => h.parents('C0RATE').filter((m) => /\*down\*/.test(m.text)).length === 4,
+    );
+  });
+
+  it('retries a Slack 5xx and still delivers the reply', async () => {
+    h.slack.fault({ method: 'chat.postMessage', channel: 'C0FLAKY', status: 503, times: 2 });
+    const res = await h.command('clusters', { channel: 'C0FLAKY', user: 'U0FLAKY' });
+    assert.equal(res.status, 200);
+    const final = await h.waitForVerdict('C0FLAKY', '/mesh clusters');
+    assert.equal(h.thread('C0FLAKY', final.ts).length, 1);
+  });
+
+  it('exposes Prometheus metrics for commands, jobs, Slack errors, cluster errors and the queue', async () => {
+    const text = await (await fetch(`${h.meshops.url}/metrics`)).text();
+    assert.match(text, /meshops_commands_total\{subcommand="clusters",outcome="queued"\} [4-9]/);
+    assert.match(text, /meshops_commands_total\{subcommand="clusters",outcome="rate_limited"\} 1/);
+    assert.match(text, /meshops_job_duration_seconds_count\{job="clusters",outcome="completed"\} \d+/);
+    assert.match(text, /meshops_slack_api_errors_total\{method="chat.postMessage",code="http_503"\} 2/);
+    assert.match(text, /meshops_cluster_api_errors_total\{cluster="icp",kind="refused"\} \d+/);
+    assert.match(text, /meshops_queue_jobs\{state="waiting"\} \d+/);
+  });
+
+  it('never writes the bot token or the signing secret to the logs', () => {
+    const logs = h.logs.text();
+    assert.ok(logs.length > 1000, 'the run logged something');
+    assert.ok(!logs.includes('xoxb-test-0000000000-abcdefghijklmnop'));
+    assert.ok(!logs.includes('test-signing-secret-0123456789abcdef'));
+    assert.ok(!logs.includes('unreachable-token'), 'the kubeconfig token');
+  });
+});
