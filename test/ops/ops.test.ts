@@ -26,12 +26,10 @@ access:
   it('limits commands per user with a clear reply, and other users are not affected', async () => {
     for (let i = 0; i < 3; i++)
       assert.equal((await h.command('clusters', { user: 'U0BUSY', channel: 'C0RATE' })).body, '');
-    const fourth = JSON.parse((await h.command('clusters', { user: 'U0BUSY', channel: 'C0RATE' })).body) as {
-      response_type: string;
-      text: string;
-    };
-    assert.equal(fourth.response_type, 'ephemeral');
-    assert.match(fourth.text, /You have run 3 commands in the last 60 s.*Try again in \d+ s/);
+    const res = await h.command('clusters', { user: 'U0BUSY', channel: 'C0RATE' });
+    const [fourth] = await waitFor('the ephemeral refusal', () => h.slack.responses.get(res.responseId));
+    assert.equal(fourth!.response_type, 'ephemeral');
+    assert.match(String(fourth!.text), /You have run 3 commands in the last 60 s.*Try again in \d+ s/);
     assert.equal((await h.command('clusters', { user: 'U0CALM', channel: 'C0RATE' })).body, '');
     await waitFor(
       'four verdicts',
