@@ -1,6 +1,7 @@
 import { EnvError, parseEnv, type Role } from './config/env.ts';
 import { ConfigError } from './config/load.ts';
 import { startMeshops } from './runtime.ts';
+import { SocketModeAuthError } from './slack/socket/receiver.ts';
 
 const ROLES: readonly Role[] = ['app', 'worker', 'all'];
 
@@ -26,5 +27,6 @@ try {
   process.on('SIGINT', () => shutdown('SIGINT'));
 } catch (err) {
   if (err instanceof EnvError || err instanceof ConfigError) fail(err.problems);
+  if (err instanceof SocketModeAuthError) fail([err.message]);
   throw err;
 }

@@ -19,6 +19,32 @@ export interface StoredMessage {
   edited?: number;
 }
 
+/**
+ * Where a `response_url` points, as Slack knows it: the channel and user of the slash command or click, and for a
+ * click the message that held the button. With a target, what is posted there becomes a message as in Slack.
+ */
+export interface ResponseTarget {
+  channel: string;
+  user: string;
+  messageTs?: string;
+}
+
+export type SlackApiEvent =
+  | { kind: 'message' | 'update'; message: StoredMessage }
+  | { kind: 'delete'; message: StoredMessage }
+  | { kind: 'response'; id: string; payload: Record<string, unknown> };
+
+/** Serves a request the Web API does not know (the console's page, its events); returns false for a 404. */
+export type ExtraRoutes = (req: IncomingMessage, res: ServerResponse, url: URL, body: string) => boolean;
+
+export interface SlackApiOptions {
+  port?: number;
+  host?: string;
+  /** Display names for `users.info`, by user ID. */
+  users?: ReadonlyMap<string, string>;
+  routes?: ExtraRoutes;
+}
+
 /** A fault the next matching call gets instead of success: a Slack error code or an HTTP status. */
 export type Fault =
   | { method: string; channel?: string; error: string; times?: number }
@@ -33,13 +59,18 @@ export interface SlackApiStub {
   messages: StoredMessage[];
   /** What was posted to response_url endpoints, by id. */
   responses: Map<string, Record<string, unknown>[]>;
+  /** Response ids whose posts become messages (the console registers one per command and click). */
+  responseTargets: Map<string, ResponseTarget>;
+  /** Adds a message Slack itself shows (a slash command's ack text, Slack's own errors), with a fresh ts. */
+  add(message: Omit<StoredMessage, 'ts'>): StoredMessage;
   fault(f: Fault): void;
   /** Channels the bot is not a member of: posts there fail with not_in_channel. */
   notInChannel: Set<string>;
   userGroups: Map<string, string[]>;
-  onChange(
-    listener: (event: { kind: 'message' | 'update' | 'response'; message?: StoredMessage }) => void,
-  ): void;
+  /** Serves a further method (e.g. apps.connections.open for the Socket Mode fake); `auth` is the bearer token. */
+  extend(method: string, handler: (args: Record<string, unknown>, auth: string | undefined) => unknown): void;
+  /** Returns a function that removes the listener. */
+  onChange(listener: (event: SlackApiEvent) => void): () => void;
   close(): Promise<void>;
 }
 
@@ -73,14 +104,18 @@ function send(
  * The Slack Web API methods meshops calls, served on loopback: the local console's backend and the
  * tests' Slack. Messages are kept like Slack keeps them (ts per channel, threads, in-place edits).
  */
-export async function startSlackApi(port = 0, host = '127.0.0.1'): Promise<SlackApiStub> {
+export async function startSlackApi(options: SlackApiOptions = {}): Promise<SlackApiStub> {
+  const port = options.port ?? 0;
+  const host = options.host ?? '127.0.0.1';
   const calls: RecordedCall[] = [];
   const messages: StoredMessage[] = [];
   const responses = new Map<string, Record<string, unknown>[]>();
+  const responseTargets = new Map<string, ResponseTarget>();
   const faults: Fault[] = [];
   const notInChannel = new Set<string>();
   const userGroups = new Map<string, string[]>();
-  const listeners: Parameters<SlackApiStub['onChange']>[0][] = [];
+  const listeners = new Set<(event: SlackApiEvent) => void>();
+  const extensions = new Map<string, Parameters<SlackApiStub['extend']>[1]>();
   let clock = Math.floor(Date.now() / 1000);
   let seq = 0;
   const nextTs = () => {
@@ -89,9 +124,47 @@ export async function startSlackApi(port = 0, host = '127.0.0.1'): Promise<Slack
     if (now > clock) clock = now;
     return `${clock}.${String(seq).padStart(6, '0')}`;
   };
-  const emit = (event: Parameters<Parameters<SlackApiStub['onChange']>[0]>[0]) => {
+  const emit = (event: SlackApiEvent) => {
     for (const l of listeners) l(event);
   };
+  const add = (message: Omit<StoredMessage, 'ts'>): StoredMessage => {
+    const stored = { ...message, ts: nextTs() };
+    messages.push(stored);
+    emit({ kind: 'message', message: stored });
+    return stored;
+  };
+
+  // Slack's rules for a response_url post (docs.slack.dev/interactivity/handling-user-interaction): ephemeral
+  // unless `in_channel`; `replace_original` / `delete_original` act on the clicked message only.
+  function applyResponse(target: ResponseTarget, payload: Record<string, unknown>): void {
+    const flag = (v: unknown) => v === true || v === 'true';
+    const original = target.messageTs
+      ? messages.find((m) => m.channel === target.channel && m.ts === target.messageTs)
+      : undefined;
+    if (original && flag(payload.delete_original)) {
+      messages.splice(messages.indexOf(original), 1);
+      emit({ kind: 'delete', message: original });
+      return;
+    }
+    const text = typeof payload.text === 'string' ? payload.text : '';
+    const blocks = Array.isArray(payload.blocks) ? payload.blocks : [];
+    if (original && flag(payload.replace_original)) {
+      original.text = text;
+      original.blocks = blocks;
+      original.edited = Date.now();
+      emit({ kind: 'update', message: original });
+      return;
+    }
+    const threadTs = typeof payload.thread_ts === 'string' ? payload.thread_ts : undefined;
+    add({
+      channel: target.channel,
+      text,
+      blocks,
+      user: 'U0MESHBOT',
+      ...(threadTs ? { thread_ts: threadTs } : {}),
+      ...(payload.response_type === 'in_channel' ? {} : { ephemeralFor: target.user }),
+    });
+  }
 
   function takeFault(method: string, channel: string | undefined): Fault | undefined {
     const i = faults.findIndex(
@@ -165,8 +238,10 @@ export async function startSlackApi(port = 0, host = '127.0.0.1'): Promise<Slack
         const users = userGroups.get(String(args.usergroup));
         return users ? { ok: true, users } : { ok: false, error: 'no_such_subteam' };
       }
-      case 'users.info':
-        return { ok: true, user: { id: args.user, name: String(args.user).toLowerCase() } };
+      case 'users.info': {
+        const name = options.users?.get(String(args.user)) ?? String(args.user).toLowerCase();
+        return { ok: true, user: { id: args.user, name, real_name: name } };
+      }
       default:
         return { ok: false, error: 'unknown_method' };
     }
@@ -182,14 +257,16 @@ export async function startSlackApi(port = 0, host = '127.0.0.1'): Promise<Slack
       const list = responses.get(id) ?? [];
       list.push(payload);
       responses.set(id, list);
-      emit({ kind: 'response' });
+      const target = responseTargets.get(id);
+      if (target) applyResponse(target, payload);
+      emit({ kind: 'response', id, payload });
       res.writeHead(200, { 'content-type': 'text/plain' });
       res.end('ok');
       return;
     }
     const api = /^\/api\/([a-zA-Z.]+)$/.exec(url.pathname);
     if (!api) {
-      send(res, 404, { ok: false, error: 'not_found' });
+      if (!options.routes?.(req, res, url, body)) send(res, 404, { ok: false, error: 'not_found' });
       return;
     }
     const method = api[1]!;
@@ -206,10 +283,18 @@ export async function startSlackApi(port = 0, host = '127.0.0.1'): Promise<Slack
       send(res, 200, { ok: false, error: fault.error });
       return;
     }
-    send(res, 200, handle(method, args));
+    const extension = extensions.get(method);
+    const auth = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+    send(res, 200, extension ? extension(args, auth) : handle(method, args));
   });
 
-  await new Promise<void>((resolve) => server.listen(port, host, resolve));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
   const { port: bound } = server.address() as AddressInfo;
   const base = `http://${host}:${bound}`;
   return {
@@ -218,10 +303,16 @@ export async function startSlackApi(port = 0, host = '127.0.0.1'): Promise<Slack
     calls,
     messages,
     responses,
+    responseTargets,
+    add,
     fault: (f) => faults.push(f),
     notInChannel,
     userGroups,
-    onChange: (l) => listeners.push(l),
+    extend: (method, handler) => extensions.set(method, handler),
+    onChange: (l) => {
+      listeners.add(l);
+      return () => listeners.delete(l);
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

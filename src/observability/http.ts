@@ -18,6 +18,8 @@ function json(res: ServerResponse, status: number, body: unknown): void {
  */
 export function opsRoutes(options: {
   ready: () => Promise<boolean>;
+  /** Further conditions for readiness, reported by name (e.g. socketMode while its connection is down). */
+  checks?: () => Record<string, boolean>;
   beforeScrape?: () => Promise<void>;
 }): Route[] {
   return [
@@ -26,9 +28,15 @@ export function opsRoutes(options: {
       path: '/readyz',
       method: 'GET',
       handler: (_req, res) => {
-        void options
-          .ready()
-          .then((ok) => json(res, ok ? 200 : 503, { ready: ok, redis: ok ? 'ok' : 'unavailable' }));
+        void options.ready().then((redisOk) => {
+          const checks = Object.entries(options.checks?.() ?? {});
+          const ok = redisOk && checks.every(([, up]) => up);
+          json(res, ok ? 200 : 503, {
+            ready: ok,
+            redis: redisOk ? 'ok' : 'unavailable',
+            ...Object.fromEntries(checks.map(([name, up]) => [name, up ? 'ok' : 'unavailable'])),
+          });
+        });
       },
     },
     {

@@ -1,8 +1,8 @@
 import type { Server } from 'node:http';
-import { App, HTTPReceiver, type RespondFn } from '@slack/bolt';
+import { App, HTTPReceiver, type Receiver, type RespondFn } from '@slack/bolt';
 import type { Permissions } from '../access/permissions.ts';
 import type { RateDecision } from '../access/rate-limit.ts';
-import type { Route } from '../observability/http.ts';
+import { type Route, startOpsServer } from '../observability/http.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Producer } from '../queue/producer.ts';
 import { QueueUnavailableError } from '../queue/producer.ts';
@@ -10,9 +10,13 @@ import { boltLogger } from './bolt-logger.ts';
 import { helpText, type ParseContext, parseCommand } from './parse-command.ts';
 import { MEMBERSHIP_ERRORS, SlackApiError, type SlackPoster } from './poster.ts';
 import { queuedMessage, unavailableMessage } from './render/parent.ts';
+import { createSocketMode, type SocketMode, type SocketModeOptions } from './socket/receiver.ts';
 
 export interface SlackAppDeps {
-  signingSecret: string;
+  /** HTTP mode: Slack posts to /slack/events, signed with this secret. */
+  signingSecret?: string;
+  /** Socket Mode (SLACK_APP_TOKEN set): the app dials out to Slack and needs no inbound /slack/events. */
+  socketMode?: Omit<SocketModeOptions, 'apiUrl' | 'log'>;
   botToken: string;
   apiUrl: string;
   log: Logger;
@@ -26,10 +30,14 @@ export interface SlackAppDeps {
   rateLimit: (user: string) => Promise<RateDecision>;
   /** Called for every command outcome, for metrics. */
   onCommand?: (subcommand: string, outcome: string) => void;
+  /** Called when a change request is refused for lack of rights, for the audit trail. */
+  onForbidden?: (refusal: { user: string; channel: string; text: string; reason: string }) => void;
 }
 
 export interface SlackApp {
   app: App;
+  /** Set in Socket Mode: connection state for /readyz, counters for metrics. */
+  socketMode?: SocketMode;
   start(port: number, host?: string): Promise<Server>;
   stop(): Promise<void>;
 }
@@ -48,11 +56,20 @@ async function ephemeral(respond: RespondFn, text: string, log: Logger): Promise
 export function createSlackApp(deps: SlackAppDeps): SlackApp {
   const { log } = deps;
 
-  const receiver = new HTTPReceiver({
-    signingSecret: deps.signingSecret,
-    logger: boltLogger(log),
-    customRoutes: deps.routes,
-  });
+  const socketMode = deps.socketMode
+    ? createSocketMode({ ...deps.socketMode, apiUrl: deps.apiUrl, log })
+    : undefined;
+  // In Socket Mode the ops routes get their own small server (start below); in HTTP mode they sit beside Bolt's.
+  let receiver: Receiver;
+  if (socketMode) receiver = socketMode;
+  else if (deps.signingSecret)
+    receiver = new HTTPReceiver({
+      signingSecret: deps.signingSecret,
+      logger: boltLogger(log),
+      customRoutes: deps.routes,
+    });
+  else
+    throw new Error('the Slack app needs a signing secret (HTTP mode) or an app-level token (Socket Mode)');
 
   const app = new App({
     receiver,
@@ -96,6 +113,12 @@ export function createSlackApp(deps: SlackAppDeps): SlackApp {
         text: `:no_entry: \`${parsed.spec.usage}\` may be requested only by operators (access.operators). Ask an operator to run it.`,
       });
       deps.onCommand?.(sub, 'forbidden');
+      deps.onForbidden?.({
+        user: command.user_id,
+        channel: command.channel_id,
+        text: `/mesh ${command.text.trim()}`,
+        reason: 'not in access.operators',
+      });
       return;
     }
     if (!(await deps.permissions.isViewer(command.user_id))) {
@@ -106,16 +129,18 @@ export function createSlackApp(deps: SlackAppDeps): SlackApp {
       deps.onCommand?.(sub, 'forbidden');
       return;
     }
+    // Everything that needs Redis or Slack happens after the ack, so a slow dependency never costs the 3 s.
+    await ack();
     const rate = await deps.rateLimit(command.user_id);
     if (!rate.ok) {
-      await ack({
-        response_type: 'ephemeral',
-        text: `:raised_hand: You have run ${rate.limit} commands in the last ${Math.round(rate.perMs / 1000)} s, the most meshops takes from one person. Try again in ${Math.ceil(rate.retryInMs / 1000)} s.`,
-      });
+      await ephemeral(
+        respond,
+        `:raised_hand: You have run ${rate.limit} commands in the last ${Math.round(rate.perMs / 1000)} s, the most meshops takes from one person. Try again in ${Math.ceil(rate.retryInMs / 1000)} s.`,
+        reqLog,
+      );
       deps.onCommand?.(sub, 'rate_limited');
       return;
     }
-    await ack();
 
     const text = `/mesh ${command.text.trim()}`;
     let parentTs: string;
@@ -194,13 +219,25 @@ export function createSlackApp(deps: SlackAppDeps): SlackApp {
     }
   });
 
+  let opsServer: Server | undefined;
   return {
     app,
+    ...(socketMode ? { socketMode } : {}),
     async start(port, host) {
-      return (await app.start({ port, ...(host ? { host } : {}) })) as Server;
+      if (!socketMode) return (await app.start({ port, ...(host ? { host } : {}) })) as Server;
+      const server = await startOpsServer(port, host, deps.routes);
+      try {
+        await app.start();
+      } catch (err) {
+        server.close();
+        throw err;
+      }
+      opsServer = server;
+      return server;
     },
     async stop() {
       await app.stop();
+      if (opsServer) await new Promise<void>((resolve) => opsServer?.close(() => resolve()));
     },
   };
 }

@@ -61,12 +61,16 @@ export interface HarnessOptions {
   start?: Partial<StartOptions>;
   label?: string;
   redisUrl?: string;
+  /** An already started fake Web API (e.g. one a Socket Mode fake has extended); the harness closes it. */
+  slack?: SlackApiStub;
+  /** Extra environment, e.g. SLACK_APP_TOKEN for Socket Mode. */
+  env?: Record<string, string>;
 }
 
 let responseSeq = 0;
 
 export async function startHarness(options: HarnessOptions): Promise<Harness> {
-  const slack = await startSlackApi();
+  const slack = options.slack ?? (await startSlackApi());
   const prefix = uniquePrefix(options.label ?? 'h');
   const logs = new LogSink();
   const dir = options.configDir ?? (await mkdtemp(join(tmpdir(), 'meshops-test-')));
@@ -79,6 +83,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
       REDIS_PREFIX: prefix,
       PORT: '0',
       LOG_LEVEL: 'debug',
+      ...options.env,
     },
     options.role ?? 'all',
   );
