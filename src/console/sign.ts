@@ -48,12 +48,18 @@ export interface ButtonClick {
   userId: string;
   userName: string;
   channelId: string;
+  channelName?: string;
   messageTs: string;
   actionId: string;
   value: string;
   blockId?: string;
   responseUrl: string;
   actionTs?: string;
+  /** The button's label, as Slack echoes it in `actions[].text`. */
+  buttonText?: string;
+  /** The message that held the button, as Slack includes it (absent for ephemeral messages, as in Slack). */
+  message?: { text: string; blocks: readonly unknown[]; thread_ts?: string; user?: string };
+  isEphemeral?: boolean;
 }
 
 /** The form body Slack posts for a button click in a top-level blocks message (`payload=<json>`). */
@@ -63,11 +69,18 @@ export function blockActionsBody(c: ButtonClick): string {
     user: { id: c.userId, username: c.userName, name: c.userName, team_id: 'T0MESHOPS' },
     api_app_id: 'A0MESHOPS',
     token: 'legacy-verification-token-unused',
-    container: { type: 'message', message_ts: c.messageTs, channel_id: c.channelId, is_ephemeral: false },
+    container: {
+      type: 'message',
+      message_ts: c.messageTs,
+      channel_id: c.channelId,
+      is_ephemeral: c.isEphemeral ?? false,
+    },
     trigger_id: `${Date.now()}.1.${Math.random().toString(16).slice(2)}`,
     team: { id: 'T0MESHOPS', domain: 'meshops' },
-    channel: { id: c.channelId, name: c.channelId },
-    message: { type: 'message', ts: c.messageTs, text: '' },
+    channel: { id: c.channelId, name: c.channelName ?? c.channelId },
+    ...(c.isEphemeral
+      ? {}
+      : { message: { type: 'message', ts: c.messageTs, text: '', ...c.message, bot_id: 'B0MESHBOT' } }),
     response_url: c.responseUrl,
     actions: [
       {
@@ -75,7 +88,7 @@ export function blockActionsBody(c: ButtonClick): string {
         action_id: c.actionId,
         block_id: c.blockId ?? 'actions',
         value: c.value,
-        text: { type: 'plain_text', text: c.actionId },
+        text: { type: 'plain_text', text: c.buttonText ?? c.actionId },
         action_ts: c.actionTs ?? `${(Date.now() / 1000).toFixed(6)}`,
       },
     ],

@@ -212,7 +212,8 @@ export async function startSlackApi(options: SlackApiOptions = {}): Promise<Slac
         };
       }
       case 'chat.update': {
-        const message = messages.find((m) => m.channel === channel && m.ts === args.ts);
+        // As in Slack, an ephemeral message cannot be updated this way (only through its response_url).
+        const message = messages.find((m) => m.channel === channel && m.ts === args.ts && !m.ephemeralFor);
         if (!message) return { ok: false, error: 'message_not_found' };
         message.text = String(args.text ?? message.text);
         if (Array.isArray(args.blocks)) message.blocks = args.blocks;

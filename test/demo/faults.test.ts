@@ -1,0 +1,121 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { request } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { FaultPanel } from '../../src/console/server.ts';
+import { ADDED_RTT_MS, simFaultPanel } from '../../src/demo/faults.ts';
+import { type SimMesh, startSimMesh } from '../../src/sim/index.ts';
+
+/** The parts of a simulated pod the assertions read. */
+interface PodView {
+  metadata: { name: string; labels?: Record<string, string> };
+  status: {
+    podIP: string;
+    containerStatuses: { name: string; state?: { waiting?: { reason?: string }; running?: object } }[];
+  };
+}
+
+describe('the demo’s fault panel drives the simulated mesh', () => {
+  let sim: SimMesh;
+  let panel: FaultPanel;
+  const icp = () => sim.clusters.get('icp')!.state;
+  const pods = (selector: (p: PodView) => boolean) =>
+    (icp().list('pods', 'istio-system') as unknown as PodView[]).filter(selector);
+  const pilot = () => pods((p) => p.metadata.labels?.istio === 'pilot')[0]!;
+  const telemetry = () => pods((p) => p.metadata.labels?.['istio-mixer-type'] === 'telemetry')[0]!;
+  /** GET /version on iks as a client with its kubeconfig would: the status, or the connection error's code. */
+  const iksVersion = () => {
+    const iks = sim.clusters.get('iks')!;
+    return new Promise<number | string>((resolve) => {
+      const req = request(
+        `${iks.url}/version`,
+        { ca: iks.caCert, agent: false, headers: { authorization: `Bearer ${iks.token}` } },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
+      req.on('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
+      req.end();
+    });
+  };
+  /** The tunnel's state as each side's strongSwan would report it. */
+  const tunnel = () =>
+    Object.fromEntries(
+      ['icp', 'iks'].map((c) => [c, sim.network.sidesOf(c).find((v) => v.peer !== c)?.side.state]),
+    );
+  /** A pod IP on each side of the tunnel, to ask the network model what a probe would see. */
+  const route = () => {
+    const iksPod = sim.clusters.get('iks')!.state.list('pods', 'default')[0] as unknown as PodView;
+    return sim.network.route('icp', undefined, pilot().status.podIP, iksPod.status.podIP);
+  };
+
+  before(async () => {
+    sim = await startSimMesh({ dir: mkdtempSync(join(tmpdir(), 'meshops-demo-faults-')) });
+    panel = simFaultPanel(sim);
+  });
+  after(() => sim.close());
+
+  it('offers the issue’s faults, reset last', () => {
+    assert.deepEqual(
+      panel.actions.map((a) => a.label),
+      [
+        'Restart pilot (drift)',
+        'Crash-loop telemetry',
+        'VPN tunnel down',
+        'VPN tunnel half-up',
+        'IKS unreachable',
+        `Add VPN latency (${ADDED_RTT_MS} ms)`,
+        'Reset to healthy',
+      ],
+    );
+  });
+
+  it('restarts pilot with a new name and IP and says both', async () => {
+    const before = pilot();
+    const message = await panel.run('restart-pilot');
+    const now = pilot();
+    assert.notEqual(now.metadata.name, before.metadata.name);
+    assert.notEqual(now.status.podIP, before.status.podIP);
+    assert.ok(message.includes(before.status.podIP) && message.includes(now.status.podIP), message);
+  });
+
+  it('crash-loops telemetry’s mixer', async () => {
+    await panel.run('crash-telemetry');
+    const mixer = telemetry().status.containerStatuses.find((c) => c.name === 'mixer');
+    assert.equal(mixer?.state?.waiting?.reason, 'CrashLoopBackOff');
+  });
+
+  it('takes the tunnel down, half-up, and slows it', async () => {
+    await panel.run('tunnel-down');
+    assert.deepEqual(tunnel(), { icp: 'down', iks: 'down' });
+    await panel.run('tunnel-half-up');
+    assert.deepEqual(tunnel(), { icp: 'half-up', iks: 'half-up' });
+    assert.equal(route().reachable, false);
+  });
+
+  it('makes iks refuse connections', async () => {
+    assert.equal(await iksVersion(), 200);
+    await panel.run('remote-unreachable');
+    assert.equal(await iksVersion(), 'ECONNREFUSED');
+  });
+
+  it('resets everything, then adds latency on a healthy tunnel', async () => {
+    assert.match(await panel.run('reset'), /reset/);
+    assert.deepEqual(tunnel(), { icp: 'up', iks: 'up' });
+    const mixer = telemetry().status.containerStatuses.find((c) => c.name === 'mixer');
+    assert.ok(mixer?.state?.running, 'telemetry runs again');
+    assert.equal(await iksVersion(), 200, 'iks answers again');
+    const healthy = route();
+    assert.ok(healthy.reachable && healthy.rttMs < ADDED_RTT_MS);
+    await panel.run('latency');
+    const slow = route();
+    assert.ok(slow.reachable && slow.rttMs >= ADDED_RTT_MS, JSON.stringify(slow));
+  });
+
+  it('refuses an unknown fault', async () => {
+    await assert.rejects(panel.run('meteor-strike'), /unknown fault "meteor-strike"/);
+  });
+});
