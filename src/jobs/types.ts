@@ -1,5 +1,6 @@
 import type { KnownBlock } from '@slack/types';
 import type { Redis } from 'ioredis';
+import type { Permissions } from '../access/permissions.ts';
 import type { MeshConfig } from '../config/schema.ts';
 import type { Clusters } from '../kube/registry.ts';
 import type { Logger } from '../observability/logger.ts';
@@ -21,6 +22,11 @@ export interface JobResult {
   blocks: KnownBlock[];
 }
 
+export interface EnqueueOptions {
+  delayMs?: number;
+  jobId?: string;
+}
+
 /** Everything a handler may touch. Handlers get no Bolt objects: the worker owns Slack I/O. */
 export interface JobContext {
   readonly jobId: string;
@@ -32,8 +38,13 @@ export interface JobContext {
   readonly slack: SlackPoster;
   readonly log: Logger;
   readonly signal: AbortSignal;
-  /** Queues a follow-up job (e.g. verification after an apply) on the same queue. */
-  enqueue(job: CommandJob | ScheduleJob | ActionJob): Promise<string>;
+  /** Who may operate and approve (Slack user groups resolved), for decisions made in the worker. */
+  readonly permissions: Permissions;
+  /**
+   * Queues a follow-up job (e.g. verification after an apply) on the same queue; `delayMs` runs it later
+   * (an approval's expiry), and a `jobId` makes queueing it twice queue it once.
+   */
+  enqueue(job: CommandJob | ScheduleJob | ActionJob, options?: EnqueueOptions): Promise<string>;
 }
 
 export type CommandHandler<K extends CommandKind = CommandKind> = (

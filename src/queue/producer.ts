@@ -11,7 +11,7 @@ export class QueueUnavailableError extends Error {
 
 export interface Producer {
   readonly queue: Queue;
-  enqueue(job: MeshJob, options?: { writes?: boolean; jobId?: string }): Promise<string>;
+  enqueue(job: MeshJob, options?: { writes?: boolean; jobId?: string; delayMs?: number }): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -43,6 +43,7 @@ export function createProducer(redisUrl: string, prefix: string, addTimeoutMs = 
         attempts: options.writes ? 1 : 2,
         backoff: { type: 'fixed', delay: 1000 },
         ...(options.jobId ? { jobId: options.jobId } : {}),
+        ...(options.delayMs ? { delay: options.delayMs } : {}),
       };
       try {
         const added = await withTimeout(queue.add(jobName(job), job, opts), addTimeoutMs);

@@ -1,5 +1,6 @@
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
+import type { Permissions } from '../access/permissions.ts';
 import type { MeshConfig } from '../config/schema.ts';
 import type { Handlers, JobContext, JobResult } from '../jobs/types.ts';
 import type { Clusters } from '../kube/registry.ts';
@@ -19,6 +20,7 @@ export interface WorkerDeps {
   slack: SlackPoster;
   log: Logger;
   handlers: Handlers;
+  permissions: Permissions;
   enqueue: JobContext['enqueue'];
   /** Lets tests shorten stall detection; production keeps BullMQ's 30 s. */
   stalledIntervalMs?: number;
@@ -67,6 +69,7 @@ export function startWorker(deps: WorkerDeps): Worker {
     slack: deps.slack,
     log: jobLog,
     signal,
+    permissions: deps.permissions,
     enqueue: deps.enqueue,
   });
 

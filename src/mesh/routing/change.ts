@@ -1,0 +1,177 @@
+import type { ApplyResult, ApprovalRequest, ChangeKind, RecheckResult } from '../../access/approvals.ts';
+import type { JobContext } from '../../jobs/types.ts';
+import type { Cluster } from '../../kube/cluster.ts';
+import { classifyKubeError } from '../../kube/errors.ts';
+import {
+  createVirtualService,
+  deleteVirtualService,
+  listVirtualServices,
+  readVirtualService,
+  replaceVirtualService,
+} from './live.ts';
+import { type Change, type LiveVirtualService, makePlan, type Target } from './plan.ts';
+import { refText, type VirtualServiceSpec, type VsRef } from './types.ts';
+
+/**
+ * Routing changes as an approval kind: a set of VirtualService specs for the primary, bound to the
+ * resourceVersions they were planned against. Writes go to the primary only; istiod ignores Istio
+ * config on a remote, so nothing is ever written there.
+ */
+
+export const ROUTING_KIND = 'routing';
+
+export interface RoutingPayload {
+  /** Where the new specs come from: a preset name, or "rollback". */
+  label: string;
+  /** The primary's name when the plan was made; a config change in between refuses the apply. */
+  cluster: string;
+  changes: Change[];
+}
+
+/** What was live before an applied change, so `/mesh route rollback` can restore it. */
+export interface RollbackSnapshot {
+  request: string;
+  /** The label of the change this snapshot undoes. */
+  undoes: string;
+  cluster: string;
+  savedAt: number;
+  objects: Target[];
+}
+
+const snapshotKey = (prefix: string, id: string) => `${prefix}:routing:snapshot:${id}`;
+const lastKey = (prefix: string) => `${prefix}:routing:rollback`;
+
+export const lockKey = (cluster: string, ref: VsRef) =>
+  `virtualservice/${cluster}/${ref.namespace}/${ref.name}`;
+export const lockLabel = (cluster: string, ref: VsRef) => `VirtualService ${refText(ref)} on ${cluster}`;
+
+export const targetsOf = (changes: readonly Change[]): Target[] =>
+  changes.map((c) => ({ ref: c.ref, spec: c.after }));
+
+/** The snapshot the next rollback restores, if any change was applied within the audit retention. */
+export async function lastSnapshot(
+  ctx: Pick<JobContext, 'redis' | 'prefix'>,
+): Promise<RollbackSnapshot | undefined> {
+  const id = await ctx.redis.get(lastKey(ctx.prefix));
+  if (!id) return undefined;
+  const text = await ctx.redis.get(snapshotKey(ctx.prefix, id));
+  return text ? (JSON.parse(text) as RollbackSnapshot) : undefined;
+}
+
+function primaryFor(request: ApprovalRequest<RoutingPayload>, ctx: JobContext): Cluster | string {
+  const primary = ctx.clusters.primary;
+  return primary.name === request.payload.cluster
+    ? primary
+    : `the primary is now ${primary.name}, but the change was planned on ${request.payload.cluster}`;
+}
+
+async function liveOf(
+  cluster: Cluster,
+  changes: readonly Change[],
+): Promise<Map<string, LiveVirtualService>> {
+  return listVirtualServices(
+    cluster,
+    changes.map((c) => c.ref.namespace),
+  );
+}
+
+async function recheck(request: ApprovalRequest<RoutingPayload>, ctx: JobContext): Promise<RecheckResult> {
+  const primary = primaryFor(request, ctx);
+  if (typeof primary === 'string') return { ok: false, reason: primary };
+  const live = await liveOf(primary, request.payload.changes);
+  const moved = request.payload.changes.flatMap((c) => {
+    const now = live.get(refText(c.ref))?.resourceVersion ?? null;
+    if (now === c.resourceVersion) return [];
+    return [`${refText(c.ref)} (resourceVersion ${c.resourceVersion ?? 'absent'} → ${now ?? 'deleted'})`];
+  });
+  if (moved.length > 0)
+    return {
+      ok: false,
+      reason: `the live VirtualService ${moved.join(', ')} changed since the request, so the approved diff no longer describes what would happen`,
+    };
+  const plan = makePlan(targetsOf(request.payload.changes), live, request.payload.label);
+  if (plan.hash !== request.planHash)
+    return { ok: false, reason: 'the plan computed from the live state no longer matches the approved diff' };
+  return { ok: true };
+}
+
+async function writeOne(primary: Cluster, change: Change): Promise<string | null> {
+  if (change.after === null) {
+    await deleteVirtualService(primary, change.ref, change.resourceVersion ?? '');
+    return null;
+  }
+  if (change.resourceVersion === null) return createVirtualService(primary, change.ref, change.after);
+  const current = await readVirtualService(primary, change.ref);
+  // Labels, annotations and uid come from the stored object; the resourceVersion is the bound one, so a
+  // write in between makes the API server answer 409 instead of this overwriting it.
+  return replaceVirtualService(
+    primary,
+    current?.raw ?? { metadata: { name: change.ref.name } },
+    change.ref,
+    change.resourceVersion,
+    change.after as VirtualServiceSpec,
+  );
+}
+
+async function apply(request: ApprovalRequest<RoutingPayload>, ctx: JobContext): Promise<ApplyResult> {
+  const primary = primaryFor(request, ctx);
+  if (typeof primary === 'string') return { ok: false, summary: primary, detail: [] };
+  const { changes, label } = request.payload;
+  const retentionSec = Math.ceil(ctx.config.audit.retention / 1000);
+  const snapshot: RollbackSnapshot = {
+    request: request.id,
+    undoes: label,
+    cluster: primary.name,
+    savedAt: Date.now(),
+    objects: changes.map((c) => ({ ref: c.ref, spec: c.before })),
+  };
+  // Saved before the first write, made the rollback point after it: a change that writes nothing never
+  // replaces the point an earlier change left.
+  await ctx.redis.set(snapshotKey(ctx.prefix, request.id), JSON.stringify(snapshot), 'EX', retentionSec);
+  const done: string[] = [];
+  for (const change of changes) {
+    try {
+      const rv = await writeOne(primary, change);
+      done.push(
+        `${refText(change.ref)}: ${rv === null ? 'deleted' : `resourceVersion ${change.resourceVersion ?? '(new)'} → ${rv}`}`,
+      );
+      if (done.length === 1) await ctx.redis.set(lastKey(ctx.prefix), request.id, 'EX', retentionSec);
+    } catch (err) {
+      const failure = classifyKubeError(err);
+      const wrote =
+        done.length > 0
+          ? [`Already written: ${done.join('; ')}`, 'Use `/mesh route rollback` to undo them.']
+          : ['Nothing was written.'];
+      if (failure.kind === 'conflict') {
+        // Re-plan against what is live now, so the requester sees what a new request would change.
+        const fresh = await liveOf(primary, changes).catch(() => undefined);
+        const replan = fresh ? makePlan(targetsOf(changes), fresh, label) : undefined;
+        return {
+          ok: false,
+          summary: `409 Conflict on ${refText(change.ref)}: it was changed by someone else while applying; it was not overwritten`,
+          detail: [
+            ...wrote,
+            replan
+              ? replan.changes.length === 0
+                ? 'Against the live state now, there is nothing left to change.'
+                : `Against the live state now, the change would be:\n\`\`\`${replan.diff}\`\`\``
+              : 'The live state could not be re-read to re-plan.',
+            `<@${request.requester}>, request it again to apply it against the new state.`,
+          ],
+        };
+      }
+      return {
+        ok: false,
+        summary: `${refText(change.ref)} could not be written: ${failure.reason}`,
+        detail: wrote,
+      };
+    }
+  }
+  return {
+    ok: true,
+    summary: `${label} is live on ${primary.name} (${done.length} VirtualService${done.length === 1 ? '' : 's'})`,
+    detail: done,
+  };
+}
+
+export const routingChange: ChangeKind<RoutingPayload> = { kind: ROUTING_KIND, recheck, apply };

@@ -1,0 +1,115 @@
+import type { KnownBlock } from '@slack/types';
+import type { ApprovalCheck, ApprovalRequest, ApprovalStatus } from '../../access/approvals.ts';
+import { actions, button, clip, context, header, linesToSections, section } from '../blocks.ts';
+
+/** The approval message for any change kind, in every state it goes through, and its thread replies. */
+
+export const APPROVE_ACTION = 'mesh.approve';
+export const REJECT_ACTION = 'mesh.reject';
+/** The delayed job that expires a request; never a button, but an action id like the buttons' answers. */
+export const EXPIRE_ACTION = 'mesh.approval-expire';
+
+const CHECK_ICON: Record<ApprovalCheck['level'], string> = {
+  ok: ':white_check_mark:',
+  warn: ':warning:',
+  fail: ':x:',
+};
+
+// A diff longer than this many sections stays in the audit log and the requester's thread.
+const MAX_DIFF_SECTIONS = 6;
+
+/** A time every reader sees in their own time zone, with an ISO fallback for notifications. */
+export const when = (ms: number) => {
+  const s = Math.floor(ms / 1000);
+  return `<!date^${s}^{date_short_pretty} {time}|${new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z')}>`;
+};
+
+/** A Slack user as a mention; meshops itself (or its scheduled runs) by name. */
+export const who = (user: string | undefined) =>
+  user && /^[UW][A-Z0-9]+$/.test(user) ? `<@${user}>` : user || 'meshops';
+
+/** One line saying where the request stands; the first thing under the header once it is decided. */
+export function statusLine(request: ApprovalRequest, status: ApprovalStatus): string {
+  const at = status.decidedAt ? when(status.decidedAt) : '';
+  const approver = who(status.decidedBy);
+  switch (status.state) {
+    case 'pending':
+      return `:hourglass_flowing_sand: Waiting for approval until ${when(request.expiresAt)}`;
+    case 'applying':
+      return `:gear: Approved by ${approver} at ${at} — applying now`;
+    case 'applied':
+      return `:white_check_mark: *Applied* at ${at} — requested by ${who(request.requester)}, approved by ${approver}, applied by meshops${status.outcome ? `: ${clip(status.outcome, 500)}` : ''}`;
+    case 'rejected':
+      return `:no_entry_sign: *Rejected* by ${approver} at ${at}. Nothing was changed.`;
+    case 'expired':
+      return `:hourglass: *Expired* at ${at}: nobody approved it in time. Nothing was changed and the lock is released; ${who(request.requester)} can request it again.`;
+    case 'refused':
+      return `:no_entry: *Not applied* (approved by ${approver} at ${at}): ${clip(status.outcome ?? '', 800)}. ${who(request.requester)}, please request it again.`;
+    case 'failed':
+      return `:x: *Failed* (approved by ${approver} at ${at}): ${clip(status.outcome ?? '', 800)}`;
+  }
+}
+
+export function diffSections(diff: string): KnownBlock[] {
+  if (diff.trim() === '') return [section('*Diff*: none — the live state already matches')];
+  const sections = linesToSections(diff.split('\n'), '```', '```');
+  const shown = sections.slice(0, MAX_DIFF_SECTIONS);
+  const out: KnownBlock[] = [section('*Diff* (live → requested)'), ...shown];
+  if (sections.length > shown.length)
+    out.push(
+      context(
+        `…${sections.length - shown.length} more parts of the diff are in the audit log (\`/mesh audit\`).`,
+      ),
+    );
+  return out;
+}
+
+export function checkLines(checks: readonly ApprovalCheck[]): string[] {
+  return checks.map((c) => `${CHECK_ICON[c.level]} ${c.text}`);
+}
+
+export function approvalMessage(
+  request: ApprovalRequest,
+  status: ApprovalStatus,
+): { text: string; blocks: KnownBlock[] } {
+  const pending = status.state === 'pending';
+  const line = statusLine(request, status);
+  const locks = request.locks.map((l) => l.label).join(', ');
+  const blocks: KnownBlock[] = [
+    header(pending ? `Approval needed: ${request.title}` : request.title),
+    section(line),
+    section(`*Requested by* ${who(request.requester)} at ${when(request.createdAt)}`),
+  ];
+  if (request.effect.length > 0) blocks.push(...linesToSections(request.effect, '*Effect*\n'));
+  blocks.push(...diffSections(request.diff));
+  if (request.checks.length > 0)
+    blocks.push(...linesToSections(checkLines(request.checks), '*Pre-flight*\n'));
+  blocks.push(
+    section(
+      pending || status.state === 'applying'
+        ? `*Lock* held on ${locks} until this request is decided or expires (${when(request.expiresAt)})`
+        : `*Lock* on ${locks} released`,
+    ),
+    context(
+      `Only approvers (access.approvers) may approve or reject, never the requester · plan \`${request.planHash.slice(0, 12)}\` · request \`${request.id}\``,
+    ),
+  );
+  if (pending)
+    blocks.push(
+      actions(
+        button('Approve', APPROVE_ACTION, request.id, 'primary'),
+        button('Reject', REJECT_ACTION, request.id, 'danger'),
+      ),
+    );
+  return { text: `${request.title}: ${line}`, blocks };
+}
+
+/** The thread reply under the approval message once the change is applied, refused or failed. */
+export function decisionReply(
+  request: ApprovalRequest,
+  status: ApprovalStatus,
+  detail: readonly string[],
+): { text: string; blocks: KnownBlock[] } {
+  const line = statusLine(request, status);
+  return { text: line, blocks: [section(line), ...linesToSections(detail)] };
+}

@@ -1,0 +1,49 @@
+import type { StoredAuditEntry } from '../../access/audit.ts';
+import type { JobResult } from '../../jobs/types.ts';
+import { context, header, linesToSections, section } from '../blocks.ts';
+import { when } from './approval.ts';
+
+const ICON: Record<StoredAuditEntry['action'], string> = {
+  requested: ':raised_hand:',
+  approved: ':ballot_box_with_check:',
+  rejected: ':no_entry_sign:',
+  expired: ':hourglass:',
+  refused: ':no_entry:',
+  applied: ':white_check_mark:',
+  failed: ':x:',
+};
+
+const who = (user: string) => (user === 'meshops' || user === '' ? 'meshops' : `<@${user}>`);
+
+export function auditLine(e: StoredAuditEntry): string {
+  const ids = [e.request ? `\`${e.request}\`` : '', e.planHash ? `plan \`${e.planHash.slice(0, 12)}\`` : '']
+    .filter(Boolean)
+    .join(' · ');
+  return `${ICON[e.action] ?? ''} ${when(e.at)} *${e.action}* ${e.subject} by ${who(e.who)} — ${e.result}${ids ? ` (${ids})` : ''}`;
+}
+
+/** `/mesh audit [n]`: newest first, one line per entry. */
+export function renderAudit(
+  entries: readonly StoredAuditEntry[],
+  asked: number,
+  retentionMs: number,
+): JobResult {
+  const days = Math.round(retentionMs / 86_400_000);
+  if (entries.length === 0) {
+    const text = `No audit entries (entries are kept ${days} days, audit.retention).`;
+    return { verdict: 'info', summary: 'no audit entries', text, blocks: [section(text)] };
+  }
+  const summary = `latest ${entries.length} audit entr${entries.length === 1 ? 'y' : 'ies'}`;
+  return {
+    verdict: 'info',
+    summary,
+    text: `Audit: ${summary}`,
+    blocks: [
+      header(`Audit: latest ${entries.length}${entries.length < asked ? ` (all there are)` : ''}`),
+      ...linesToSections(entries.map(auditLine)),
+      context(
+        `Newest first · kept ${days} days (audit.retention) · diffs are in the stream and the worker log`,
+      ),
+    ],
+  };
+}
