@@ -1,0 +1,384 @@
+// The REST verbs on resources (list, get, create, update, patch, delete) with the apiserver's
+// semantics: optimistic concurrency on resourceVersion, CRs that demand one on PUT, selector
+// filtering, limit/continue, Tables for kubectl, dry runs.
+
+import { randomUUID } from 'node:crypto';
+import { kubeSuffix } from '../cluster/ids.ts';
+import type { SimCluster } from '../cluster/sim-cluster.ts';
+import type { Json, KubeObject } from '../cluster/store.ts';
+import { applyJsonPatch, mergePatch, parsePatchBody, patchTypeOf } from './patch.ts';
+import { apiVersionOf, type ResourceType, storeKey } from './resources.ts';
+import type { ResourceRoute } from './routes.ts';
+import {
+  matchesFields,
+  matchesLabels,
+  parseFieldSelector,
+  parseLabelSelector,
+  SelectorError,
+} from './selectors.ts';
+import { ApiError, errors } from './status.ts';
+import { buildTable, type IncludeObject } from './table.ts';
+
+export interface RestRequest {
+  method: string;
+  route: ResourceRoute;
+  query: URLSearchParams;
+  accept: string;
+  contentType: string | undefined;
+  body: string;
+}
+
+export interface RestResponse {
+  status: number;
+  body: string;
+}
+
+const json = (status: number, value: unknown): RestResponse => ({ status, body: JSON.stringify(value) });
+
+export function resolveType(cluster: SimCluster, route: ResourceRoute): ResourceType {
+  const type = cluster.registry.find(route.group, route.version, route.resource);
+  if (!type) throw errors.pathNotFound();
+  if (route.namespace !== undefined && !type.namespaced) throw errors.pathNotFound();
+  return type;
+}
+
+export function handleRest(cluster: SimCluster, req: RestRequest): RestResponse {
+  const { route, method } = req;
+  const type = resolveType(cluster, route);
+  if (route.subresource !== undefined) {
+    if (route.subresource === 'status' && method === 'GET') return getOne(cluster, type, req);
+    throw errors.pathNotFound();
+  }
+  if (route.name === undefined) {
+    if (type.namespaced === false && route.namespace !== undefined) throw errors.pathNotFound();
+    if (method === 'GET') return list(cluster, type, req);
+    if (method === 'POST') return create(cluster, type, req);
+    throw errors.methodNotAllowed(method, type);
+  }
+  if (type.namespaced && route.namespace === undefined) throw errors.pathNotFound();
+  switch (method) {
+    case 'GET':
+      return getOne(cluster, type, req);
+    case 'PUT':
+      return update(cluster, type, req);
+    case 'PATCH':
+      return patch(cluster, type, req);
+    case 'DELETE':
+      return remove(cluster, type, req);
+    default:
+      throw errors.methodNotAllowed(method, type);
+  }
+}
+
+function wantsTable(accept: string): boolean {
+  return /as=Table/.test(accept);
+}
+
+/** The object as served at the requested version: built-ins gain kind/apiVersion, CRs are relabelled. */
+function served(type: ResourceType, version: string, object: KubeObject): KubeObject {
+  return { ...object, kind: type.kind, apiVersion: apiVersionOf(type, version) } as KubeObject;
+}
+
+function selectors(type: ResourceType, query: URLSearchParams) {
+  try {
+    const labels = parseLabelSelector(query.get('labelSelector') ?? '');
+    const fields = parseFieldSelector(query.get('fieldSelector') ?? '', [
+      'metadata.name',
+      'metadata.namespace',
+      ...(type.fieldSelectors ?? []),
+    ]);
+    return (o: KubeObject) => matchesLabels(labels, o.metadata.labels) && matchesFields(fields, o);
+  } catch (e) {
+    if (e instanceof SelectorError) throw errors.badRequest(e.message);
+    throw e;
+  }
+}
+
+interface ContinueToken {
+  rv: string;
+  start: number;
+}
+
+function page<T>(
+  items: T[],
+  query: URLSearchParams,
+  rv: string,
+): { items: T[]; meta: Record<string, unknown> } {
+  const limit = Number(query.get('limit') ?? 0);
+  const token = query.get('continue');
+  let start = 0;
+  if (token) {
+    try {
+      start = (JSON.parse(Buffer.from(token, 'base64url').toString()) as ContinueToken).start;
+    } catch {
+      throw errors.badRequest('continue key is not valid: illegal base64 data');
+    }
+  }
+  if (!(limit > 0) || start + limit >= items.length) return { items: items.slice(start), meta: {} };
+  const next: ContinueToken = { rv, start: start + limit };
+  return {
+    items: items.slice(start, start + limit),
+    meta: {
+      continue: Buffer.from(JSON.stringify(next)).toString('base64url'),
+      remainingItemCount: items.length - start - limit,
+    },
+  };
+}
+
+function list(cluster: SimCluster, type: ResourceType, req: RestRequest): RestResponse {
+  if (req.query.get('watch') === 'true' || req.query.get('watch') === '1') {
+    throw errors.methodNotAllowed('watch', type);
+  }
+  const key = storeKey(type);
+  const filter = selectors(type, req.query);
+  const rv = cluster.store.resourceVersion;
+  const namespace = req.route.namespace;
+  if (wantsTable(req.accept)) {
+    const { items, meta } = page(cluster.store.list(key, namespace).filter(filter), req.query, rv);
+    const include = (req.query.get('includeObject') ?? 'Metadata') as IncludeObject;
+    const objects = items.map((o) => served(type, req.route.version, o));
+    return json(200, buildTable(type.kind, objects, rv, cluster.timing.now(), include, meta));
+  }
+  const apiVersion = apiVersionOf(type, req.route.version);
+  let itemsJson: string[];
+  if (type.custom) {
+    itemsJson = cluster.store
+      .list(key, namespace)
+      .filter(filter)
+      .map((o) => JSON.stringify({ ...o, apiVersion }));
+  } else {
+    itemsJson = cluster.store.listJson(key, namespace, filter);
+  }
+  const { items, meta } = page(itemsJson, req.query, rv);
+  const head = JSON.stringify({
+    kind: `${type.kind}List`,
+    apiVersion,
+    metadata: { resourceVersion: rv, ...meta },
+  });
+  return { status: 200, body: `${head.slice(0, -1)},"items":[${items.join(',')}]}` };
+}
+
+function existing(cluster: SimCluster, type: ResourceType, route: ResourceRoute): KubeObject {
+  const object = cluster.store.get(storeKey(type), route.namespace, route.name!);
+  if (!object) throw errors.notFound(type, route.name!);
+  return object;
+}
+
+function getOne(cluster: SimCluster, type: ResourceType, req: RestRequest): RestResponse {
+  const object = served(type, req.route.version, existing(cluster, type, req.route));
+  if (wantsTable(req.accept)) {
+    const include = (req.query.get('includeObject') ?? 'Metadata') as IncludeObject;
+    return json(
+      200,
+      buildTable(type.kind, [object], cluster.store.resourceVersion, cluster.timing.now(), include),
+    );
+  }
+  return json(200, object);
+}
+
+function parseBody(body: string): Json {
+  try {
+    const value = JSON.parse(body);
+    if (value !== null && typeof value === 'object' && !Array.isArray(value)) return value;
+  } catch {
+    // fall through
+  }
+  throw errors.badRequest("Object 'Kind' is missing in the request body");
+}
+
+function invalidName(type: ResourceType): ApiError {
+  return errors.invalid(type.kind, '', [
+    {
+      reason: 'FieldValueRequired',
+      message: 'Required value: name or generateName is required',
+      field: 'metadata.name',
+    },
+  ]);
+}
+
+/** Writes (or, for dryRun=All, only computes) the stored form of `object`. */
+function commit(cluster: SimCluster, type: ResourceType, object: Json, dryRun: boolean): KubeObject {
+  const { kind: _k, apiVersion, ...rest } = object;
+  const stored = (type.custom ? { apiVersion, kind: type.kind, ...rest } : rest) as KubeObject;
+  if (dryRun) {
+    return {
+      ...stored,
+      metadata: { uid: randomUUID(), creationTimestamp: new Date().toISOString(), ...stored.metadata },
+    } as KubeObject;
+  }
+  return cluster.store.put(storeKey(type), stored, new Date(cluster.timing.now()));
+}
+
+function isDryRun(query: URLSearchParams): boolean {
+  return query.getAll('dryRun').includes('All');
+}
+
+function create(cluster: SimCluster, type: ResourceType, req: RestRequest): RestResponse {
+  const body = parseBody(req.body);
+  const metadata: Json = { ...(body.metadata ?? {}) };
+  if (!metadata.name && metadata.generateName)
+    metadata.name = `${metadata.generateName}${kubeSuffix(randomUUID(), 5)}`;
+  if (!metadata.name) throw invalidName(type);
+  if (type.namespaced) {
+    if (metadata.namespace && metadata.namespace !== req.route.namespace) {
+      throw errors.badRequest(
+        'the namespace of the provided object does not match the namespace sent on the request',
+      );
+    }
+    metadata.namespace = req.route.namespace;
+    if (!cluster.get('namespaces', undefined, metadata.namespace)) {
+      throw new ApiError(404, 'NotFound', `namespaces "${metadata.namespace}" not found`, {
+        name: metadata.namespace,
+        kind: 'namespaces',
+      });
+    }
+  }
+  if (cluster.store.get(storeKey(type), metadata.namespace, metadata.name)) {
+    throw errors.alreadyExists(type, metadata.name);
+  }
+  delete metadata.resourceVersion;
+  delete metadata.uid;
+  delete metadata.creationTimestamp;
+  if (body.spec !== undefined) metadata.generation = 1;
+  const stored = commit(cluster, type, { ...body, metadata }, isDryRun(req.query));
+  return json(201, served(type, req.route.version, stored));
+}
+
+/** generation counts spec changes, as for Deployments and custom resources. */
+function withGeneration(before: KubeObject, after: Json): Json {
+  if (after.spec === undefined) return after;
+  const changed = JSON.stringify((before as Json).spec) !== JSON.stringify(after.spec);
+  const generation = (before.metadata.generation ?? 1) + (changed ? 1 : 0);
+  return { ...after, metadata: { ...after.metadata, generation } };
+}
+
+function keepIdentity(before: KubeObject, after: Json): Json {
+  return {
+    ...after,
+    metadata: {
+      ...after.metadata,
+      name: before.metadata.name,
+      ...(before.metadata.namespace ? { namespace: before.metadata.namespace } : {}),
+      uid: before.metadata.uid,
+      creationTimestamp: before.metadata.creationTimestamp,
+    },
+  };
+}
+
+function update(cluster: SimCluster, type: ResourceType, req: RestRequest): RestResponse {
+  const body = parseBody(req.body);
+  const name = req.route.name!;
+  if (body.metadata?.name && body.metadata.name !== name) {
+    throw errors.badRequest(
+      `the name of the object (${body.metadata.name}) does not match the name on the URL (${name})`,
+    );
+  }
+  const before = existing(cluster, type, req.route);
+  const rv = body.metadata?.resourceVersion;
+  if (rv === undefined || rv === '') {
+    if (type.custom) {
+      throw errors.invalid(`${type.resource}.${type.group}`, name, [
+        {
+          reason: 'FieldValueInvalid',
+          message: 'Invalid value: 0x0: must be specified for an update',
+          field: 'metadata.resourceVersion',
+        },
+      ]);
+    }
+  } else if (rv !== before.metadata.resourceVersion) {
+    throw errors.conflict(type, name);
+  }
+  const next = withGeneration(before, keepIdentity(before, body));
+  const stored = commit(cluster, type, next, isDryRun(req.query));
+  return json(200, served(type, req.route.version, stored));
+}
+
+function patch(cluster: SimCluster, type: ResourceType, req: RestRequest): RestResponse {
+  const patchType = patchTypeOf(req.contentType);
+  if (!patchType || (patchType === 'strategic' && type.custom)) throw errors.unsupportedMediaType();
+  const body = parsePatchBody(patchType, req.body);
+  const name = req.route.name!;
+  const before = cluster.store.get(storeKey(type), req.route.namespace, name);
+  const dryRun = isDryRun(req.query);
+
+  if (patchType === 'apply') {
+    const manager = req.query.get('fieldManager');
+    if (!manager) {
+      throw errors.invalid('PatchOptions.meta.k8s.io', '', [
+        {
+          reason: 'FieldValueRequired',
+          message: 'Required value: is required for apply patch',
+          field: 'fieldManager',
+        },
+      ]);
+    }
+    const intent = body as Json;
+    const entry = {
+      manager,
+      operation: 'Apply',
+      apiVersion: apiVersionOf(type, req.route.version),
+      time: new Date(cluster.timing.now()).toISOString().replace(/\.\d+Z$/, 'Z'),
+      fieldsType: 'FieldsV1',
+      fieldsV1: {},
+    };
+    if (!before) {
+      const metadata = { ...intent.metadata, name, namespace: req.route.namespace, managedFields: [entry] };
+      if (intent.spec !== undefined) metadata.generation = 1;
+      const stored = commit(cluster, type, { ...intent, metadata }, dryRun);
+      return json(201, served(type, req.route.version, stored));
+    }
+    const merged = mergePatch(before, intent) as Json;
+    const others = ((before.metadata.managedFields ?? []) as Json[]).filter((m) => m.manager !== manager);
+    merged.metadata = { ...merged.metadata, managedFields: [...others, entry] };
+    return finishPatch(cluster, type, req, before, merged, dryRun, intent.metadata?.resourceVersion);
+  }
+
+  if (!before) throw errors.notFound(type, name);
+  let next: Json;
+  if (patchType === 'json') {
+    next = applyJsonPatch(before, body) as Json;
+  } else {
+    if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+      throw errors.badRequest('json: cannot unmarshal array into Go value of type map[string]interface {}');
+    }
+    next = mergePatch(before, body) as Json;
+  }
+  return finishPatch(cluster, type, req, before, next, dryRun, next.metadata?.resourceVersion);
+}
+
+function finishPatch(
+  cluster: SimCluster,
+  type: ResourceType,
+  req: RestRequest,
+  before: KubeObject,
+  next: Json,
+  dryRun: boolean,
+  requestedRv: unknown,
+): RestResponse {
+  // A patch that names a resourceVersion is a precondition, like a PUT.
+  if (requestedRv !== undefined && requestedRv !== before.metadata.resourceVersion) {
+    throw errors.conflict(type, req.route.name!);
+  }
+  const stored = commit(cluster, type, withGeneration(before, keepIdentity(before, next)), dryRun);
+  return json(200, served(type, req.route.version, stored));
+}
+
+function remove(cluster: SimCluster, type: ResourceType, req: RestRequest): RestResponse {
+  const before = existing(cluster, type, req.route);
+  if (!isDryRun(req.query)) cluster.store.delete(storeKey(type), req.route.namespace, req.route.name!);
+  if (type.custom) {
+    return json(200, {
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Success',
+      details: {
+        name: before.metadata.name,
+        group: type.group,
+        kind: type.resource,
+        uid: before.metadata.uid,
+      },
+    });
+  }
+  return json(200, served(type, req.route.version, before));
+}

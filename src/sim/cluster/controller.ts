@@ -1,0 +1,412 @@
+// What kube-controller-manager and the kubelet do for the simulation: Deployments keep their
+// replica count of pods (a deleted pod is replaced with a new name and IP; a changed pod
+// template rolls out new pods, ready after podStartMs, then removes the old ones), and
+// selector Services get Endpoints and EndpointSlices that follow the pods.
+
+import { matchesLabels, parseLabelSelector, selectorText } from '../api/selectors.ts';
+import type { WorkloadSpec } from '../scenario/schema.ts';
+import { allocateAddress } from './addresses.ts';
+import { fnv1a, kubeSuffix, podTemplateHash, uid } from './ids.ts';
+import { injectSidecar, meshValues, shouldInject } from './injector.ts';
+import { type PodInit, pendingPod, runningPod, startPod, succeededPod } from './pods.ts';
+import type { SimCluster } from './sim-cluster.ts';
+import { workloadOf } from './sim-cluster.ts';
+import type { Json, KubeObject } from './store.ts';
+
+const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
+const isReady = (pod: Json) =>
+  ((pod.status?.conditions ?? []) as Json[]).some((c) => c.type === 'Ready' && c.status === 'True');
+
+export class WorkloadController {
+  readonly #c: SimCluster;
+  readonly #dirtyDeployments = new Set<string>();
+  readonly #dirtyNamespaces = new Set<string>();
+  readonly #timers = new Set<NodeJS.Timeout>();
+  readonly #counters = new Map<string, number>();
+  #waiters: (() => void)[] = [];
+  #scheduled = false;
+
+  constructor(cluster: SimCluster) {
+    this.#c = cluster;
+  }
+
+  /** Store change hook: queue the reconciliations the change calls for. */
+  changed(key: string, object: KubeObject): void {
+    const ns = object.metadata.namespace ?? '';
+    if (key === 'deployments.apps') this.#dirtyDeployments.add(`${ns}/${object.metadata.name}`);
+    if (key === 'pods') {
+      const owner = workloadOf(object);
+      if (owner && object.metadata.ownerReferences?.[0]?.kind === 'ReplicaSet') {
+        this.#dirtyDeployments.add(`${ns}/${owner}`);
+      }
+    }
+    if (key === 'pods' || key === 'services') this.#dirtyNamespaces.add(ns);
+    this.#schedule();
+  }
+
+  /** Resolves once no pod is starting and no reconciliation is queued. */
+  settled(): Promise<void> {
+    if (this.#idle()) return Promise.resolve();
+    return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+
+  stop(): void {
+    for (const t of this.#timers) clearTimeout(t);
+    this.#timers.clear();
+    this.#dirtyDeployments.clear();
+    this.#dirtyNamespaces.clear();
+    this.#counters.clear();
+    this.#notifyIfIdle();
+  }
+
+  /** Creates a scenario workload as it stands after running for its age: every pod up. */
+  createWorkload(w: WorkloadSpec, now: number): void {
+    const createdAt = now - ageMs(w.age);
+    this.#c.traits.set(`${w.namespace}/${w.name}`, { ping: w.ping, strongswan: w.strongswan });
+    const template = {
+      metadata: { labels: w.labels, ...(w.annotations ? { annotations: w.annotations } : {}) },
+      spec: {
+        containers: w.containers.map((c) => ({ imagePullPolicy: 'IfNotPresent', ...c })),
+        restartPolicy: w.kind === 'Job' ? 'OnFailure' : 'Always',
+        terminationGracePeriodSeconds: 30,
+        dnsPolicy: 'ClusterFirst',
+        schedulerName: 'default-scheduler',
+        serviceAccountName: w.serviceAccountName ?? 'default',
+      },
+    };
+    if (w.kind === 'Job') {
+      for (let i = 0; i < w.replicas; i++) {
+        const ownerReferences = [
+          {
+            apiVersion: 'batch/v1',
+            kind: 'Job',
+            name: w.name,
+            uid: uid(`${this.#c.name}/jobs/${w.namespace}/${w.name}`),
+            controller: true,
+            blockOwnerDeletion: true,
+          },
+        ];
+        const name = this.#podName(w.namespace, w.name);
+        const labels = { ...w.labels, 'job-name': w.name };
+        const init = this.#podInit(
+          w.namespace,
+          name,
+          { ...template, metadata: { labels } },
+          ownerReferences,
+          createdAt,
+        );
+        this.#c.put('pods', succeededPod(init, this.#allocateIp(w.namespace, name), now));
+      }
+      return;
+    }
+    const deployment = {
+      metadata: {
+        name: w.name,
+        namespace: w.namespace,
+        uid: uid(`${this.#c.name}/deployments/${w.namespace}/${w.name}`),
+        generation: 1,
+        creationTimestamp: iso(createdAt),
+        labels: w.objectLabels ?? w.labels,
+        annotations: { 'deployment.kubernetes.io/revision': '1' },
+      },
+      spec: {
+        replicas: w.replicas,
+        selector: { matchLabels: w.labels },
+        template,
+        strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: '25%', maxSurge: '25%' } },
+        revisionHistoryLimit: 10,
+        progressDeadlineSeconds: 600,
+      },
+      status: {},
+    };
+    const hash = podTemplateHash(template);
+    for (let i = 0; i < w.replicas; i++) {
+      const init = this.#deploymentPodInit(deployment, hash, createdAt);
+      this.#c.put('pods', runningPod(init, this.#allocateIp(w.namespace, init.name), now));
+    }
+    this.#c.put('deployments', deployment, 'apps');
+  }
+
+  /** Deletes a pod; its Deployment, if any, replaces it. */
+  deletePod(namespace: string, name: string): void {
+    this.#c.store.delete('pods', namespace, name);
+  }
+
+  #idle(): boolean {
+    return this.#timers.size === 0 && !this.#scheduled;
+  }
+
+  #notifyIfIdle(): void {
+    if (!this.#idle()) return;
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const w of waiters) w();
+  }
+
+  #schedule(): void {
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    queueMicrotask(() => {
+      // Reconciling writes objects, which queues more work; bound the cascade.
+      for (
+        let round = 0;
+        round < 20 && (this.#dirtyDeployments.size > 0 || this.#dirtyNamespaces.size > 0);
+        round++
+      ) {
+        const deployments = [...this.#dirtyDeployments];
+        this.#dirtyDeployments.clear();
+        for (const id of deployments) this.#reconcileDeployment(id);
+        const namespaces = [...this.#dirtyNamespaces];
+        this.#dirtyNamespaces.clear();
+        for (const ns of namespaces) this.#syncEndpoints(ns);
+      }
+      this.#scheduled = false;
+      this.#notifyIfIdle();
+    });
+  }
+
+  #podName(namespace: string, base: string): string {
+    for (;;) {
+      const n = this.#counters.get(base) ?? 0;
+      this.#counters.set(base, n + 1);
+      const name = `${base}-${kubeSuffix(`${this.#c.name}/${namespace}/${base}/${n}`, 5)}`;
+      if (!this.#c.get('pods', namespace, name)) return name;
+    }
+  }
+
+  #allocateIp(namespace: string, name: string): string {
+    return allocateAddress(this.#c.spec.podCidr, `${this.#c.name}/${namespace}/${name}`, (ip) =>
+      this.#c.addresses.has(ip),
+    );
+  }
+
+  #podInit(
+    namespace: string,
+    name: string,
+    template: Json,
+    ownerReferences: PodInit['ownerReferences'],
+    createdAt: number,
+  ): PodInit {
+    const nodes = this.#c.spec.nodes;
+    const node = nodes[fnv1a(name) % nodes.length]!;
+    let spec: Json = template.spec;
+    let annotations: Record<string, string> = { ...(template.metadata.annotations ?? {}) };
+    const injection = this.#c.spec.injection;
+    if (injection && shouldInject(this.#c.get('namespaces', undefined, namespace), annotations)) {
+      const mesh = injection.meshConfig;
+      const config = mesh ? this.#c.get('configmaps', mesh.namespace, mesh.name) : undefined;
+      const injected = injectSidecar(
+        spec,
+        template.metadata.labels,
+        injection,
+        meshValues(injection, config),
+      );
+      spec = injected.spec;
+      annotations = { ...annotations, ...injected.annotations };
+    }
+    return {
+      namespace,
+      name,
+      uid: uid(`${this.#c.name}/pods/${namespace}/${name}`),
+      labels: { ...template.metadata.labels },
+      annotations,
+      ownerReferences,
+      spec: structuredClone(spec),
+      nodeName: node.name,
+      hostIP: node.ip,
+      createdAt: new Date(createdAt),
+    };
+  }
+
+  #deploymentPodInit(deployment: Json, hash: string, createdAt: number): PodInit {
+    const ns = deployment.metadata.namespace;
+    const rsName = `${deployment.metadata.name}-${hash}`;
+    const ownerReferences = [
+      {
+        apiVersion: 'apps/v1',
+        kind: 'ReplicaSet',
+        name: rsName,
+        uid: uid(`${this.#c.name}/replicasets/${ns}/${rsName}`),
+        controller: true,
+        blockOwnerDeletion: true,
+      },
+    ];
+    const template = deployment.spec.template;
+    const withHash = {
+      ...template,
+      metadata: { ...template.metadata, labels: { ...template.metadata?.labels, 'pod-template-hash': hash } },
+    };
+    return this.#podInit(ns, this.#podName(ns, rsName), withHash, ownerReferences, createdAt);
+  }
+
+  #reconcileDeployment(id: string): void {
+    const [ns, name] = id.split('/') as [string, string];
+    const deployment = this.#c.get('deployments', ns, name, 'apps') as Json | undefined;
+    if (!deployment) return;
+    const now = this.#c.timing.now();
+    const hash = podTemplateHash(deployment.spec.template);
+    const owned = this.#c
+      .list('pods', ns)
+      .filter((p) => workloadOf(p) === name && p.metadata.ownerReferences?.[0]?.kind === 'ReplicaSet');
+    const current = owned.filter((p) => p.metadata.labels?.['pod-template-hash'] === hash);
+    const old = owned.filter((p) => p.metadata.labels?.['pod-template-hash'] !== hash);
+    const desired = deployment.spec.replicas ?? 1;
+
+    for (let i = current.length; i < desired; i++) this.#startNewPod(deployment, hash, now);
+    for (const extra of current.slice(desired).reverse()) this.deletePod(ns, extra.metadata.name);
+    const currentNow = this.#c
+      .list('pods', ns)
+      .filter((p) => workloadOf(p) === name && p.metadata.labels?.['pod-template-hash'] === hash);
+    if (currentNow.every(isReady)) for (const p of old) this.deletePod(ns, p.metadata.name);
+
+    const pods = this.#c
+      .list('pods', ns)
+      .filter((p) => workloadOf(p) === name && p.metadata.ownerReferences?.[0]?.kind === 'ReplicaSet');
+    const ready = pods.filter(isReady).length;
+    const updated = pods.filter((p) => p.metadata.labels?.['pod-template-hash'] === hash).length;
+    const status = {
+      observedGeneration: deployment.metadata.generation ?? 1,
+      replicas: pods.length,
+      updatedReplicas: updated,
+      readyReplicas: ready,
+      availableReplicas: ready,
+      ...(pods.length - ready > 0 ? { unavailableReplicas: pods.length - ready } : {}),
+      conditions: [
+        {
+          type: 'Available',
+          status: ready >= desired ? 'True' : 'False',
+          reason: ready >= desired ? 'MinimumReplicasAvailable' : 'MinimumReplicasUnavailable',
+          message:
+            ready >= desired
+              ? 'Deployment has minimum availability.'
+              : 'Deployment does not have minimum availability.',
+        },
+        {
+          type: 'Progressing',
+          status: 'True',
+          reason: updated === desired && old.length === 0 ? 'NewReplicaSetAvailable' : 'ReplicaSetUpdated',
+          message: `ReplicaSet "${name}-${hash}" ${updated === desired && old.length === 0 ? 'has successfully progressed.' : 'is progressing.'}`,
+        },
+      ],
+    };
+    if (JSON.stringify(status) !== JSON.stringify(deployment.status)) {
+      this.#c.put('deployments', { ...deployment, metadata: deployment.metadata, status }, 'apps');
+    }
+  }
+
+  #startNewPod(deployment: Json, hash: string, now: number): void {
+    const init = this.#deploymentPodInit(deployment, hash, now);
+    const startMs = this.#c.timing.podStartMs;
+    if (startMs <= 0) {
+      this.#c.put('pods', runningPod(init, this.#allocateIp(init.namespace, init.name), now));
+      return;
+    }
+    this.#c.put('pods', pendingPod(init, now));
+    const timer = setTimeout(() => {
+      this.#timers.delete(timer);
+      const pending = this.#c.get('pods', init.namespace, init.name);
+      if (pending) {
+        const ip = this.#allocateIp(init.namespace, init.name);
+        this.#c.put('pods', startPod(pending, ip, this.#c.timing.now()));
+      }
+      this.#notifyIfIdle();
+    }, startMs);
+    timer.unref();
+    this.#timers.add(timer);
+  }
+
+  #syncEndpoints(namespace: string): void {
+    const pods = this.#c
+      .list('pods', namespace)
+      .filter((p) => (p as Json).status?.podIP && !p.metadata.deletionTimestamp);
+    for (const svc of this.#c.list('services', namespace) as Json[]) {
+      const selector = svc.spec?.selector;
+      if (!selector || Object.keys(selector).length === 0) continue;
+      const requirements = parseLabelSelector(selectorText(selector));
+      const members = pods.filter(
+        (p) =>
+          matchesLabels(requirements, p.metadata.labels) &&
+          !['Succeeded', 'Failed'].includes((p as Json).status.phase),
+      );
+      this.#writeEndpoints(svc, members);
+    }
+  }
+
+  #writeEndpoints(svc: Json, members: KubeObject[]): void {
+    const ns: string = svc.metadata.namespace;
+    const name: string = svc.metadata.name;
+    const ports = ((svc.spec.ports ?? []) as Json[]).map((p) => ({
+      ...(p.name ? { name: p.name } : {}),
+      port: typeof p.targetPort === 'number' ? p.targetPort : p.port,
+      protocol: p.protocol ?? 'TCP',
+    }));
+    const address = (p: Json) => ({
+      ip: p.status.podIP,
+      nodeName: p.spec.nodeName,
+      targetRef: { kind: 'Pod', namespace: ns, name: p.metadata.name, uid: p.metadata.uid },
+    });
+    const ready = members.filter(isReady) as Json[];
+    const notReady = members.filter((p) => !isReady(p)) as Json[];
+    const subsets =
+      members.length === 0
+        ? undefined
+        : [
+            {
+              ...(ready.length > 0 ? { addresses: ready.map(address) } : {}),
+              ...(notReady.length > 0 ? { notReadyAddresses: notReady.map(address) } : {}),
+              ports,
+            },
+          ];
+    const existing = this.#c.get('endpoints', ns, name) as Json | undefined;
+    const labels = svc.metadata.labels;
+    if (!existing || JSON.stringify(existing.subsets) !== JSON.stringify(subsets)) {
+      this.#c.put('endpoints', {
+        metadata: {
+          name,
+          namespace: ns,
+          ...(labels ? { labels } : {}),
+          creationTimestamp: existing?.metadata.creationTimestamp ?? svc.metadata.creationTimestamp,
+          ...(existing ? { uid: existing.metadata.uid } : {}),
+        },
+        ...(subsets ? { subsets } : {}),
+      });
+    }
+    const sliceName = `${name}-${kubeSuffix(`slice/${ns}/${name}`, 5)}`;
+    const slice = this.#c.get('endpointslices', ns, sliceName, 'discovery.k8s.io') as Json | undefined;
+    const endpoints = (members as Json[]).map((p) => ({
+      addresses: [p.status.podIP],
+      conditions: { ready: isReady(p), serving: isReady(p), terminating: false },
+      nodeName: p.spec.nodeName,
+      targetRef: { kind: 'Pod', namespace: ns, name: p.metadata.name, uid: p.metadata.uid },
+    }));
+    if (!slice || JSON.stringify(slice.endpoints) !== JSON.stringify(endpoints)) {
+      this.#c.put(
+        'endpointslices',
+        {
+          metadata: {
+            name: sliceName,
+            generateName: `${name}-`,
+            namespace: ns,
+            labels: {
+              ...labels,
+              'endpointslice.kubernetes.io/managed-by': 'endpointslice-controller.k8s.io',
+              'kubernetes.io/service-name': name,
+            },
+            creationTimestamp: slice?.metadata.creationTimestamp ?? svc.metadata.creationTimestamp,
+            ...(slice ? { uid: slice.metadata.uid } : {}),
+          },
+          addressType: 'IPv4',
+          endpoints,
+          ports,
+        },
+        'discovery.k8s.io',
+      );
+    }
+  }
+}
+
+export function ageMs(age: string): number {
+  const n = Number(age.slice(0, -1));
+  const unit = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[age.slice(-1)] ?? 0;
+  return n * unit;
+}

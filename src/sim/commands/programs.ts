@@ -1,0 +1,66 @@
+// The programs a simulated container has. argv is never handed to a shell: `argv[0]` picks
+// a program and the rest are its arguments, verbatim.
+
+import type { PodTraits } from '../cluster/sim-cluster.ts';
+import { ipsecProgram } from './ipsec.ts';
+import { pingProgram } from './ping.ts';
+import { type Program, stderr, stdout } from './types.ts';
+
+const exit = (code: number): Program =>
+  // biome-ignore lint/correctness/useYield: `true` and `false` print nothing; they are still programs.
+  async function* status() {
+    return code;
+  };
+
+const echo: Program = async function* (args) {
+  yield stdout(`${args.join(' ')}\n`);
+  return 0;
+};
+
+const hostname: Program = async function* (_args, ctx) {
+  yield stdout(`${ctx.pod.metadata.name}\n`);
+  return 0;
+};
+
+const iputilsPing = pingProgram('iputils');
+const busyboxPing = pingProgram('busybox');
+
+function lookup(name: string, traits: PodTraits): Program | undefined {
+  switch (name) {
+    case 'ping':
+      return traits.ping === 'none' ? undefined : traits.ping === 'busybox' ? busyboxPing : iputilsPing;
+    case 'ipsec':
+      return traits.strongswan ? ipsecProgram : undefined;
+    case 'sudo':
+      return traits.strongswan ? sudo(traits) : undefined;
+    case 'echo':
+      return echo;
+    case 'hostname':
+      return hostname;
+    case 'true':
+      return exit(0);
+    case 'false':
+      return exit(1);
+    default:
+      return undefined;
+  }
+}
+
+/** The strongSwan chart's newer images run as non-root and document `sudo ipsec status`. */
+function sudo(traits: PodTraits): Program {
+  return async function* (args, ctx) {
+    const [name = '', ...rest] = args;
+    return yield* resolveProgram(name, traits)(rest, ctx);
+  };
+}
+
+export function resolveProgram(argv0: string, traits: PodTraits): Program {
+  const name = argv0.slice(argv0.lastIndexOf('/') + 1);
+  return (
+    lookup(name, traits) ??
+    async function* notFound() {
+      yield stderr(`sh: ${argv0}: not found\n`);
+      return 127;
+    }
+  );
+}

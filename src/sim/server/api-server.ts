@@ -1,0 +1,221 @@
+// One simulated cluster's kube-apiserver: HTTPS on 127.0.0.1, bearer-token authentication,
+// the fault switches (latency, 503, refused connections), discovery, REST and WebSocket exec.
+
+import { type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http';
+import { createServer, type Server } from 'node:https';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { WebSocketServer } from 'ws';
+import { apiGroup, apiGroupList, apiResourceList, apiVersions, versionInfo } from '../api/discovery.ts';
+import { EXEC_PROTOCOLS, type ExecTiming, planExec, runExec } from '../api/exec.ts';
+import { handleRest, resolveType } from '../api/rest.ts';
+import { parseRoute, type ResourceRoute } from '../api/routes.ts';
+import { ApiError, errors } from '../api/status.ts';
+import type { SimCluster } from '../cluster/sim-cluster.ts';
+import type { Network } from '../net/network.ts';
+import type { ClusterTls } from './tls.ts';
+
+interface Reply {
+  status: number;
+  body: string;
+  contentType?: string;
+}
+
+const MAX_BODY = 16 * 1024 * 1024;
+
+function statusReply(e: unknown): Reply {
+  const error =
+    e instanceof ApiError
+      ? e
+      : new ApiError(500, 'InternalError', `Internal error occurred: ${(e as Error)?.message ?? String(e)}`);
+  return { status: error.status.code, body: JSON.stringify(error.status) };
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY) throw new ApiError(413, 'RequestEntityTooLarge', 'request entity too large');
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export class ClusterApiServer {
+  readonly #cluster: SimCluster;
+  readonly #network: Network;
+  readonly #timing: ExecTiming;
+  readonly #token: string;
+  readonly #server: Server;
+  readonly #wss: WebSocketServer;
+  readonly #sockets = new Set<Socket>();
+  /** Cancels requests still waiting out an added latency when the listener closes. */
+  #inFlight = new AbortController();
+  #port = 0;
+  #listening = false;
+
+  constructor(cluster: SimCluster, network: Network, tls: ClusterTls, token: string, timing: ExecTiming) {
+    this.#cluster = cluster;
+    this.#network = network;
+    this.#timing = timing;
+    this.#token = token;
+    this.#server = createServer({ key: tls.key, cert: tls.cert });
+    this.#wss = new WebSocketServer({
+      noServer: true,
+      handleProtocols: (offered) => EXEC_PROTOCOLS.find((p) => offered.has(p)) ?? false,
+    });
+    this.#server.on('secureConnection', (socket: Socket) => {
+      this.#sockets.add(socket);
+      socket.on('close', () => this.#sockets.delete(socket));
+    });
+    this.#server.on('request', (req, res) => {
+      this.#handle(req, res).catch((e) => this.#send(res, statusReply(e)));
+    });
+    this.#server.on('upgrade', (req, socket, head) => {
+      this.#upgrade(req, socket, head).catch((e) => this.#reject(socket, statusReply(e)));
+    });
+  }
+
+  get port(): number {
+    return this.#port;
+  }
+
+  get url(): string {
+    return `https://127.0.0.1:${this.#port}`;
+  }
+
+  listen(port = 0): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen(port, '127.0.0.1', () => {
+        this.#server.off('error', reject);
+        const address = this.#server.address();
+        this.#port = typeof address === 'object' && address ? address.port : port;
+        this.#listening = true;
+        resolve(this.#port);
+      });
+    });
+  }
+
+  /** Stops accepting connections and drops open ones: clients see ECONNREFUSED. */
+  async refuse(): Promise<void> {
+    if (!this.#listening) return;
+    this.#listening = false;
+    this.#inFlight.abort();
+    this.#inFlight = new AbortController();
+    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    for (const socket of this.#sockets) socket.destroy();
+    for (const ws of this.#wss.clients) ws.terminate();
+    await closed;
+  }
+
+  /** Listens again on the same port. */
+  async restore(): Promise<void> {
+    if (!this.#listening) await this.listen(this.#port);
+  }
+
+  close(): Promise<void> {
+    return this.refuse();
+  }
+
+  #authenticated(req: IncomingMessage): boolean {
+    return req.headers.authorization === `Bearer ${this.#token}` && !this.#cluster.switches.tokenRevoked;
+  }
+
+  /** The gates every request passes before routing: authentication, added latency, 503. */
+  async #gate(req: IncomingMessage): Promise<void> {
+    if (!this.#authenticated(req)) throw errors.unauthorized();
+    const latency = this.#cluster.switches.apiLatencyMs;
+    if (latency > 0) await sleep(latency, undefined, { signal: this.#inFlight.signal });
+    if (this.#cluster.switches.unavailable) throw errors.unavailable();
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = await readBody(req);
+    await this.#gate(req);
+    const url = new URL(req.url ?? '/', 'https://localhost');
+    this.#send(res, this.#route(req, url, body));
+  }
+
+  #route(req: IncomingMessage, url: URL, body: string): Reply {
+    const method = req.method ?? 'GET';
+    const registry = this.#cluster.registry;
+    const route = parseRoute(url.pathname);
+    const ok = (value: unknown): Reply => ({ status: 200, body: JSON.stringify(value) });
+    switch (route.kind) {
+      case 'version':
+        return ok(versionInfo(this.#cluster.spec.kubernetesVersion));
+      case 'health':
+        return { status: 200, body: 'ok', contentType: 'text/plain; charset=utf-8' };
+      case 'api':
+        return ok(apiVersions(`127.0.0.1:${this.#port}`));
+      case 'apis':
+        return ok(apiGroupList(registry));
+      case 'group': {
+        const doc = apiGroup(registry, route.group);
+        if (!doc) throw errors.pathNotFound();
+        return ok(doc);
+      }
+      case 'groupVersion': {
+        const doc = apiResourceList(registry, route.group, route.version);
+        if (!doc) throw errors.pathNotFound();
+        return ok(doc);
+      }
+      case 'resource':
+        if (route.subresource === 'exec' && route.name !== undefined) {
+          this.#planExec(route, url, method);
+          // Valid, but not a WebSocket upgrade (kubectl's SPDY fallback ends here).
+          throw errors.badRequest('Upgrade request required');
+        }
+        return handleRest(this.#cluster, {
+          method,
+          route,
+          query: url.searchParams,
+          accept: req.headers.accept ?? '',
+          contentType: req.headers['content-type'],
+          body,
+        });
+      default:
+        throw errors.pathNotFound();
+    }
+  }
+
+  #planExec(route: ResourceRoute, url: URL, method: string) {
+    if (resolveType(this.#cluster, route).resource !== 'pods') throw errors.pathNotFound();
+    return planExec(this.#cluster, route, url.searchParams, method);
+  }
+
+  async #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    await this.#gate(req);
+    const url = new URL(req.url ?? '/', 'https://localhost');
+    const route = parseRoute(url.pathname);
+    if (route.kind !== 'resource' || route.subresource !== 'exec' || route.name === undefined) {
+      throw errors.pathNotFound();
+    }
+    const plan = this.#planExec(route, url, req.method ?? 'GET');
+    const offered = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
+    if (!EXEC_PROTOCOLS.some((p) => offered.includes(p))) {
+      throw errors.badRequest(`unable to upgrade: no supported subprotocol among [${offered.join(' ')}]`);
+    }
+    this.#wss.handleUpgrade(req, socket, head, (ws) => {
+      runExec(ws, plan, this.#cluster, this.#network, this.#timing).catch(() => ws.terminate());
+    });
+  }
+
+  #send(res: ServerResponse, reply: Reply): void {
+    if (res.headersSent) return;
+    res.writeHead(reply.status, {
+      'Content-Type': reply.contentType ?? 'application/json',
+      'Content-Length': Buffer.byteLength(reply.body),
+    });
+    res.end(reply.body);
+  }
+
+  #reject(socket: Duplex, reply: Reply): void {
+    socket.end(
+      `HTTP/1.1 ${reply.status} ${STATUS_CODES[reply.status] ?? 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(reply.body)}\r\nConnection: close\r\n\r\n${reply.body}`,
+    );
+  }
+}

@@ -1,0 +1,176 @@
+// The real kubectl against the simulation: what a user types must print what a cluster prints.
+// Skipped (with a message) where kubectl is not installed.
+
+import assert from 'node:assert/strict';
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import * as k8s from '@kubernetes/client-node';
+import type { Json } from '../../src/sim/cluster/store.ts';
+import { kubeConfig, podNamed, startTestMesh } from './helpers.ts';
+
+function kubectlVersion(): string | undefined {
+  try {
+    return execFileSync('kubectl', ['version', '--client'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+  } catch {
+    return undefined;
+  }
+}
+const version = kubectlVersion();
+const installed = version !== undefined;
+// WebSocket exec is kubectl's default from 1.30 (KEP-4006); older clients speak SPDY, not served here.
+const clientMinor = Number(/Client Version: v1\.(\d+)/.exec(version ?? '')?.[1] ?? 0);
+const websocketExec = clientMinor >= 30;
+
+type TestMesh = Awaited<ReturnType<typeof startTestMesh>>;
+let t: TestMesh;
+let home: string;
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function kubectl(cluster: string, ...args: string[]): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(
+      'kubectl',
+      ['--kubeconfig', t.mesh.kubeconfigPath(cluster), ...args],
+      // A private HOME keeps kubectl's discovery cache per run.
+      { env: { ...process.env, HOME: home, KUBECONFIG: '' }, encoding: 'utf8' },
+      (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+before(async () => {
+  if (!installed) return;
+  t = await startTestMesh();
+  home = await mkdtemp(join(tmpdir(), 'meshops-kubectl-'));
+});
+after(async () => {
+  if (!installed) return;
+  await t.stop();
+  await rm(home, { recursive: true, force: true });
+});
+
+const rows = (text: string) =>
+  text
+    .trim()
+    .split('\n')
+    .map((l) => l.trim().split(/\s{2,}/));
+
+describe('kubectl 1.32 against the simulation', () => {
+  it('get pods -A prints READY, STATUS and RESTARTS as for a real cluster', async (ctx) => {
+    if (!installed) return ctx.skip('kubectl not installed');
+    const r = await kubectl('icp', 'get', 'pods', '-A');
+    assert.equal(r.code, 0, r.stderr);
+    const table = rows(r.stdout);
+    assert.deepEqual(table[0], ['NAMESPACE', 'NAME', 'READY', 'STATUS', 'RESTARTS', 'AGE']);
+    const row = (prefix: string) => table.find((cells) => cells[1]?.startsWith(prefix));
+    assert.deepEqual(row('istio-pilot-')?.slice(2, 5), ['2/2', 'Running', '0']);
+    assert.deepEqual(row('istio-cleanup-secrets-')?.slice(2, 4), ['0/1', 'Completed']);
+    assert.deepEqual(
+      row('reviews-v1-')
+        ?.slice(0, 4)
+        .filter((_, i) => i !== 1),
+      ['default', '2/2', 'Running'],
+    );
+  });
+
+  it('get virtualservices -A prints the CRD printer columns', async (ctx) => {
+    if (!installed) return ctx.skip('kubectl not installed');
+    const r = await kubectl('icp', 'get', 'virtualservices', '-A');
+    assert.equal(r.code, 0, r.stderr);
+    const table = rows(r.stdout);
+    assert.deepEqual(table[0], ['NAMESPACE', 'NAME', 'GATEWAYS', 'HOSTS', 'AGE']);
+    assert.deepEqual(table.find((c) => c[1] === 'reviews')?.slice(0, 3), [
+      'default',
+      'reviews',
+      '["reviews"]',
+    ]);
+  });
+
+  it('apply --validate=false -f a bookinfo rule configures the VirtualService', async (ctx) => {
+    if (!installed) return ctx.skip('kubectl not installed');
+    const file = fileURLToPath(
+      new URL('../fixtures/sim/virtual-service-reviews-jason-v2-v3.yaml', import.meta.url),
+    );
+    const r = await kubectl('icp', 'apply', '--validate=false', '-f', file);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^virtualservice\.networking\.istio\.io\/reviews configured$/m);
+    const custom = kubeConfig(t.mesh, 'icp').makeApiClient(k8s.CustomObjectsApi);
+    const vs = (await custom.getNamespacedCustomObject({
+      group: 'networking.istio.io',
+      version: 'v1alpha3',
+      namespace: 'default',
+      plural: 'virtualservices',
+      name: 'reviews',
+    })) as Json;
+    assert.equal(vs.spec.http[0].match[0].headers['end-user'].exact, 'jason');
+    assert.equal(vs.spec.http[1].route[0].destination.subset, 'v3');
+    assert.ok(vs.metadata.annotations['kubectl.kubernetes.io/last-applied-configuration']);
+    const again = await kubectl('icp', 'apply', '--validate=false', '-f', file);
+    assert.match(again.stdout, /reviews unchanged/);
+  });
+
+  it('exec -- ping over WebSocket, with the exit code of the command', async (ctx) => {
+    if (!installed) return ctx.skip('kubectl not installed');
+    if (!websocketExec)
+      return ctx.skip(`kubectl 1.${clientMinor} uses SPDY for exec; WebSocket exec needs 1.30+`);
+    const coreIcp = kubeConfig(t.mesh, 'icp').makeApiClient(k8s.CoreV1Api);
+    const coreIks = kubeConfig(t.mesh, 'iks').makeApiClient(k8s.CoreV1Api);
+    const pilotIp = (await podNamed(coreIcp, 'istio-system', 'istio=pilot')).status!.podIP!;
+    const vpn = (await podNamed(coreIks, 'default', 'app=strongswan,release=vpn')).metadata!.name!;
+    const ok = await kubectl('iks', 'exec', vpn, '--', 'ping', '-c', '1', pilotIp);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(
+      ok.stdout,
+      new RegExp(`64 bytes from ${pilotIp.replaceAll('.', '\\.')}: icmp_seq=1 ttl=62 time=`),
+    );
+    t.mesh.faults.setTunnel('icp', 'iks', 'down');
+    const lost = await kubectl('iks', 'exec', vpn, '--', 'ping', '-c', '1', '-W', '1', pilotIp);
+    assert.equal(lost.code, 1);
+    assert.match(lost.stderr, /command terminated with exit code 1/);
+    t.mesh.faults.setTunnel('icp', 'iks', 'up');
+    const status = await kubectl('iks', 'exec', vpn, '--', 'ipsec', 'status');
+    assert.match(status.stdout, /INSTALLED, TUNNEL/);
+  });
+
+  it("prints the apiserver's errors: NotFound, Forbidden, Unauthorized", async (ctx) => {
+    if (!installed) return ctx.skip('kubectl not installed');
+    const missing = await kubectl('iks', 'exec', 'nope', '--', 'true');
+    assert.match(missing.stderr, /Error from server \(NotFound\): pods "nope" not found/);
+    const coreIks = kubeConfig(t.mesh, 'iks').makeApiClient(k8s.CoreV1Api);
+    const vpn = (await podNamed(coreIks, 'default', 'app=strongswan,release=vpn')).metadata!.name!;
+    t.mesh.faults.forbidExec('iks');
+    const forbidden = await kubectl('iks', 'exec', vpn, '--', 'true');
+    assert.match(
+      forbidden.stderr,
+      /Error from server \(Forbidden\): pods ".*" is forbidden: User ".*" cannot create resource "pods\/exec"/,
+    );
+    t.mesh.faults.forbidExec('iks', '*', false);
+    t.mesh.faults.revokeToken('iks');
+    const denied = await kubectl('iks', 'get', 'pods');
+    assert.match(denied.stderr, /You must be logged in to the server/);
+    t.mesh.faults.revokeToken('iks', false);
+  });
+
+  it('rollout restart replaces the pods of a deployment', async (ctx) => {
+    if (!installed) return ctx.skip('kubectl not installed');
+    const before = await kubectl('iks', 'get', 'pods', '-l', 'app=reviews', '-o', 'name');
+    const r = await kubectl('iks', 'rollout', 'restart', 'deployment/reviews-v3');
+    assert.match(r.stdout, /deployment\.apps\/reviews-v3 restarted/);
+    await t.mesh.settled();
+    const after = await kubectl('iks', 'get', 'pods', '-l', 'app=reviews', '-o', 'name');
+    assert.notEqual(after.stdout, before.stdout);
+    assert.equal(after.stdout.trim().split('\n').length, 1);
+  });
+});

@@ -1,0 +1,138 @@
+// The other scenarios: modern primary-remote Istio, generated N-cluster meshes, scenario data
+// validation.
+
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import * as k8s from '@kubernetes/client-node';
+import { generateScenario, loadScenario } from '../../src/sim/index.ts';
+import { execIn, kubeConfig, podNamed, startTestMesh } from './helpers.ts';
+
+describe('modern scenario', () => {
+  let t: Awaited<ReturnType<typeof startTestMesh>>;
+  before(async () => {
+    t = await startTestMesh({ scenario: 'modern' });
+  });
+  after(() => t.stop());
+
+  it('runs istiod and an east-west gateway with a LoadBalancer address on the primary', async () => {
+    const core = kubeConfig(t.mesh, 'icp').makeApiClient(k8s.CoreV1Api);
+    const istiod = await podNamed(core, 'istio-system', 'app=istiod');
+    assert.equal(istiod.metadata?.labels?.istio, 'pilot');
+    await podNamed(core, 'istio-system', 'istio=eastwestgateway');
+    const ew = await core.readNamespacedService({ name: 'istio-eastwestgateway', namespace: 'istio-system' });
+    assert.equal(ew.spec?.type, 'LoadBalancer');
+    assert.equal(ew.status?.loadBalancer?.ingress?.[0]?.ip, '198.51.100.50');
+    const secrets = await core.listNamespacedSecret({
+      namespace: 'istio-system',
+      labelSelector: 'istio/multiCluster=true',
+    });
+    assert.equal(secrets.items[0]?.metadata?.annotations?.['networking.istio.io/cluster'], 'iks');
+  });
+
+  it('has no istiod pod on the remote, but the istiod Service and an EndpointSlice at the gateway', async () => {
+    const kc = kubeConfig(t.mesh, 'iks');
+    const core = kc.makeApiClient(k8s.CoreV1Api);
+    assert.equal(
+      (await core.listNamespacedPod({ namespace: 'istio-system', labelSelector: 'app=istiod' })).items.length,
+      0,
+    );
+    const svc = await core.readNamespacedService({ name: 'istiod', namespace: 'istio-system' });
+    assert.equal(svc.spec?.selector, undefined);
+    const slices = await kc.makeApiClient(k8s.DiscoveryV1Api).listNamespacedEndpointSlice({
+      namespace: 'istio-system',
+      labelSelector: 'kubernetes.io/service-name=istiod',
+    });
+    assert.deepEqual(
+      slices.items[0]?.endpoints?.map((e) => e.addresses[0]),
+      ['198.51.100.50'],
+    );
+    const ns = await core.readNamespace({ name: 'istio-system' });
+    assert.equal(ns.metadata?.annotations?.['topology.istio.io/controlPlaneClusters'], 'icp');
+    const vpn = (await podNamed(core, 'default', 'app=strongswan')).metadata!.name!;
+    const ping = await execIn(kc, 'default', vpn, 'strongswan', ['ping', '-c', '1', '198.51.100.50']);
+    assert.equal(ping.exitCode, 0);
+  });
+});
+
+describe('generated scenarios', () => {
+  it('grows the seed to N clusters with distinct CIDRs, tunnels and remote secrets', () => {
+    const s = generateScenario({ clusters: 10 });
+    assert.equal(s.clusters.length, 10);
+    assert.equal(new Set(s.clusters.map((c) => c.podCidr)).size, 10);
+    assert.equal(s.network.tunnels.length, 9);
+    const primary = s.clusters[0]!;
+    assert.deepEqual(
+      primary.remoteSecrets.map((r) => r.cluster),
+      s.clusters.slice(1).map((c) => c.name),
+    );
+  });
+
+  it("starts a 4-cluster mesh whose remotes all point at the primary's pilot", async () => {
+    const t = await startTestMesh({ scenario: generateScenario({ clusters: 4 }) });
+    try {
+      const pilot = await podNamed(
+        kubeConfig(t.mesh, 'icp').makeApiClient(k8s.CoreV1Api),
+        'istio-system',
+        'istio=pilot',
+      );
+      for (const name of ['iks-1', 'iks-2', 'iks-3']) {
+        const core = kubeConfig(t.mesh, name).makeApiClient(k8s.CoreV1Api);
+        const cm = await core.readNamespacedConfigMap({ name: 'istio', namespace: 'istio-system' });
+        assert.match(
+          cm.data!.mesh!,
+          new RegExp(`discoveryAddress: ${pilot.status!.podIP!.replaceAll('.', '\\.')}:15007`),
+        );
+        const vpn = (await podNamed(core, 'default', 'app=strongswan')).metadata!.name!;
+        const ping = await execIn(kubeConfig(t.mesh, name), 'default', vpn, 'strongswan', [
+          'ping',
+          '-c',
+          '1',
+          pilot.status!.podIP!,
+        ]);
+        assert.equal(ping.exitCode, 0, name);
+      }
+    } finally {
+      await t.stop();
+    }
+  });
+});
+
+describe('scenario validation', () => {
+  it('names the offending field', () => {
+    assert.throws(
+      () =>
+        loadScenario({
+          name: 'bad',
+          clusters: [
+            {
+              name: 'x',
+              role: 'primary',
+              podCidr: '10.0.0.0/16',
+              serviceCidr: '10.1.0.0/16',
+              nodes: [],
+              namespaces: [],
+            },
+          ],
+        }),
+      /nodes/,
+    );
+    assert.throws(
+      () =>
+        loadScenario({
+          name: 'bad',
+          clusters: [
+            {
+              name: 'a',
+              role: 'primary',
+              podCidr: '10.0.0.0/16',
+              serviceCidr: '10.1.0.0/16',
+              nodes: [{ name: 'n', ip: '1.1.1.1' }],
+              namespaces: [],
+            },
+          ],
+          network: { tunnels: [{ between: ['a', 'b'], rttMs: 5, sides: {} }] },
+        }),
+      /tunnel end b is not a cluster/,
+    );
+  });
+});
