@@ -1,5 +1,6 @@
 import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
+import { parseSelector } from '../mesh/istio/selector.ts';
 import { duration, strictObject } from './strict.ts';
 
 /** Cluster names are typed in commands and printed on every report line, so keep them short and plain. */
@@ -30,16 +31,32 @@ export const PROFILES = ['istio-1.0', 'modern'] as const;
 
 const componentSchema = strictObject({
   name: z.string().min(1),
-  selector: labelSelector,
+  // Matched by meshops itself against the listed pods, so it must parse here rather than fail mid-check.
+  selector: labelSelector.superRefine((text, ctx) => {
+    try {
+      parseSelector(text);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: `is not a label selector: ${(err as Error).message}` });
+    }
+  }),
   /** A component a role may legitimately lack (e.g. egress gateway) is reported but never fails the verdict. */
   optional: z.boolean().default(false),
 });
 export type ComponentSpec = z.infer<typeof componentSchema>;
 
-const istioSchema = strictObject({
+const istioFields = {
   profile: z.enum(PROFILES, { error: `must be one of ${PROFILES.join(', ')}` }).optional(),
   namespace: k8sName.optional(),
-  components: z.array(componentSchema).optional(),
+};
+/** Per cluster, `components` replaces the profile's list for that cluster's role. */
+const clusterIstioSchema = strictObject({ ...istioFields, components: z.array(componentSchema).optional() });
+/** Mesh-wide, the lists are per role: a primary and a remote run different components. */
+const istioSchema = strictObject({
+  ...istioFields,
+  components: strictObject({
+    primary: z.array(componentSchema).optional(),
+    remote: z.array(componentSchema).optional(),
+  }).optional(),
 });
 
 const podRef = strictObject({
@@ -57,7 +74,7 @@ const clusterSchema = strictObject({
   context: z.string().min(1).optional(),
   podCidrs: z.array(cidr).default([]),
   serviceCidrs: z.array(cidr).default([]),
-  istio: istioSchema.optional(),
+  istio: clusterIstioSchema.optional(),
   vpn: strictObject({ strongswan: podRef.optional(), probe: podRef.optional() }).optional(),
 });
 

@@ -54,12 +54,21 @@ export interface Cluster {
 
 const ok = <T>(value: T) => new Observable(Promise.resolve(value));
 
-function timeoutOptions(ms: number): ConfigurationOptions {
+type Dispatcher = NonNullable<ReturnType<RequestContext['getDispatcher']>>;
+
+/**
+ * client-node 2.0.1 builds a new undici Agent for every request (KubeConfig.createDispatcher has no
+ * cache), so every call paid a TLS handshake and left its connection behind. One Agent per cluster, the
+ * first one built (same CA, client certificate and server), keeps connections alive and reused.
+ */
+function timeoutOptions(ms: number, shared: { dispatcher?: Dispatcher }): ConfigurationOptions {
   return {
     middleware: [
       {
         pre: (ctx: RequestContext) => {
           ctx.setSignal(AbortSignal.timeout(ms));
+          shared.dispatcher ??= ctx.getDispatcher();
+          if (shared.dispatcher) ctx.setDispatcher(shared.dispatcher);
           return ok(ctx);
         },
         post: (res: ResponseContext) => ok(res),
@@ -133,7 +142,8 @@ export function createCluster(config: ClusterConfig, defaultTimeoutMs: number): 
   const kc = loadKubeConfig(config);
   const versionApi = counted(kc.makeApiClient(VersionApi), config.name);
   const execApi = new Exec(kc);
-  const options = (ms = defaultTimeoutMs) => timeoutOptions(ms);
+  const shared: { dispatcher?: Dispatcher } = {};
+  const options = (ms = defaultTimeoutMs) => timeoutOptions(ms, shared);
   return {
     name: config.name,
     role: config.role,

@@ -1,0 +1,251 @@
+import type { IstioProfile, MeshConfig } from '../../config/schema.ts';
+import type { Cluster } from '../../kube/cluster.ts';
+import type { KubeFailure } from '../../kube/errors.ts';
+import {
+  type ConfiguredAddress,
+  hostOf,
+  isIp,
+  type PodFacts,
+  PROXY_FLAG_COMPONENT,
+  selects,
+} from './facts.ts';
+import { type ClusterSnapshot, type Fetched, gatherCluster, REMOTE_ISTIOD_SERVICE } from './gather.ts';
+import { istioSetup } from './profiles.ts';
+
+/**
+ * Control-plane address drift (istio/istio#4822): a remote was handed addresses of primary pods, and a
+ * pod restart moves them. Everything here but `gatherDrift` is pure, so the later repair reuses it as is.
+ */
+
+/** The modern remote points at istiod through the primary's east-west gateway. */
+export const EASTWEST_COMPONENT = 'eastwestgateway';
+export const ISTIOD_COMPONENT = 'istiod';
+
+export interface LiveComponent {
+  /** Where the component runs now: IPs of its pods (1.0) or the east-west gateway's external address (modern). */
+  live: string[];
+  /** Service addresses that also reach it and survive pod restarts (ClusterIP, LoadBalancer). */
+  stable: string[];
+}
+
+export interface PrimaryControlPlane {
+  cluster: string;
+  profile: IstioProfile;
+  components: Record<string, LiveComponent>;
+}
+
+export interface RemoteControlPlane {
+  cluster: string;
+  profile: IstioProfile;
+  /** Addresses given as IPs (or, modern, as the gateway hostname): comparable with the primary. */
+  addresses: ConfiguredAddress[];
+  /** Hostnames the remote resolves itself (e.g. istio-pilot.istio-system via its Endpoints): not compared. */
+  unresolved: ConfiguredAddress[];
+}
+
+export interface DriftFinding {
+  remote: string;
+  primary: string;
+  component: string;
+  object: string;
+  field: string;
+  /** The value as written on the remote, e.g. "10.1.0.23:15007". */
+  configured: string;
+  configuredHost: string;
+  live: string[];
+  stable: string[];
+  /** The value to write instead (same port, first live address); absent when nothing is live. */
+  suggested?: string;
+}
+
+/** Compares what the remote was given with where the primary's components answer now. */
+export function detectDrift(remote: RemoteControlPlane, primary: PrimaryControlPlane): DriftFinding[] {
+  const findings: DriftFinding[] = [];
+  for (const address of remote.addresses) {
+    const now = primary.components[address.component];
+    // A component the primary's profile does not run (e.g. overridden away) cannot be judged.
+    if (!now) continue;
+    if (now.live.includes(address.host) || now.stable.includes(address.host)) continue;
+    const target = now.live[0];
+    findings.push({
+      remote: remote.cluster,
+      primary: primary.cluster,
+      component: address.component,
+      object: address.object,
+      field: address.field,
+      configured: address.value,
+      configuredHost: address.host,
+      live: now.live,
+      stable: now.stable,
+      ...(target ? { suggested: address.value.replace(address.host, target) } : {}),
+    });
+  }
+  return findings;
+}
+
+/** Why one side could not be read completely; the finding names it, the check carries on. */
+export type DriftProblem = { cluster: string } & (
+  | { kind: 'not-checked'; what: string; failure: KubeFailure }
+  | { kind: 'mesh-config-absent'; object: string }
+  | { kind: 'mesh-config-invalid'; object: string; reason: string }
+  | { kind: 'istiod-service-absent'; object: string }
+  | { kind: 'istiod-endpoints-absent'; object: string }
+);
+
+function reader(cluster: string, problems: DriftProblem[]) {
+  return <T>(what: string, f: Fetched<T> | undefined): T | undefined => {
+    if (!f) return undefined;
+    if (f.ok) return f.value;
+    problems.push({ cluster, kind: 'not-checked', what, failure: f.failure });
+    return undefined;
+  };
+}
+
+/**
+ * The primary side: live addresses per component, from a snapshot's component pods and Services. A
+ * component whose answer is missing is left out, so it is never reported as drifted on a guess.
+ */
+export function primaryControlPlane(snapshot: ClusterSnapshot): {
+  state: PrimaryControlPlane;
+  problems: DriftProblem[];
+} {
+  const ns = snapshot.setup.namespace;
+  const problems: DriftProblem[] = [];
+  const take = reader(snapshot.cluster, problems);
+  const services = take(`Services in ${ns}`, snapshot.services);
+  const components: Record<string, LiveComponent> = {};
+  const state = { cluster: snapshot.cluster, profile: snapshot.setup.profile, components };
+  if (!services) return { state, problems };
+  for (const { spec, pods: fetched } of snapshot.components) {
+    const pods = take(`${spec.name} pods`, fetched);
+    if (!pods) continue;
+    components[spec.name] = {
+      // Ready or not: a crash-looping pod keeps its IP, so its address has not drifted (the component
+      // finding covers it); a pod being deleted has given its address up.
+      live: pods
+        .filter((p) => p.state.ip && !p.state.terminating && !p.state.finished)
+        .map((p) => p.state.ip!),
+      stable: services
+        .filter((svc) => pods.some((p) => selects(svc.selector, p.labels)))
+        .flatMap((svc) => svc.addresses),
+    };
+  }
+  if (snapshot.setup.profile === 'modern') {
+    const gateway = snapshot.components.find((c) => c.spec.name === EASTWEST_COMPONENT)?.pods;
+    if (gateway?.ok) {
+      const external = services
+        .filter((svc) => gateway.value.some((p) => selects(svc.selector, p.labels)))
+        .flatMap((svc) => svc.external);
+      components[ISTIOD_COMPONENT] = { live: external, stable: [] };
+    }
+  }
+  return { state, problems };
+}
+
+function split(addresses: ConfiguredAddress[], comparable: (a: ConfiguredAddress) => boolean) {
+  return {
+    addresses: addresses.filter(comparable),
+    unresolved: addresses.filter((a) => !comparable(a)),
+  };
+}
+
+/** The remote side: every place an address of the primary was written, from a snapshot of the remote. */
+export function remoteControlPlane(snapshot: ClusterSnapshot): {
+  state: RemoteControlPlane;
+  problems: DriftProblem[];
+} {
+  const ns = snapshot.setup.namespace;
+  const cluster = snapshot.cluster;
+  const problems: DriftProblem[] = [];
+  const found: ConfiguredAddress[] = [];
+  const take = reader(cluster, problems);
+
+  if (snapshot.setup.profile === 'istio-1.0') {
+    const mesh = take(`ConfigMap ${ns}/istio`, snapshot.meshConfig);
+    if (mesh?.state === 'absent')
+      problems.push({ cluster, kind: 'mesh-config-absent', object: `ConfigMap ${ns}/istio` });
+    if (mesh?.state === 'invalid')
+      problems.push({
+        cluster,
+        kind: 'mesh-config-invalid',
+        object: `ConfigMap ${ns}/istio`,
+        reason: mesh.reason,
+      });
+    if (mesh?.state === 'ok') found.push(...mesh.addresses);
+    found.push(...(take(`Endpoints ${ns}/istio-pilot`, snapshot.pilotEndpoints) ?? []));
+    // Injected pods keep the addresses they were created with, whatever the ConfigMap says now.
+    const pods = take('sidecar arguments', snapshot.workloads) ?? [];
+    for (const pod of pods) {
+      for (const [flag, value] of Object.entries(pod.proxyArgs)) {
+        found.push({
+          component: PROXY_FLAG_COMPONENT[flag as keyof typeof PROXY_FLAG_COMPONENT],
+          object: `Pod ${pod.state.namespace}/${pod.state.name}`,
+          field: `istio-proxy --${flag}`,
+          value,
+          host: hostOf(value),
+        });
+      }
+    }
+    return { state: { cluster, profile: 'istio-1.0', ...split(found, (a) => isIp(a.host)) }, problems };
+  }
+
+  const service = take(`Service ${ns}/${REMOTE_ISTIOD_SERVICE}`, snapshot.istiodService);
+  if (service === null)
+    problems.push({
+      cluster,
+      kind: 'istiod-service-absent',
+      object: `Service ${ns}/${REMOTE_ISTIOD_SERVICE}`,
+    });
+  if (service?.externalName) {
+    found.push({
+      component: ISTIOD_COMPONENT,
+      object: `Service ${ns}/${REMOTE_ISTIOD_SERVICE}`,
+      field: 'spec.externalName',
+      value: service.externalName,
+      host: service.externalName,
+    });
+  } else if (service) {
+    const slices = take(`EndpointSlices of ${ns}/${REMOTE_ISTIOD_SERVICE}`, snapshot.istiodSlices);
+    if (slices && slices.length === 0)
+      problems.push({
+        cluster,
+        kind: 'istiod-endpoints-absent',
+        object: `EndpointSlice ${ns}/${REMOTE_ISTIOD_SERVICE}`,
+      });
+    found.push(...(slices ?? []));
+  }
+  // The gateway may be published by hostname: every modern address is comparable as written.
+  return { state: { cluster, profile: 'modern', addresses: found, unresolved: [] }, problems };
+}
+
+/**
+ * Reads both sides from the clusters and compares them: what the repair feature calls before and after
+ * it changes anything.
+ */
+export async function gatherDrift(
+  config: Pick<MeshConfig, 'istio' | 'checks'>,
+  primary: Cluster,
+  remote: Cluster,
+): Promise<{
+  findings: DriftFinding[];
+  primary: PrimaryControlPlane;
+  remote: RemoteControlPlane;
+  problems: DriftProblem[];
+  /** The remote's injected pods as read (empty when they could not be listed: a problem says so). */
+  workloads: PodFacts[];
+}> {
+  const options = { timeoutMs: config.checks.clusterTimeout };
+  const [p, r] = await Promise.all([
+    gatherCluster(primary, istioSetup(config, primary.config), options),
+    gatherCluster(remote, istioSetup(config, remote.config), options),
+  ]);
+  const live = primaryControlPlane(p);
+  const given = remoteControlPlane(r);
+  return {
+    findings: detectDrift(given.state, live.state),
+    primary: live.state,
+    remote: given.state,
+    problems: [...live.problems, ...given.problems],
+    workloads: r.workloads.ok ? r.workloads.value : [],
+  };
+}

@@ -1,0 +1,235 @@
+import type { V1Secret } from '@kubernetes/client-node';
+import type { ComponentSpec } from '../../config/schema.ts';
+import type { Cluster } from '../../kube/cluster.ts';
+import { classifyKubeError, type KubeFailure } from '../../kube/errors.ts';
+import {
+  type ConfiguredAddress,
+  endpointsAddresses,
+  type MeshConfigFacts,
+  meshConfigFacts,
+  type NamespaceFacts,
+  namespaceFacts,
+  type PodFacts,
+  podFacts,
+  type SecretFacts,
+  type ServiceFacts,
+  secretFacts,
+  serviceFacts,
+  sliceAddresses,
+} from './facts.ts';
+import type { IstioSetup } from './profiles.ts';
+import { matches, parseSelector } from './selector.ts';
+
+/** One cluster answer: the typed value, or why the call failed (each check fails on its own). */
+export type Fetched<T> = { ok: true; value: T } | { ok: false; failure: KubeFailure };
+
+const ok = <T>(value: T): Fetched<T> => ({ ok: true, value });
+
+/** Where the 1.0 remote's control-plane addresses live (istio-remote chart, istio-vpn.md §3). */
+export const REMOTE_MESH_CONFIGMAP = 'istio';
+export const REMOTE_PILOT_ENDPOINTS = 'istio-pilot';
+/** The modern remote's stand-in for istiod (istio-vpn.md §2c). */
+export const REMOTE_ISTIOD_SERVICE = 'istiod';
+const MULTICLUSTER_LABEL = 'istio/multiCluster';
+
+/** Everything one cluster answered for a status check, already reduced to typed facts. */
+export interface ClusterSnapshot {
+  cluster: string;
+  role: 'primary' | 'remote';
+  setup: IstioSetup;
+  /** Epoch ms the answers are judged against (ages, recent restarts). */
+  checkedAt: number;
+  ms: number;
+  /** Each component's pods in the istio namespace (the cluster's pod list, sorted by selector). */
+  components: { spec: ComponentSpec; pods: Fetched<PodFacts[]> }[];
+  namespaces: Fetched<NamespaceFacts[]>;
+  /** Pods of the namespaces labelled for injection. */
+  workloads: Fetched<PodFacts[]>;
+  /** Primary: the istio namespace's Services (a LoadBalancer keeps an address stable across restarts). */
+  services?: Fetched<ServiceFacts[]>;
+  /** Primary: secrets labelled istio/multiCluster=true in the istio namespace. */
+  remoteSecrets?: Fetched<SecretFacts[]>;
+  /** Remote, istio-1.0: the `istio` ConfigMap's mesh config and the selector-less `istio-pilot` Endpoints. */
+  meshConfig?: Fetched<MeshConfigFacts>;
+  pilotEndpoints?: Fetched<ConfiguredAddress[] | null>;
+  /** Remote, modern: the `istiod` Service (null when absent) and its EndpointSlices. */
+  istiodService?: Fetched<(ServiceFacts & { externalName?: string }) | null>;
+  istiodSlices?: Fetched<ConfiguredAddress[]>;
+}
+
+export interface GatherOptions {
+  /** The whole cluster's budget: every call gets what is left of it. */
+  timeoutMs: number;
+  /** On a primary: the remotes whose secrets to look up. */
+  remotes?: readonly string[];
+  now?: () => number;
+}
+
+/**
+ * Asks one cluster everything the status check needs in one round of parallel calls under one deadline,
+ * so a slow cluster costs its timeout once. Pods are listed once for the whole cluster and sorted into
+ * components and injected namespaces here: fewer requests is what keeps ten clusters as fast as two.
+ */
+export async function gatherCluster(
+  cluster: Cluster,
+  setup: IstioSetup,
+  options: GatherOptions,
+): Promise<ClusterSnapshot> {
+  const started = performance.now();
+  const deadline = started + options.timeoutMs;
+  const checkedAt = (options.now ?? Date.now)();
+  const left = () => cluster.options(Math.max(1, Math.round(deadline - performance.now())));
+  const fetched = async <T>(call: () => Promise<T>): Promise<Fetched<T>> => {
+    try {
+      return { ok: true, value: await call() };
+    } catch (err) {
+      return { ok: false, failure: classifyKubeError(err, options.timeoutMs) };
+    }
+  };
+  const absentOn404 = async <T>(call: () => Promise<T>): Promise<T | null> => {
+    try {
+      return await call();
+    } catch (err) {
+      if (classifyKubeError(err).kind === 'not-found') return null;
+      throw err;
+    }
+  };
+  const namespace = setup.namespace;
+  const remote10 = cluster.role === 'remote' && setup.profile === 'istio-1.0';
+  const remoteModern = cluster.role === 'remote' && setup.profile === 'modern';
+
+  const [pods, namespaces, services, remoteSecrets, meshConfig, pilotEndpoints, istiodService, slices] =
+    await Promise.all([
+      fetched(() =>
+        cluster.core
+          .listPodForAllNamespaces({}, left())
+          .then((l) => l.items.map((p) => podFacts(p, checkedAt))),
+      ),
+      fetched(() => cluster.core.listNamespace({}, left()).then((l) => l.items.map(namespaceFacts))),
+      cluster.role === 'primary'
+        ? fetched(() =>
+            cluster.core.listNamespacedService({ namespace }, left()).then((l) => l.items.map(serviceFacts)),
+          )
+        : undefined,
+      cluster.role === 'primary'
+        ? fetched(() => remoteSecretsByName(cluster, namespace, options.remotes ?? [], left))
+        : undefined,
+      remote10
+        ? fetched(() =>
+            absentOn404(() =>
+              cluster.core.readNamespacedConfigMap({ name: REMOTE_MESH_CONFIGMAP, namespace }, left()),
+            ).then((cm) => meshConfigFacts(cm, namespace)),
+          )
+        : undefined,
+      remote10
+        ? fetched(() =>
+            absentOn404(() =>
+              cluster.core.readNamespacedEndpoints({ name: REMOTE_PILOT_ENDPOINTS, namespace }, left()),
+            ).then((ep) => (ep ? endpointsAddresses(ep, namespace, 'pilot') : null)),
+          )
+        : undefined,
+      remoteModern
+        ? fetched(() =>
+            absentOn404(() =>
+              cluster.core.readNamespacedService({ name: REMOTE_ISTIOD_SERVICE, namespace }, left()),
+            ).then((svc) =>
+              svc
+                ? {
+                    ...serviceFacts(svc),
+                    ...(svc.spec?.externalName ? { externalName: svc.spec.externalName } : {}),
+                  }
+                : null,
+            ),
+          )
+        : undefined,
+      remoteModern
+        ? fetched(() =>
+            cluster.discovery
+              .listNamespacedEndpointSlice(
+                { namespace, labelSelector: `kubernetes.io/service-name=${REMOTE_ISTIOD_SERVICE}` },
+                left(),
+              )
+              .then((l) => sliceAddresses(l.items, namespace, 'istiod')),
+          )
+        : undefined,
+    ]);
+
+  const components = setup.components.map((spec) => {
+    const selector = parseSelector(spec.selector);
+    return {
+      spec,
+      pods: pods.ok
+        ? ok(pods.value.filter((p) => p.state.namespace === namespace && matches(selector, p.labels)))
+        : pods,
+    };
+  });
+  const injected = new Set(
+    namespaces.ok ? namespaces.value.filter((n) => n.injection).map((n) => n.name) : [],
+  );
+  const workloads = !namespaces.ok
+    ? namespaces
+    : pods.ok
+      ? ok(pods.value.filter((p) => injected.has(p.state.namespace)))
+      : pods;
+
+  return {
+    cluster: cluster.name,
+    role: cluster.role,
+    setup,
+    checkedAt,
+    ms: performance.now() - started,
+    components,
+    namespaces,
+    workloads,
+    ...(services ? { services } : {}),
+    ...(remoteSecrets ? { remoteSecrets } : {}),
+    ...(meshConfig ? { meshConfig } : {}),
+    ...(pilotEndpoints ? { pilotEndpoints } : {}),
+    ...(istiodService ? { istiodService } : {}),
+    ...(slices ? { istiodSlices: slices } : {}),
+  };
+}
+
+/**
+ * Remote secrets are read by name (the Istio 1.0 name and istioctl's), never listed: meshops' RBAC may
+ * then `get` only those names (resourceNames) instead of reading every secret in the Istio namespace.
+ */
+async function remoteSecretsByName(
+  cluster: Cluster,
+  namespace: string,
+  remotes: readonly string[],
+  left: () => ReturnType<Cluster['options']>,
+): Promise<SecretFacts[]> {
+  const names = remotes.flatMap((r) => [r, `istio-remote-secret-${r}`]);
+  const found = await Promise.all(
+    names.map(async (name) => {
+      try {
+        return await cluster.core.readNamespacedSecret({ name, namespace }, left());
+      } catch (err) {
+        if (classifyKubeError(err).kind === 'not-found') return null;
+        throw err;
+      }
+    }),
+  );
+  return found
+    .filter((s): s is V1Secret => s !== null && s.metadata?.labels?.[MULTICLUSTER_LABEL] === 'true')
+    .map(secretFacts);
+}
+
+/** Every answer the snapshot holds, for telling "the cluster did not answer" from "one call failed". */
+export function allFetched(s: ClusterSnapshot): Fetched<unknown>[] {
+  const optional: (Fetched<unknown> | undefined)[] = [
+    s.services,
+    s.remoteSecrets,
+    s.meshConfig,
+    s.pilotEndpoints,
+    s.istiodService,
+    s.istiodSlices,
+  ];
+  return [
+    ...s.components.map((c) => c.pods),
+    s.namespaces,
+    s.workloads,
+    ...optional.filter((f): f is Fetched<unknown> => f !== undefined),
+  ];
+}
