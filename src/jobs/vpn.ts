@@ -1,0 +1,7 @@
+import { runVpnCheck } from '../mesh/vpn/check.ts';
+import { renderVpn } from '../mesh/vpn/render.ts';
+import type { CommandHandler } from './types.ts';
+
+/** `/mesh vpn`: every strongSwan tunnel and the pod-IP pings both ways, compared with the previous run. */
+export const vpnHandler: CommandHandler<'vpn'> = async (_command, _job, ctx) =>
+  renderVpn(await runVpnCheck(ctx));

@@ -1,0 +1,542 @@
+import { cidrCovers, parseCidr } from './ipv4.ts';
+import type { PingOutcome } from './ping.ts';
+import type {
+  Finding,
+  PeerTunnel,
+  PodRef,
+  ProbeResult,
+  ProbeStatus,
+  Severity,
+  SideState,
+  TunnelSide,
+  VpnSettings,
+  VpnVerdict,
+} from './report.ts';
+
+/**
+ * Turns tunnel states and ping results into findings that say what to check, and one verdict. Pure:
+ * everything it knows comes in as data, so every rule is tested without a cluster.
+ */
+
+export interface ClusterNet {
+  name: string;
+  role: 'primary' | 'remote';
+  podCidrs: readonly string[];
+  serviceCidrs: readonly string[];
+}
+
+/** Where a cluster's pings run from, or why they cannot; `shared` when the probe is the strongSwan pod itself. */
+export type ProbeSource =
+  | { cluster: string; ok: true; pod: PodRef }
+  | { cluster: string; ok: false; problem: string; shared: boolean };
+
+export interface AnalysisInput {
+  clusters: readonly ClusterNet[];
+  /** The tunnels this run judges, e.g. the primary with every remote. */
+  pairs: readonly (readonly [string, string])[];
+  tunnels: readonly TunnelSide[];
+  sources: readonly ProbeSource[];
+  probes: readonly ProbeResult[];
+  /** Clusters whose pods could not be listed for targets. */
+  discovery: readonly { cluster: string; problem: string }[];
+  /** Nothing to ping for a component or app, in words. */
+  skipped: readonly string[];
+  settings: VpnSettings;
+}
+
+export interface Analysis {
+  verdict: VpnVerdict;
+  summary: string;
+  findings: Finding[];
+}
+
+type Stats = Extract<PingOutcome, { kind: 'stats' }>;
+
+export function probeStatus(
+  outcome: ProbeResult['outcome'],
+  thresholds: VpnSettings['thresholds'],
+): ProbeStatus {
+  switch (outcome.kind) {
+    case 'stats':
+      if (outcome.received === 0) return 'lost';
+      if (outcome.lossPercent > thresholds.lossPercent) return 'loss';
+      if (outcome.rtt && outcome.rtt.avg > thresholds.rttWarnMs) return 'slow';
+      return 'ok';
+    case 'unparsed':
+      return 'unparsed';
+    default:
+      return 'error';
+  }
+}
+
+/** The tunnel between the primary and a remote is named after the remote; any other after both ends. */
+export function tunnelName(a: string, b: string, clusters: readonly ClusterNet[]): string {
+  const primary = clusters.find((c) => c.role === 'primary')?.name;
+  if (a === primary) return b;
+  if (b === primary) return a;
+  return [a, b].sort().join('-');
+}
+
+type Down = Exclude<SideState, 'up'>;
+
+const ONE_SIDE: Record<Down, (c: string) => string> = {
+  'no-sa': (c) => `tunnel down on the ${c} side (no SA)`,
+  connecting: (c) => `tunnel down on the ${c} side (CONNECTING, no answer from its peer)`,
+  'no-child': (c) => `IKE up but no CHILD SA on ${c}`,
+};
+
+const BOTH_SIDES: Record<Down, (a: string, b: string) => string> = {
+  'no-sa': (a, b) => `tunnel down on both sides (no SA on ${a} or ${b})`,
+  connecting: (a, b) => `tunnel down on both sides (${a} and ${b} are CONNECTING with no answer)`,
+  'no-child': (a, b) => `IKE up but no CHILD SA on ${a} and ${b}`,
+};
+
+/** The two sides' states in words; undefined means that side could not be read. */
+function tunnelText(a: string, sa: SideState | undefined, b: string, sb: SideState | undefined): string {
+  if (sa === sb && sa !== undefined && sa !== 'up') return BOTH_SIDES[sa](a, b);
+  const down = new Set([sa, sb]);
+  if (down.has('no-sa') && down.has('connecting')) {
+    const [initiator, listener] = sa === 'connecting' ? [a, b] : [b, a];
+    return `tunnel down on both sides (${initiator} is CONNECTING with no answer, no SA on ${listener})`;
+  }
+  const parts: string[] = [];
+  if (sa !== undefined && sa !== 'up') parts.push(ONE_SIDE[sa](a));
+  if (sb !== undefined && sb !== 'up') parts.push(ONE_SIDE[sb](b));
+  return parts.join('; ');
+}
+
+/** A side whose configured remote subnets do not cover the other side's local ones (`ipsec statusall` lists both). */
+function selectorGap(side: TunnelSide | undefined, other: TunnelSide | undefined): string | undefined {
+  if (!side?.ok || !other?.ok) return undefined;
+  const connOf = (s: typeof side, peer: string) => {
+    const name = s.peers.find((p) => p.peer === peer)?.conn;
+    return s.conns.find((c) => c.name === name) ?? (s.conns.length === 1 ? s.conns[0] : undefined);
+  };
+  const mine = connOf(side, other.cluster);
+  const theirs = connOf(other, side.cluster);
+  if (!mine || !theirs) return undefined;
+  const uncovered = theirs.localTs.filter(
+    (ts) => parseCidr(ts) !== undefined && !mine.remoteTs.some((r) => cidrCovers(r, ts)),
+  );
+  if (uncovered.length === 0) return undefined;
+  return `check remote.subnet on ${side.cluster}: it is ${mine.remoteTs.join(',')} but ${other.cluster}'s local.subnet is ${theirs.localTs.join(',')}`;
+}
+
+function tunnelAction(
+  a: string,
+  sa: SideState | undefined,
+  b: string,
+  sb: SideState | undefined,
+  sides: Map<string, TunnelSide>,
+): string {
+  if (sa === 'no-child' || sb === 'no-child') {
+    return (
+      selectorGap(sides.get(a), sides.get(b)) ??
+      selectorGap(sides.get(b), sides.get(a)) ??
+      'the CHILD SA was refused: local.subnet on each side must match remote.subnet on the other'
+    );
+  }
+  if (sa === 'up' || sb === 'up') {
+    return `the sides disagree: restart strongSwan on ${sa === 'up' ? b : a}, or wait for dead peer detection to re-establish the tunnel`;
+  }
+  if (sa === 'connecting' || sb === 'connecting') {
+    const quiet = sa === 'connecting' ? b : a;
+    return `check that strongSwan runs on ${quiet}, the gateway address the other side dials, and that UDP 500 and 4500 pass between them`;
+  }
+  return 'neither side has an SA: the side with auto=start must initiate; check strongSwan on both clusters and that UDP 500 and 4500 pass';
+}
+
+const pct = (n: number) => `${Number.isInteger(n) ? n : n.toFixed(1)}%`;
+const ms = (n: number) => `${n < 10 ? n.toFixed(1) : Math.round(n)} ms`;
+const named = (p: ProbeResult) => `${p.target.label} (${p.target.ip})`;
+const list = (items: readonly string[], max = 4) =>
+  items.length <= max ? items.join(', ') : `${items.slice(0, max).join(', ')} and ${items.length - max} more`;
+
+function execForbidden(cluster: string, problem: string): Finding {
+  return {
+    id: `vpn/exec/${cluster}`,
+    area: 'not-checked',
+    severity: 'warning',
+    text: `meshops may not exec into pods on ${cluster}: ${problem}`,
+    action:
+      'grant the meshops service account create and get on pods/exec in the strongSwan and probe namespaces',
+  };
+}
+
+type Add = (f: Finding) => void;
+
+/** `skipped`: clusters whose pings were skipped for the same pod; said once, with the tunnel. */
+function sideFindings(tunnels: readonly TunnelSide[], skipped: ReadonlySet<string>, add: Add): void {
+  for (const side of tunnels) {
+    if (side.ok) continue;
+    const c = side.cluster;
+    const also = skipped.has(c) ? `; pings from ${c} were skipped too` : '';
+    const pod = side.pod ? `${side.pod.namespace}/${side.pod.name}` : 'the strongSwan pod';
+    switch (side.kind) {
+      case 'forbidden':
+        add(execForbidden(c, side.problem));
+        break;
+      case 'no-pod':
+        add({
+          id: `vpn/strongswan/${c}`,
+          area: 'not-checked',
+          severity: 'warning',
+          text: `no strongSwan pod on ${c}: ${side.problem}${also}`,
+          action:
+            'set vpn.strongswan (or clusters[].vpn.strongswan) to the namespace and selector of the strongSwan pod',
+        });
+        break;
+      case 'pod-not-ready':
+        add({
+          id: `vpn/strongswan/${c}`,
+          area: 'tunnel',
+          severity: 'warning',
+          text: `strongSwan pod ${pod} on ${c} is not ready (${side.problem}), so its tunnel state was not read${also}`,
+          action: `look at the pod: kubectl describe pod -n ${side.pod?.namespace} ${side.pod?.name}`,
+        });
+        break;
+      case 'no-daemon':
+        add({
+          id: `vpn/strongswan/${c}`,
+          area: 'tunnel',
+          severity: 'critical',
+          text: `strongSwan is not running in ${pod} on ${c}: ${side.problem}`,
+          action: 'the tunnel has no endpoint on this side: restart the pod',
+        });
+        break;
+      case 'denied':
+        add({
+          id: `vpn/strongswan/${c}`,
+          area: 'not-checked',
+          severity: 'warning',
+          text: `could not read the tunnel state in ${pod} on ${c}: ${side.problem}${also}`,
+          action:
+            "the exec user may not use charon's socket and `sudo` did not help: allow `sudo ipsec statusall` in the image, or point vpn.strongswan.container at a container that runs as root",
+        });
+        break;
+      case 'unparsed':
+        add({
+          id: `vpn/unparsed/${c}/tunnel`,
+          area: 'not-checked',
+          severity: 'warning',
+          text: `could not parse the strongSwan status from ${pod} on ${c}: ${side.problem}`,
+          ...(side.raw !== undefined ? { raw: side.raw } : {}),
+        });
+        break;
+      case 'no-tool':
+        add({
+          id: `vpn/strongswan/${c}`,
+          area: 'not-checked',
+          severity: 'warning',
+          text: `could not read the tunnel state on ${c}: ${side.problem}`,
+          action:
+            'point vpn.strongswan.container (or clusters[].vpn.strongswan.container) at the strongSwan container',
+        });
+        break;
+      case 'failed':
+        add({
+          id: `vpn/strongswan/${c}`,
+          area: 'not-checked',
+          severity: 'warning',
+          text: `could not read the tunnel state on ${c}: ${side.problem}${also}`,
+        });
+        break;
+    }
+  }
+}
+
+function pairFindings(input: AnalysisInput, sides: Map<string, TunnelSide>, add: Add): void {
+  const net = new Map(input.clusters.map((c) => [c.name, c]));
+  for (const [a, b] of input.pairs) {
+    const viewOf = (x: string, y: string): PeerTunnel | undefined => {
+      const s = sides.get(x);
+      return s?.ok ? s.peers.find((p) => p.peer === y) : undefined;
+    };
+    const ta = viewOf(a, b);
+    const tb = viewOf(b, a);
+    const name = tunnelName(a, b, input.clusters);
+    const inPair = input.probes.filter(
+      (p) => (p.from === a && p.target.cluster === b) || (p.from === b && p.target.cluster === a),
+    );
+    const measured = inPair.filter((p) => p.outcome.kind === 'stats');
+    const lost = measured.filter((p) => p.status === 'lost');
+    const [sa, sb] = [ta?.state, tb?.state];
+    if ((sa !== undefined && sa !== 'up') || (sb !== undefined && sb !== 'up')) {
+      const text = tunnelText(a, sa, b, sb);
+      const pings = measured.length > 0 ? ` — ${lost.length} of ${measured.length} pings lost` : '';
+      add({
+        id: `vpn/tunnel/${name}`,
+        area: 'tunnel',
+        severity: 'critical',
+        text: `${text}${pings}`,
+        action: tunnelAction(a, sa, b, sb, sides),
+      });
+      continue;
+    }
+    for (const [side, peer, view] of [
+      [a, b, ta],
+      [b, a, tb],
+    ] as const) {
+      if (!view) continue;
+      const remoteGap = view.missingRemote.filter((c) => net.get(peer)?.podCidrs.includes(c));
+      const localGap = view.missingLocal.filter((c) => net.get(side)?.podCidrs.includes(c));
+      if (remoteGap.length > 0) {
+        add({
+          id: `vpn/subnets/${side}/remote`,
+          area: 'subnets',
+          severity: 'warning',
+          text: `the CHILD SA on ${side} does not carry ${peer}'s pod CIDR ${remoteGap.join(', ')}`,
+          action: `add ${remoteGap.join(',')} to remote.subnet on ${side}`,
+        });
+      }
+      if (localGap.length > 0) {
+        add({
+          id: `vpn/subnets/${side}/local`,
+          area: 'subnets',
+          severity: 'warning',
+          text: `the CHILD SA on ${side} does not carry its own pod CIDR ${localGap.join(', ')}`,
+          action: `add ${localGap.join(',')} to local.subnet on ${side}`,
+        });
+      }
+    }
+    const bothWays = inPair.some((p) => p.from === a) && inPair.some((p) => p.from === b);
+    if (measured.length > 0 && lost.length === measured.length && bothWays) {
+      add({
+        id: `vpn/path/${name}`,
+        area: 'reachability',
+        severity: 'critical',
+        text: `the tunnel is up but no ping passes between ${a} and ${b} (${lost.length} of ${measured.length} lost)`,
+        action:
+          'check the routes that send pod traffic into the tunnel (the strongswan-routes DaemonSet or node routes), firewalls, and that ESP or UDP 4500 passes',
+      });
+      continue;
+    }
+    directionFindings(a, b, measured, sides, input.settings, add);
+    directionFindings(b, a, measured, sides, input.settings, add);
+  }
+}
+
+/** What to change when pings towards `cidrs` on `to` are lost from `from`, using the CHILD SAs when they tell. */
+function subnetAction(
+  from: string,
+  to: string,
+  cidrs: readonly string[],
+  sides: Map<string, TunnelSide>,
+): string {
+  const own = sides.get(from);
+  const peer = sides.get(to);
+  const notCarried = cidrs.filter(
+    (c) => own?.ok && own.peers.find((t) => t.peer === to)?.missingRemote.includes(c),
+  );
+  const notOffered = cidrs.filter(
+    (c) => peer?.ok && peer.peers.find((t) => t.peer === from)?.missingLocal.includes(c),
+  );
+  if (notOffered.length > 0) return `add ${notOffered.join(',')} to local.subnet on ${to}`;
+  if (notCarried.length > 0) {
+    return `add ${notCarried.join(',')} to remote.subnet on ${from} (its CHILD SA does not carry it)`;
+  }
+  if (cidrs.length === 0)
+    return `list ${to}'s pod CIDRs under clusters[].podCidrs, and check remote.subnet on ${from}`;
+  return `check remote.subnet on ${from} (it must include ${cidrs.join(', ')}) and the routes into the tunnel on both sides`;
+}
+
+/**
+ * Lost pings in one direction. A whole direction lost while the other answers, or a destination CIDR where
+ * nothing answers while other ranges do, points at the traffic selectors: "replies lost only towards
+ * 10.1.0.0/16: check remote.subnet on iks".
+ */
+function directionFindings(
+  from: string,
+  to: string,
+  measured: readonly ProbeResult[],
+  sides: Map<string, TunnelSide>,
+  settings: VpnSettings,
+  add: Add,
+): void {
+  const here = measured.filter((p) => p.from === from && p.target.cluster === to);
+  const back = measured.filter((p) => p.from === to && p.target.cluster === from);
+  const isLost = (p: ProbeResult) => p.status === 'lost';
+  if (here.length === 0) return;
+  if (here.every(isLost)) {
+    const cidrs = [...new Set(here.flatMap((p) => (p.target.cidr ? [p.target.cidr] : [])))];
+    const answered = back.length > 0 && !back.some(isLost);
+    add({
+      id: `vpn/direction/${from}>${to}`,
+      area: 'reachability',
+      severity: 'critical',
+      text: `${answered ? `pings from ${from} to ${to} are lost while ${to} → ${from} answers` : `no ping from ${from} to ${to} is answered`}: ${list(here.map(named))}`,
+      action: subnetAction(from, to, cidrs, sides),
+    });
+    return;
+  }
+  const byCidr = new Map<string, ProbeResult[]>();
+  for (const p of here) byCidr.set(p.target.cidr ?? '', [...(byCidr.get(p.target.cidr ?? '') ?? []), p]);
+  const explained = new Set<ProbeResult>();
+  for (const [cidr, group] of byCidr) {
+    if (!group.every(isLost)) continue;
+    for (const p of group) explained.add(p);
+    add({
+      id: `vpn/cidr/${from}>${to}/${cidr || 'unlisted'}`,
+      area: 'reachability',
+      severity: 'critical',
+      text: `replies lost only towards ${cidr || `addresses of ${to} outside its configured CIDRs`} on ${to} when pinged from ${from}: ${list(group.map(named))}`,
+      action: subnetAction(from, to, cidr ? [cidr] : [], sides),
+    });
+  }
+  const rest = here.filter((p) => !explained.has(p));
+  const lost = rest.filter((p) => p.status === 'lost');
+  if (lost.length > 0) {
+    add({
+      id: `vpn/lost/${from}>${to}`,
+      area: 'reachability',
+      severity: 'warning',
+      text: `${lost.length} of ${here.length} targets on ${to} do not answer pings from ${from}: ${list(lost.map(named))}`,
+      action: 'other pods of the same ranges answer: check these pods, their nodes and network policies',
+    });
+  }
+  const lossy = rest.filter((p) => p.status === 'loss');
+  if (lossy.length > 0) {
+    add({
+      id: `vpn/loss/${from}>${to}`,
+      area: 'reachability',
+      severity: 'warning',
+      text: `packet loss from ${from} to ${to}: ${list(lossy.map((p) => `${named(p)} ${pct((p.outcome as Stats).lossPercent)}`))}`,
+      action: `loss above ${pct(settings.thresholds.lossPercent)} (vpn.thresholds.lossPercent) on a tunnel that is up: look for congestion or MTU problems on the path`,
+    });
+  }
+  const slow = rest.filter((p) => p.status === 'slow');
+  if (slow.length > 0) {
+    add({
+      id: `vpn/rtt/${from}>${to}`,
+      area: 'reachability',
+      severity: 'warning',
+      text: `slow from ${from} to ${to}: ${list(slow.map((p) => `${named(p)} avg ${ms((p.outcome as Stats).rtt!.avg)}`))}`,
+      action: `average round trip above ${ms(settings.thresholds.rttWarnMs)} (vpn.thresholds.rttWarnMs)`,
+    });
+  }
+}
+
+/** Pings that did not measure anything, one finding per kind of failure and direction. */
+function probeProblems(probes: readonly ProbeResult[], add: Add): void {
+  const groups = new Map<string, ProbeResult[]>();
+  for (const p of probes) {
+    if (p.status !== 'error' && p.status !== 'unparsed') continue;
+    const key = `${p.outcome.kind}|${p.from}|${p.target.cluster}`;
+    groups.set(key, [...(groups.get(key) ?? []), p]);
+  }
+  for (const group of groups.values()) {
+    const { from, probe, outcome, target } = group[0]!;
+    const pod = `${probe.namespace}/${probe.name}`;
+    switch (outcome.kind) {
+      case 'exec-failed':
+        add(
+          outcome.forbidden
+            ? execForbidden(from, outcome.reason)
+            : {
+                id: `vpn/probe/${from}`,
+                area: 'not-checked',
+                severity: 'warning',
+                text: `could not run ping in ${pod} on ${from}: ${outcome.reason}`,
+              },
+        );
+        break;
+      case 'no-ping':
+        add({
+          id: `vpn/probe/${from}`,
+          area: 'not-checked',
+          severity: 'warning',
+          text: `the probe pod ${pod} on ${from} cannot ping: ${outcome.reason}`,
+          action:
+            'set vpn.probe (or clusters[].vpn.probe) to a pod whose image has ping (iputils or BusyBox)',
+        });
+        break;
+      case 'error':
+        add({
+          id: `vpn/error/${from}>${target.cluster}`,
+          area: 'reachability',
+          severity: 'critical',
+          text: `ping from ${from} to ${target.cluster} failed: ${list(
+            group.map((p) => `${named(p)}: ${(p.outcome as { reason: string }).reason}`),
+            3,
+          )}`,
+          action: `the probe pod on ${from} has no route to these addresses: check the routes into the tunnel`,
+        });
+        break;
+      case 'unparsed':
+        add({
+          id: `vpn/unparsed/${from}>${target.cluster}`,
+          area: 'not-checked',
+          severity: 'warning',
+          text: `could not parse the ping output from ${pod} on ${from} for ${list(group.map(named), 3)}: ${outcome.reason}`,
+          raw: outcome.raw,
+        });
+        break;
+    }
+  }
+}
+
+const ORDER: Record<Severity, number> = { critical: 0, warning: 1, info: 2 };
+
+export function analyze(input: AnalysisInput): Analysis {
+  const findings: Finding[] = [];
+  const add: Add = (f) => {
+    // The same cause seen twice (exec forbidden for the tunnel read and for the pings) is one finding.
+    if (!findings.some((x) => x.id === f.id)) findings.push(f);
+  };
+  const sides = new Map(input.tunnels.map((t) => [t.cluster, t]));
+  const failedSides = new Set(input.tunnels.filter((t) => !t.ok).map((t) => t.cluster));
+  const sharedSkips = new Set(
+    input.sources.filter((s) => !s.ok && s.shared && failedSides.has(s.cluster)).map((s) => s.cluster),
+  );
+  sideFindings(input.tunnels, sharedSkips, add);
+  for (const s of input.sources) {
+    if (s.ok || sharedSkips.has(s.cluster)) continue;
+    add({
+      id: `vpn/probe/${s.cluster}`,
+      area: 'not-checked',
+      severity: 'warning',
+      text: `no probe pod on ${s.cluster}: ${s.problem}`,
+      action:
+        'pings from this cluster were skipped; set vpn.probe (or clusters[].vpn.probe) to a running pod with ping',
+    });
+  }
+  for (const d of input.discovery) {
+    add({
+      id: `vpn/targets/${d.cluster}`,
+      area: 'not-checked',
+      severity: 'warning',
+      text: `could not list the pods to ping on ${d.cluster}: ${d.problem}`,
+    });
+  }
+  pairFindings(input, sides, add);
+  probeProblems(input.probes, add);
+  input.skipped.forEach((text, i) => {
+    add({ id: `vpn/skipped/${i}`, area: 'skipped', severity: 'info', text });
+  });
+  findings.sort((x, y) => ORDER[x.severity] - ORDER[y.severity]);
+
+  const measured = input.probes.filter((p) => p.outcome.kind === 'stats');
+  const verdict: VpnVerdict = findings.some((f) => f.severity === 'critical')
+    ? 'down'
+    : measured.length === 0 && !input.tunnels.some((t) => t.ok)
+      ? 'failed'
+      : findings.some((f) => f.severity === 'warning')
+        ? 'degraded'
+        : 'healthy';
+  return { verdict, summary: summarize(verdict, findings, input), findings };
+}
+
+function summarize(verdict: VpnVerdict, findings: readonly Finding[], input: AnalysisInput): string {
+  const answered = input.probes.filter((p) => p.outcome.kind === 'stats' && p.status !== 'lost');
+  const pings = `${answered.length} of ${input.probes.length} ping targets answer`;
+  if (verdict !== 'healthy') {
+    const judged = findings.filter((f) => f.severity !== 'info');
+    const first = judged[0];
+    if (!first) return pings;
+    return `${first.text}${judged.length > 1 ? ` (+${judged.length - 1} more)` : ''}`;
+  }
+  const rtts = answered.map((p) => (p.outcome as Stats).rtt?.avg).filter((n): n is number => n !== undefined);
+  const avg = rtts.length > 0 ? `, avg RTT ${ms(rtts.reduce((x, y) => x + y, 0) / rtts.length)}` : '';
+  const up = input.pairs.length === 1 ? 'tunnel up' : `${input.pairs.length} tunnels up`;
+  return `${up}; ${pings}${avg}`;
+}

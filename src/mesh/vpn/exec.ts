@@ -1,0 +1,130 @@
+import type { Cluster } from '../../kube/cluster.ts';
+import { classifyKubeError } from '../../kube/errors.ts';
+import { probeStatus } from './analyze.ts';
+import type { FoundPod } from './gather.ts';
+import { parsePing, pingArgv, probeTimeLimitMs } from './ping.ts';
+import type { PodRef, ProbeResult, ProbeTarget, TunnelSide, VpnSettings } from './report.ts';
+import { readTunnel, TUNNEL_COMMANDS, type TunnelReading, type TunnelTool } from './strongswan.ts';
+import { type PeerCidrs, peerTunnel } from './tunnel.ts';
+
+/** The exec side of the check: argv arrays of validated values, each under its own time bound. */
+
+export async function runProbe(
+  cluster: Cluster,
+  probe: PodRef,
+  target: ProbeTarget,
+  settings: VpnSettings,
+): Promise<ProbeResult> {
+  const key = `${cluster.name}>${target.cluster}/${target.label}`;
+  let outcome: ProbeResult['outcome'];
+  try {
+    const result = await cluster.exec({
+      namespace: probe.namespace,
+      pod: probe.name,
+      ...(probe.container ? { container: probe.container } : {}),
+      command: pingArgv(target.ip, settings.count, settings.timeoutMs),
+      timeoutMs: probeTimeLimitMs(settings.count, settings.timeoutMs),
+    });
+    outcome = parsePing(result);
+  } catch (err) {
+    const failure = classifyKubeError(err);
+    outcome = { kind: 'exec-failed', reason: failure.reason, forbidden: failure.kind === 'forbidden' };
+  }
+  return {
+    key,
+    from: cluster.name,
+    probe,
+    target,
+    outcome,
+    status: probeStatus(outcome, settings.thresholds),
+  };
+}
+
+/** `ipsec statusall` first; a pod that only has swanctl (charon with vici) answers the second. */
+const TOOLS: readonly TunnelTool[] = ['ipsec', 'swanctl'];
+
+export interface SideContext {
+  own: PeerCidrs;
+  peers: readonly PeerCidrs[];
+  /** The cluster has a single tunnel peer in the mesh, so every SA is towards it. */
+  onlyPeer: boolean;
+  timeoutMs: number;
+}
+
+export async function readTunnelSide(
+  cluster: Cluster,
+  found: FoundPod,
+  ctx: SideContext,
+): Promise<TunnelSide> {
+  if (!found.ok) {
+    return {
+      cluster: cluster.name,
+      ok: false,
+      kind: found.kind === 'api' ? 'failed' : found.kind,
+      problem: found.problem,
+      ...(found.pod ? { pod: found.pod } : {}),
+    };
+  }
+  const pod = found.pod;
+  const run = (argv: readonly string[]) =>
+    cluster.exec({
+      namespace: pod.namespace,
+      pod: pod.name,
+      ...(pod.container ? { container: pod.container } : {}),
+      command: argv,
+      timeoutMs: ctx.timeoutMs,
+    });
+  let reading: TunnelReading | undefined;
+  try {
+    for (const tool of TOOLS) {
+      reading = readTunnel(tool, await run(TUNNEL_COMMANDS[tool]));
+      if (reading.kind === 'denied') {
+        // Non-root strongSwan images document `sudo ipsec status`; without sudo the denial stands.
+        const retry = readTunnel(tool, await run(['sudo', ...TUNNEL_COMMANDS[tool]]), true);
+        if (retry.kind !== 'no-tool') reading = retry;
+      }
+      if (reading.kind !== 'no-tool') break;
+    }
+  } catch (err) {
+    const failure = classifyKubeError(err, ctx.timeoutMs);
+    return {
+      cluster: cluster.name,
+      ok: false,
+      kind: failure.kind === 'forbidden' ? 'forbidden' : 'failed',
+      problem: failure.reason,
+      pod,
+    };
+  }
+  switch (reading?.kind) {
+    case 'listing':
+      return {
+        cluster: cluster.name,
+        ok: true,
+        pod,
+        tool: reading.tool,
+        sas: reading.sas,
+        conns: reading.conns,
+        peers: ctx.peers.map((peer) => peerTunnel(reading.sas, reading.conns, ctx.own, peer, ctx.onlyPeer)),
+      };
+    case 'unparsed':
+      return {
+        cluster: cluster.name,
+        ok: false,
+        kind: 'unparsed',
+        problem: reading.reason,
+        raw: reading.raw,
+        pod,
+      };
+    case 'no-daemon':
+    case 'denied':
+      return { cluster: cluster.name, ok: false, kind: reading.kind, problem: reading.reason, pod };
+    default:
+      return {
+        cluster: cluster.name,
+        ok: false,
+        kind: 'no-tool',
+        problem: `neither \`${TUNNEL_COMMANDS.ipsec.join(' ')}\` nor \`${TUNNEL_COMMANDS.swanctl.join(' ')}\` exists in ${pod.namespace}/${pod.name}`,
+        pod,
+      };
+  }
+}

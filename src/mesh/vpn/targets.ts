@@ -1,0 +1,140 @@
+import type { V1Pod } from '@kubernetes/client-node';
+import type { IstioProfile } from '../../config/schema.ts';
+import { podState } from '../istio/pod-status.ts';
+import { containingCidr } from './ipv4.ts';
+import type { ProbeTarget } from './report.ts';
+
+/**
+ * Which pod IPs are worth a ping, chosen from live pods: the primary's control-plane pods that remote
+ * sidecars dial directly, and one ready pod per app on a remote. Pure: the pods come in as PodInfo.
+ */
+
+export interface PodInfo {
+  namespace: string;
+  name: string;
+  ip?: string;
+  /** Running with every container ready. */
+  ready: boolean;
+  /** kubectl's STATUS column, for saying why a pod cannot be used. */
+  status: string;
+  labels: Record<string, string>;
+  hostNetwork: boolean;
+}
+
+export function podInfo(pod: V1Pod, now: number): PodInfo {
+  const state = podState(pod, now);
+  return {
+    namespace: pod.metadata?.namespace ?? '',
+    name: pod.metadata?.name ?? '',
+    ...(state.ip ? { ip: state.ip } : {}),
+    ready: state.healthy && !state.completed,
+    status: `${state.status} ${state.ready}`,
+    labels: pod.metadata?.labels ?? {},
+    hostNetwork: pod.spec?.hostNetwork === true,
+  };
+}
+
+const byName = (a: PodInfo, b: PodInfo) =>
+  a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name);
+
+/** The first ready pod with an IP (by name, so runs agree); otherwise the pod that explains why none is usable. */
+export function pickPod(pods: readonly PodInfo[]): { ready: PodInfo } | { unready?: PodInfo } {
+  const sorted = [...pods].sort(byName);
+  const ready = sorted.find((p) => p.ready && p.ip);
+  return ready ? { ready } : sorted[0] ? { unready: sorted[0] } : {};
+}
+
+/** The primary components a remote's sidecars reach by pod IP across the VPN (research istio-vpn.md §3, §4). */
+export const SIDECAR_NEEDS: Record<IstioProfile, readonly string[]> = {
+  'istio-1.0': ['pilot', 'policy', 'telemetry', 'statsd-prom-bridge', 'tracing'],
+  modern: ['istiod', 'eastwestgateway'],
+};
+
+export interface ComponentPods {
+  component: string;
+  pods: readonly PodInfo[];
+}
+
+export interface TargetChoice {
+  targets: ProbeTarget[];
+  /** Components or namespaces with nothing to ping, in words. */
+  skipped: string[];
+}
+
+function target(cluster: string, cidrs: readonly string[], label: string, pod: PodInfo): ProbeTarget {
+  const cidr = containingCidr(cidrs, pod.ip!);
+  return {
+    cluster,
+    ip: pod.ip!,
+    label,
+    pod: { namespace: pod.namespace, name: pod.name },
+    ...(cidr ? { cidr } : {}),
+  };
+}
+
+/** Every ready pod of each component; a second replica of pilot is "pilot#2". */
+export function controlPlaneTargets(
+  cluster: string,
+  cidrs: readonly string[],
+  components: readonly ComponentPods[],
+): TargetChoice {
+  const targets: ProbeTarget[] = [];
+  const skipped: string[] = [];
+  for (const { component, pods } of components) {
+    const ready = pods.filter((p) => p.ready && p.ip && !p.hostNetwork).sort(byName);
+    if (ready.length === 0) skipped.push(`no ready ${component} pod on ${cluster}`);
+    ready.forEach((pod, i) => {
+      targets.push(target(cluster, cidrs, i === 0 ? component : `${component}#${i + 1}`, pod));
+    });
+  }
+  return { targets, skipped };
+}
+
+const appOf = (labels: Record<string, string>) => labels.app ?? labels['app.kubernetes.io/name'];
+const versionOf = (labels: Record<string, string>) => labels.version ?? labels['app.kubernetes.io/version'];
+
+/**
+ * One ready pod per app and version (reviews-v3), outside the system namespaces. Host-network pods are left
+ * out: their IP is a node's.
+ */
+export function appTargets(
+  cluster: string,
+  cidrs: readonly string[],
+  pods: readonly PodInfo[],
+  skipNamespaces: ReadonlySet<string>,
+): TargetChoice {
+  const groups = new Map<string, { namespace: string; app: string; pods: PodInfo[] }>();
+  for (const pod of pods) {
+    const app = appOf(pod.labels);
+    if (!app || skipNamespaces.has(pod.namespace) || pod.hostNetwork) continue;
+    const version = versionOf(pod.labels);
+    const name = version ? `${app}-${version}` : app;
+    const key = `${pod.namespace}/${name}`;
+    const group = groups.get(key) ?? { namespace: pod.namespace, app: name, pods: [] };
+    group.pods.push(pod);
+    groups.set(key, group);
+  }
+  const clash = new Map<string, number>();
+  for (const g of groups.values()) clash.set(g.app, (clash.get(g.app) ?? 0) + 1);
+  const targets: ProbeTarget[] = [];
+  const skipped: string[] = [];
+  for (const [key, group] of [...groups].sort(([a], [b]) => a.localeCompare(b))) {
+    const label = (clash.get(group.app) ?? 0) > 1 ? key : group.app;
+    const picked = pickPod(group.pods);
+    if ('ready' in picked) targets.push(target(cluster, cidrs, label, picked.ready));
+    else skipped.push(`no ready ${label} pod on ${cluster}`);
+  }
+  return { targets, skipped };
+}
+
+/** Leaves out the pods meshops itself uses on that cluster (strongSwan, probe): pinging them tests nothing new. */
+export function withoutPods<T extends TargetChoice>(
+  choice: T,
+  pods: readonly { namespace: string; name: string }[],
+): T {
+  const used = new Set(pods.map((p) => `${p.namespace}/${p.name}`));
+  return {
+    ...choice,
+    targets: choice.targets.filter((t) => !t.pod || !used.has(`${t.pod.namespace}/${t.pod.name}`)),
+  };
+}
