@@ -15,6 +15,9 @@ import {
   type V1Status,
   VersionApi,
 } from '@kubernetes/client-node';
+// Not re-exported by the package index, but the one seam client-node offers for exec sockets.
+import { WebSocketHandler } from '@kubernetes/client-node/dist/web-socket-handler.js';
+import WebSocket from 'ws';
 import type { ClusterConfig } from '../config/schema.ts';
 import { registerSecret } from '../observability/logger.ts';
 import { metrics } from '../observability/metrics.ts';
@@ -138,10 +141,23 @@ function counted<T extends object>(api: T, cluster: string): T {
   });
 }
 
+/**
+ * client-node opens every exec with a fresh https.Agent, so each one builds a new TLS context and does a
+ * full handshake. Keeping the first Agent per cluster (same CA and credentials) lets later execs resume the
+ * TLS session instead; at ten clusters' worth of pings that is most of the exec cost.
+ */
+function execSockets(kc: KubeConfig): WebSocketHandler {
+  let agent: unknown;
+  return new WebSocketHandler(kc, (uri, protocols, opts) => {
+    agent ??= opts.agent;
+    return new WebSocket(uri, protocols, { ...opts, agent: agent as typeof opts.agent });
+  });
+}
+
 export function createCluster(config: ClusterConfig, defaultTimeoutMs: number): Cluster {
   const kc = loadKubeConfig(config);
   const versionApi = counted(kc.makeApiClient(VersionApi), config.name);
-  const execApi = new Exec(kc);
+  const execApi = new Exec(kc, execSockets(kc));
   const shared: { dispatcher?: Dispatcher } = {};
   const options = (ms = defaultTimeoutMs) => timeoutOptions(ms, shared);
   return {
