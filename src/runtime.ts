@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import type { Worker } from 'bullmq';
 import type { DestinationStream } from 'pino';
+import { createAudit } from './access/audit.ts';
 import { createPermissions } from './access/permissions.ts';
 import { createRateLimiter } from './access/rate-limit.ts';
 import type { Env, Role } from './config/env.ts';
@@ -9,14 +10,18 @@ import type { MeshConfig } from './config/schema.ts';
 import { defaultHandlers } from './jobs/index.ts';
 import type { Handlers } from './jobs/types.ts';
 import { createClusters } from './kube/registry.ts';
+import { presetsFor } from './mesh/routing/presets.ts';
 import { opsRoutes, startOpsServer } from './observability/http.ts';
 import { createLogger, type Logger, registerSecret } from './observability/logger.ts';
 import { metrics } from './observability/metrics.ts';
 import { createRedis } from './queue/connection.ts';
 import { createProducer, withTimeout } from './queue/producer.ts';
 import { closeWorker, startWorker } from './queue/worker.ts';
+import { syncAtStart } from './schedules/sync.ts';
 import { createSlackApp } from './slack/app.ts';
 import { createPoster, createSlackClient } from './slack/poster.ts';
+import { createEnvelopeDedupe } from './slack/socket/dedupe.ts';
+import type { SocketMode, SocketModeOptions } from './slack/socket/receiver.ts';
 
 export interface StartOptions {
   role: Role;
@@ -33,6 +38,8 @@ export interface StartOptions {
   shutdownGraceMs?: number;
   stalledIntervalMs?: number;
   lockDurationMs?: number;
+  /** Socket Mode timings (tests shorten the watchdog's). */
+  socketMode?: Pick<SocketModeOptions, 'watchdog' | 'ackDeadlineMs'>;
 }
 
 export interface Meshops {
@@ -43,6 +50,8 @@ export interface Meshops {
   worker?: Worker;
   /** Base URL of the app, e.g. http://127.0.0.1:3000. */
   url?: string;
+  /** Set when the app runs in Socket Mode (SLACK_APP_TOKEN). */
+  socketMode?: SocketMode;
   stop(): Promise<void>;
 }
 
@@ -52,6 +61,8 @@ export async function startMeshops(options: StartOptions): Promise<Meshops> {
   for (const secret of [env.SLACK_BOT_TOKEN, env.SLACK_SIGNING_SECRET, env.SLACK_APP_TOKEN])
     registerSecret(secret);
   const config = options.config ?? loadConfig(env.MESHOPS_CONFIG);
+  // A bad preset stops start-up (ConfigError naming file, document and field) in every role.
+  const presets = presetsFor(config.routing);
   const clusters = createClusters(config);
   const redis = createRedis(env.REDIS_URL);
   redis.on('error', (err) => log.debug({ err }, 'redis connection error'));
@@ -66,9 +77,14 @@ export async function startMeshops(options: StartOptions): Promise<Meshops> {
   });
   const handlers = options.handlers ?? defaultHandlers();
   const closers: (() => Promise<unknown>)[] = [];
+  // One BullMQ job scheduler per `schedules:` entry, in every role: it is idempotent across replicas.
+  const stopScheduleSync = await syncAtStart(producer.queue, config.schedules, log);
+  closers.push(async () => stopScheduleSync());
   const result: Meshops = { log, config, stop: async () => {} };
   let draining = false;
+  let socketMode: SocketMode | undefined;
   const routes = opsRoutes({
+    checks: (): Record<string, boolean> => (socketMode ? { socketMode: socketMode.isConnected() } : {}),
     ready: async () => {
       if (draining) return false;
       try {
@@ -86,14 +102,28 @@ export async function startMeshops(options: StartOptions): Promise<Meshops> {
     },
   });
 
+  // The app checks who may request; the worker checks who may approve. Both resolve Slack user groups.
+  const groupClient = createSlackClient(env.SLACK_BOT_TOKEN!, env.SLACK_API_URL, 3000);
+  const permissions = createPermissions(config.access, async (group) => {
+    const res = await groupClient.usergroups.users.list({ usergroup: group });
+    return res.users ?? [];
+  });
+
+  const audit = createAudit({ redis, prefix: env.REDIS_PREFIX, retentionMs: config.audit.retention, log });
+
   if (role !== 'worker') {
-    const groupClient = createSlackClient(env.SLACK_BOT_TOKEN!, env.SLACK_API_URL, 3000);
-    const permissions = createPermissions(config.access, async (group) => {
-      const res = await groupClient.usergroups.users.list({ usergroup: group });
-      return res.users ?? [];
-    });
     const slackApp = createSlackApp({
-      signingSecret: env.SLACK_SIGNING_SECRET!,
+      signingSecret: env.SLACK_SIGNING_SECRET,
+      ...(env.SLACK_APP_TOKEN
+        ? {
+            socketMode: {
+              appToken: env.SLACK_APP_TOKEN,
+              dedupe: createEnvelopeDedupe({ redis, prefix: env.REDIS_PREFIX, log }),
+              onReconnect: (reason) => metrics.socketReconnects.inc({ reason }),
+              ...options.socketMode,
+            },
+          }
+        : {}),
       botToken: env.SLACK_BOT_TOKEN!,
       apiUrl: env.SLACK_API_URL,
       log,
@@ -108,19 +138,34 @@ export async function startMeshops(options: StartOptions): Promise<Meshops> {
         config.access.rateLimit.per,
       ),
       onCommand: (subcommand, outcome) => metrics.commands.inc({ subcommand, outcome }),
+      onForbidden: (refusal) =>
+        void audit
+          .record({
+            action: 'refused',
+            who: refusal.user,
+            kind: 'command',
+            subject: refusal.text,
+            result: `not queued: ${refusal.reason}`,
+          })
+          .catch((err: unknown) => log.warn({ err }, 'could not record a refusal in the audit stream')),
       parseContext: {
         clusters: config.clusters.map((c) => ({ name: c.name, role: c.role })),
-        presets: [],
+        presets: presets.map((p) => p.name),
         schedules: config.schedules.map((s) => s.name),
       },
     });
+    // Known before start, so /readyz is unready while the first connection is being made.
+    socketMode = slackApp.socketMode;
     const server = await slackApp.start(env.PORT, options.host);
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : env.PORT;
     result.server = server;
     result.url = `http://${options.host ?? '127.0.0.1'}:${port}`;
     closers.push(() => slackApp.stop());
-    log.info({ port, role }, 'Slack app listening on /slack/events');
+    if (socketMode) {
+      result.socketMode = socketMode;
+      log.info({ port, role }, 'Slack app in Socket Mode; /healthz, /readyz and /metrics on this port');
+    } else log.info({ port, role }, 'Slack app listening on /slack/events');
   } else {
     // A worker has no Slack endpoint, but its health and job metrics must still be scrapeable.
     const server = await startOpsServer(env.PORT, options.host, routes);
@@ -138,7 +183,8 @@ export async function startMeshops(options: StartOptions): Promise<Meshops> {
       slack: poster,
       log,
       handlers,
-      enqueue: (job) => producer.enqueue(job, { writes: true }),
+      permissions,
+      enqueue: (job, opts) => producer.enqueue(job, { writes: true, ...opts }),
       onJobDone: (job, outcome, seconds) => metrics.jobDuration.observe({ job, outcome }, seconds),
       ...(options.stalledIntervalMs ? { stalledIntervalMs: options.stalledIntervalMs } : {}),
       ...(options.lockDurationMs ? { lockDurationMs: options.lockDurationMs } : {}),

@@ -21,10 +21,22 @@ describe('a worker killed mid-job', () => {
     const port = (silent.address() as { port: number }).port;
     const dir = mkdtempSync(join(tmpdir(), 'meshops-kill-'));
     unreachableKubeconfig(dir, 'icp', port);
-    const configYaml = 'clusters: [{name: icp, role: primary, kubeconfig: ./icp.kubeconfig}]\nchecks: {clusterTimeout: 4s}\n';
+    const configYaml =
+      'clusters: [{name: icp, role: primary, kubeconfig: ./icp.kubeconfig}]\nchecks: {clusterTimeout: 4s}\n';
     const h = await startHarness({ configDir: dir, label: 'kill', role: 'app', configYaml });
-    const env = { SLACK_BOT_TOKEN: BOT_TOKEN, SLACK_API_URL: h.slack.url, REDIS_URL, REDIS_PREFIX: h.prefix, PORT: '0', LOG_LEVEL: 'warn' };
-    const child = spawn(process.execPath, ['test/helpers/worker-child.ts', JSON.stringify({ env, configYaml, dir })], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const env = {
+      SLACK_BOT_TOKEN: BOT_TOKEN,
+      SLACK_API_URL: h.slack.url,
+      REDIS_URL,
+      REDIS_PREFIX: h.prefix,
+      PORT: '0',
+      LOG_LEVEL: 'warn',
+    };
+    const child = spawn(
+      process.execPath,
+      ['test/helpers/worker-child.ts', JSON.stringify({ env, configYaml, dir })],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     let out = '';
     child.stdout.on('data', (d: Buffer) => {
       out += d.toString();

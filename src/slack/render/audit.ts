@@ -1,7 +1,7 @@
 import type { StoredAuditEntry } from '../../access/audit.ts';
 import type { JobResult } from '../../jobs/types.ts';
 import { context, header, linesToSections, section } from '../blocks.ts';
-import { when } from './approval.ts';
+import { when, who } from './approval.ts';
 
 const ICON: Record<StoredAuditEntry['action'], string> = {
   requested: ':raised_hand:',
@@ -12,8 +12,6 @@ const ICON: Record<StoredAuditEntry['action'], string> = {
   applied: ':white_check_mark:',
   failed: ':x:',
 };
-
-const who = (user: string) => (user === 'meshops' || user === '' ? 'meshops' : `<@${user}>`);
 
 export function auditLine(e: StoredAuditEntry): string {
   const ids = [e.request ? `\`${e.request}\`` : '', e.planHash ? `plan \`${e.planHash.slice(0, 12)}\`` : '']

@@ -1,0 +1,56 @@
+import type { JobContext } from '../../jobs/types.ts';
+import type { CheckReport } from '../../schedules/report.ts';
+import { planRemote } from './live.ts';
+import { nextStep, requestNext, SCHEDULED_REQUESTER } from './request.ts';
+
+/**
+ * `drift.autoRepair: propose`: a scheduled health run that finds drift puts the repair up for approval in
+ * its channel instead of only reporting it. The request is meshops' own, so any approver may approve it.
+ */
+
+/** Status finding ids are `<cluster>/drift/<component>` while a remote's addresses drift. */
+const DRIFT_ID = /^([^/]+)\/drift\//;
+
+export function remotesWithDrift(findingIds: readonly string[], remotes: readonly string[]): string[] {
+  const found = new Set(findingIds.flatMap((id) => DRIFT_ID.exec(id)?.[1] ?? []));
+  return remotes.filter((r) => found.has(r));
+}
+
+/**
+ * Proposes the repair of every remote the run found drifted, once per plan: a later run finding the same
+ * drift while that plan could still be approved (`access.approvalTtl`) proposes nothing new. Never throws:
+ * the health post has been made, and a failed proposal is only logged.
+ */
+export async function proposeScheduledRepairs(
+  ctx: JobContext,
+  post: { channel: string; ts: string },
+  reports: readonly CheckReport[],
+): Promise<void> {
+  if (ctx.config.drift.autoRepair !== 'propose') return;
+  const remotes = remotesWithDrift(
+    reports.flatMap((r) => (r.check === 'status' ? r.findings.map((f) => f.id) : [])),
+    ctx.clusters.remotes.map((r) => r.name),
+  );
+  for (const remote of remotes) {
+    try {
+      const planned = await planRemote(ctx, remote);
+      if (!planned.ok) {
+        ctx.log.warn({ remote, reason: planned.reason }, 'scheduled drift repair not proposed');
+        continue;
+      }
+      const next = nextStep(planned);
+      if (!next) continue;
+      const key = `${ctx.prefix}:repair:proposed:${remote}:${next.hash}`;
+      const first = await ctx.redis.set(key, '1', 'PX', ctx.config.access.approvalTtl, 'NX');
+      if (first !== 'OK') continue;
+      const outcome = await requestNext(
+        ctx,
+        { requester: SCHEDULED_REQUESTER, channel: post.channel, threadTs: post.ts },
+        planned,
+      );
+      ctx.log.info({ remote, outcome: outcome.kind }, 'scheduled drift repair proposed');
+    } catch (err) {
+      ctx.log.warn({ err, remote }, 'scheduled drift repair could not be proposed');
+    }
+  }
+}
