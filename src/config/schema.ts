@@ -11,7 +11,7 @@ const SLACK_CHANNEL = /^[CG][A-Z0-9]{2,}$/;
 
 const cidr = z.string().refine((text) => {
   const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(text);
-  return m !== null && m.slice(1, 5).every((o) => Number(o) <= 255) && Number(m[5]) <= 32;
+  return !!m?.slice(1, 5).every((o) => Number(o) <= 255) && Number(m?.[5]) <= 32;
 }, 'must be an IPv4 CIDR such as 10.1.0.0/16');
 
 const labelSelector = z

@@ -225,7 +225,7 @@ export function helpText(): string {
   return [
     '*meshops* — one Istio mesh across your clusters',
     '```',
-    '/mesh help'.padEnd(width) + '  this text',
+    `${'/mesh help'.padEnd(width)}  this text`,
     ...lines,
     '```',
   ].join('\n');

@@ -108,9 +108,17 @@ const appUrl = `http://127.0.0.1:${appPort}`;
 await fire(appUrl, 500);
 const meshLat = await fire(appUrl, TOTAL);
 const expected = 500 + TOTAL;
-await waitFor('every parent message', () => slack.messages.filter((m) => !m.thread_ts).length >= expected, 120_000);
+await waitFor(
+  'every parent message',
+  () => slack.messages.filter((m) => !m.thread_ts).length >= expected,
+  120_000,
+);
 const started = performance.now();
-const worker = await child(['src/main.ts', 'worker'], { ...env, PORT: String(await closedPort()) }, /worker started/);
+const worker = await child(
+  ['src/main.ts', 'worker'],
+  { ...env, PORT: String(await closedPort()) },
+  /worker started/,
+);
 const replies = await waitFor(
   'every thread reply',
   () => {

@@ -3,7 +3,11 @@ import { parseEnv } from '../../src/config/env.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import { startMeshops } from '../../src/runtime.ts';
 
-const settings = JSON.parse(process.argv[2]!) as { env: Record<string, string>; configYaml: string; dir: string };
+const settings = JSON.parse(process.argv[2]!) as {
+  env: Record<string, string>;
+  configYaml: string;
+  dir: string;
+};
 const env = parseEnv(settings.env, 'worker');
 await startMeshops({
   role: 'worker',
