@@ -1,6 +1,6 @@
 import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
-import { parseSelector } from '../mesh/istio/selector.ts';
+import { parseLabelSelector } from '../kube/selector.ts';
 import { duration, strictObject } from './strict.ts';
 
 /** Cluster names are typed in commands and printed on every report line, so keep them short and plain. */
@@ -34,7 +34,7 @@ const componentSchema = strictObject({
   // Matched by meshops itself against the listed pods, so it must parse here rather than fail mid-check.
   selector: labelSelector.superRefine((text, ctx) => {
     try {
-      parseSelector(text);
+      parseLabelSelector(text, { allowEmpty: false });
     } catch (err) {
       ctx.addIssue({ code: 'custom', message: `is not a label selector: ${(err as Error).message}` });
     }

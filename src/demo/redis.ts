@@ -15,7 +15,8 @@ export interface DemoRedis {
 /** No Redis to use: the message says what to run. */
 export class RedisUnavailableError extends Error {}
 
-async function answers(url: string): Promise<boolean> {
+/** True when a Redis answers PING at `url` within a second (no retries, no reconnect loop left behind). */
+export async function redisAnswers(url: string): Promise<boolean> {
   const probe = new Redis(url, {
     lazyConnect: true,
     connectTimeout: 1000,
@@ -45,7 +46,8 @@ export function onPath(binary: string): string | undefined {
   return undefined;
 }
 
-async function freePort(): Promise<number> {
+/** A loopback port nothing listens on right now (bound, then released). */
+export async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
@@ -83,7 +85,7 @@ async function startPrivate(binary: string): Promise<DemoRedis> {
     rmSync(dir, { recursive: true, force: true });
   };
   const deadline = Date.now() + 10_000;
-  while (!(await answers(url))) {
+  while (!(await redisAnswers(url))) {
     if (child.exitCode !== null || Date.now() > deadline) {
       await stop();
       throw new RedisUnavailableError(
@@ -100,7 +102,7 @@ async function startPrivate(binary: string): Promise<DemoRedis> {
  * installed; otherwise an error that says how to get one.
  */
 export async function resolveRedis(url: string): Promise<DemoRedis> {
-  if (await answers(url)) return { url, stop: async () => {} };
+  if (await redisAnswers(url)) return { url, stop: async () => {} };
   const binary = onPath('redis-server');
   if (binary) return startPrivate(binary);
   throw new RedisUnavailableError(

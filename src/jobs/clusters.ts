@@ -7,25 +7,14 @@ export const clustersHandler: CommandHandler<'clusters'> = async (_command, _job
   const probes = await Promise.all(
     ctx.clusters.all.map(async (cluster): Promise<ClusterProbe> => {
       const started = performance.now();
-      try {
-        const v = await cluster.version();
-        return {
-          name: cluster.name,
-          role: cluster.role,
-          ok: true,
-          version: v.gitVersion,
-          ms: performance.now() - started,
-        };
-      } catch (err) {
-        const failure = classifyKubeError(err, ctx.config.checks.clusterTimeout);
-        return {
-          name: cluster.name,
-          role: cluster.role,
-          ok: false,
-          reason: failure.reason,
-          ms: performance.now() - started,
-        };
-      }
+      const answer = await cluster.version().then(
+        (v) => ({ ok: true as const, version: v.gitVersion }),
+        (err: unknown) => ({
+          ok: false as const,
+          reason: classifyKubeError(err, ctx.config.checks.clusterTimeout).reason,
+        }),
+      );
+      return { name: cluster.name, role: cluster.role, ...answer, ms: performance.now() - started };
     }),
   );
   return renderClusters(probes);

@@ -173,7 +173,7 @@ export function createCluster(config: ClusterConfig, defaultTimeoutMs: number): 
       setHeaderOptions('Content-Type', PatchStrategy.MergePatch, options(ms)),
     async version(ms = defaultTimeoutMs) {
       try {
-        const info = await versionApi.getCode(options(ms));
+        const info = await versionApi.getCode({}, options(ms));
         return { gitVersion: info.gitVersion, platform: info.platform };
       } catch (err) {
         throw new KubeError(classifyKubeError(err, ms), { cause: err });

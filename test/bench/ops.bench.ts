@@ -1,7 +1,6 @@
 // Issue 9 figures: RSS of the app and a worker, idle and under 50 concurrent commands (each in its own
 // process, as deployed), and worker throughput on no-op jobs against raw BullMQ on the same Redis in the
 // same run.
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,31 +15,13 @@ import { startWorker } from '../../src/queue/worker.ts';
 import { BOT_TOKEN, closedPort, SIGNING_SECRET, unreachableKubeconfig } from '../helpers/harness.ts';
 import { dropPrefix, REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { startProcess } from './processes.ts';
 import { machine, writeSection } from './report.ts';
 
 const rssMiB = (pid: number) => {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) / 1024 : Number.NaN;
 };
-
-function child(args: string[], env: Record<string, string>, ready: RegExp): Promise<ChildProcess> {
-  const proc = spawn(process.execPath, args, {
-    env: { PATH: process.env.PATH ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let out = '';
-  return new Promise((resolve, reject) => {
-    proc.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (ready.test(out)) {
-        proc.stdout!.removeAllListeners('data');
-        proc.stdout!.resume();
-        resolve(proc);
-      }
-    });
-    proc.on('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}`)));
-  });
-}
 
 // --- RSS ---
 const slack = await startSlackApi();
@@ -61,12 +42,16 @@ const env = {
   LOG_LEVEL: 'info',
 };
 const appPort = await closedPort();
-const app = await child(['src/main.ts', 'app'], { ...env, PORT: String(appPort) }, /Slack app listening/);
-const worker = await child(
-  ['src/main.ts', 'worker'],
-  { ...env, PORT: String(await closedPort()) },
-  /worker started/,
-);
+const app = (
+  await startProcess(['src/main.ts', 'app'], { ...env, PORT: String(appPort) }, /Slack app listening/)
+).proc;
+const worker = (
+  await startProcess(
+    ['src/main.ts', 'worker'],
+    { ...env, PORT: String(await closedPort()) },
+    /worker started/,
+  )
+).proc;
 await new Promise((r) => setTimeout(r, 3000));
 const idle = { app: rssMiB(app.pid!), worker: rssMiB(worker.pid!) };
 const peak = { ...idle };

@@ -2,7 +2,6 @@
 // against Bolt's stock SocketModeReceiver whose handler only acks, measured in the same run, each app in its own
 // process; then how long the app takes, with its production watchdog timings, to be back after the connection
 // breaks, after Slack asks for a refresh, and after the peer goes silent.
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +11,7 @@ import { APP_TOKEN, type FakeSocketMode, startFakeSocketMode } from '../helpers/
 import { BOT_TOKEN, closedPort, unreachableKubeconfig } from '../helpers/harness.ts';
 import { dropPrefix, REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { startProcess } from './processes.ts';
 import { machine, percentile, writeSection } from './report.ts';
 
 const TOTAL = 1000;
@@ -33,25 +33,6 @@ async function fire(socket: FakeSocketMode, total: number, tag: string): Promise
   }
   await Promise.all(Array.from({ length: IN_FLIGHT }, lane));
   return latencies.sort((a, b) => a - b);
-}
-
-function child(args: string[], env: Record<string, string>, ready: RegExp): Promise<ChildProcess> {
-  const proc = spawn(process.execPath, args, {
-    env: { PATH: process.env.PATH ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let out = '';
-  return new Promise((resolve, reject) => {
-    proc.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (ready.test(out)) {
-        proc.stdout!.removeAllListeners('data');
-        proc.stdout!.resume();
-        resolve(proc);
-      }
-    });
-    proc.on('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}`)));
-  });
 }
 
 /** Milliseconds from `breakIt` until a command on a new connection is acknowledged. */
@@ -76,29 +57,33 @@ access: { rateLimit: { commands: 100000, per: 1m } }
 `,
 );
 
-const bare = await child(
-  ['test/bench/bare-bolt-socket.ts'],
-  { SLACK_APP_TOKEN: APP_TOKEN, SLACK_API_URL: slack.url },
-  /connected/,
-);
+const bare = (
+  await startProcess(
+    ['test/bench/bare-bolt-socket.ts'],
+    { SLACK_APP_TOKEN: APP_TOKEN, SLACK_API_URL: slack.url },
+    /connected/,
+  )
+).proc;
 await fire(socket, WARM_UP, 'WARMB');
 const bareLat = await fire(socket, TOTAL, 'BARE');
 bare.kill();
 
-const app = await child(
-  ['src/main.ts', 'app'],
-  {
-    SLACK_APP_TOKEN: APP_TOKEN,
-    SLACK_BOT_TOKEN: BOT_TOKEN,
-    SLACK_API_URL: slack.url,
-    REDIS_URL,
-    REDIS_PREFIX: prefix,
-    MESHOPS_CONFIG: join(dir, 'meshops.yaml'),
-    PORT: String(await closedPort()),
-    LOG_LEVEL: 'info',
-  },
-  /Slack app in Socket Mode/,
-);
+const app = (
+  await startProcess(
+    ['src/main.ts', 'app'],
+    {
+      SLACK_APP_TOKEN: APP_TOKEN,
+      SLACK_BOT_TOKEN: BOT_TOKEN,
+      SLACK_API_URL: slack.url,
+      REDIS_URL,
+      REDIS_PREFIX: prefix,
+      MESHOPS_CONFIG: join(dir, 'meshops.yaml'),
+      PORT: String(await closedPort()),
+      LOG_LEVEL: 'info',
+    },
+    /Slack app in Socket Mode/,
+  )
+).proc;
 await fire(socket, WARM_UP, 'WARMM');
 const meshLat = await fire(socket, TOTAL, 'MESH');
 const parents = await waitFor(

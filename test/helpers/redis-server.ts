@@ -2,8 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
-import { closedPort } from './harness.ts';
+import { freePort, redisAnswers } from '../../src/demo/redis.ts';
 import { waitFor } from './wait.ts';
 
 /** A private redis-server the test may stop and start again, to see what meshops does without Redis. */
@@ -15,7 +14,7 @@ export class PrivateRedis {
     this.port = port;
   }
   static async start(): Promise<PrivateRedis> {
-    const r = new PrivateRedis(await closedPort());
+    const r = new PrivateRedis(await freePort());
     await r.up();
     return r;
   }
@@ -41,23 +40,7 @@ export class PrivateRedis {
         stdio: 'ignore',
       },
     );
-    await waitFor('the private redis-server', async () => {
-      const probe = new Redis({
-        port: this.port,
-        lazyConnect: true,
-        maxRetriesPerRequest: 0,
-        retryStrategy: () => null,
-      });
-      probe.on('error', () => {});
-      try {
-        await probe.connect();
-        return (await probe.ping()) === 'PONG';
-      } catch {
-        return false;
-      } finally {
-        probe.disconnect();
-      }
-    });
+    await waitFor('the private redis-server', () => redisAnswers(this.url));
   }
   async down(): Promise<void> {
     const child = this.child;

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
+import { clearPrefix } from '../../src/demo/redis.ts';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -9,16 +9,6 @@ export function uniquePrefix(label: string): string {
 }
 
 /** Deletes only the keys under `prefix`: never flush what the test did not create. */
-export async function dropPrefix(prefix: string, url = REDIS_URL): Promise<void> {
-  const redis = new Redis(url);
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
+export function dropPrefix(prefix: string, url = REDIS_URL): Promise<void> {
+  return clearPrefix(url, prefix);
 }

@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ConfigError, parseConfig } from '../../src/config/load.ts';
 import { BUILTIN_PROFILES, istioSetup } from '../../src/mesh/istio/profiles.ts';
-import { matches, parseSelector } from '../../src/mesh/istio/selector.ts';
 
 const parse = (extra: string, clusterExtra = '') =>
   parseConfig(
@@ -97,29 +96,5 @@ describe('which components each cluster must run', () => {
       problems(() => parse(`istio:\n  components:\n    remote: [{ name: x, selector: 'app in (a' }]`)),
       /istio\.components\.remote\.0\.selector: is not a label selector/,
     );
-  });
-});
-
-describe('label selectors', () => {
-  const labels = { app: 'jaeger', istio: 'mixer', 'istio-mixer-type': 'policy' };
-  const m = (selector: string) => matches(parseSelector(selector), labels);
-
-  it('match like the API server: equality, inequality, sets, existence', () => {
-    assert.equal(m('istio-mixer-type=policy'), true);
-    assert.equal(m('istio-mixer-type==policy,istio=mixer'), true);
-    assert.equal(m('istio-mixer-type=telemetry'), false);
-    assert.equal(m('istio!=pilot'), true);
-    assert.equal(m('release!=x'), true, 'an absent key is not equal to anything');
-    assert.equal(m('app in (jaeger, zipkin)'), true);
-    assert.equal(m('app notin (jaeger)'), false);
-    assert.equal(m('release notin (a)'), true);
-    assert.equal(m('istio'), true);
-    assert.equal(m('!istio'), false);
-    assert.equal(m('!release, app=jaeger'), true);
-  });
-
-  it('refuses what is not a selector', () => {
-    for (const bad of ['', 'app in (a', 'a=b=c', '=x', 'a b'])
-      assert.throws(() => parseSelector(bad), Error, bad);
   });
 });

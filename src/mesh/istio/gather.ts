@@ -2,6 +2,7 @@ import type { V1Secret } from '@kubernetes/client-node';
 import type { ComponentSpec } from '../../config/schema.ts';
 import type { Cluster } from '../../kube/cluster.ts';
 import { classifyKubeError, type KubeFailure } from '../../kube/errors.ts';
+import { matchesLabels, parseLabelSelector } from '../../kube/selector.ts';
 import {
   type ConfiguredAddress,
   endpointsAddresses,
@@ -18,7 +19,6 @@ import {
   sliceAddresses,
 } from './facts.ts';
 import type { IstioSetup } from './profiles.ts';
-import { matches, parseSelector } from './selector.ts';
 
 /** One cluster answer: the typed value, or why the call failed (each check fails on its own). */
 export type Fetched<T> = { ok: true; value: T } | { ok: false; failure: KubeFailure };
@@ -155,11 +155,11 @@ export async function gatherCluster(
     ]);
 
   const components = setup.components.map((spec) => {
-    const selector = parseSelector(spec.selector);
+    const selector = parseLabelSelector(spec.selector, { allowEmpty: false });
     return {
       spec,
       pods: pods.ok
-        ? ok(pods.value.filter((p) => p.state.namespace === namespace && matches(selector, p.labels)))
+        ? ok(pods.value.filter((p) => p.state.namespace === namespace && matchesLabels(selector, p.labels)))
         : pods,
     };
   });

@@ -1,5 +1,6 @@
 import type { Cluster } from '../../kube/cluster.ts';
 import { classifyKubeError } from '../../kube/errors.ts';
+import { selectorText } from '../../kube/selector.ts';
 import { shortHost } from './describe.ts';
 import { type DestinationRuleSubsets, listDestinationRules } from './live.ts';
 import type { Change } from './plan.ts';
@@ -154,11 +155,6 @@ const isReady = (pod: {
   pod.status?.phase === 'Running' &&
   !pod.metadata?.deletionTimestamp &&
   (pod.status.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
-
-const selectorText = (labels: Record<string, string>) =>
-  Object.entries(labels)
-    .map(([k, v]) => `${k}=${v}`)
-    .join(',');
 
 async function countPods(
   cluster: Cluster,

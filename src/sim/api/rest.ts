@@ -3,19 +3,14 @@
 // filtering, limit/continue, Tables for kubectl, dry runs.
 
 import { randomUUID } from 'node:crypto';
+import { matchesLabels, parseLabelSelector, SelectorError } from '../../kube/selector.ts';
 import { kubeSuffix } from '../cluster/ids.ts';
 import type { SimCluster } from '../cluster/sim-cluster.ts';
 import type { Json, KubeObject } from '../cluster/store.ts';
 import { applyJsonPatch, mergePatch, parsePatchBody, patchTypeOf } from './patch.ts';
 import { apiVersionOf, type ResourceType, storeKey } from './resources.ts';
 import type { ResourceRoute } from './routes.ts';
-import {
-  matchesFields,
-  matchesLabels,
-  parseFieldSelector,
-  parseLabelSelector,
-  SelectorError,
-} from './selectors.ts';
+import { matchesFields, parseFieldSelector } from './selectors.ts';
 import { ApiError, errors } from './status.ts';
 import { buildTable, type IncludeObject } from './table.ts';
 

@@ -2,8 +2,9 @@
 // Columns follow the apiserver's printers for built-in kinds and the Istio CRDs'
 // additionalPrinterColumns for VirtualService and DestinationRule.
 
+import { since, summarizePod } from '../../kube/pod-status.ts';
 import type { Json, KubeObject } from '../cluster/store.ts';
-import { type PodLike, podWideCells, since, summarizePod } from './pod-printer.ts';
+import { type PodLike, podWideCells } from './pod-printer.ts';
 
 interface Column {
   name: string;

@@ -4,8 +4,8 @@
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { matchesLabels, parseLabelSelector } from '../../kube/selector.ts';
 import { storeKey } from '../api/resources.ts';
-import { matchesLabels, parseLabelSelector } from '../api/selectors.ts';
 import { allocateAddress } from '../cluster/addresses.ts';
 import { ageMs } from '../cluster/controller.ts';
 import type { SimCluster } from '../cluster/sim-cluster.ts';
