@@ -186,7 +186,10 @@ primary's Services and remote secrets, or the remote's \`istio\` ConfigMap and \
 one TLS connection pool per cluster, so the API latency is paid once however many clusters there are. What grows
 with the number of clusters is client CPU: each extra response costs about 0.3 ms inside @kubernetes/client-node
 (fetch, JSON parsing, its ObjectSerializer), and the worker handles the responses one after another, on a machine
-whose second core runs the simulation. kubectl pays a process start and a round trip per command and cluster.`;
+whose second core runs the simulation. The simulation itself serves all clusters from one process, so at 10
+clusters its own per-request cost (section "Simulated clusters") is paid ~40 times in a row on that one core, where
+real clusters each answer on their own API servers. kubectl pays a process start and a round trip per command and
+cluster.`;
   process.stdout.write(`\n${text}\n`);
   writeSection('/mesh status', text);
   process.exit(0);

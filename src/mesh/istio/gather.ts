@@ -200,16 +200,17 @@ async function remoteSecretsByName(
   remotes: readonly string[],
   left: () => ReturnType<Cluster['options']>,
 ): Promise<SecretFacts[]> {
-  const names = remotes.flatMap((r) => [r, `istio-remote-secret-${r}`]);
+  const read = async (name: string) => {
+    try {
+      return await cluster.core.readNamespacedSecret({ name, namespace }, left());
+    } catch (err) {
+      if (classifyKubeError(err).kind === 'not-found') return null;
+      throw err;
+    }
+  };
+  // istioctl's name is asked for only when the Istio 1.0 name is absent: one request per remote in the seed.
   const found = await Promise.all(
-    names.map(async (name) => {
-      try {
-        return await cluster.core.readNamespacedSecret({ name, namespace }, left());
-      } catch (err) {
-        if (classifyKubeError(err).kind === 'not-found') return null;
-        throw err;
-      }
-    }),
+    remotes.map(async (r) => (await read(r)) ?? (await read(`istio-remote-secret-${r}`))),
   );
   return found
     .filter((s): s is V1Secret => s !== null && s.metadata?.labels?.[MULTICLUSTER_LABEL] === 'true')
