@@ -89,13 +89,7 @@ export function parseIpsecStatus(text: string): SaListing {
     const known = (name?: string, id?: string) =>
       current?.children.find((c) => c.name === name && c.id === Number(id));
     if (child && current && !known(child[1], child[2])) {
-      current.children.push({
-        name: child[1]!,
-        id: Number(child[2]),
-        state: child[3]!,
-        localTs: [],
-        remoteTs: [],
-      });
+      current.children.push(newChildSa(child));
       continue;
     }
     const ts = STROKE_CHILD_TS.exec(line);
@@ -116,6 +110,11 @@ export function parseIpsecStatus(text: string): SaListing {
     };
   }
   return { ok: true, sas, conns };
+}
+
+/** A CHILD SA from a listing line matched as (name, #id, state); its traffic selectors come on later lines. */
+function newChildSa(m: RegExpExecArray) {
+  return { name: m[1]!, id: Number(m[2]), state: m[3]!, localTs: [] as string[], remoteTs: [] as string[] };
 }
 
 const VICI_IKE = new RegExp(`^(\\S+): #(\\d+), (${IKE_STATES}), (IKEv[12]), (.*)$`);
@@ -139,13 +138,7 @@ export function parseSwanctlSas(text: string): SaListing {
     }
     const child = VICI_CHILD.exec(line);
     if (child) {
-      current.children.push({
-        name: child[1]!,
-        id: Number(child[2]),
-        state: child[3]!,
-        localTs: [],
-        remoteTs: [],
-      });
+      current.children.push(newChildSa(child));
       continue;
     }
     const endpoint = VICI_ENDPOINT.exec(line);

@@ -7,7 +7,7 @@ import { boltLogger } from '../bolt-logger.ts';
 import { type EnvelopeDedupe, envelopeKeys } from './dedupe.ts';
 import {
   backoffMs,
-  type LinkPhase,
+  type LinkView,
   type StaleReason,
   silentFor,
   staleReason,
@@ -93,16 +93,10 @@ interface SlackEventArgs {
 
 type DialReason = 'initial' | 'disconnect' | 'stale';
 
-interface Link {
+interface Link extends LinkView {
   id: number;
   client: SocketModeClient;
   reason: DialReason;
-  phase: LinkPhase;
-  since: number;
-  openedAt?: number;
-  lastEnvelopeAt?: number;
-  lastHeardAt?: number;
-  notOpenSince?: number;
   /** The URL apps.connections.open handed out, and the undici WebSocket dialled to it (for ping/pong frames). */
   url?: string;
   socket?: object;
