@@ -5,8 +5,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { Redis } from 'ioredis';
-import { onPath } from '../../src/demo/redis.ts';
+import { onPath, redisAnswers } from '../../src/demo/redis.ts';
 import { closedPort } from '../helpers/harness.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -34,18 +33,7 @@ function run(args: string[], env: Record<string, string>): Run {
   return { child, out: () => out, exit };
 }
 
-async function answers(port: number): Promise<boolean> {
-  const probe = new Redis({ port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  probe.on('error', () => {});
-  try {
-    await probe.connect();
-    return (await probe.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    probe.disconnect();
-  }
-}
+const answers = (port: number) => redisAnswers(`redis://127.0.0.1:${port}`);
 
 describe('npm run demo as a process', () => {
   it('starts everything, serves the console, and stops it all on Ctrl-C', async (t) => {
