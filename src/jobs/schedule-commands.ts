@@ -1,5 +1,6 @@
 import { auditOf } from '../access/approvals.ts';
 import type { ScheduleConfig } from '../config/schema.ts';
+import type { CommandJob } from '../queue/jobs.ts';
 import {
   renderCannotPost,
   renderPaused,
@@ -71,6 +72,18 @@ export function createScheduleRunHandler(checks: ScheduledChecks): CommandHandle
   };
 }
 
+/** Pausing and resuming are changes an operator made: both go into the audit stream. */
+function recordChange(ctx: JobContext, job: CommandJob, subject: string, result: string): Promise<unknown> {
+  return auditOf(ctx).record({
+    action: 'applied',
+    who: job.user,
+    kind: 'schedule',
+    subject,
+    request: job.text,
+    result,
+  });
+}
+
 export const schedulePauseHandler: CommandHandler<'schedule-pause'> = async (command, job, ctx) => {
   const schedule = find(command.name, ctx);
   if (!('cron' in schedule)) return schedule;
@@ -78,14 +91,7 @@ export const schedulePauseHandler: CommandHandler<'schedule-pause'> = async (com
   const now = Date.now();
   const next = nextRun(schedule.cron, schedule.timezone, now);
   if (await store.pause(schedule.name, job.user, now)) {
-    await auditOf(ctx).record({
-      action: 'applied',
-      who: job.user,
-      kind: 'schedule',
-      subject: `pause ${schedule.name}`,
-      request: job.text,
-      result: 'paused: its runs are skipped until resumed',
-    });
+    await recordChange(ctx, job, `pause ${schedule.name}`, 'paused: its runs are skipped until resumed');
     return renderPaused(schedule, next);
   }
   return renderPaused(schedule, next, await store.paused(schedule.name));
@@ -95,14 +101,6 @@ export const scheduleResumeHandler: CommandHandler<'schedule-resume'> = async (c
   const schedule = find(command.name, ctx);
   if (!('cron' in schedule)) return schedule;
   const resumed = await scheduleStore(ctx.redis, ctx.prefix).resume(schedule.name);
-  if (resumed)
-    await auditOf(ctx).record({
-      action: 'applied',
-      who: job.user,
-      kind: 'schedule',
-      subject: `resume ${schedule.name}`,
-      request: job.text,
-      result: 'resumed: its runs post again',
-    });
+  if (resumed) await recordChange(ctx, job, `resume ${schedule.name}`, 'resumed: its runs post again');
   return renderResumed(schedule, nextRun(schedule.cron, schedule.timezone, Date.now()), resumed);
 };

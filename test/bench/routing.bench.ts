@@ -4,7 +4,7 @@
 // applied). Baseline in the same run: the seed's manual way, `kubectl replace -f <preset>.yaml` on the
 // primary (which overwrites blindly, with no plan, check or approval). The simulation runs in a child
 // process (this file with --sim); meshops' app and worker run in this process.
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +14,7 @@ import { DEFAULT_PRESETS_DIR, loadPresets } from '../../src/mesh/routing/presets
 import { startSimMesh } from '../../src/sim/index.ts';
 import { startHarness } from '../helpers/harness.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { startProcess } from './processes.ts';
 import { machine, writeSection } from './report.ts';
 
 const LATENCY_MS = 20;
@@ -21,18 +22,6 @@ const RUNS = 9;
 const KUBECTL = '/usr/bin/kubectl';
 // Alternating, so every run has something to change.
 const PRESETS = ['reviews-v3', 'all-v1'];
-
-function startSim(dir: string): Promise<ChildProcess> {
-  const proc = spawn(process.execPath, [fileURLToPath(import.meta.url), '--sim', dir], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise((resolve, reject) => {
-    proc.stdout!.on('data', (d: Buffer) => {
-      if (d.toString().includes('ready')) resolve(proc);
-    });
-    proc.on('exit', (code) => reject(new Error(`the simulation exited with ${code}`)));
-  });
-}
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const ms = (x: number) => `${x.toFixed(0)} ms`;
@@ -43,7 +32,7 @@ async function main(): Promise<void> {
   const loadMs = performance.now() - cold;
 
   const dir = mkdtempSync(join(tmpdir(), 'meshops-bench-routing-'));
-  const sim = await startSim(dir);
+  const { proc: sim } = await startProcess([fileURLToPath(import.meta.url), '--sim', dir], {}, /ready/);
   const h = await startHarness({
     label: 'bench-routing',
     configDir: dir,

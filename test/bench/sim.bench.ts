@@ -2,7 +2,7 @@
 // simulation's: per-request overhead (GET /version, a small pod list, an exec), and a list of
 // 5,000 pods (target < 100 ms). The simulation runs in a child process (this file with --sim),
 // as a real API server would run elsewhere; the client side runs here.
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { Agent, request } from 'node:https';
 import { loadavg, tmpdir } from 'node:os';
@@ -11,24 +11,13 @@ import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import * as k8s from '@kubernetes/client-node';
 import { startSimMesh } from '../../src/sim/index.ts';
+import { startProcess } from './processes.ts';
 import { machine, percentile, writeSection } from './report.ts';
 
 const BULK = 5000;
 const SMALL_RUNS = 500;
 const BIG_RUNS = 30;
 const EXEC_RUNS = 100;
-
-function startSim(dir: string): Promise<ChildProcess> {
-  const proc = spawn(process.execPath, [fileURLToPath(import.meta.url), '--sim', dir], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise((resolve, reject) => {
-    proc.stdout!.on('data', (d: Buffer) => {
-      if (d.toString().includes('ready')) resolve(proc);
-    });
-    proc.on('exit', (code) => reject(new Error(`the simulation exited with ${code}`)));
-  });
-}
 
 /** SIGTERM, then SIGKILL if the simulation has not exited within 5 s: never leave it behind. */
 async function stopSim(proc: ChildProcess): Promise<void> {
@@ -100,7 +89,7 @@ function ms(n: number): string {
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'meshops-simbench-'));
   const load = loadavg()[0]!.toFixed(1);
-  const sim = await startSim(dir);
+  const { proc: sim } = await startProcess([fileURLToPath(import.meta.url), '--sim', dir], {}, /ready/);
   try {
     const kc = new k8s.KubeConfig();
     kc.loadFromFile(join(dir, 'icp.kubeconfig'));

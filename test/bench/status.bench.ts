@@ -3,7 +3,7 @@
 // and `kubectl get pods -n default` on each cluster, one after another, against the same simulation.
 // With 2 and with 10 clusters. The simulation runs in a child process (this file with --sim), as a real
 // API server would run elsewhere; meshops' app and worker run in this process.
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { generateScenario, startSimMesh } from '../../src/sim/index.ts';
 import { startHarness } from '../helpers/harness.ts';
+import { startProcess } from './processes.ts';
 import { machine, writeSection } from './report.ts';
 
 const LATENCY_MS = 20;
@@ -18,21 +19,6 @@ const RUNS = 21;
 const WARMUP = 15;
 const KUBECTL = '/usr/bin/kubectl';
 const SIZES = [2, 10];
-
-function startSim(clusters: number, dir: string): Promise<{ proc: ChildProcess; names: [string, string][] }> {
-  const proc = spawn(process.execPath, [fileURLToPath(import.meta.url), '--sim', String(clusters), dir], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let out = '';
-  return new Promise((resolve, reject) => {
-    proc.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /ready (\S+)\n/.exec(out);
-      if (m) resolve({ proc, names: m[1]!.split(',').map((e) => e.split(':') as [string, string]) });
-    });
-    proc.on('exit', (code) => reject(new Error(`the simulation exited with ${code}`)));
-  });
-}
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
@@ -48,7 +34,15 @@ interface Target {
 /** meshops (app + worker in this process) pointed at one simulation; `once` times one /mesh status. */
 async function target(size: number): Promise<Target> {
   const dir = mkdtempSync(join(tmpdir(), `meshops-bench-status-${size}-`));
-  const sim = await startSim(size, dir);
+  const started = await startProcess(
+    [fileURLToPath(import.meta.url), '--sim', String(size), dir],
+    {},
+    /ready (\S+)\n/,
+  );
+  const sim = {
+    proc: started.proc,
+    names: started.match[1]!.split(',').map((e) => e.split(':') as [string, string]),
+  };
   const configYaml = `clusters:\n${sim.names.map(([n, r]) => `  - { name: ${n}, role: ${r}, kubeconfig: ./${n}.kubeconfig }`).join('\n')}
 access: { rateLimit: { commands: 1000, per: 1m } }\n`;
   const h = await startHarness({

@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -186,4 +186,26 @@ current-context: ${name}
 `,
   );
   return path;
+}
+
+/**
+ * A config folder for icp (primary) and iks (remote) whose API servers are not there, for tests of the Slack
+ * path that need clusters configured but never reached. `extra` is appended to the YAML.
+ */
+export function unreachableMesh(label: string, extra = ''): { dir: string; configYaml: string } {
+  const dir = mkdtempSync(join(tmpdir(), `meshops-${label}-`));
+  unreachableKubeconfig(dir, 'icp');
+  unreachableKubeconfig(dir, 'iks');
+  return {
+    dir,
+    configYaml: `
+clusters:
+  - name: icp
+    role: primary
+    kubeconfig: ./icp.kubeconfig
+  - name: iks
+    role: remote
+    kubeconfig: ./iks.kubeconfig
+${extra}`,
+  };
 }

@@ -1,13 +1,14 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AppsV1Api, CoreV1Api, DiscoveryV1Api, KubeConfig, type V1Deployment } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, DiscoveryV1Api, type V1Deployment } from '@kubernetes/client-node';
 import { Redis } from 'ioredis';
 import pino from 'pino';
 import { createAudit, type StoredAuditEntry } from '../../src/access/audit.ts';
 import type { StoredMessage } from '../../src/console/slack-api.ts';
 import { type SimMesh, startSimMesh } from '../../src/sim/index.ts';
 import { type Harness, startHarness } from '../helpers/harness.ts';
+import { kubeConfigs } from '../helpers/kube.ts';
 import { REDIS_URL } from '../helpers/redis.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -80,19 +81,16 @@ ${options.extra ?? ''}`;
     retentionMs: 86_400_000,
     log: pino({ level: 'silent' }),
   });
+  const configs = kubeConfigs(sim);
   const clients = new Map<string, Kube>();
   const kube = (cluster: string) => {
-    let k = clients.get(cluster);
-    if (!k) {
-      const kc = new KubeConfig();
-      kc.loadFromFile(sim.kubeconfigPath(cluster));
-      k = {
-        core: kc.makeApiClient(CoreV1Api),
-        apps: kc.makeApiClient(AppsV1Api),
-        discovery: kc.makeApiClient(DiscoveryV1Api),
-      };
-      clients.set(cluster, k);
-    }
+    const kc = configs(cluster);
+    const k = clients.get(cluster) ?? {
+      core: kc.makeApiClient(CoreV1Api),
+      apps: kc.makeApiClient(AppsV1Api),
+      discovery: kc.makeApiClient(DiscoveryV1Api),
+    };
+    clients.set(cluster, k);
     return k;
   };
   // Approval messages name their request in every state (the buttons go once it is decided).

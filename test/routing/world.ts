@@ -2,7 +2,7 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import { CustomObjectsApi } from '@kubernetes/client-node';
 import { Redis } from 'ioredis';
 import pino from 'pino';
 import { type AuditEntry, createAudit, type StoredAuditEntry } from '../../src/access/audit.ts';
@@ -11,6 +11,7 @@ import { DEFAULT_PRESETS_DIR, loadPresets } from '../../src/mesh/routing/presets
 import type { VirtualServiceSpec } from '../../src/mesh/routing/types.ts';
 import { type SimMesh, startSimMesh } from '../../src/sim/index.ts';
 import { type Harness, startHarness } from '../helpers/harness.ts';
+import { kubeConfigs } from '../helpers/kube.ts';
 import { REDIS_URL } from '../helpers/redis.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -101,15 +102,11 @@ export async function startWorld(label: string, options: WorldOptions = {}): Pro
   };
   subscribe('undici:request:create', onRequest);
 
+  const configs = kubeConfigs(sim);
   const clients = new Map<string, CustomObjectsApi>();
   const kube = (cluster: string) => {
-    let api = clients.get(cluster);
-    if (!api) {
-      const kc = new KubeConfig();
-      kc.loadFromFile(sim.kubeconfigPath(cluster));
-      api = kc.makeApiClient(CustomObjectsApi);
-      clients.set(cluster, api);
-    }
+    const api = clients.get(cluster) ?? configs(cluster).makeApiClient(CustomObjectsApi);
+    clients.set(cluster, api);
     return api;
   };
   const ref = (name: string) => ({

@@ -1,8 +1,5 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { App } from '@slack/bolt';
 import pino from 'pino';
@@ -14,25 +11,18 @@ import type { StartOptions } from '../../src/runtime.ts';
 import { createSocketMode, SocketModeAuthError } from '../../src/slack/socket/receiver.ts';
 import type { WatchdogOptions } from '../../src/slack/socket/watchdog.ts';
 import { APP_TOKEN, type FakeSocketMode, startFakeSocketMode } from '../helpers/fake-socket-mode.ts';
-import { BOT_TOKEN, type Harness, startHarness, unreachableKubeconfig } from '../helpers/harness.ts';
+import { BOT_TOKEN, type Harness, startHarness, unreachableMesh } from '../helpers/harness.ts';
 import { waitFor } from '../helpers/wait.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'meshops-socket-'));
-unreachableKubeconfig(dir, 'icp');
-unreachableKubeconfig(dir, 'iks');
-const CONFIG = `
-clusters:
-  - name: icp
-    role: primary
-    kubeconfig: ./icp.kubeconfig
-  - name: iks
-    role: remote
-    kubeconfig: ./iks.kubeconfig
+const { dir, configYaml: CONFIG } = unreachableMesh(
+  'socket',
+  `
 access:
   operators: [U0ALICE]
 checks:
   clusterTimeout: 2s
-`;
+`,
+);
 
 /** Watchdog timings short enough for tests; production defaults are in src/slack/socket/watchdog.ts. */
 const FAST: Partial<WatchdogOptions> = {

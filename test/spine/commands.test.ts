@@ -1,24 +1,13 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { defaultHandlers } from '../../src/jobs/index.ts';
 import type { Handlers } from '../../src/jobs/types.ts';
-import { type Harness, startHarness, unreachableKubeconfig } from '../helpers/harness.ts';
+import { type Harness, startHarness, unreachableMesh } from '../helpers/harness.ts';
 import { waitFor } from '../helpers/wait.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'meshops-spine-'));
-unreachableKubeconfig(dir, 'icp');
-unreachableKubeconfig(dir, 'iks');
-const CONFIG = `
-clusters:
-  - name: icp
-    role: primary
-    kubeconfig: ./icp.kubeconfig
-  - name: iks
-    role: remote
-    kubeconfig: ./iks.kubeconfig
+const { dir, configYaml: CONFIG } = unreachableMesh(
+  'spine',
+  `
 access:
   operators: [U0ALICE]
   approvers: [U0BOB]
@@ -26,7 +15,8 @@ checks:
   clusterTimeout: 2s
 jobs:
   timeout: 1s
-`;
+`,
+);
 
 /** Handlers a test swaps in to make a command throw or hang; everything else is the real worker path. */
 function withStatus(status: Handlers['commands']['status']): Handlers {
