@@ -5,7 +5,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { signedHeaders, slashCommandBody } from '../../src/console/sign.ts';
-import { BOT_TOKEN, closedPort, SIGNING_SECRET, unreachableKubeconfig } from '../helpers/harness.ts';
+import { BOT_TOKEN, freePort, SIGNING_SECRET, unreachableKubeconfig } from '../helpers/harness.ts';
 import { dropPrefix, REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { startProcess } from './processes.ts';
@@ -61,7 +61,7 @@ access: { rateLimit: { commands: 100000, per: 1m } }
 jobs: { concurrency: 16 }
 `,
 );
-const appPort = await closedPort();
+const appPort = await freePort();
 const env = {
   SLACK_SIGNING_SECRET: SIGNING_SECRET,
   SLACK_BOT_TOKEN: BOT_TOKEN,
@@ -107,7 +107,7 @@ await waitFor('every parent message', async () => (await counts()).parents >= ex
 const started = performance.now();
 const worker = await startProcess(
   ['src/main.ts', 'worker'],
-  { ...env, PORT: String(await closedPort()) },
+  { ...env, PORT: String(await freePort()) },
   /worker started/,
 );
 const replies = await waitFor(

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { onPath } from '../../src/demo/redis.ts';
-import { closedPort } from '../helpers/harness.ts';
+import { REFUSED_PORT } from '../helpers/harness.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { machine, percentile, writeSection } from './report.ts';
 
@@ -76,7 +76,7 @@ async function once(redisUrl: string): Promise<Sample> {
 }
 
 const redisUrl = onPath('redis-server')
-  ? `redis://127.0.0.1:${await closedPort()}`
+  ? `redis://127.0.0.1:${REFUSED_PORT}`
   : (process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
 const nodeStart = (() => {
   const t = performance.now();

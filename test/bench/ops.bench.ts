@@ -12,7 +12,7 @@ import { createLogger } from '../../src/observability/logger.ts';
 import { workerConnection } from '../../src/queue/connection.ts';
 import { QUEUE_NAME } from '../../src/queue/jobs.ts';
 import { startWorker } from '../../src/queue/worker.ts';
-import { BOT_TOKEN, closedPort, SIGNING_SECRET, unreachableKubeconfig } from '../helpers/harness.ts';
+import { BOT_TOKEN, freePort, SIGNING_SECRET, unreachableKubeconfig } from '../helpers/harness.ts';
 import { dropPrefix, REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { startProcess } from './processes.ts';
@@ -41,16 +41,12 @@ const env = {
   MESHOPS_CONFIG: join(dir, 'meshops.yaml'),
   LOG_LEVEL: 'info',
 };
-const appPort = await closedPort();
+const appPort = await freePort();
 const app = (
   await startProcess(['src/main.ts', 'app'], { ...env, PORT: String(appPort) }, /Slack app listening/)
 ).proc;
 const worker = (
-  await startProcess(
-    ['src/main.ts', 'worker'],
-    { ...env, PORT: String(await closedPort()) },
-    /worker started/,
-  )
+  await startProcess(['src/main.ts', 'worker'], { ...env, PORT: String(await freePort()) }, /worker started/)
 ).proc;
 await new Promise((r) => setTimeout(r, 3000));
 const idle = { app: rssMiB(app.pid!), worker: rssMiB(worker.pid!) };

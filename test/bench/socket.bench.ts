@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { startSlackApi } from '../../src/console/slack-api.ts';
 import { WATCHDOG_DEFAULTS } from '../../src/slack/socket/watchdog.ts';
 import { APP_TOKEN, type FakeSocketMode, startFakeSocketMode } from '../helpers/fake-socket-mode.ts';
-import { BOT_TOKEN, closedPort, unreachableKubeconfig } from '../helpers/harness.ts';
+import { BOT_TOKEN, freePort, unreachableKubeconfig } from '../helpers/harness.ts';
 import { dropPrefix, REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { startProcess } from './processes.ts';
@@ -78,7 +78,7 @@ const app = (
       REDIS_URL,
       REDIS_PREFIX: prefix,
       MESHOPS_CONFIG: join(dir, 'meshops.yaml'),
-      PORT: String(await closedPort()),
+      PORT: String(await freePort()),
       LOG_LEVEL: 'info',
     },
     /Slack app in Socket Mode/,

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { ACK_TIMEOUT_MS, sendClick, sendCommand } from '../../src/console/relay.ts';
 import { slackSignature } from '../../src/console/sign.ts';
-import { closedPort } from '../helpers/harness.ts';
+import { REFUSED_PORT } from '../helpers/harness.ts';
 
 const SECRET = 'relay-test-secret-0123456789';
 const command = {
@@ -95,7 +95,7 @@ describe('the console delivering to the app as Slack does', () => {
       error: 'dispatch_failed',
       detail: 'HTTP 401 invalid signature',
     });
-    const refused = await sendCommand(`http://127.0.0.1:${await closedPort()}/`, SECRET, command);
+    const refused = await sendCommand(`http://127.0.0.1:${REFUSED_PORT}/`, SECRET, command);
     assert.equal(refused.ok, false);
     assert.equal(!refused.ok && refused.error, 'dispatch_failed');
     const silent = await sendCommand(`${base}/hang`, SECRET, command);

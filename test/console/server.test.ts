@@ -11,7 +11,7 @@ import { defaultHandlers } from '../../src/jobs/index.ts';
 import type { ActionJob } from '../../src/queue/jobs.ts';
 import { type Meshops, startMeshops } from '../../src/runtime.ts';
 import { actions, button } from '../../src/slack/blocks.ts';
-import { closedPort, LogSink, unreachableKubeconfig } from '../helpers/harness.ts';
+import { LogSink, REFUSED_PORT, unreachableKubeconfig } from '../helpers/harness.ts';
 import { dropPrefix, REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -96,7 +96,7 @@ describe('the console as Slack for a real meshops', () => {
 
   before(async () => {
     const dir = mkdtempSync(join(tmpdir(), 'meshops-console-'));
-    unreachableKubeconfig(dir, 'icp', await closedPort());
+    unreachableKubeconfig(dir, 'icp');
     slackConsole = await startConsole({ workspace: WORKSPACE, signingSecret: SECRET });
     const handlers = defaultHandlers();
     handlers.actions['mesh.echo'] = async (job, ctx) => {
@@ -290,7 +290,7 @@ describe('the console when the bot does not take the request', () => {
       c.connect(`${bot.url}/slack/events`);
       await send(c, 'command', { user: 'U0ALICE', channel: OPS, text: '/mesh help' });
       await bot.stop();
-      c.connect(`http://127.0.0.1:${await closedPort()}/slack/events`);
+      c.connect(`http://127.0.0.1:${REFUSED_PORT}/slack/events`);
       await send(c, 'command', { user: 'U0ALICE', channel: OPS, text: '/mesh status' });
       const { messages } = await snapshot(c, 'U0ALICE');
       const texts = [...messages.values()].map(plain);

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { onPath, redisAnswers } from '../../src/demo/redis.ts';
-import { closedPort } from '../helpers/harness.ts';
+import { REFUSED_PORT } from '../helpers/harness.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const MAIN = new URL('../../src/demo/main.ts', import.meta.url).pathname;
@@ -40,7 +40,7 @@ describe('npm run demo as a process', () => {
     if (!onPath('redis-server'))
       return t.skip('redis-server is not installed: the demo would ask for a Redis');
     // A Redis URL nothing answers: the demo starts (and must stop) its own redis-server.
-    const demo = run(['--port', '0'], { REDIS_URL: `redis://127.0.0.1:${await closedPort()}` });
+    const demo = run(['--port', '0'], { REDIS_URL: `redis://127.0.0.1:${REFUSED_PORT}` });
     try {
       const ready = await waitFor(
         'the demo to say it is ready',

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { clearPrefix, onPath, RedisUnavailableError, resolveRedis } from '../../src/demo/redis.ts';
-import { closedPort } from '../helpers/harness.ts';
+import { REFUSED_PORT } from '../helpers/harness.ts';
 import { REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
 
 const alive = (pid: number) => {
@@ -24,7 +24,7 @@ describe('the demo’s Redis', () => {
 
   it('starts a private redis-server on a free port when none answers, and stops it', async (t) => {
     if (!onPath('redis-server')) return t.skip('redis-server is not installed here');
-    const redis = await resolveRedis(`redis://127.0.0.1:${await closedPort()}`);
+    const redis = await resolveRedis(`redis://127.0.0.1:${REFUSED_PORT}`);
     const server = redis.privateServer;
     assert.ok(server, 'a private server was started');
     const client = new Redis(redis.url);
@@ -38,7 +38,7 @@ describe('the demo’s Redis', () => {
     const path = process.env.PATH;
     process.env.PATH = '/nonexistent';
     try {
-      await assert.rejects(resolveRedis(`redis://127.0.0.1:${await closedPort()}`), (err: Error) => {
+      await assert.rejects(resolveRedis(`redis://127.0.0.1:${REFUSED_PORT}`), (err: Error) => {
         assert.ok(err instanceof RedisUnavailableError);
         assert.match(err.message, /docker compose up -d redis/);
         assert.match(err.message, /REDIS_URL=/);

@@ -161,10 +161,18 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
   return harness;
 }
 
-export { freePort as closedPort } from '../../src/demo/redis.ts';
+export { freePort } from '../../src/demo/redis.ts';
+
+/**
+ * A loopback port that refuses connections for the whole run. The tests' own servers listen on port 0, which the
+ * kernel serves from the ephemeral range (32768 and up), so a privileged port is never handed to one of them. A
+ * released ephemeral port was: a "refused" kubeconfig once met another test's plain-HTTP server and read a TLS error.
+ * Not 1: fetch refuses the ports on its "bad ports" list before connecting.
+ */
+export const REFUSED_PORT = 2;
 
 /** A kubeconfig for a server that is not there: every call is refused. */
-export function unreachableKubeconfig(dir: string, name: string, port = 39_999): string {
+export function unreachableKubeconfig(dir: string, name: string, port = REFUSED_PORT): string {
   const path = join(dir, `${name}.kubeconfig`);
   writeFileSync(
     path,

@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import pino from 'pino';
 import { createEnvelopeDedupe, envelopeKeys } from '../../src/slack/socket/dedupe.ts';
-import { closedPort } from '../helpers/harness.ts';
+import { REFUSED_PORT } from '../helpers/harness.ts';
 import { dropPrefix, REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
 
 const docs = JSON.parse(
@@ -70,7 +70,7 @@ describe('claiming envelopes in Redis', () => {
   });
 
   it('handles the envelope when Redis does not answer, rather than dropping a command', async () => {
-    const down = new Redis({ port: await closedPort(), lazyConnect: true, maxRetriesPerRequest: 0 });
+    const down = new Redis({ port: REFUSED_PORT, lazyConnect: true, maxRetriesPerRequest: 0 });
     down.on('error', () => {});
     try {
       const dedupe = createEnvelopeDedupe({ redis: down, prefix, log: silent, timeoutMs: 300 });

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { startSlackApi } from '../../src/console/slack-api.ts';
-import { closedPort, unreachableKubeconfig } from '../helpers/harness.ts';
+import { freePort, unreachableKubeconfig } from '../helpers/harness.ts';
 import { dropPrefix, REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -18,7 +18,7 @@ describe('the meshops process', () => {
       join(dir, 'meshops.yaml'),
       'clusters: [{name: icp, role: primary, kubeconfig: ./icp.kubeconfig}]\n',
     );
-    const port = await closedPort();
+    const port = await freePort();
     const prefix = uniquePrefix('proc');
     const child = spawn(process.execPath, ['src/main.ts', 'all'], {
       env: {
