@@ -22,6 +22,7 @@ import type { ClusterConfig } from '../config/schema.ts';
 import { registerSecret } from '../observability/logger.ts';
 import { metrics } from '../observability/metrics.ts';
 import { classifyKubeError, KubeError } from './errors.ts';
+import { undiciHttpLibrary } from './http.ts';
 
 export interface ExecRequest {
   namespace: string;
@@ -60,6 +61,7 @@ const ok = <T>(value: T) => new Observable(Promise.resolve(value));
 type Dispatcher = NonNullable<ReturnType<RequestContext['getDispatcher']>>;
 
 /**
+ * Per-call options: a deadline, one connection pool per cluster and meshops' transport.
  * client-node 2.0.1 builds a new undici Agent for every request (KubeConfig.createDispatcher has no
  * cache), so every call paid a TLS handshake and left its connection behind. One Agent per cluster, the
  * first one built (same CA, client certificate and server), keeps connections alive and reused.
@@ -78,6 +80,7 @@ function timeoutOptions(ms: number, shared: { dispatcher?: Dispatcher }): Config
       },
     ],
     middlewareMergeStrategy: 'append',
+    httpApi: undiciHttpLibrary,
   };
 }
 

@@ -15,12 +15,13 @@ import { startProcess } from './processes.ts';
 import { machine, writeSection } from './report.ts';
 
 const LATENCY_MS = 20;
-const RUNS = 21;
+const RUNS = 41;
 const WARMUP = 15;
 const KUBECTL = '/usr/bin/kubectl';
 const SIZES = [2, 10];
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) * q)]!;
+const median = (xs: number[]) => quantile(xs, 0.5);
 
 interface Target {
   size: number;
@@ -132,7 +133,13 @@ async function measureKubectl(dir: string, names: [string, string][]): Promise<n
 async function main() {
   const hasKubectl = existsSync(KUBECTL);
   const targets = await Promise.all(SIZES.map(target));
-  const rows: { clusters: number; meshops: number; verdict: string; kubectl?: number }[] = [];
+  const rows: {
+    clusters: number;
+    meshops: number;
+    spread: string;
+    verdict: string;
+    kubectl?: number;
+  }[] = [];
   try {
     const times = await measureMeshops(targets);
     for (const [k, t] of targets.entries()) {
@@ -140,6 +147,7 @@ async function main() {
       rows.push({
         clusters: t.size,
         meshops: median(times[k]!),
+        spread: `${quantile(times[k]!, 0.25).toFixed(0)}–${quantile(times[k]!, 0.75).toFixed(0)} ms`,
         verdict: await t.verdict(),
         ...(kubectl ? { kubectl } : {}),
       });
@@ -154,7 +162,7 @@ async function main() {
   const table = rows
     .map(
       (r) =>
-        `| ${r.clusters} | ${ms(r.meshops)} (${r.verdict}) | ${ms(r.kubectl)} | ${r.kubectl ? `**${(r.meshops / r.kubectl).toFixed(2)}×**` : 'n/a'} |`,
+        `| ${r.clusters} | ${ms(r.meshops)} (${r.verdict}) | ${r.spread} | ${ms(r.kubectl)} | ${r.kubectl ? `**${(r.meshops / r.kubectl).toFixed(2)}×**` : 'n/a'} |`,
     )
     .join('\n');
   const [small, large] = rows;
@@ -167,8 +175,8 @@ Baseline in the same run: \`kubectl get pods -n istio-system\` and \`kubectl get
 one after another (kubectl ${hasKubectl ? '1.32 via /usr/bin/kubectl, discovery cache warm' : 'not installed here: baseline skipped'}), median of 5 runs.
 Machine: ${machine()}.
 
-| clusters | meshops /mesh status | kubectl baseline | meshops / kubectl |
-| --- | --- | --- | --- |
+| clusters | meshops /mesh status (median) | middle half of the runs | kubectl baseline | meshops / kubectl |
+| --- | --- | --- | --- | --- |
 ${table}
 
 Targets: meshops ≤ 0.5× the kubectl baseline — ${hasKubectl ? (ratioMet ? 'met' : '**not met**') : 'not measured'}; from ${small?.clusters} to ${large?.clusters} clusters

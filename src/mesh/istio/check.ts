@@ -26,7 +26,10 @@ export interface StatusCheckDeps {
 
 type Judged = { report: Omit<ClusterReport, 'health'>; drafts: Draft[] };
 
-function judge(s: ClusterSnapshot, primary: ClusterSnapshot | undefined, remotes: readonly string[]): Judged {
+/** The primary's side of the drift comparison: built once, every remote is compared with it. */
+type Primary = { snapshot: ClusterSnapshot; live: ReturnType<typeof primaryControlPlane> };
+
+function judge(s: ClusterSnapshot, primary: Primary | undefined, remotes: readonly string[]): Judged {
   const { cluster, setup } = s;
   const base = { name: cluster, role: s.role, profile: setup.profile, namespace: setup.namespace, ms: s.ms };
   const failure = unreachable(allFetched(s));
@@ -44,7 +47,7 @@ function judge(s: ClusterSnapshot, primary: ClusterSnapshot | undefined, remotes
   const components = s.components.map((c) => componentReport(c.spec, c.pods));
   const drafts = componentFindings(cluster, s.role, setup.profile, setup.namespace, components, s.checkedAt);
   const report: Judged['report'] = { ...base, reachable: true, components };
-  const primaryName = primary?.cluster ?? cluster;
+  const primaryName = primary?.snapshot.cluster ?? cluster;
 
   if (s.namespaces.ok && s.workloads.ok) {
     report.dataPlane = dataPlaneReport(s.namespaces.value, s.workloads.value);
@@ -64,12 +67,12 @@ function judge(s: ClusterSnapshot, primary: ClusterSnapshot | undefined, remotes
   }
 
   if (s.role === 'remote' && primary) {
-    const live = primaryControlPlane(primary);
+    const { live } = primary;
     const given = remoteControlPlane(s);
     report.drift = detectDrift(given.state, live.state);
     drafts.push(
-      ...driftFindings(cluster, primary.cluster, setup.profile, report.drift),
-      ...driftProblemFindings(cluster, primary.cluster, [...live.problems, ...given.problems]),
+      ...driftFindings(cluster, primaryName, setup.profile, report.drift),
+      ...driftProblemFindings(cluster, primaryName, [...live.problems, ...given.problems]),
     );
   }
   return { report, drafts };
@@ -90,7 +93,8 @@ export function judgeStatus(
   const remotes = (focus?.role === 'remote' ? [focus] : snapshots.filter((s) => s.role === 'remote')).map(
     (s) => s.cluster,
   );
-  const judged = scope.map((s) => judge(s, primary, remotes));
+  const live = primary ? { snapshot: primary, live: primaryControlPlane(primary) } : undefined;
+  const judged = scope.map((s) => judge(s, live, remotes));
   const drafts = judged.flatMap((j) => j.drafts);
   if (focus?.role === 'remote' && primary) drafts.push(...ownRemoteSecret(focus.cluster, primary));
 
