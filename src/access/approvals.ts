@@ -111,11 +111,16 @@ export interface ApprovalStatus {
   decidedAt?: number;
   /** Why it ended as it did (refusal reason, failure, apply summary). */
   outcome?: string;
+  /** A refusal's last sentence, when the change kind does something better than ask for a new request. */
+  next?: string;
   messageTs?: string;
 }
 
-/** `detail`: what the thread reply says instead of asking the requester to request it again. */
-export type RecheckResult = { ok: true } | { ok: false; reason: string; detail?: string[] };
+/**
+ * A refusal: `next` replaces "please request it again" wherever the refusal is shown (e.g. "meshops re-plans
+ * now"); `detail` adds lines to the thread reply.
+ */
+export type RecheckResult = { ok: true } | { ok: false; reason: string; next?: string; detail?: string[] };
 
 export interface ApplyResult {
   ok: boolean;
@@ -501,13 +506,20 @@ async function finish(
   state: 'applied' | 'refused' | 'failed',
   summary: string,
   detail: string[],
+  next?: string,
 ): Promise<void> {
   await d.store.transition(request.id, 'applying', state, { by: approver, outcome: summary });
   await d.locks.release(
     request.locks.map((l) => l.key),
     request.id,
   );
-  const status: ApprovalStatus = { state, decidedBy: approver, decidedAt: Date.now(), outcome: summary };
+  const status: ApprovalStatus = {
+    state,
+    decidedBy: approver,
+    decidedAt: Date.now(),
+    outcome: summary,
+    ...(next ? { next } : {}),
+  };
   await updateMessage(d, request, status, messageTs);
   await d.ctx.slack
     .post({ channel: request.channel, thread_ts: messageTs, ...decisionReply(request, status, detail) })
@@ -595,9 +607,13 @@ async function approve(d: Deps, job: ActionJob, kinds: ReadonlyMap<string, Chang
       job.user,
       'refused',
       check.reason,
-      check.detail ?? [
-        `${who(request.requester)}, the change was not applied. Please request it again to see the new diff.`,
-      ],
+      check.detail ??
+        (check.next
+          ? []
+          : [
+              `${who(request.requester)}, the change was not applied. Please request it again to see the new diff.`,
+            ]),
+      check.next,
     );
     return;
   }

@@ -251,7 +251,12 @@ describe('/mesh repair drift on Istio 1.0, end to end', () => {
       w.message('C0STALE', first.ts).text,
     );
     assert.equal((await w.meshConfig()).mesh, before.mesh, 'nothing was written');
-    await w.reply('C0STALE', first.ts, /meshops re-plans against the live state now/);
+    // The message says what happens next: a new plan, not a request the requester would have to make.
+    const refused = w.message('C0STALE', first.ts).text;
+    assert.match(refused, /meshops re-plans against the live state now/);
+    assert.doesNotMatch(refused, /request it again/);
+    const reply = text(await w.reply('C0STALE', first.ts, /meshops re-plans against the live state now/));
+    assert.doesNotMatch(reply, /request it again/);
     const note = await w.reply('C0STALE', first.ts, /Re-planned against the live state of iks/);
     const second = await w.approval('C0STALE', 2);
     assert.ok(text(note).includes(second.id));

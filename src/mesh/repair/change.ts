@@ -49,11 +49,9 @@ async function stale(
   return {
     ok: false,
     reason,
-    detail: [
-      queued
-        ? REPLANNING
-        : `${who(request.requester)}, the change was not applied; \`/mesh repair drift ${request.payload.remote}\` plans it again.`,
-    ],
+    next: queued
+      ? REPLANNING
+      : `${who(request.requester)}, the change was not applied; \`/mesh repair drift ${request.payload.remote}\` plans it again.`,
   };
 }
 

@@ -44,7 +44,7 @@ export function statusLine(request: ApprovalRequest, status: ApprovalStatus): st
     case 'expired':
       return `:hourglass: *Expired* at ${at}: nobody approved it in time. Nothing was changed and the lock is released; ${who(request.requester)} can request it again.`;
     case 'refused':
-      return `:no_entry: *Not applied* (approved by ${approver} at ${at}): ${clip(status.outcome ?? '', 800)}. ${who(request.requester)}, please request it again.`;
+      return `:no_entry: *Not applied* (approved by ${approver} at ${at}): ${clip(status.outcome ?? '', 800)}. ${status.next ?? `${who(request.requester)}, please request it again.`}`;
     case 'failed':
       return `:x: *Failed* (approved by ${approver} at ${at}): ${clip(status.outcome ?? '', 800)}`;
   }
