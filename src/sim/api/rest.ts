@@ -25,10 +25,13 @@ export interface RestRequest {
 
 export interface RestResponse {
   status: number;
-  body: string;
+  /** Lists are bytes: joined from each object's cached JSON without building one large string. */
+  body: string | Buffer;
 }
 
 const json = (status: number, value: unknown): RestResponse => ({ status, body: JSON.stringify(value) });
+const COMMA = Buffer.from(',');
+const CLOSE = Buffer.from(']}');
 
 export function resolveType(cluster: SimCluster, route: ResourceRoute): ResourceType {
   const type = cluster.registry.find(route.group, route.version, route.resource);
@@ -135,22 +138,25 @@ function list(cluster: SimCluster, type: ResourceType, req: RestRequest): RestRe
     return json(200, buildTable(type.kind, objects, rv, cluster.timing.now(), include, meta));
   }
   const apiVersion = apiVersionOf(type, req.route.version);
-  let itemsJson: string[];
-  if (type.custom) {
-    itemsJson = cluster.store
-      .list(key, namespace)
-      .filter(filter)
-      .map((o) => JSON.stringify({ ...o, apiVersion }));
-  } else {
-    itemsJson = cluster.store.listJson(key, namespace, filter);
-  }
+  const itemsJson = type.custom
+    ? cluster.store
+        .list(key, namespace)
+        .filter(filter)
+        .map((o) => Buffer.from(JSON.stringify({ ...o, apiVersion })))
+    : cluster.store.listJson(key, namespace, filter);
   const { items, meta } = page(itemsJson, req.query, rv);
   const head = JSON.stringify({
     kind: `${type.kind}List`,
     apiVersion,
     metadata: { resourceVersion: rv, ...meta },
   });
-  return { status: 200, body: `${head.slice(0, -1)},"items":[${items.join(',')}]}` };
+  const parts: Buffer[] = [Buffer.from(`${head.slice(0, -1)},"items":[`)];
+  for (const [i, item] of items.entries()) {
+    if (i > 0) parts.push(COMMA);
+    parts.push(item);
+  }
+  parts.push(CLOSE);
+  return { status: 200, body: Buffer.concat(parts) };
 }
 
 function existing(cluster: SimCluster, type: ResourceType, route: ResourceRoute): KubeObject {

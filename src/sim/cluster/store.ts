@@ -35,7 +35,7 @@ export type StoreEvent = { type: 'ADDED' | 'MODIFIED' | 'DELETED'; key: string; 
 
 interface Entry {
   object: KubeObject;
-  json: string | undefined;
+  json: Buffer | undefined;
 }
 
 function slot(namespace: string | undefined, name: string): string {
@@ -69,12 +69,15 @@ export class Store {
     return this.#entries(key, namespace).map((e) => e.object);
   }
 
-  /** The JSON text of each listed object, cached until the object changes. */
-  listJson(key: string, namespace?: string, filter?: (o: KubeObject) => boolean): string[] {
-    const out: string[] = [];
+  /**
+   * The UTF-8 JSON of each listed object, cached until the object changes: a list answer is then these
+   * bytes copied once, not one multi-megabyte string encoded again for every request.
+   */
+  listJson(key: string, namespace?: string, filter?: (o: KubeObject) => boolean): Buffer[] {
+    const out: Buffer[] = [];
     for (const e of this.#entries(key, namespace)) {
       if (filter && !filter(e.object)) continue;
-      e.json ??= JSON.stringify(e.object);
+      e.json ??= Buffer.from(JSON.stringify(e.object));
       out.push(e.json);
     }
     return out;

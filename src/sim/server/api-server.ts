@@ -18,7 +18,7 @@ import type { ClusterTls } from './tls.ts';
 
 interface Reply {
   status: number;
-  body: string;
+  body: string | Buffer;
   contentType?: string;
 }
 
@@ -208,7 +208,7 @@ export class ClusterApiServer {
     if (res.headersSent) return;
     res.writeHead(reply.status, {
       'Content-Type': reply.contentType ?? 'application/json',
-      'Content-Length': Buffer.byteLength(reply.body),
+      'Content-Length': typeof reply.body === 'string' ? Buffer.byteLength(reply.body) : reply.body.length,
     });
     res.end(reply.body);
   }
