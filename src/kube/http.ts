@@ -5,7 +5,7 @@ import {
   SelfDecodingBody,
   wrapHttpLibrary,
 } from '@kubernetes/client-node';
-import { request } from 'undici';
+import { type Dispatcher, request } from 'undici';
 
 /**
  * client-node's transport on undici's `request` instead of its WHATWG `fetch`: same dispatcher (the
@@ -23,7 +23,7 @@ export const undiciHttpLibrary: HttpLibrary = wrapHttpLibrary({
     if (body !== undefined && typeof body !== 'string')
       throw new TypeError('meshops sends only JSON or text request bodies');
     const res = await request(ctx.getUrl(), {
-      method: ctx.getHttpMethod() as 'GET',
+      method: ctx.getHttpMethod() as Dispatcher.HttpMethod,
       headers: ctx.getHeaders(),
       ...(body !== undefined ? { body } : {}),
       ...(signal ? { signal } : {}),

@@ -93,8 +93,8 @@ export function judgeStatus(
   const remotes = (focus?.role === 'remote' ? [focus] : snapshots.filter((s) => s.role === 'remote')).map(
     (s) => s.cluster,
   );
-  const live = primary ? { snapshot: primary, live: primaryControlPlane(primary) } : undefined;
-  const judged = scope.map((s) => judge(s, live, remotes));
+  const primarySide = primary ? { snapshot: primary, live: primaryControlPlane(primary) } : undefined;
+  const judged = scope.map((s) => judge(s, primarySide, remotes));
   const drafts = judged.flatMap((j) => j.drafts);
   if (focus?.role === 'remote' && primary) drafts.push(...ownRemoteSecret(focus.cluster, primary));
 
