@@ -451,7 +451,11 @@ function stateText(status: ApprovalStatus): string {
 }
 
 /** Checks that hold for both buttons; answers the clicker and returns undefined when the click is refused. */
-async function admissible(
+/**
+ * Checks that `job.user` may decide the request now and moves it out of pending (to applying or rejected).
+ * The move is the claim: of every click, retry and worker racing here, exactly one wins; the others are told why not.
+ */
+async function claimPending(
   d: Deps,
   job: ActionJob,
   verb: 'approve' | 'reject',
@@ -493,6 +497,14 @@ async function admissible(
       `Only approvers (access.approvers) may ${verb} "${request.title}"; you are not one.`,
       request,
     );
+    return undefined;
+  }
+  const to = verb === 'approve' ? 'applying' : 'rejected';
+  const claim = await d.store.transition(request.id, 'pending', to, { by: job.user, expiry: 'live' });
+  if (!claim.ok) {
+    if (claim.why === 'expired') await expire(d, request, messageTs, true);
+    const now = claim.why === 'state' ? claim.status : { state: 'expired' as const };
+    await refuse(d, job, `You cannot ${verb} "${request.title}": it was ${stateText(now)}.`, request);
     return undefined;
   }
   return { request, messageTs };
@@ -539,17 +551,9 @@ async function finish(
 }
 
 async function approve(d: Deps, job: ActionJob, kinds: ReadonlyMap<string, ChangeKind>): Promise<void> {
-  const ok = await admissible(d, job, 'approve');
-  if (!ok) return;
-  const { request, messageTs } = ok;
-  // The claim: of every click, retry and worker racing here, exactly one moves pending → applying.
-  const claim = await d.store.transition(request.id, 'pending', 'applying', { by: job.user, expiry: 'live' });
-  if (!claim.ok) {
-    if (claim.why === 'expired') await expire(d, request, messageTs, true);
-    const status = claim.why === 'state' ? claim.status : { state: 'expired' as const };
-    await refuse(d, job, `You cannot approve "${request.title}": it was ${stateText(status)}.`, request);
-    return;
-  }
+  const claimed = await claimPending(d, job, 'approve');
+  if (!claimed) return;
+  const { request, messageTs } = claimed;
   await d.locks.extend(
     request.locks.map((l) => l.key),
     request.id,
@@ -636,16 +640,9 @@ async function approve(d: Deps, job: ActionJob, kinds: ReadonlyMap<string, Chang
 }
 
 async function reject(d: Deps, job: ActionJob): Promise<void> {
-  const ok = await admissible(d, job, 'reject');
-  if (!ok) return;
-  const { request, messageTs } = ok;
-  const t = await d.store.transition(request.id, 'pending', 'rejected', { by: job.user, expiry: 'live' });
-  if (!t.ok) {
-    if (t.why === 'expired') await expire(d, request, messageTs, true);
-    const status = t.why === 'state' ? t.status : { state: 'expired' as const };
-    await refuse(d, job, `You cannot reject "${request.title}": it was ${stateText(status)}.`, request);
-    return;
-  }
+  const claimed = await claimPending(d, job, 'reject');
+  if (!claimed) return;
+  const { request, messageTs } = claimed;
   await d.locks.release(
     request.locks.map((l) => l.key),
     request.id,

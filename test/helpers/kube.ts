@@ -17,3 +17,15 @@ export function kubeConfigs(sim: SimMesh): (cluster: string) => KubeConfig {
     return kc;
   };
 }
+
+/** The `clusters:` part of a meshops config for the seed simulation: icp the primary, iks the remote. */
+export function seedClustersYaml(sim: SimMesh): string {
+  return `clusters:
+  - name: icp
+    role: primary
+    kubeconfig: ${sim.kubeconfigPath('icp')}
+  - name: iks
+    role: remote
+    kubeconfig: ${sim.kubeconfigPath('iks')}
+`;
+}

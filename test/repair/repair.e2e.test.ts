@@ -221,13 +221,7 @@ describe('/mesh repair drift on Istio 1.0, end to end', () => {
     assert.equal(repaired.metadata?.labels?.edited, 'by-hand', 'the other change is kept');
     await w.reply('C0RACE', second.ts, /iks after the repair/, 30_000);
     const restart = await w.approval('C0RACE', 3);
-    await w.h.click({
-      user: BOB,
-      channel: 'C0RACE',
-      messageTs: restart.ts,
-      actionId: 'mesh.reject',
-      value: restart.id,
-    });
+    await w.reject('C0RACE', restart);
     await waitFor('the rejection', () => /Rejected\*/.test(w.message('C0RACE', restart.ts).text));
   });
 
@@ -274,13 +268,7 @@ describe('/mesh repair drift on Istio 1.0, end to end', () => {
     // The restart step it offers is left unapproved: reject it so the remote's lock is released.
     await w.reply('C0STALE', second.ts, /iks after the repair/, 30_000);
     const restart = await w.approval('C0STALE', 3);
-    await w.h.click({
-      user: BOB,
-      channel: 'C0STALE',
-      messageTs: restart.ts,
-      actionId: 'mesh.reject',
-      value: restart.id,
-    });
+    await w.reject('C0STALE', restart);
     await waitFor('the rejection', () => /Rejected\*/.test(w.message('C0STALE', restart.ts).text));
   });
 });

@@ -8,7 +8,7 @@ import { createAudit, type StoredAuditEntry } from '../../src/access/audit.ts';
 import type { StoredMessage } from '../../src/console/slack-api.ts';
 import { type SimMesh, startSimMesh } from '../../src/sim/index.ts';
 import { type Harness, startHarness } from '../helpers/harness.ts';
-import { kubeConfigs } from '../helpers/kube.ts';
+import { kubeConfigs, seedClustersYaml } from '../helpers/kube.ts';
 import { REDIS_URL } from '../helpers/redis.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -41,6 +41,7 @@ export interface World {
   approval(channel: string, n?: number): Promise<{ ts: string; id: string; message: StoredMessage }>;
   message(channel: string, ts: string): StoredMessage;
   approve(channel: string, request: { ts: string; id: string }, user?: string): Promise<void>;
+  reject(channel: string, request: { ts: string; id: string }, user?: string): Promise<void>;
   /** Waits until the thread under `ts` holds a message matching `pattern`. */
   reply(channel: string, ts: string, pattern: RegExp, timeoutMs?: number): Promise<StoredMessage>;
   close(): Promise<void>;
@@ -60,14 +61,7 @@ export async function startWorld(label: string, options: WorldOptions = {}): Pro
   const dir = mkdtempSync(join(tmpdir(), `meshops-${label}-`));
   const sim = await startSimMesh({ dir, ...(options.scenario ? { scenario: options.scenario } : {}) });
   const configYaml = `
-clusters:
-  - name: icp
-    role: primary
-    kubeconfig: ${sim.kubeconfigPath('icp')}
-  - name: iks
-    role: remote
-    kubeconfig: ${sim.kubeconfigPath('iks')}
-access:
+${seedClustersYaml(sim)}access:
   operators: [${ALICE}]
   approvers: [${ALICE}, ${BOB}]
 jobs:
@@ -125,6 +119,9 @@ ${options.extra ?? ''}`;
       const m = h.slack.messages.find((x) => x.channel === channel && x.ts === ts);
       if (!m) throw new Error(`no message ${ts} in ${channel}`);
       return m;
+    },
+    async reject(channel, request, user = BOB) {
+      await h.click({ user, channel, messageTs: request.ts, actionId: 'mesh.reject', value: request.id });
     },
     async approve(channel, request, user = BOB) {
       await h.click({ user, channel, messageTs: request.ts, actionId: 'mesh.approve', value: request.id });

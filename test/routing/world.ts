@@ -11,7 +11,7 @@ import { DEFAULT_PRESETS_DIR, loadPresets } from '../../src/mesh/routing/presets
 import type { VirtualServiceSpec } from '../../src/mesh/routing/types.ts';
 import { type SimMesh, startSimMesh } from '../../src/sim/index.ts';
 import { type Harness, startHarness } from '../helpers/harness.ts';
-import { kubeConfigs } from '../helpers/kube.ts';
+import { kubeConfigs, seedClustersYaml } from '../helpers/kube.ts';
 import { REDIS_URL } from '../helpers/redis.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -65,14 +65,7 @@ export interface WorldOptions {
 
 export function configYaml(sim: SimMesh, options: WorldOptions = {}): string {
   return `
-clusters:
-  - name: icp
-    role: primary
-    kubeconfig: ${sim.kubeconfigPath('icp')}
-  - name: iks
-    role: remote
-    kubeconfig: ${sim.kubeconfigPath('iks')}
-access:
+${seedClustersYaml(sim)}access:
   operators: [${ALICE}, U0ERIN]
   approvers: [${ALICE}, ${BOB}, ${GROUP}]
 ${options.approvalTtl ? `  approvalTtl: ${options.approvalTtl}\n` : ''}routing:
