@@ -2,14 +2,12 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AppsV1Api, CoreV1Api, DiscoveryV1Api, type V1Deployment } from '@kubernetes/client-node';
-import { Redis } from 'ioredis';
-import pino from 'pino';
-import { createAudit, type StoredAuditEntry } from '../../src/access/audit.ts';
+import type { StoredAuditEntry } from '../../src/access/audit.ts';
 import type { StoredMessage } from '../../src/console/slack-api.ts';
 import { type SimMesh, startSimMesh } from '../../src/sim/index.ts';
 import { type Harness, startHarness } from '../helpers/harness.ts';
 import { kubeConfigs, seedClustersYaml } from '../helpers/kube.ts';
-import { REDIS_URL } from '../helpers/redis.ts';
+import { auditOf } from '../helpers/redis.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 /**
@@ -68,13 +66,7 @@ jobs:
   timeout: ${options.jobTimeout ?? '30s'}
 ${options.extra ?? ''}`;
   const h = await startHarness({ configYaml, configDir: dir, label });
-  const redis = new Redis(REDIS_URL);
-  const audit = createAudit({
-    redis,
-    prefix: h.prefix,
-    retentionMs: 86_400_000,
-    log: pino({ level: 'silent' }),
-  });
+  const { redis, audit } = auditOf(h.prefix);
   const configs = kubeConfigs(sim);
   const clients = new Map<string, Kube>();
   const kube = (cluster: string) => {

@@ -3,16 +3,14 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CustomObjectsApi } from '@kubernetes/client-node';
-import { Redis } from 'ioredis';
-import pino from 'pino';
-import { type AuditEntry, createAudit, type StoredAuditEntry } from '../../src/access/audit.ts';
+import type { AuditEntry, StoredAuditEntry } from '../../src/access/audit.ts';
 import type { StoredMessage } from '../../src/console/slack-api.ts';
 import { DEFAULT_PRESETS_DIR, loadPresets } from '../../src/mesh/routing/presets.ts';
 import type { VirtualServiceSpec } from '../../src/mesh/routing/types.ts';
 import { type SimMesh, startSimMesh } from '../../src/sim/index.ts';
 import { type Harness, startHarness } from '../helpers/harness.ts';
 import { kubeConfigs, seedClustersYaml } from '../helpers/kube.ts';
-import { REDIS_URL } from '../helpers/redis.ts';
+import { auditOf } from '../helpers/redis.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 /**
@@ -80,13 +78,7 @@ export async function startWorld(label: string, options: WorldOptions = {}): Pro
   const sim = await startSimMesh({ dir });
   const h = await startHarness({ configYaml: configYaml(sim, options), configDir: dir, label });
   h.slack.userGroups.set(GROUP, [DAVE]);
-  const redis = new Redis(REDIS_URL);
-  const audit = createAudit({
-    redis,
-    prefix: h.prefix,
-    retentionMs: 86_400_000,
-    log: pino({ level: 'silent' }),
-  });
+  const { redis, audit } = auditOf(h.prefix);
 
   const requests: { origin: string; line: string }[] = [];
   const onRequest = (message: unknown) => {
