@@ -6,7 +6,32 @@ export interface RecordedCall {
   method: string;
   args: Record<string, unknown>;
   at: number;
+  /** Set when the call was refused with HTTP 429 for exceeding a limit (not for an injected fault). */
+  limited?: true;
 }
+
+/**
+ * Slack's rate limits as this fake enforces them, each as a token bucket (full at start). Slack publishes rates,
+ * not burst sizes (docs.slack.dev/apis/web-api/rate-limits): "1 per second" per channel for chat.postMessage with
+ * "short bursts >1 allowed", and per-minute tiers per method for the workspace. The burst sizes are this fake's.
+ */
+export interface SlackLimits {
+  /** chat.postMessage into one channel. */
+  channel: { burst: number; perSecond: number };
+  /** Calls per minute per method, across the workspace (the bucket holds one minute's worth). */
+  perMinute: Record<string, number>;
+}
+
+export const SLACK_LIMITS: SlackLimits = {
+  channel: { burst: 6, perSecond: 1 },
+  perMinute: {
+    // "several hundred messages per minute" (chat.postMessage), Tier 3 (chat.update), Tier 4, Tier 2.
+    'chat.postMessage': 300,
+    'chat.update': 50,
+    'chat.postEphemeral': 100,
+    'usergroups.users.list': 20,
+  },
+};
 
 export interface StoredMessage {
   channel: string;
@@ -43,6 +68,8 @@ export interface SlackApiOptions {
   /** Display names for `users.info`, by user ID. */
   users?: ReadonlyMap<string, string>;
   routes?: ExtraRoutes;
+  /** Slack's rate limits, on unless a benchmark says otherwise. */
+  limits?: SlackLimits;
 }
 
 /** A fault the next matching call gets instead of success: a Slack error code or an HTTP status. */
@@ -116,6 +143,30 @@ export async function startSlackApi(options: SlackApiOptions = {}): Promise<Slac
   const userGroups = new Map<string, string[]>();
   const listeners = new Set<(event: SlackApiEvent) => void>();
   const extensions = new Map<string, Parameters<SlackApiStub['extend']>[1]>();
+  const limits = options.limits ?? SLACK_LIMITS;
+  const buckets = new Map<string, { tokens: number; at: number }>();
+  /** Takes a token; returns 0, or the ms until one is there (nothing taken). */
+  const spend = (key: string, capacity: number, perMs: number): number => {
+    const now = performance.now();
+    const bucket = buckets.get(key) ?? { tokens: capacity, at: now };
+    bucket.tokens = Math.min(capacity, bucket.tokens + (now - bucket.at) * perMs);
+    bucket.at = now;
+    buckets.set(key, bucket);
+    if (bucket.tokens >= 1) {
+      bucket.tokens -= 1;
+      return 0;
+    }
+    return (1 - bucket.tokens) / perMs;
+  };
+  /** The wait Slack would ask for before this call may be made, or 0 when it is within every limit. */
+  const overLimit = (method: string, channel: string | undefined): number => {
+    const perMinute = limits.perMinute[method];
+    const methodWait = perMinute ? spend(`method:${method}`, perMinute, perMinute / 60_000) : 0;
+    if (methodWait > 0) return methodWait;
+    if (method !== 'chat.postMessage' || !channel) return 0;
+    const { burst, perSecond } = limits.channel;
+    return spend(`channel:${channel}`, burst, perSecond / 1000);
+  };
   let clock = Math.floor(Date.now() / 1000);
   let seq = 0;
   const nextTs = () => {
@@ -272,8 +323,19 @@ export async function startSlackApi(options: SlackApiOptions = {}): Promise<Slac
     }
     const method = api[1]!;
     const args = decodeArgs(req, body);
-    calls.push({ method, args, at: Date.now() });
-    const fault = takeFault(method, typeof args.channel === 'string' ? args.channel : undefined);
+    const channel = typeof args.channel === 'string' ? args.channel : undefined;
+    const waitMs = overLimit(method, channel);
+    calls.push({ method, args, at: Date.now(), ...(waitMs > 0 ? { limited: true as const } : {}) });
+    if (waitMs > 0) {
+      send(
+        res,
+        429,
+        { ok: false, error: 'ratelimited' },
+        { 'retry-after': String(Math.ceil(waitMs / 1000)) },
+      );
+      return;
+    }
+    const fault = takeFault(method, channel);
     if (fault && 'status' in fault) {
       if (fault.status === 429)
         send(res, 429, { ok: false, error: 'ratelimited' }, { 'retry-after': String(fault.retryAfter) });

@@ -28,8 +28,6 @@ export interface DemoOptions {
   logLevel?: string;
   /** Where the bot logs; by default `<dir>/meshops.log`, keeping the terminal for the demo's own lines. */
   logDestination?: DestinationStream;
-  /** Slack's pacing of one message per second per channel; tests may shorten it. */
-  channelIntervalMs?: number;
   /** Progress lines while starting. */
   say?: (line: string) => void;
 }
@@ -127,7 +125,6 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
       config,
       host: '127.0.0.1',
       logDestination,
-      ...(options.channelIntervalMs !== undefined ? { channelIntervalMs: options.channelIntervalMs } : {}),
       // A demo has nobody waiting on long jobs at Ctrl-C.
       shutdownGraceMs: 2000,
     });

@@ -4,7 +4,7 @@ import type { Permissions } from '../access/permissions.ts';
 import type { MeshConfig } from '../config/schema.ts';
 import type { Clusters } from '../kube/registry.ts';
 import type { Logger } from '../observability/logger.ts';
-import type { ActionJob, CommandJob, CommandKind, CommandOf, ScheduleJob } from '../queue/jobs.ts';
+import type { ActionJob, CommandJob, CommandKind, CommandOf, MeshJob, ScheduleJob } from '../queue/jobs.ts';
 import type { SlackPoster } from '../slack/poster.ts';
 
 /**
@@ -44,7 +44,7 @@ export interface JobContext {
    * Queues a follow-up job (e.g. verification after an apply) on the same queue; `delayMs` runs it later
    * (an approval's expiry), and a `jobId` makes queueing it twice queue it once.
    */
-  enqueue(job: CommandJob | ScheduleJob | ActionJob, options?: EnqueueOptions): Promise<string>;
+  enqueue(job: MeshJob, options?: EnqueueOptions): Promise<string>;
 }
 
 export type CommandHandler<K extends CommandKind = CommandKind> = (

@@ -6,10 +6,18 @@ import type { Handlers, JobContext, JobResult } from '../jobs/types.ts';
 import type { Clusters } from '../kube/registry.ts';
 import { type Logger, scrub } from '../observability/logger.ts';
 import { splitMessages } from '../slack/blocks.ts';
-import type { SlackPoster } from '../slack/poster.ts';
-import { errorReply, failedMessage, runningMessage, verdictMessage } from '../slack/render/parent.ts';
+import { MEMBERSHIP_ERRORS, SlackApiError, type SlackPoster } from '../slack/poster.ts';
+import {
+  errorReply,
+  failedMessage,
+  notInChannelAdvice,
+  runningMessage,
+  verdictMessage,
+} from '../slack/render/parent.ts';
 import { workerConnection } from './connection.ts';
-import { type CommandJob, jobSchema, type MeshJob, QUEUE_NAME } from './jobs.ts';
+import { type CommandJob, type CommandRequest, jobSchema, type MeshJob, QUEUE_NAME } from './jobs.ts';
+import { ensureParent } from './parent.ts';
+import { CLOSE_GROUP, groupKey, runKey } from './runs.ts';
 
 export interface WorkerDeps {
   redisUrl: string;
@@ -73,40 +81,111 @@ export function startWorker(deps: WorkerDeps): Worker {
     enqueue: deps.enqueue,
   });
 
-  async function runCommand(job: Job, data: CommandJob, jobLog: Logger): Promise<JobResult> {
+  /** Everyone who asked for the run: its requesters list (reads share runs), or the one requester. */
+  async function requestersOf(jobId: string, request: CommandRequest): Promise<string[]> {
+    const list = await deps.redis.lrange(runKey(deps.prefix, jobId, 'requesters'), 0, -1);
+    return list.length > 0 ? list : [request.user];
+  }
+
+  /** Closes the run's group (later commands start a run of their own) and returns its final requesters. */
+  async function closeRun(jobId: string, request: CommandRequest): Promise<string[]> {
+    const list = (await deps.redis.eval(
+      CLOSE_GROUP,
+      2,
+      groupKey(deps.prefix, request.channel, request.command),
+      runKey(deps.prefix, jobId, 'requesters'),
+      jobId,
+    )) as string[];
+    return list.length > 0 ? list : [request.user];
+  }
+
+  async function tellRequester(request: CommandRequest, text: string, jobLog: Logger): Promise<void> {
+    if (!request.responseUrl) return;
+    await deps.slack
+      .respond(request.responseUrl, text)
+      .catch((err: unknown) => jobLog.warn({ err }, 'could not reply through response_url'));
+  }
+
+  async function runCommand(
+    job: Job,
+    request: CommandRequest,
+    jobLog: Logger,
+  ): Promise<JobResult | undefined> {
     const started = Date.now();
+    const jobId = String(job.id);
+    const attempts = job.opts.attempts ?? 1;
+    const finalAttempt = () => job.attemptsMade + 1 >= attempts;
+    // The app told this command's requester that nothing was queued (Redis answered too late): the run goes
+    // ahead only for those who joined it in the meantime, and never names the requester who was told "no".
+    const abandoned = (await deps.redis.exists(runKey(deps.prefix, jobId, 'abandoned'))) === 1;
+    const named = (users: string[]) => (abandoned ? users.slice(1) : users);
+    const users = named(await requestersOf(jobId, request));
+    if (users.length === 0) {
+      await closeRun(jobId, request);
+      jobLog.info('dropped: the app told its requester that nothing was queued');
+      return undefined;
+    }
+
+    let parentTs: string;
+    try {
+      const parent = await ensureParent(deps.redis, runKey(deps.prefix, jobId, 'parent'), async () => {
+        const posted = await deps.slack.post({
+          channel: request.channel,
+          ...runningMessage(request.text, users),
+        });
+        return posted.ts;
+      });
+      parentTs = parent.ts;
+      if (!parent.posted)
+        await deps.slack
+          .update({ channel: request.channel, ts: parentTs, ...runningMessage(request.text, users) })
+          .catch((err: unknown) => jobLog.warn({ err }, 'could not mark the parent running'));
+    } catch (err) {
+      const membership = err instanceof SlackApiError && MEMBERSHIP_ERRORS.has(err.code);
+      jobLog.warn({ err }, 'could not post the parent message');
+      if (!membership && !finalAttempt()) throw err;
+      await closeRun(jobId, request);
+      await tellRequester(
+        request,
+        membership
+          ? notInChannelAdvice((err as SlackApiError).code)
+          : `:x: Slack did not accept my message (${reasonOf(err)}), so \`${request.text}\` did not run. Try again shortly.`,
+        jobLog,
+      );
+      throw new UnrecoverableError(reasonOf(err));
+    }
+
+    const data: CommandJob = { ...request, parentTs };
     const handler = deps.handlers.commands[data.command.kind] as
       | ((c: typeof data.command, j: CommandJob, ctx: JobContext) => Promise<JobResult>)
       | undefined;
-    const parent = { channel: data.channel, ts: data.parentTs };
-    await deps.slack
-      .update({ ...parent, ...runningMessage(data.text, data.user) })
-      .catch((err: unknown) => jobLog.warn({ err }, 'could not mark the parent running'));
+    const parent = { channel: data.channel, ts: parentTs };
     try {
       if (!handler)
         throw new UnrecoverableError(`no handler for "${data.command.kind}" in this worker version`);
       const result = await bounded(deps.config.jobs.timeout, (signal) =>
-        handler(data.command, data, contextFor(String(job.id), jobLog, signal)),
+        handler(data.command, data, contextFor(jobId, jobLog, signal)),
       );
       for (const blocks of splitMessages(result.blocks)) {
-        await deps.slack.post({ channel: data.channel, thread_ts: data.parentTs, text: result.text, blocks });
+        await deps.slack.post({ channel: data.channel, thread_ts: parentTs, text: result.text, blocks });
       }
+      const everyone = named(await closeRun(jobId, request));
       await deps.slack.update({
         ...parent,
-        ...verdictMessage(data.text, data.user, result.verdict, result.summary, Date.now() - started),
+        ...verdictMessage(data.text, everyone, result.verdict, result.summary, Date.now() - started),
       });
       return result;
     } catch (err) {
-      const attempts = job.opts.attempts ?? 1;
-      const willRetry = !(err instanceof UnrecoverableError) && job.attemptsMade + 1 < attempts;
+      const willRetry = !(err instanceof UnrecoverableError) && !finalAttempt();
       jobLog.error({ err, willRetry }, 'command failed');
       if (willRetry) throw err;
       await deps.slack.post({
         channel: data.channel,
-        thread_ts: data.parentTs,
-        ...errorReply(reasonOf(err), String(job.id)),
+        thread_ts: parentTs,
+        ...errorReply(reasonOf(err), jobId),
       });
-      await deps.slack.update({ ...parent, ...failedMessage(data.text, data.user, Date.now() - started) });
+      const everyone = named(await closeRun(jobId, request));
+      await deps.slack.update({ ...parent, ...failedMessage(data.text, everyone, Date.now() - started) });
       throw new UnrecoverableError(reasonOf(err));
     }
   }
@@ -133,7 +212,7 @@ export function startWorker(deps: WorkerDeps): Worker {
         case 'command': {
           const result = await runCommand(job, data, jobLog);
           outcome = 'completed';
-          return { verdict: result.verdict, summary: result.summary };
+          return result ? { verdict: result.verdict, summary: result.summary } : null;
         }
         case 'action': {
           const handler = deps.handlers.actions[data.action];

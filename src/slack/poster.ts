@@ -8,6 +8,7 @@ import {
   WebClient,
 } from '@slack/web-api';
 import type { Logger } from '../observability/logger.ts';
+import type { ChannelBudget } from './channel-budget.ts';
 
 export interface PostMessage {
   channel: string;
@@ -46,14 +47,16 @@ export interface SlackPoster {
   post(message: PostMessage): Promise<{ channel: string; ts: string }>;
   update(message: UpdateMessage): Promise<void>;
   ephemeral(message: EphemeralMessage): Promise<void>;
+  /** An ephemeral reply to the requester through a slash command's `response_url` (no channel membership needed). */
+  respond(responseUrl: string, text: string): Promise<void>;
 }
 
 export interface PosterOptions {
   token: string;
   apiUrl: string;
   log: Logger;
-  /** Slack allows about one message per second per channel; 0 disables pacing (benchmarks). */
-  channelIntervalMs: number;
+  /** Slack's per-channel budget for chat.postMessage, shared with every replica. */
+  budget: ChannelBudget;
   /** How often a 429 or a 5xx is retried before the error reaches the caller. */
   maxRetries?: number;
   requestTimeoutMs?: number;
@@ -79,17 +82,6 @@ export function createSlackClient(token: string, apiUrl: string, timeoutMs: numb
 export function createPoster(options: PosterOptions): SlackPoster {
   const client = createSlackClient(options.token, options.apiUrl, options.requestTimeoutMs ?? 10_000);
   const maxRetries = options.maxRetries ?? 5;
-  const nextSlot = new Map<string, number>();
-
-  // Reserve the channel's next free slot before waiting, so concurrent jobs in one channel queue up in order
-  // while other channels are not held back at all.
-  async function pace(channel: string): Promise<void> {
-    if (options.channelIntervalMs <= 0) return;
-    const now = Date.now();
-    const slot = Math.max(now, nextSlot.get(channel) ?? 0);
-    nextSlot.set(channel, slot + options.channelIntervalMs);
-    if (slot > now) await sleep(slot - now);
-  }
 
   // Only posting is limited per channel; updates and ephemerals fall under per-method tiers and 429s.
   async function call<T extends WebAPICallResult>(
@@ -98,7 +90,7 @@ export function createPoster(options: PosterOptions): SlackPoster {
     run: () => Promise<T>,
   ): Promise<T> {
     for (let attempt = 0; ; attempt++) {
-      if (method === 'chat.postMessage') await pace(channel);
+      if (method === 'chat.postMessage') await options.budget.take(channel);
       try {
         return await run();
       } catch (err) {
@@ -111,6 +103,8 @@ export function createPoster(options: PosterOptions): SlackPoster {
         if (err instanceof WebAPIRateLimitedError) {
           options.onRateLimited?.(method, err.retryAfter);
           waitMs = err.retryAfter * 1000;
+          // Slack's word outranks our estimate: every replica holds this channel's posts until Retry-After.
+          if (method === 'chat.postMessage') await options.budget.pause(channel, waitMs);
         } else if (
           (err instanceof WebAPIHTTPError && err.statusCode >= 500) ||
           err instanceof WebAPIRequestError ||
@@ -143,6 +137,16 @@ export function createPoster(options: PosterOptions): SlackPoster {
     },
     async ephemeral(message) {
       await call('chat.postEphemeral', message.channel, () => client.chat.postEphemeral(message));
+    },
+    async respond(responseUrl, text) {
+      const res = await fetch(responseUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ response_type: 'ephemeral', replace_original: false, text }),
+        signal: AbortSignal.timeout(options.requestTimeoutMs ?? 10_000),
+      });
+      await res.arrayBuffer();
+      if (!res.ok) throw new SlackApiError(`http_${res.status}`, 'response_url');
     },
   };
 }

@@ -93,7 +93,6 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     config,
     host: '127.0.0.1',
     logDestination: logs,
-    channelIntervalMs: 0,
     ...(options.handlers ? { handlers: options.handlers } : {}),
     ...options.start,
   });

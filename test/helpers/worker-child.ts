@@ -14,7 +14,6 @@ await startMeshops({
   env,
   config: parseConfig(settings.configYaml, `${settings.dir}/meshops.yaml`, settings.dir),
   host: '127.0.0.1',
-  channelIntervalMs: 0,
   lockDurationMs: 2000,
   stalledIntervalMs: 1000,
 });

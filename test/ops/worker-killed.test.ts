@@ -53,7 +53,6 @@ describe('a worker killed mid-job', () => {
         env: parseEnv(env, 'worker'),
         config: parseConfig(configYaml, join(dir, 'meshops.yaml'), dir),
         host: '127.0.0.1',
-        channelIntervalMs: 0,
         stalledIntervalMs: 1000,
       });
       const final = await h.waitForVerdict('C0KILL', '/mesh clusters', 30_000);

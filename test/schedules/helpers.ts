@@ -11,6 +11,7 @@ import { createLogger } from '../../src/observability/logger.ts';
 import { createRedis, redisOptions } from '../../src/queue/connection.ts';
 import { QUEUE_NAME } from '../../src/queue/jobs.ts';
 import type { CheckName, CheckReport, Finding, ScheduledChecks } from '../../src/schedules/report.ts';
+import { createChannelBudget } from '../../src/slack/channel-budget.ts';
 import { createPoster } from '../../src/slack/poster.ts';
 import { BOT_TOKEN, type LogSink } from '../helpers/harness.ts';
 import { REDIS_URL } from '../helpers/redis.ts';
@@ -88,7 +89,12 @@ export function jobContext(options: {
     clusters: createClusters(options.config),
     redis,
     prefix: options.prefix,
-    slack: createPoster({ token: BOT_TOKEN, apiUrl: options.slackUrl, log, channelIntervalMs: 0 }),
+    slack: createPoster({
+      token: BOT_TOKEN,
+      apiUrl: options.slackUrl,
+      log,
+      budget: createChannelBudget({ redis, prefix: options.prefix, log }),
+    }),
     log,
     signal: new AbortController().signal,
     permissions: createPermissions(options.config.access, async () => []),
