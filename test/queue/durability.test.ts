@@ -1,0 +1,132 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { createServer, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { signedHeaders, slashCommandBody } from '../../src/console/sign.ts';
+import { type SlackApiStub, startSlackApi } from '../../src/console/slack-api.ts';
+import { BOT_TOKEN, SIGNING_SECRET, unreachableKubeconfig } from '../helpers/harness.ts';
+import { dropPrefix, REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
+import { waitFor } from '../helpers/wait.ts';
+
+/** meshops (app and worker) in a child process, as `npm start` runs it; resolves with its URL once it serves. */
+async function startChild(settings: object): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, ['test/helpers/worker-child.ts', JSON.stringify(settings)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  const url = await waitFor('meshops to start', () => /worker-ready (\S+)/.exec(out)?.[1], 30_000);
+  return { child, url };
+}
+
+describe('an acknowledged command survives kill -9 of the process', () => {
+  let slack: SlackApiStub;
+  const prefix = uniquePrefix('durable');
+  const sockets: Socket[] = [];
+  // Cluster API servers that accept and never answer: jobs are still running when the process dies.
+  const silent = createServer((s) => sockets.push(s));
+  const children: ChildProcess[] = [];
+  before(async () => {
+    slack = await startSlackApi();
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+  });
+  after(async () => {
+    for (const c of children) c.kill('SIGKILL');
+    for (const s of sockets) s.destroy();
+    silent.close();
+    await slack.close();
+    await dropPrefix(prefix);
+  });
+
+  it('answers every acked command after a restart: each requester named in a finished thread, no stray parent', async () => {
+    const port = (silent.address() as { port: number }).port;
+    const dir = mkdtempSync(join(tmpdir(), 'meshops-durable-'));
+    unreachableKubeconfig(dir, 'icp', port);
+    unreachableKubeconfig(dir, 'iks', port);
+    const configYaml = `clusters:
+  - {name: icp, role: primary, kubeconfig: ./icp.kubeconfig}
+  - {name: iks, role: remote, kubeconfig: ./iks.kubeconfig}
+checks: {clusterTimeout: 2s}
+`;
+    const settings = {
+      role: 'all',
+      configYaml,
+      dir,
+      env: {
+        SLACK_SIGNING_SECRET: SIGNING_SECRET,
+        SLACK_BOT_TOKEN: BOT_TOKEN,
+        SLACK_API_URL: slack.url,
+        REDIS_URL,
+        REDIS_PREFIX: prefix,
+        PORT: '0',
+        LOG_LEVEL: 'warn',
+      },
+    };
+    const first = await startChild(settings);
+    children.push(first.child);
+
+    // 12 commands from 12 users: reads that share runs per channel, and per-cluster ones that do not.
+    const requests = Array.from({ length: 12 }, (_, i) => ({
+      user: `U0REQ${String(i).padStart(2, '0')}`,
+      channel: `C0DUR${i % 3}`,
+      text: i % 4 === 3 ? 'status icp' : 'clusters',
+    }));
+    const acks = await Promise.all(
+      requests.map(async (r, i) => {
+        const body = slashCommandBody({
+          command: '/mesh',
+          text: r.text,
+          userId: r.user,
+          userName: r.user.toLowerCase(),
+          channelId: r.channel,
+          channelName: 'durable',
+          responseUrl: slack.responseUrl(`dur${i}`),
+        });
+        const res = await fetch(`${first.url}/slack/events`, {
+          method: 'POST',
+          headers: signedHeaders(SIGNING_SECRET, body),
+          body,
+        });
+        return { status: res.status, body: await res.text() };
+      }),
+    );
+    assert.ok(acks.every((a) => a.status === 200));
+    assert.ok(
+      acks.every((a) => !/Not queued/.test(a.body)),
+      'every command was acknowledged as queued',
+    );
+    await new Promise((r) => setTimeout(r, 200));
+    first.child.kill('SIGKILL');
+
+    const second = await startChild(settings);
+    children.push(second.child);
+    const final = (m: { text: string }) => !/— (:hourglass_flowing_sand: running)$/.test(m.text);
+    for (const r of requests) {
+      await waitFor(
+        `an answered thread naming ${r.user} in ${r.channel}`,
+        () =>
+          slack.messages.some(
+            (m) =>
+              m.channel === r.channel &&
+              !m.thread_ts &&
+              final(m) &&
+              m.text.includes(`<@${r.user}>`) &&
+              m.text.includes(`\`/mesh ${r.text}\``) &&
+              slack.messages.some((reply) => reply.thread_ts === m.ts),
+          ),
+        60_000,
+      );
+    }
+    const parents = slack.messages.filter((m) => m.channel.startsWith('C0DUR') && !m.thread_ts);
+    assert.deepEqual(
+      parents.filter((m) => !final(m)).map((m) => m.text),
+      [],
+      'no parent was left behind by a second post',
+    );
+  });
+});
