@@ -38,13 +38,18 @@ export function commandJobId(triggerId: string | undefined): string {
 }
 
 export function createAdmitter(producer: Producer, prefix: string, timeoutMs = ADMIT_TIMEOUT_MS): Admitter {
+  // The script is defined once per connection (BullMQ may reconnect with a new one), then run by its SHA.
+  const defined = new WeakSet<object>();
   async function join(
     request: CommandRequest,
     jobId: string,
     deadline: number,
   ): Promise<Admission | undefined> {
     const client = await producer.queue.getBackend().client;
-    client.defineCommand(JOIN_COMMAND, { numberOfKeys: 1, lua: JOIN_OR_LEAD });
+    if (!defined.has(client)) {
+      client.defineCommand(JOIN_COMMAND, { numberOfKeys: 1, lua: JOIN_OR_LEAD });
+      defined.add(client);
+    }
     const key = groupKey(prefix, request.channel, request.command);
     for (;;) {
       const [outcome, id, parentTs, ...earlier] = (await client.runCommand(JOIN_COMMAND, [

@@ -1,10 +1,16 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { Queue } from 'bullmq';
+import { startSlackApi } from '../../src/console/slack-api.ts';
 import { defaultHandlers } from '../../src/jobs/index.ts';
 import type { Handlers, JobResult } from '../../src/jobs/types.ts';
+import { redisOptions } from '../../src/queue/connection.ts';
+import { QUEUE_NAME } from '../../src/queue/jobs.ts';
 import { section } from '../../src/slack/blocks.ts';
 import { COMMAND_SPECS } from '../../src/slack/parse-command.ts';
+import { APP_TOKEN, startFakeSocketMode } from '../helpers/fake-socket-mode.ts';
 import { type Harness, startHarness, unreachableMesh } from '../helpers/harness.ts';
+import { REDIS_URL } from '../helpers/redis.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const { dir, configYaml } = unreachableMesh('coalesce');
@@ -117,5 +123,58 @@ describe('identical read commands share one run', () => {
     const shared = COMMAND_SPECS.filter((s) => s.coalesce).map((s) => s.words.join(' '));
     assert.deepEqual(shared.sort(), ['clusters', 'status', 'vpn']);
     assert.ok(COMMAND_SPECS.every((s) => !(s.coalesce && s.writes)));
+  });
+});
+
+describe('an acknowledged command is already in Redis', () => {
+  /** The waiting jobs of an app with no worker: what was durable when the ack left. */
+  async function waiting(prefix: string) {
+    const queue = new Queue(QUEUE_NAME, { connection: redisOptions(REDIS_URL), prefix });
+    try {
+      return (await queue.getJobs(['waiting'])).map((j) => j.data as Record<string, unknown>);
+    } finally {
+      await queue.close();
+    }
+  }
+
+  it('over HTTP: the job holds user, channel, text, response_url and trigger when Slack gets the ack', async () => {
+    const h = await startHarness({ configYaml, configDir: dir, label: 'durablehttp', role: 'app' });
+    try {
+      const res = await h.command('status', { user: 'U0ALICE', channel: 'C0ACKED', responseId: 'acked1' });
+      assert.equal(res.body, '');
+      const [job, ...more] = await waiting(h.prefix);
+      assert.equal(more.length, 0);
+      assert.equal(job?.user, 'U0ALICE');
+      assert.equal(job?.channel, 'C0ACKED');
+      assert.equal(job?.text, '/mesh status');
+      assert.equal(job?.responseUrl, h.slack.responseUrl('acked1'));
+      assert.match(String(job?.triggerId), /\d+\.1\./);
+      assert.equal(h.parents('C0ACKED').length, 0, 'the app posts nothing: the worker owns the thread');
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('over Socket Mode the same', async () => {
+    const slack = await startSlackApi();
+    const socket = await startFakeSocketMode(slack);
+    const h = await startHarness({
+      configYaml,
+      configDir: dir,
+      label: 'durablesocket',
+      role: 'app',
+      slack,
+      env: { SLACK_APP_TOKEN: APP_TOKEN },
+    });
+    try {
+      const { ack: acked } = await socket.command('vpn', { channelId: 'C0SOCKACK' });
+      assert.deepEqual(acked.payload, {});
+      const [job] = await waiting(h.prefix);
+      assert.equal(job?.channel, 'C0SOCKACK');
+      assert.equal(job?.text, '/mesh vpn');
+    } finally {
+      await h.close();
+      await socket.close();
+    }
   });
 });
