@@ -1,6 +1,6 @@
 import { runStatusCheck } from '../mesh/istio/check.ts';
-import { renderStatus } from '../mesh/istio/render.ts';
 import { runVpnCheck } from '../mesh/vpn/check.ts';
+import { renderStatus } from '../slack/render/status.ts';
 import type { Finding, ScheduledChecks } from './report.ts';
 
 /**

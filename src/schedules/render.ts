@@ -1,9 +1,9 @@
 import type { KnownBlock } from '@slack/types';
 import type { ScheduleConfig } from '../config/schema.ts';
 import type { JobResult } from '../jobs/types.ts';
-import { escapeMrkdwn as mrkdwn } from '../mesh/vpn/render.ts';
-import { clip, context, header, linesToSections, section } from '../slack/blocks.ts';
+import { clip, context, header, linesToSections, section } from '../slack/render/blocks.ts';
 import { type ParentMessage, VERDICT_ICON } from '../slack/render/parent.ts';
+import { escapeMrkdwn as mrkdwn } from '../slack/render/vpn.ts';
 import type { Finding, RunOutcome } from './report.ts';
 import type { LastRun, PausedState, PostingError } from './store.ts';
 import { clockTime, dateTime, dayKey } from './timing.ts';

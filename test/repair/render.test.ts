@@ -3,14 +3,14 @@ import { describe, it } from 'node:test';
 import type { KnownBlock } from '@slack/types';
 import type { StatusReport } from '../../src/mesh/istio/report.ts';
 import { remotesWithDrift } from '../../src/mesh/repair/propose.ts';
+import type { RestartPlan } from '../../src/mesh/repair/restart-plan.ts';
+import type { VpnReport } from '../../src/mesh/vpn/report.ts';
 import {
   renderRepairReply,
   renderVerification,
   stalePodLines,
   type Verification,
-} from '../../src/mesh/repair/render.ts';
-import type { RestartPlan } from '../../src/mesh/repair/restart-plan.ts';
-import type { VpnReport } from '../../src/mesh/vpn/report.ts';
+} from '../../src/slack/render/repair.ts';
 import { limitViolations } from '../status/slack-limits.ts';
 
 const status = (health: StatusReport['health'], findings: StatusReport['findings'] = []): StatusReport => ({

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import pino from 'pino';
-import { approvalStore } from '../../src/access/approvals.ts';
 import { createAudit } from '../../src/access/audit.ts';
 import { createLocks } from '../../src/access/locks.ts';
+import { approvalStore } from '../../src/approvals/decide.ts';
 import { dropPrefix, REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
 
 const redis = new Redis(REDIS_URL);

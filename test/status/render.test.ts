@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { judgeStatus } from '../../src/mesh/istio/check.ts';
-import { MAX_LIST_LINES, renderStatus } from '../../src/mesh/istio/render.ts';
 import type { StatusReport } from '../../src/mesh/istio/report.ts';
-import { splitMessages } from '../../src/slack/blocks.ts';
+import { splitMessages } from '../../src/slack/render/blocks.ts';
+import { MAX_LIST_LINES, renderStatus } from '../../src/slack/render/status.ts';
 import { blocksText, limitViolations } from './slack-limits.ts';
 import { address, labelsOf, pod, snapshot } from './snapshots.ts';
 

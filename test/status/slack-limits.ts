@@ -1,5 +1,5 @@
 import type { KnownBlock } from '@slack/types';
-import { LIMITS } from '../../src/slack/blocks.ts';
+import { LIMITS } from '../../src/slack/render/blocks.ts';
 
 /** Every way a message would break one of Slack's Block Kit limits, as readable lines (none = fine). */
 export function limitViolations(messages: readonly (readonly KnownBlock[])[], text?: string): string[] {

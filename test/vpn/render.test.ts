@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { KnownBlock } from '@slack/types';
-import { renderRefusal, renderVpn } from '../../src/mesh/vpn/render.ts';
 import type { ProbeResult, VpnReport } from '../../src/mesh/vpn/report.ts';
-import { splitMessages } from '../../src/slack/blocks.ts';
+import { splitMessages } from '../../src/slack/render/blocks.ts';
+import { renderRefusal, renderVpn } from '../../src/slack/render/vpn.ts';
 import { blocksText, limitViolations } from '../status/slack-limits.ts';
 
 const SETTINGS = {

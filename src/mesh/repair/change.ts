@@ -4,15 +4,15 @@ import {
   approvalStore,
   type ChangeKind,
   type RecheckResult,
-} from '../../access/approvals.ts';
+} from '../../approvals/decide.ts';
+import { enqueueFollowUp, REPLAN_ACTION, VERIFY_ACTION } from '../../jobs/drift-followup.ts';
 import type { JobContext } from '../../jobs/types.ts';
 import type { Cluster } from '../../kube/cluster.ts';
 import { classifyKubeError } from '../../kube/errors.ts';
 import { who } from '../../slack/render/approval.ts';
-import { enqueueFollowUp, REPLAN_ACTION, VERIFY_ACTION } from './followup.ts';
+import { renderProgress, stepLines, writtenLines } from '../../slack/render/repair.ts';
 import { planRemote } from './live.ts';
 import { type Edit, objectLabel, planChanges } from './plan.ts';
-import { renderProgress, stepLines, writtenLines } from './render.ts';
 import { REPAIR_KIND, RESTART_KIND, type RepairPayload, type RestartPayload } from './request.ts';
 import { restartPlanChanges } from './restart-plan.ts';
 import type { RolloutStep } from './rollout-state.ts';

@@ -1,8 +1,8 @@
 import type { JobContext } from '../../jobs/types.ts';
+import type { Verification } from '../../slack/render/repair.ts';
+import { renderStatus } from '../../slack/render/status.ts';
 import { runStatusCheck } from '../istio/check.ts';
-import { renderStatus } from '../istio/render.ts';
 import { runPingCheck } from '../vpn/check.ts';
-import type { Verification } from './render.ts';
 
 const reasonOf = (err: unknown) =>
   (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? String(err);

@@ -1,6 +1,6 @@
 import type { KnownBlock } from '@slack/types';
 import type { Verdict } from '../../jobs/types.ts';
-import { clip, context, section } from '../blocks.ts';
+import { clip, context, section } from './blocks.ts';
 
 export const VERDICT_ICON: Record<Verdict, string> = {
   healthy: ':large_green_circle:',

@@ -1,10 +1,10 @@
 import type { KnownBlock } from '@slack/types';
 import type { JobResult } from '../../jobs/types.ts';
-import { clip, context, divider, header, LIMITS, linesToSections, section } from '../../slack/blocks.ts';
-import { VERDICT_ICON } from '../../slack/render/parent.ts';
-import { podLine } from './findings.ts';
-import type { ClusterReport, ComponentReport, Finding, StatusReport } from './report.ts';
-import { explainedCounts } from './verdict.ts';
+import { podLine } from '../../mesh/istio/findings.ts';
+import type { ClusterReport, ComponentReport, Finding, StatusReport } from '../../mesh/istio/report.ts';
+import { explainedCounts } from '../../mesh/istio/verdict.ts';
+import { clip, context, divider, header, LIMITS, linesToSections, section } from './blocks.ts';
+import { VERDICT_ICON } from './parent.ts';
 
 /**
  * `/mesh status` in Block Kit. The first reply holds the verdict, what matters most and one line per

@@ -1,18 +1,18 @@
 import type { KnownBlock } from '@slack/types';
-import type { ApprovalCheck } from '../../access/approvals.ts';
+import type { ApprovalCheck } from '../../approvals/decide.ts';
 import type { JobResult, Verdict } from '../../jobs/types.ts';
-import { context, linesToSections, section } from '../../slack/blocks.ts';
-import { checkLines, diffSections, when } from '../../slack/render/approval.ts';
-import { VERDICT_ICON } from '../../slack/render/parent.ts';
-import type { DriftProblem } from '../istio/drift.ts';
-import { hostOf } from '../istio/facts.ts';
-import { MAX_LIST_LINES } from '../istio/render.ts';
-import type { StatusReport } from '../istio/report.ts';
-import { escapeMrkdwn } from '../vpn/render.ts';
-import type { VpnReport } from '../vpn/report.ts';
-import { type Edit, objectLabel, type RepairPlan } from './plan.ts';
-import type { RestartPlan } from './restart-plan.ts';
-import type { RolloutStep } from './rollout-state.ts';
+import type { DriftProblem } from '../../mesh/istio/drift.ts';
+import { hostOf } from '../../mesh/istio/facts.ts';
+import type { StatusReport } from '../../mesh/istio/report.ts';
+import { type Edit, objectLabel, type RepairPlan } from '../../mesh/repair/plan.ts';
+import type { RestartPlan } from '../../mesh/repair/restart-plan.ts';
+import type { RolloutStep } from '../../mesh/repair/rollout-state.ts';
+import type { VpnReport } from '../../mesh/vpn/report.ts';
+import { checkLines, diffSections, when } from './approval.ts';
+import { context, linesToSections, section } from './blocks.ts';
+import { VERDICT_ICON } from './parent.ts';
+import { MAX_LIST_LINES } from './status.ts';
+import { escapeMrkdwn } from './vpn.ts';
 
 /** Everything `/mesh repair drift` and its approval steps say, as pure functions of typed data. */
 

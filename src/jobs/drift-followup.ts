@@ -3,11 +3,8 @@ import {
   type ApprovalState,
   type ApprovalStatus,
   approvalStore,
-} from '../../access/approvals.ts';
-import type { ActionHandler, JobContext } from '../../jobs/types.ts';
-import { section } from '../../slack/blocks.ts';
-import { planRemote } from './live.ts';
-import { renderVerification, stalePodLines, type Verification } from './render.ts';
+} from '../approvals/decide.ts';
+import { planRemote } from '../mesh/repair/live.ts';
 import {
   proposeRepair,
   REPAIR_KIND,
@@ -15,8 +12,11 @@ import {
   type Requester,
   type RestartPayload,
   requestRestart,
-} from './request.ts';
-import { checkRemote } from './verify.ts';
+} from '../mesh/repair/request.ts';
+import { checkRemote } from '../mesh/repair/verify.ts';
+import { section } from '../slack/render/blocks.ts';
+import { renderVerification, stalePodLines, type Verification } from '../slack/render/repair.ts';
+import type { ActionHandler, JobContext } from './types.ts';
 
 /**
  * What happens after an approved step, as jobs of their own so the approval is finished (message updated,

@@ -1,8 +1,15 @@
 import type { KnownBlock } from '@slack/types';
 import type { JobResult } from '../../jobs/types.ts';
-import { clip, context, header, LIMITS, linesToSections, section } from '../../slack/blocks.ts';
-import { VERDICT_ICON } from '../../slack/render/parent.ts';
-import type { Finding, ProbeResult, ProbeStatus, Severity, TunnelSide, VpnReport } from './report.ts';
+import type {
+  Finding,
+  ProbeResult,
+  ProbeStatus,
+  Severity,
+  TunnelSide,
+  VpnReport,
+} from '../../mesh/vpn/report.ts';
+import { clip, context, header, LIMITS, linesToSections, section } from './blocks.ts';
+import { VERDICT_ICON } from './parent.ts';
 
 /** A VpnReport as one Slack thread reply: verdict, findings with causes, tunnels, the ping matrix, changes. */
 

@@ -1,12 +1,12 @@
 import type { KnownBlock } from '@slack/types';
 import type { JobResult } from '../../jobs/types.ts';
-import { context, header, linesToSections, section } from '../../slack/blocks.ts';
-import { checkLines, diffSections, when } from '../../slack/render/approval.ts';
-import { describeRules, describeVirtualService } from './describe.ts';
-import { type Change, diffStat, type LiveVirtualService, type Plan } from './plan.ts';
-import type { PreflightCheck } from './preflight.ts';
-import type { Preset } from './presets.ts';
-import { refText } from './types.ts';
+import { describeRules, describeVirtualService } from '../../mesh/routing/describe.ts';
+import { type Change, diffStat, type LiveVirtualService, type Plan } from '../../mesh/routing/plan.ts';
+import type { PreflightCheck } from '../../mesh/routing/preflight.ts';
+import type { Preset } from '../../mesh/routing/presets.ts';
+import { refText } from '../../mesh/routing/types.ts';
+import { checkLines, diffSections, when } from './approval.ts';
+import { context, header, linesToSections, section } from './blocks.ts';
 
 /** What `/mesh route …` answers, as pure functions of typed data. */
 

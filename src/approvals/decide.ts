@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { type Audit, createAudit } from '../access/audit.ts';
+import { createLocks, type Locks } from '../access/locks.ts';
 import type { ActionHandler, JobContext } from '../jobs/types.ts';
 import type { ActionJob } from '../queue/jobs.ts';
 import {
@@ -10,8 +12,6 @@ import {
   when,
   who,
 } from '../slack/render/approval.ts';
-import { type Audit, createAudit } from './audit.ts';
-import { createLocks, type Locks } from './locks.ts';
 
 /**
  * Four eyes for every change meshops makes, whatever the change is.
