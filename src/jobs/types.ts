@@ -3,18 +3,17 @@ import type { Redis } from 'ioredis';
 import type { Permissions } from '../access/permissions.ts';
 import type { MeshConfig } from '../config/schema.ts';
 import type { Clusters } from '../kube/registry.ts';
+import type { Health } from '../mesh/health.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { ActionJob, CommandJob, CommandKind, CommandOf, ScheduleJob } from '../queue/jobs.ts';
 import type { SlackPoster } from '../slack/poster.ts';
 
-/**
- * healthy / degraded / down describe the mesh; failed means the command itself could not run;
- * info is for answers that carry no health judgement (lists, audit entries, pending approvals).
- */
-export type Verdict = 'healthy' | 'degraded' | 'down' | 'failed' | 'info';
-
 export interface JobResult {
-  verdict: Verdict;
+  /**
+   * The health the answer found (failed also when the command itself could not run), or info for answers
+   * that carry no health judgement (lists, audit entries, pending approvals).
+   */
+  verdict: Health | 'info';
   /** One line for the parent message, e.g. "2 clusters answer". */
   summary: string;
   /** Fallback text for notifications and screen readers. */

@@ -1,6 +1,7 @@
 import type { KnownBlock } from '@slack/types';
 import type { ApprovalCheck } from '../../approvals/decide.ts';
-import type { JobResult, Verdict } from '../../jobs/types.ts';
+import type { JobResult } from '../../jobs/types.ts';
+import { type Health, worstHealth } from '../../mesh/health.ts';
 import type { DriftProblem } from '../../mesh/istio/drift.ts';
 import { hostOf } from '../../mesh/istio/facts.ts';
 import type { StatusReport } from '../../mesh/istio/report.ts';
@@ -194,7 +195,7 @@ function outcomeBlocks(o: RemoteOutcome): KnownBlock[] {
 
 /** The thread reply to `/mesh repair drift [remote]`: one part per remote. */
 export function renderRepairReply(outcomes: readonly RemoteOutcome[]): JobResult {
-  const verdict: Verdict = outcomes.some((o) => o.kind === 'not-requested')
+  const verdict: JobResult['verdict'] = outcomes.some((o) => o.kind === 'not-requested')
     ? 'failed'
     : outcomes.some((o) => o.kind === 'nothing' && o.left.length > 0)
       ? 'degraded'
@@ -265,18 +266,15 @@ export interface Verification {
   pods?: { lines: string[]; offer: string };
 }
 
-const RANK: Record<Verdict, number> = { healthy: 0, info: 0, degraded: 1, failed: 2, down: 3 };
-
-function verificationVerdict(v: Verification): Verdict {
-  const verdicts: Verdict[] = [
+function verificationHealth(v: Verification): Health {
+  return worstHealth([
     v.status.ok ? v.status.report.health : 'failed',
     v.vpn.ok ? v.vpn.report.verdict : 'failed',
-  ];
-  return verdicts.reduce((a, b) => (RANK[b] > RANK[a] ? b : a), 'healthy');
+  ]);
 }
 
 export function renderVerification(v: Verification): { text: string; blocks: KnownBlock[] } {
-  const verdict = verificationVerdict(v);
+  const verdict = verificationHealth(v);
   const what = v.after === 'repair' ? 'the repair' : 'the restart';
   const headline =
     verdict === 'healthy'

@@ -1,7 +1,8 @@
 import type { KnownBlock } from '@slack/types';
 import type { JobResult } from '../../jobs/types.ts';
+import type { Finding } from '../../mesh/health.ts';
 import { podLine } from '../../mesh/istio/findings.ts';
-import type { ClusterReport, ComponentReport, Finding, StatusReport } from '../../mesh/istio/report.ts';
+import type { ClusterReport, ComponentReport, StatusReport } from '../../mesh/istio/report.ts';
 import { explainedCounts } from '../../mesh/istio/verdict.ts';
 import { clip, context, divider, header, LIMITS, linesToSections, section } from './blocks.ts';
 import { VERDICT_ICON } from './parent.ts';
@@ -125,19 +126,6 @@ function detailBlocks(c: ClusterReport, now: number): KnownBlock[] {
   return blocks;
 }
 
-function summaryOf(report: StatusReport): string {
-  const byId = new Map(report.findings.map((f) => [f.id, f]));
-  const first = report.top[0] ? byId.get(report.top[0]) : undefined;
-  if (first) {
-    const more = report.findings.filter((f) => f.severity !== 'info').length - 1;
-    return `${first.text}${more > 0 ? ` (+${plural(more, 'more finding')})` : ''}`;
-  }
-  const reachable = report.clusters.filter((c) => c.reachable);
-  const components = reachable.flatMap((c) => c.components);
-  const sidecars = reachable.reduce((n, c) => n + (c.dataPlane?.withReadySidecar ?? 0), 0);
-  return `${plural(report.clusters.length, 'cluster')}: ${plural(components.length, 'component')} ready, ${plural(sidecars, 'sidecar')} ready, no drift`;
-}
-
 export function renderStatus(report: StatusReport): JobResult {
   const now = Date.parse(report.checkedAt);
   const byId = new Map(report.findings.map((f) => [f.id, f]));
@@ -145,7 +133,7 @@ export function renderStatus(report: StatusReport): JobResult {
   const top = report.top.map((id) => byId.get(id)!).filter(Boolean);
   const rest = report.findings.filter((f) => !report.top.includes(f.id));
   const title = report.cluster ? `Status of ${report.cluster}` : 'Mesh status';
-  const summary = summaryOf(report);
+  const { summary } = report;
 
   const blocks: KnownBlock[] = [header(`${VERDICT_ICON[report.health]} ${title}: ${report.health}`)];
   if (top.length > 0) {

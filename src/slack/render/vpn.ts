@@ -1,13 +1,7 @@
 import type { KnownBlock } from '@slack/types';
 import type { JobResult } from '../../jobs/types.ts';
-import type {
-  Finding,
-  ProbeResult,
-  ProbeStatus,
-  Severity,
-  TunnelSide,
-  VpnReport,
-} from '../../mesh/vpn/report.ts';
+import type { Finding, Severity } from '../../mesh/health.ts';
+import type { ProbeResult, ProbeStatus, TunnelSide, VpnReport } from '../../mesh/vpn/report.ts';
 import { clip, context, header, LIMITS, linesToSections, section } from './blocks.ts';
 import { VERDICT_ICON } from './parent.ts';
 

@@ -20,6 +20,7 @@ const status = (health: StatusReport['health'], findings: StatusReport['findings
   clusters: [],
   findings,
   top: findings.map((f) => f.id),
+  summary: findings[0]?.text ?? '0 clusters: 0 components ready, 0 sidecars ready, no drift',
   ms: 10,
 });
 
