@@ -325,7 +325,7 @@ export async function requestApproval<P>(
   let messageTs: string;
   try {
     messageTs = (
-      await ctx.slack.post({ channel: input.channel, ...approvalMessage(request, { state: 'pending' }) })
+      await ctx.reply.post({ channel: input.channel, ...approvalMessage(request, { state: 'pending' }) })
     ).ts;
   } catch (err) {
     const outcome = `the approval message could not be posted: ${reasonOf(err)}`;
@@ -375,7 +375,7 @@ export async function requestApproval<P>(
 }
 
 async function updateMessage(d: Deps, request: ApprovalRequest, status: ApprovalStatus, messageTs: string) {
-  await d.ctx.slack
+  await d.ctx.reply
     .update({ channel: request.channel, ts: messageTs, ...approvalMessage(request, status) })
     .catch((err: unknown) =>
       d.ctx.log.warn({ err, request: request.id }, 'could not update the approval message'),
@@ -383,7 +383,7 @@ async function updateMessage(d: Deps, request: ApprovalRequest, status: Approval
 }
 
 async function refuse(d: Deps, job: ActionJob, reason: string, request?: ApprovalRequest): Promise<void> {
-  await d.ctx.slack
+  await d.ctx.reply
     .ephemeral({ channel: job.channel, user: job.user, text: `:no_entry: ${reason}` })
     .catch((err: unknown) => d.ctx.log.warn({ err }, 'could not tell the clicker why the click was refused'));
   await d.audit.record({
@@ -533,7 +533,7 @@ async function finish(
     ...(next ? { next } : {}),
   };
   await updateMessage(d, request, status, messageTs);
-  await d.ctx.slack
+  await d.ctx.reply
     .post({ channel: request.channel, thread_ts: messageTs, ...decisionReply(request, status, detail) })
     .catch((err: unknown) =>
       d.ctx.log.warn({ err, request: request.id }, 'could not post the result in the thread'),

@@ -126,7 +126,7 @@ const verify: ActionHandler = async (job, ctx) => {
     ...checked,
     ...(pods ? { pods } : {}),
   };
-  await ctx.slack.post({
+  await ctx.reply.post({
     channel: request.channel,
     thread_ts: threadTs,
     ...renderVerification(verification),
@@ -150,7 +150,7 @@ const replan: ActionHandler = async (job, ctx) => {
       : outcome.kind === 'nothing'
         ? `:arrows_counterclockwise: Re-planned against the live state of ${remote}: ${outcome.left.length === 0 ? 'nothing is left to repair' : `nothing meshops can repair now (${outcome.left.join('; ')})`}.`
         : `:arrows_counterclockwise: Re-planning ${remote} against the live state did not lead to a new request: ${outcome.reason}`;
-  await ctx.slack.post({ channel: request.channel, thread_ts: threadTs, text, blocks: [section(text)] });
+  await ctx.reply.post({ channel: request.channel, thread_ts: threadTs, text, blocks: [section(text)] });
 };
 
 export const followUpActions: Record<string, ActionHandler> = {

@@ -1,6 +1,6 @@
 import type { KnownBlock } from '@slack/types';
+import type { JobResult } from '../chat/reply.ts';
 import type { ScheduleConfig } from '../config/schema.ts';
-import type { JobResult } from '../jobs/types.ts';
 import { clip, context, header, linesToSections, section } from '../slack/render/blocks.ts';
 import { type ParentMessage, VERDICT_ICON } from '../slack/render/parent.ts';
 import { escapeMrkdwn as mrkdwn } from '../slack/render/vpn.ts';

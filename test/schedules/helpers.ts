@@ -88,7 +88,7 @@ export function jobContext(options: {
     clusters: createClusters(options.config),
     redis,
     prefix: options.prefix,
-    slack: createPoster({ token: BOT_TOKEN, apiUrl: options.slackUrl, log, channelIntervalMs: 0 }),
+    reply: createPoster({ token: BOT_TOKEN, apiUrl: options.slackUrl, log, channelIntervalMs: 0 }),
     log,
     signal: new AbortController().signal,
     permissions: createPermissions(options.config.access, async () => []),

@@ -167,8 +167,8 @@ async function applyRestart(request: ApprovalRequest<RestartPayload>, ctx: JobCo
   const show = async () => {
     const message = { channel: request.channel, ...renderProgress(remote, steps) };
     try {
-      if (progressTs) await ctx.slack.update({ ...message, ts: progressTs });
-      else if (threadTs) progressTs = (await ctx.slack.post({ ...message, thread_ts: threadTs })).ts;
+      if (progressTs) await ctx.reply.update({ ...message, ts: progressTs });
+      else if (threadTs) progressTs = (await ctx.reply.post({ ...message, thread_ts: threadTs })).ts;
     } catch (err) {
       ctx.log.warn({ err, request: request.id }, 'could not post the restart progress');
     }

@@ -1,5 +1,6 @@
 import { auditOf, requestApproval } from '../../approvals/decide.ts';
-import type { JobContext, JobResult } from '../../jobs/types.ts';
+import type { JobResult } from '../../chat/reply.ts';
+import type { JobContext } from '../../jobs/types.ts';
 import { classifyKubeError } from '../../kube/errors.ts';
 import type { CommandJob } from '../../queue/jobs.ts';
 import { effectLines, renderNotRequested, renderRequested } from '../../slack/render/routing.ts';

@@ -1,5 +1,5 @@
 import type { KnownBlock } from '@slack/types';
-import type { JobResult } from '../../jobs/types.ts';
+import type { JobResult } from '../../chat/reply.ts';
 import { clip, context, section } from './blocks.ts';
 
 export const VERDICT_ICON: Record<JobResult['verdict'], string> = {

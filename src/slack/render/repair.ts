@@ -1,6 +1,6 @@
 import type { KnownBlock } from '@slack/types';
 import type { ApprovalCheck } from '../../approvals/decide.ts';
-import type { JobResult } from '../../jobs/types.ts';
+import type { JobResult } from '../../chat/reply.ts';
 import { type Health, worstHealth } from '../../mesh/health.ts';
 import type { DriftProblem } from '../../mesh/istio/drift.ts';
 import { hostOf } from '../../mesh/istio/facts.ts';

@@ -1,5 +1,5 @@
 import type { KnownBlock } from '@slack/types';
-import type { JobResult } from '../../jobs/types.ts';
+import type { JobResult } from '../../chat/reply.ts';
 import { describeRules, describeVirtualService } from '../../mesh/routing/describe.ts';
 import { type Change, diffStat, type LiveVirtualService, type Plan } from '../../mesh/routing/plan.ts';
 import type { PreflightCheck } from '../../mesh/routing/preflight.ts';

@@ -1,5 +1,5 @@
 import type { KnownBlock } from '@slack/types';
-import type { JobResult } from '../../jobs/types.ts';
+import type { JobResult } from '../../chat/reply.ts';
 import type { Finding } from '../../mesh/health.ts';
 import { podLine } from '../../mesh/istio/findings.ts';
 import type { ClusterReport, ComponentReport, StatusReport } from '../../mesh/istio/report.ts';

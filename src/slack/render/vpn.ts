@@ -1,5 +1,5 @@
 import type { KnownBlock } from '@slack/types';
-import type { JobResult } from '../../jobs/types.ts';
+import type { JobResult } from '../../chat/reply.ts';
 import type { Finding, Severity } from '../../mesh/health.ts';
 import type { ProbeResult, ProbeStatus, TunnelSide, VpnReport } from '../../mesh/vpn/report.ts';
 import { clip, context, header, LIMITS, linesToSections, section } from './blocks.ts';
