@@ -1,8 +1,8 @@
 import type { V1Secret } from '@kubernetes/client-node';
 import type { ComponentSpec } from '../../config/schema.ts';
+import { matchesLabels, parseLabelSelector } from '../../config/selector.ts';
 import type { Cluster } from '../../kube/cluster.ts';
 import { classifyKubeError, type KubeFailure } from '../../kube/errors.ts';
-import { matchesLabels, parseLabelSelector } from '../../kube/selector.ts';
 import {
   type ConfiguredAddress,
   endpointsAddresses,
