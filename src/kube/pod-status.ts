@@ -1,6 +1,6 @@
 /**
  * kubectl's READY, STATUS, RESTARTS and AGE for a pod: a port of printPod in kubernetes
- * pkg/printers/internalversion/printers.go (research kubernetes.md §4.2) and of apimachinery's
+ * pkg/printers/internalversion/printers.go and of apimachinery's
  * duration.HumanDuration. Shared so that neither meshops' status check nor the simulated clusters'
  * Tables ever contradict what an SRE sees with `kubectl get pods`.
  *
