@@ -1,194 +1,49 @@
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
-import type { Permissions } from '../access/permissions.ts';
-import type { MeshConfig } from '../config/schema.ts';
-import type { Handlers, JobContext, JobResult } from '../jobs/types.ts';
-import type { Clusters } from '../kube/registry.ts';
-import { type Logger, scrub } from '../observability/logger.ts';
-import { splitMessages } from '../slack/blocks.ts';
-import { MEMBERSHIP_ERRORS, SlackApiError, type SlackPoster } from '../slack/poster.ts';
-import {
-  errorReply,
-  failedMessage,
-  notInChannelAdvice,
-  runningMessage,
-  verdictMessage,
-} from '../slack/render/parent.ts';
+import type { Logger } from '../observability/logger.ts';
 import { workerConnection } from './connection.ts';
-import { type CommandJob, type CommandRequest, jobSchema, type MeshJob, QUEUE_NAME } from './jobs.ts';
-import { ensureParent } from './parent.ts';
-import { CLOSE_GROUP, groupKey, runKey } from './runs.ts';
+import {
+  type ActionJob,
+  type CommandRequest,
+  jobSchema,
+  type MeshJob,
+  QUEUE_NAME,
+  type ScheduleJob,
+} from './jobs.ts';
+
+/** One delivery of a job, as the dispatcher sees it. */
+export interface JobRun {
+  jobId: string;
+  log: Logger;
+  /** True when no further attempt follows a failure of this one. */
+  lastAttempt: boolean;
+}
+
+/**
+ * Where the worker hands each parsed job (src/jobs/dispatch.ts). A throw fails the delivery: BullMQ retries
+ * it while attempts are left, unless it is an UnrecoverableError.
+ */
+export interface Dispatch {
+  /** Null when the run was dropped (its requester was told nothing was queued, and nobody joined it). */
+  command(job: CommandRequest, run: JobRun): Promise<{ verdict: string; summary: string } | null>;
+  action(job: ActionJob, run: JobRun): Promise<void>;
+  schedule(job: ScheduleJob, run: JobRun): Promise<void>;
+}
 
 export interface WorkerDeps {
   redisUrl: string;
   prefix: string;
-  config: MeshConfig;
-  clusters: Clusters;
-  redis: Redis;
-  slack: SlackPoster;
+  concurrency: number;
   log: Logger;
-  handlers: Handlers;
-  permissions: Permissions;
-  enqueue: JobContext['enqueue'];
+  dispatch: Dispatch;
   /** Lets tests shorten stall detection; production keeps BullMQ's 30 s. */
   stalledIntervalMs?: number;
   lockDurationMs?: number;
   onJobDone?: (name: string, outcome: 'completed' | 'failed', seconds: number) => void;
 }
 
-export class JobTimeoutError extends Error {
-  constructor(ms: number) {
-    super(`timed out after ${Math.round(ms / 1000)} s`);
-    this.name = 'JobTimeoutError';
-  }
-}
-
-/** Runs `work` under the job's time bound; the signal tells cooperative handlers to stop early. */
-async function bounded<T>(ms: number, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
-  const controller = new AbortController();
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      controller.abort(new JobTimeoutError(ms));
-      reject(new JobTimeoutError(ms));
-    }, ms);
-  });
-  try {
-    return await Promise.race([work(controller.signal), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-function reasonOf(err: unknown): string {
-  const message = err instanceof Error ? err.message : String(err);
-  return scrub(message.split('\n')[0] ?? message).slice(0, 500);
-}
-
+/** Takes jobs off the queue, parses them at the edge and dispatches them; what a job does is not its business. */
 export function startWorker(deps: WorkerDeps): Worker {
   const { log } = deps;
-
-  const contextFor = (jobId: string, jobLog: Logger, signal: AbortSignal): JobContext => ({
-    jobId,
-    config: deps.config,
-    clusters: deps.clusters,
-    redis: deps.redis,
-    prefix: deps.prefix,
-    slack: deps.slack,
-    log: jobLog,
-    signal,
-    permissions: deps.permissions,
-    enqueue: deps.enqueue,
-  });
-
-  /** Everyone who asked for the run: its requesters list (reads share runs), or the one requester. */
-  async function requestersOf(jobId: string, request: CommandRequest): Promise<string[]> {
-    const list = await deps.redis.lrange(runKey(deps.prefix, jobId, 'requesters'), 0, -1);
-    return list.length > 0 ? list : [request.user];
-  }
-
-  /** Closes the run's group (later commands start a run of their own) and returns its final requesters. */
-  async function closeRun(jobId: string, request: CommandRequest): Promise<string[]> {
-    const list = (await deps.redis.eval(
-      CLOSE_GROUP,
-      2,
-      groupKey(deps.prefix, request.channel, request.command),
-      runKey(deps.prefix, jobId, 'requesters'),
-      jobId,
-    )) as string[];
-    return list.length > 0 ? list : [request.user];
-  }
-
-  async function tellRequester(request: CommandRequest, text: string, jobLog: Logger): Promise<void> {
-    if (!request.responseUrl) return;
-    await deps.slack
-      .respond(request.responseUrl, text)
-      .catch((err: unknown) => jobLog.warn({ err }, 'could not reply through response_url'));
-  }
-
-  async function runCommand(
-    job: Job,
-    request: CommandRequest,
-    jobLog: Logger,
-  ): Promise<JobResult | undefined> {
-    const started = Date.now();
-    const jobId = String(job.id);
-    const attempts = job.opts.attempts ?? 1;
-    const finalAttempt = () => job.attemptsMade + 1 >= attempts;
-    // The app told this command's requester that nothing was queued (Redis answered too late): the run goes
-    // ahead only for those who joined it in the meantime, and never names the requester who was told "no".
-    const abandoned = (await deps.redis.exists(runKey(deps.prefix, jobId, 'abandoned'))) === 1;
-    const named = (users: string[]) => (abandoned ? users.slice(1) : users);
-    const users = named(await requestersOf(jobId, request));
-    if (users.length === 0) {
-      await closeRun(jobId, request);
-      jobLog.info('dropped: the app told its requester that nothing was queued');
-      return undefined;
-    }
-
-    let parentTs: string;
-    try {
-      const parent = await ensureParent(deps.redis, runKey(deps.prefix, jobId, 'parent'), async () => {
-        const posted = await deps.slack.post({
-          channel: request.channel,
-          ...runningMessage(request.text, users),
-        });
-        return posted.ts;
-      });
-      parentTs = parent.ts;
-      if (!parent.posted)
-        await deps.slack
-          .update({ channel: request.channel, ts: parentTs, ...runningMessage(request.text, users) })
-          .catch((err: unknown) => jobLog.warn({ err }, 'could not mark the parent running'));
-    } catch (err) {
-      const membership = err instanceof SlackApiError && MEMBERSHIP_ERRORS.has(err.code);
-      jobLog.warn({ err }, 'could not post the parent message');
-      if (!membership && !finalAttempt()) throw err;
-      await closeRun(jobId, request);
-      await tellRequester(
-        request,
-        membership
-          ? notInChannelAdvice((err as SlackApiError).code)
-          : `:x: Slack did not accept my message (${reasonOf(err)}), so \`${request.text}\` did not run. Try again shortly.`,
-        jobLog,
-      );
-      throw new UnrecoverableError(reasonOf(err));
-    }
-
-    const data: CommandJob = { ...request, parentTs };
-    const handler = deps.handlers.commands[data.command.kind] as
-      | ((c: typeof data.command, j: CommandJob, ctx: JobContext) => Promise<JobResult>)
-      | undefined;
-    const parent = { channel: data.channel, ts: parentTs };
-    try {
-      if (!handler)
-        throw new UnrecoverableError(`no handler for "${data.command.kind}" in this worker version`);
-      const result = await bounded(deps.config.jobs.timeout, (signal) =>
-        handler(data.command, data, contextFor(jobId, jobLog, signal)),
-      );
-      for (const blocks of splitMessages(result.blocks)) {
-        await deps.slack.post({ channel: data.channel, thread_ts: parentTs, text: result.text, blocks });
-      }
-      const everyone = named(await closeRun(jobId, request));
-      await deps.slack.update({
-        ...parent,
-        ...verdictMessage(data.text, everyone, result.verdict, result.summary, Date.now() - started),
-      });
-      return result;
-    } catch (err) {
-      const willRetry = !(err instanceof UnrecoverableError) && !finalAttempt();
-      jobLog.error({ err, willRetry }, 'command failed');
-      if (willRetry) throw err;
-      await deps.slack.post({
-        channel: data.channel,
-        thread_ts: parentTs,
-        ...errorReply(reasonOf(err), jobId),
-      });
-      const everyone = named(await closeRun(jobId, request));
-      await deps.slack.update({ ...parent, ...failedMessage(data.text, everyone, Date.now() - started) });
-      throw new UnrecoverableError(reasonOf(err));
-    }
-  }
 
   async function process(job: Job): Promise<unknown> {
     const parsed = jobSchema.safeParse(job.data);
@@ -200,49 +55,41 @@ export function startWorker(deps: WorkerDeps): Worker {
       throw new UnrecoverableError('job payload does not match its schema');
     }
     const data: MeshJob = parsed.data;
-    const jobLog = log.child({
-      jobId: job.id,
-      job: job.name,
-      ...(data.type !== 'schedule' ? { user: data.user, channel: data.channel } : {}),
-    });
+    const run: JobRun = {
+      jobId: String(job.id),
+      log: log.child({
+        jobId: job.id,
+        job: job.name,
+        ...(data.type !== 'schedule' ? { user: data.user, channel: data.channel } : {}),
+      }),
+      lastAttempt: job.attemptsMade + 1 >= (job.opts.attempts ?? 1),
+    };
     const started = performance.now();
     let outcome: 'completed' | 'failed' = 'failed';
     try {
+      let result: unknown = null;
       switch (data.type) {
-        case 'command': {
-          const result = await runCommand(job, data, jobLog);
-          outcome = 'completed';
-          return result ? { verdict: result.verdict, summary: result.summary } : null;
-        }
-        case 'action': {
-          const handler = deps.handlers.actions[data.action];
-          if (!handler) throw new UnrecoverableError(`no handler for action "${data.action}"`);
-          await bounded(deps.config.jobs.timeout, (signal) =>
-            handler(data, contextFor(String(job.id), jobLog, signal)),
-          );
-          outcome = 'completed';
-          return null;
-        }
-        case 'schedule': {
-          const handler = deps.handlers.schedule;
-          if (!handler) throw new UnrecoverableError('this worker has no schedule handler');
-          await bounded(deps.config.jobs.timeout, (signal) =>
-            handler(data, contextFor(String(job.id), jobLog, signal)),
-          );
-          outcome = 'completed';
-          return null;
-        }
+        case 'command':
+          result = await deps.dispatch.command(data, run);
+          break;
+        case 'action':
+          await deps.dispatch.action(data, run);
+          break;
+        case 'schedule':
+          await deps.dispatch.schedule(data, run);
       }
+      outcome = 'completed';
+      return result;
     } finally {
       deps.onJobDone?.(job.name, outcome, (performance.now() - started) / 1000);
-      jobLog.info({ outcome, ms: Math.round(performance.now() - started) }, 'job finished');
+      run.log.info({ outcome, ms: Math.round(performance.now() - started) }, 'job finished');
     }
   }
 
   const worker = new Worker(QUEUE_NAME, process, {
     connection: workerConnection(deps.redisUrl),
     prefix: deps.prefix,
-    concurrency: deps.config.jobs.concurrency,
+    concurrency: deps.concurrency,
     ...(deps.stalledIntervalMs ? { stalledInterval: deps.stalledIntervalMs } : {}),
     ...(deps.lockDurationMs ? { lockDuration: deps.lockDurationMs } : {}),
   });

@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Queue } from 'bullmq';
+import type { JobResult } from '../../src/chat/reply.ts';
 import { startSlackApi } from '../../src/console/slack-api.ts';
 import { defaultHandlers } from '../../src/jobs/index.ts';
-import type { Handlers, JobResult } from '../../src/jobs/types.ts';
+import type { Handlers } from '../../src/jobs/types.ts';
 import { redisOptions } from '../../src/queue/connection.ts';
 import { QUEUE_NAME } from '../../src/queue/jobs.ts';
-import { section } from '../../src/slack/blocks.ts';
 import { COMMAND_SPECS } from '../../src/slack/parse-command.ts';
+import { section } from '../../src/slack/render/blocks.ts';
 import { APP_TOKEN, startFakeSocketMode } from '../helpers/fake-socket-mode.ts';
 import { type Harness, startHarness, unreachableMesh } from '../helpers/harness.ts';
 import { REDIS_URL } from '../helpers/redis.ts';

@@ -1,17 +1,18 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Redis } from 'ioredis';
+import type { ReplyPort } from '../../src/chat/reply.ts';
 import { type SlackApiStub, startSlackApi } from '../../src/console/slack-api.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { createRedis } from '../../src/queue/connection.ts';
 import { createChannelBudget } from '../../src/slack/channel-budget.ts';
-import { createPoster, type SlackPoster } from '../../src/slack/poster.ts';
+import { createPoster } from '../../src/slack/poster.ts';
 import { BOT_TOKEN, LogSink } from '../helpers/harness.ts';
 import { dropPrefix, REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 /** One replica's poster: its own Redis connection and budget object, sharing only the key prefix. */
-function replica(slack: SlackApiStub, prefix: string, logs: LogSink): { poster: SlackPoster; redis: Redis } {
+function replica(slack: SlackApiStub, prefix: string, logs: LogSink): { poster: ReplyPort; redis: Redis } {
   const redis = createRedis(REDIS_URL);
   const log = createLogger('debug', logs);
   return {
@@ -29,7 +30,7 @@ describe("the per-channel posting budget, against the fake Slack's limits", () =
   let slack: SlackApiStub;
   const prefix = uniquePrefix('budget');
   const logs = new LogSink();
-  const replicas: { poster: SlackPoster; redis: Redis }[] = [];
+  const replicas: { poster: ReplyPort; redis: Redis }[] = [];
   before(async () => {
     slack = await startSlackApi();
     replicas.push(replica(slack, prefix, logs), replica(slack, prefix, logs));
