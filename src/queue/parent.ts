@@ -4,10 +4,12 @@ import { RUN_KEYS_TTL_MS } from './runs.ts';
 const POSTING = 'posting';
 
 /**
- * A claim lasts as long as one post may take (a 429's Retry-After included). A worker killed between Slack's
- * answer and recording the ts leaves a claim that expires; the retry then posts a parent of its own.
+ * A claim covers one post in flight. An attempt runs again only once BullMQ found the earlier one dead (its lock
+ * lapsed), so a claim still held is a request the dead attempt may have sent; after the Web API timeout it can no
+ * longer land. Only a worker killed between Slack's answer and recording the ts (a few milliseconds) leaves a
+ * parent behind that its retry cannot see, and the retry then posts another.
  */
-export const PARENT_CLAIM_MS = 30_000;
+export const PARENT_CLAIM_MS = 10_000;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -7,12 +7,12 @@ import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { signedHeaders, slashCommandBody } from '../../src/console/sign.ts';
 import { type SlackApiStub, type StoredMessage, startSlackApi } from '../../src/console/slack-api.ts';
 import {
   BOT_TOKEN,
   freePort,
   SIGNING_SECRET,
+  sendCommand,
   startHarness,
   unreachableKubeconfig,
 } from '../helpers/harness.ts';
@@ -38,28 +38,8 @@ function answered(slack: SlackApiStub, channel: string, user: string, text: stri
   );
 }
 
-async function send(
-  url: string,
-  slack: SlackApiStub,
-  r: { user: string; channel: string; text: string },
-): Promise<{ status: number; body: string; ms: number }> {
-  const body = slashCommandBody({
-    command: '/mesh',
-    text: r.text,
-    userId: r.user,
-    userName: r.user.toLowerCase(),
-    channelId: r.channel,
-    channelName: 'bench',
-    responseUrl: slack.responseUrl(`${r.channel}-${r.user}`),
-  });
-  const started = performance.now();
-  const res = await fetch(`${url}/slack/events`, {
-    method: 'POST',
-    headers: signedHeaders(SIGNING_SECRET, body),
-    body,
-  });
-  return { status: res.status, body: await res.text(), ms: performance.now() - started };
-}
+const send = (url: string, slack: SlackApiStub, r: { user: string; channel: string; text: string }) =>
+  sendCommand(url, { ...r, responseUrl: slack.responseUrl(`${r.channel}-${r.user}`) });
 
 async function burst(): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'meshops-bench-burst-'));

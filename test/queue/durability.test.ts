@@ -5,9 +5,8 @@ import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { signedHeaders, slashCommandBody } from '../../src/console/sign.ts';
 import { type SlackApiStub, startSlackApi } from '../../src/console/slack-api.ts';
-import { BOT_TOKEN, SIGNING_SECRET, unreachableKubeconfig } from '../helpers/harness.ts';
+import { BOT_TOKEN, SIGNING_SECRET, sendCommand, unreachableKubeconfig } from '../helpers/harness.ts';
 import { dropPrefix, REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -77,23 +76,7 @@ checks: {clusterTimeout: 2s}
       text: i % 4 === 3 ? 'status icp' : 'clusters',
     }));
     const acks = await Promise.all(
-      requests.map(async (r, i) => {
-        const body = slashCommandBody({
-          command: '/mesh',
-          text: r.text,
-          userId: r.user,
-          userName: r.user.toLowerCase(),
-          channelId: r.channel,
-          channelName: 'durable',
-          responseUrl: slack.responseUrl(`dur${i}`),
-        });
-        const res = await fetch(`${first.url}/slack/events`, {
-          method: 'POST',
-          headers: signedHeaders(SIGNING_SECRET, body),
-          body,
-        });
-        return { status: res.status, body: await res.text() };
-      }),
+      requests.map((r, i) => sendCommand(first.url, { ...r, responseUrl: slack.responseUrl(`dur${i}`) })),
     );
     assert.ok(acks.every((a) => a.status === 200));
     assert.ok(
