@@ -59,6 +59,8 @@ export interface WorldOptions {
   preflight?: 'block' | 'warn';
   /** A presets folder instead of the shipped ones. */
   presets?: string;
+  /** `routing.verify` keys, e.g. `{ window: '6s', interval: '1s' }`. */
+  verify?: Record<string, string | number>;
 }
 
 export function configYaml(sim: SimMesh, options: WorldOptions = {}): string {
@@ -68,7 +70,13 @@ ${seedClustersYaml(sim)}access:
   approvers: [${ALICE}, ${BOB}, ${GROUP}]
 ${options.approvalTtl ? `  approvalTtl: ${options.approvalTtl}\n` : ''}routing:
   preflight: ${options.preflight ?? 'block'}
-${options.presets ? `  presets: ${options.presets}\n` : ''}jobs:
+${options.presets ? `  presets: ${options.presets}\n` : ''}${
+    options.verify
+      ? `  verify:\n${Object.entries(options.verify)
+          .map(([k, v]) => `    ${k}: ${JSON.stringify(v)}\n`)
+          .join('')}`
+      : ''
+  }jobs:
   timeout: 20s
 `;
 }
