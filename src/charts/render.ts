@@ -103,12 +103,21 @@ export function renderChartSvg(spec: ChartSpec): string {
         lineStyle: { width: 2 },
         color: colors.get(s.name),
         data: s.points.map(([t, v]) => [t, v]),
-        ...(j === 0 ? { markLine: markLine(marks) } : {}),
+        ...(j === 0 ? { markLine: markLine(marks, i === 0) } : {}),
       }));
       // A panel without data still shows the markers.
       return lines.length > 0
         ? lines
-        : [{ type: 'line', name: '', xAxisIndex: i, yAxisIndex: i, data: [], markLine: markLine(marks) }];
+        : [
+            {
+              type: 'line',
+              name: '',
+              xAxisIndex: i,
+              yAxisIndex: i,
+              data: [],
+              markLine: markLine(marks, i === 0),
+            },
+          ];
     }),
   });
   const svg = chart.renderToSVGString();
@@ -116,15 +125,19 @@ export function renderChartSvg(spec: ChartSpec): string {
   return svg;
 }
 
-function markLine(marks: readonly Marker[]) {
+/** The markers' names are written once, above the top panel; below it the lines alone line the panels up. */
+function markLine(marks: readonly Marker[], labelled: boolean) {
   return {
     symbol: 'none',
     silent: true,
-    label: { formatter: '{b}', position: 'insideEndTop', fontSize: 10 },
+    label: labelled
+      ? { formatter: '{b}', position: 'end', fontSize: 11, fontWeight: 'bold' }
+      : { show: false },
     data: marks.map((m) => ({
       name: m.label,
       xAxis: m.at,
       lineStyle: { color: m.color ?? '#444', type: 'dashed', width: 1.5 },
+      label: { color: m.color ?? '#444' },
     })),
   };
 }

@@ -81,7 +81,10 @@ const clusterSchema = strictObject({
    * `prometheus:9090` in the Istio namespace (one credential; RBAC `services/proxy` on that Service).
    */
   prometheus: z
-    .url({ protocol: /^https?$/, error: 'must be an http(s) URL such as http://prometheus.istio-system:9090' })
+    .url({
+      protocol: /^https?$/,
+      error: 'must be an http(s) URL such as http://prometheus.istio-system:9090',
+    })
     .optional(),
 });
 

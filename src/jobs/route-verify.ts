@@ -20,6 +20,7 @@ import {
 } from '../mesh/routing/verify/store.ts';
 import {
   breachText,
+  chartDelayAfterRevert,
   endState,
   readBaseline,
   takeReading,
@@ -37,7 +38,11 @@ import type { ActionHandler, JobContext } from './types.ts';
 
 const readerFor = (ctx: JobContext): MetricsReader => {
   const primary = ctx.clusters.primary;
-  return metricsReader(primary, istioSetup(ctx.config, primary.config).namespace, ctx.config.checks.clusterTimeout);
+  return metricsReader(
+    primary,
+    istioSetup(ctx.config, primary.config).namespace,
+    ctx.config.checks.clusterTimeout,
+  );
 };
 
 const readingNumber = (actionTs: string) => Number(/-(\d+)$/.exec(actionTs)?.[1] ?? 0);
@@ -67,7 +72,11 @@ async function begin(ctx: JobContext, seed: VerificationSeed): Promise<Verificat
     endsAt: seed.changedAt + cfg.window,
     intervalMs: cfg.interval,
     windowMs: cfg.window,
-    thresholds: { maxErrorRate: cfg.maxErrorRate, maxLatencyRatio: cfg.maxLatencyRatio, minRequests: cfg.minRequests },
+    thresholds: {
+      maxErrorRate: cfg.maxErrorRate,
+      maxLatencyRatio: cfg.maxLatencyRatio,
+      minRequests: cfg.minRequests,
+    },
     services: watchedServices(changes, rules),
     written: seed.written,
     readings: [],
@@ -88,10 +97,14 @@ async function showProgress(ctx: JobContext, v: Verification): Promise<void> {
   if (!v.progressTs) return;
   await ctx.slack
     .update({ channel: v.channel, ts: v.progressTs, ...verifyProgress(v) })
-    .catch((err: unknown) => ctx.log.warn({ err, request: v.id }, 'could not update the verification message'));
+    .catch((err: unknown) =>
+      ctx.log.warn({ err, request: v.id }, 'could not update the verification message'),
+    );
 }
 
 async function postChart(ctx: JobContext, v: Verification, reader: MetricsReader): Promise<void> {
+  v.chartPosted = true;
+  await saveVerification(ctx, v);
   try {
     const spec = await verificationChart(v, reader, Date.now());
     await ctx.slack.upload({
@@ -137,23 +150,37 @@ async function proposeRevert(ctx: JobContext, v: Verification, breach: string): 
     diff: plan.diff,
     planHash: plan.hash,
     checks: [],
-    locks: plan.changes.map((c) => ({ key: lockKey(primary.name, c.ref), label: lockLabel(primary.name, c.ref) })),
-    bindings: plan.changes.map((c) => ({ target: lockKey(primary.name, c.ref), resourceVersion: c.resourceVersion })),
+    locks: plan.changes.map((c) => ({
+      key: lockKey(primary.name, c.ref),
+      label: lockLabel(primary.name, c.ref),
+    })),
+    bindings: plan.changes.map((c) => ({
+      target: lockKey(primary.name, c.ref),
+      resourceVersion: c.resourceVersion,
+    })),
     payload,
   });
   return outcome.ok;
 }
 
-async function onBreach(ctx: JobContext, v: Verification, judgement: Judgement, reader: MetricsReader): Promise<void> {
+async function onBreach(
+  ctx: JobContext,
+  v: Verification,
+  judgement: Judgement,
+  reader: MetricsReader,
+): Promise<void> {
   const breach = breachText(judgement);
   const mode = ctx.config.routing.verify.revert;
   const audit = auditOf(ctx);
   const people = `requested by ${v.requester}, approved by ${v.approver}`;
   let reply: Parameters<typeof verifyBreachReply>[2];
   if (mode === 'auto') {
-    const result = await revertWritten(ctx.clusters.primary, v.written).catch(
-      (err: unknown) => ({ ok: false as const, conflict: false, reason: (err as Error).message, lines: [] }),
-    );
+    const result = await revertWritten(ctx.clusters.primary, v.written).catch((err: unknown) => ({
+      ok: false as const,
+      conflict: false,
+      reason: (err as Error).message,
+      lines: [],
+    }));
     if (result.ok) {
       v.state = 'reverted';
       v.revertedAt = Date.now();
@@ -170,7 +197,9 @@ async function onBreach(ctx: JobContext, v: Verification, judgement: Judgement, 
     } else {
       v.state = result.conflict ? 'revert-blocked' : 'revert-failed';
       v.outcome = `breached (${breach}); not reverted: ${result.reason}`;
-      reply = result.conflict ? { kind: 'blocked', reason: result.reason } : { kind: 'failed', reason: result.reason };
+      reply = result.conflict
+        ? { kind: 'blocked', reason: result.reason }
+        : { kind: 'failed', reason: result.reason };
       await audit.record({
         action: 'failed',
         who: 'meshops',
@@ -199,7 +228,13 @@ async function onBreach(ctx: JobContext, v: Verification, judgement: Judgement, 
   await ctx.slack
     .post({ channel: v.channel, thread_ts: v.threadTs, ...verifyBreachReply(v, breach, reply) })
     .catch((err: unknown) => ctx.log.warn({ err, request: v.id }, 'could not post the breach in the thread'));
-  await postChart(ctx, v, reader);
+  if (v.state !== 'reverted') return postChart(ctx, v, reader);
+  await queueReading(
+    ctx,
+    { id: v.id, channel: v.channel, messageTs: v.threadTs },
+    v.readings.length + 1,
+    chartDelayAfterRevert(v),
+  );
 }
 
 async function onEnd(ctx: JobContext, v: Verification, reader: MetricsReader): Promise<void> {
@@ -231,9 +266,12 @@ const tick: ActionHandler = async (job, ctx) => {
     v = begun;
   } else {
     v = stored;
+    const reader = readerFor(ctx);
+    // The job queued after a revert: the chart, now that it shows the traffic going back.
+    if (v.state === 'reverted' && !v.chartPosted && n === v.readings.length + 1)
+      return postChart(ctx, v, reader);
     // A reading already taken (a redelivered job) or a window already over: nothing to do.
     if (v.state !== 'watching' || v.readings.length >= n) return;
-    const reader = readerFor(ctx);
     const { reading, step } = await takeReading(v, reader, Date.now());
     v.readings.push(reading);
     if (step === 'breach' && 'judgement' in reading) return onBreach(ctx, v, reading.judgement, reader);
@@ -242,7 +280,12 @@ const tick: ActionHandler = async (job, ctx) => {
   }
   await saveVerification(ctx, v);
   const next = v.readings.length + 1;
-  await queueReading(ctx, { id: v.id, channel: v.channel, messageTs: v.threadTs }, next, v.changedAt + next * v.intervalMs - Date.now());
+  await queueReading(
+    ctx,
+    { id: v.id, channel: v.channel, messageTs: v.threadTs },
+    next,
+    v.changedAt + next * v.intervalMs - Date.now(),
+  );
 };
 
 export const routeVerifyActions: Record<string, ActionHandler> = { [VERIFY_ROUTING_ACTION]: tick };

@@ -81,11 +81,7 @@ function readerOver(where: string, get: Fetch): MetricsReader {
 const PROMETHEUS_PROXY = 'prometheus:9090';
 
 /** `clusters[].prometheus` when set, else the API server's service proxy in the Istio namespace. */
-export function metricsReader(
-  primary: Cluster,
-  istioNamespace: string,
-  timeoutMs: number,
-): MetricsReader {
+export function metricsReader(primary: Cluster, istioNamespace: string, timeoutMs: number): MetricsReader {
   const url = primary.config.prometheus?.replace(/\/$/, '');
   if (url) {
     return readerOver(url, async (path) => {

@@ -71,12 +71,12 @@ ${seedClustersYaml(sim)}access:
 ${options.approvalTtl ? `  approvalTtl: ${options.approvalTtl}\n` : ''}routing:
   preflight: ${options.preflight ?? 'block'}
 ${options.presets ? `  presets: ${options.presets}\n` : ''}${
-    options.verify
-      ? `  verify:\n${Object.entries(options.verify)
-          .map(([k, v]) => `    ${k}: ${JSON.stringify(v)}\n`)
-          .join('')}`
-      : ''
-  }jobs:
+  options.verify
+    ? `  verify:\n${Object.entries(options.verify)
+        .map(([k, v]) => `    ${k}: ${JSON.stringify(v)}\n`)
+        .join('')}`
+    : ''
+}jobs:
   timeout: 20s
 `;
 }

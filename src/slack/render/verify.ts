@@ -62,9 +62,11 @@ function lastLines(v: Verification): string[] {
       `:warning: Verification could not run at this reading: ${esc(last.error)}. Nothing is reverted on missing data.`,
     ];
   const j = last.judgement;
-  if (j.versions.length === 0) return ['No requests to the changed services yet: too little traffic to judge.'];
+  if (j.versions.length === 0)
+    return ['No requests to the changed services yet: too little traffic to judge.'];
   const lines = j.versions.map((x) => versionLine(x, v.thresholds));
-  if (j.verdict === 'too-little') lines.push('Too little traffic to judge: nothing is decided on this reading.');
+  if (j.verdict === 'too-little')
+    lines.push('Too little traffic to judge: nothing is decided on this reading.');
   return lines;
 }
 

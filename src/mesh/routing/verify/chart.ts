@@ -46,7 +46,10 @@ export async function verificationChart(
       );
       errors.push({
         name: name(series),
-        points: series.points.map(([t, total]) => [t, total > 0 ? ((badPoints.get(t) ?? 0) / total) * 100 : null]),
+        points: series.points.map(([t, total]) => [
+          t,
+          total > 0 ? ((badPoints.get(t) ?? 0) / total) * 100 : null,
+        ]),
       });
     }
     for (const series of lat)

@@ -48,7 +48,15 @@ function judgeVersion(
   const errorShare = now.requests > 0 ? now.errors / now.requests : null;
   const latencyRatio =
     now.p99Ms !== null && baselineP99Ms !== null && baselineP99Ms > 0 ? now.p99Ms / baselineP99Ms : null;
-  const base = { service, version, requests: now.requests, errorShare, p99Ms: now.p99Ms, baselineP99Ms, latencyRatio };
+  const base = {
+    service,
+    version,
+    requests: now.requests,
+    errorShare,
+    p99Ms: now.p99Ms,
+    baselineP99Ms,
+    latencyRatio,
+  };
   if (now.requests < t.minRequests) return { ...base, verdict: 'too-little', reasons: [] };
   const reasons: string[] = [];
   if (errorShare !== null && errorShare > t.maxErrorRate)
@@ -87,4 +95,6 @@ export function judge(
 
 /** "reviews v3: 5xx 31.0 % > 5 %" for each breaching version. */
 export const breachLines = (j: Judgement): string[] =>
-  j.versions.filter((v) => v.verdict === 'breach').map((v) => `${v.service} ${v.version}: ${v.reasons.join('; ')}`);
+  j.versions
+    .filter((v) => v.verdict === 'breach')
+    .map((v) => `${v.service} ${v.version}: ${v.reasons.join('; ')}`);

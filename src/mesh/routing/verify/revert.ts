@@ -19,7 +19,10 @@ export type RevertResult =
  * meshops wrote (same resourceVersion). Every object is checked before the first write, so a change made by
  * someone else to one of them stops the whole revert instead of leaving half of it applied.
  */
-export async function revertWritten(primary: Cluster, written: readonly WrittenObject[]): Promise<RevertResult> {
+export async function revertWritten(
+  primary: Cluster,
+  written: readonly WrittenObject[],
+): Promise<RevertResult> {
   const live = await Promise.all(written.map((w) => readVirtualService(primary, w.ref)));
   const moved = written.flatMap((w, i) => {
     const now = live[i]?.live.resourceVersion ?? null;

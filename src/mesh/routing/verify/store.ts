@@ -70,7 +70,12 @@ export async function startVerification(
   if (written.length === 0) return false;
   try {
     await saveVerification(ctx, { id: request.id, changedAt: Date.now(), written });
-    await queueReading(ctx, { id: request.id, channel: request.channel, messageTs: request.threadTs ?? request.id }, 0, 0);
+    await queueReading(
+      ctx,
+      { id: request.id, channel: request.channel, messageTs: request.threadTs ?? request.id },
+      0,
+      0,
+    );
     return true;
   } catch (err) {
     ctx.log.warn({ err, request: request.id }, 'could not queue the verification of a routing change');

@@ -73,7 +73,12 @@ export interface Verification {
   revertedAt?: number;
   /** One line on how it ended. */
   outcome?: string;
+  /** The chart was posted (after a revert it follows a little later, to show the traffic going back). */
+  chartPosted?: boolean;
 }
+
+/** After a revert, the chart waits this long so it shows the traffic going back. */
+export const chartDelayAfterRevert = (v: Verification) => Math.max(2 * v.intervalMs, 5000);
 
 /** The reading's range: the time since the change, at most two intervals (and a minute), so a breach shows soon. */
 export const rangeAt = (v: Verification, at: number) =>
@@ -127,7 +132,10 @@ export function endState(v: Verification): { state: WatchState; outcome: string 
       outcome: `verification could not run: no reading of Prometheus succeeded (${failed} failed); nothing was reverted`,
     };
   if (judged.every((r) => r.judgement.verdict === 'too-little'))
-    return { state: 'too-little', outcome: 'too little traffic to judge during the whole window; nothing was reverted' };
+    return {
+      state: 'too-little',
+      outcome: 'too little traffic to judge during the whole window; nothing was reverted',
+    };
   return {
     state: 'passed',
     outcome: `within the thresholds for the whole window (${judged.length} readings${failed ? `, ${failed} could not be taken` : ''})`,
