@@ -68,6 +68,8 @@ describe('the demo’s fault panel drives the simulated mesh', () => {
         'VPN tunnel half-up',
         'IKS unreachable',
         `Add VPN latency (${ADDED_RTT_MS} ms)`,
+        'Break reviews-v3 (503 to 30 %)',
+        'Slow reviews-v3 (+400 ms)',
         'Reset to healthy',
       ],
     );
@@ -113,6 +115,43 @@ describe('the demo’s fault panel drives the simulated mesh', () => {
     await panel.run('latency');
     const slow = route();
     assert.ok(slow.reachable && slow.rttMs >= ADDED_RTT_MS, JSON.stringify(slow));
+  });
+
+  it('breaks and slows reviews v3 in the telemetry, and reset heals it', async () => {
+    const reviewsV3 = async () => {
+      // Istio 1.0 labels the remote's v3 pods "unknown"; route everything there first.
+      const state = sim.clusters.get('icp')!.state;
+      const vs = state.get('virtualservices', 'default', 'reviews', 'networking.istio.io')!;
+      state.put(
+        'virtualservices',
+        {
+          ...vs,
+          spec: {
+            hosts: ['reviews'],
+            http: [{ route: [{ destination: { host: 'reviews', subset: 'v3' } }] }],
+          },
+        },
+        'networking.istio.io',
+      );
+      await fetch(sim.metrics.url).then((r) => r.text());
+      await new Promise((r) => setTimeout(r, 200));
+      return (await fetch(sim.metrics.url).then((r) => r.text()))
+        .split('\n')
+        .filter((l) => l.includes('reviews.default') && l.includes('reporter="destination"'));
+    };
+    assert.match(await panel.run('break-reviews-v3'), /503 to 30 %/);
+    assert.ok((await reviewsV3()).some((l) => l.includes('response_code="503"')));
+    assert.match(await panel.run('slow-reviews-v3'), /400 ms slower/);
+    await panel.run('reset');
+    const before = (await reviewsV3()).find(
+      (l) => l.startsWith('istio_requests_total') && l.includes('"503"'),
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    const after = (await reviewsV3()).find(
+      (l) => l.startsWith('istio_requests_total') && l.includes('"503"'),
+    );
+    assert.equal(after?.split(' ').pop(), before?.split(' ').pop(), 'no new 503 after reset');
+    await panel.run('reset');
   });
 
   it('refuses an unknown fault', async () => {
