@@ -94,7 +94,9 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
       sim.connectService(primary, 'istio-system', 'prometheus', 9090, prom.url);
       say(`metrics   Prometheus ${prom.url} scraping the mesh every 1 s (the primary's prometheus:9090)`);
     } else {
-      say('metrics   prometheus is not installed (apt-get install prometheus): routing changes are not verified');
+      say(
+        'metrics   prometheus is not installed (apt-get install prometheus): routing changes are not verified',
+      );
     }
     await clearPrefix(redis.url, prefix);
 
