@@ -2,10 +2,11 @@ import { type ApprovalRequest, auditOf, requestApproval } from '../access/approv
 import { renderChartPng } from '../charts/index.ts';
 import { istioSetup } from '../mesh/istio/profiles.ts';
 import { settled } from '../mesh/repair/followup.ts';
-import { lockKey, lockLabel, ROUTING_KIND, type RoutingPayload } from '../mesh/routing/change.ts';
+import { ROUTING_KIND, type RoutingPayload } from '../mesh/routing/change.ts';
 import { listDestinationRules, listVirtualServices } from '../mesh/routing/live.ts';
 import { makePlan } from '../mesh/routing/plan.ts';
 import { effectLines } from '../mesh/routing/render.ts';
+import { routingApproval } from '../mesh/routing/request.ts';
 import { verificationChart } from '../mesh/routing/verify/chart.ts';
 import type { Judgement } from '../mesh/routing/verify/judge.ts';
 import type { MetricsReader } from '../mesh/routing/verify/read.ts';
@@ -138,27 +139,14 @@ async function proposeRevert(ctx: JobContext, v: Verification, breach: string): 
   const label = `revert of ${v.label}`;
   const plan = makePlan(targets, live, label);
   if (plan.changes.length === 0) return false;
-  const payload: RoutingPayload = { label, cluster: primary.name, changes: plan.changes };
   const outcome = await requestApproval(ctx, {
-    kind: ROUTING_KIND,
+    ...routingApproval(primary.name, label, plan),
     requester: 'meshops',
     channel: v.channel,
     threadTs: v.threadTs,
     title: `Revert ${v.label} (verification breach)`,
-    subject: label,
     effect: [`Breach: ${breach}`, ...effectLines(plan.changes)],
-    diff: plan.diff,
-    planHash: plan.hash,
     checks: [],
-    locks: plan.changes.map((c) => ({
-      key: lockKey(primary.name, c.ref),
-      label: lockLabel(primary.name, c.ref),
-    })),
-    bindings: plan.changes.map((c) => ({
-      target: lockKey(primary.name, c.ref),
-      resourceVersion: c.resourceVersion,
-    })),
-    payload,
   });
   return outcome.ok;
 }

@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import type { FaultPanel } from '../../src/console/server.ts';
 import { ADDED_RTT_MS, simFaultPanel } from '../../src/demo/faults.ts';
 import { type SimMesh, startSimMesh } from '../../src/sim/index.ts';
+import { routeReviews } from '../sim/helpers.ts';
 
 /** The parts of a simulated pod the assertions read. */
 interface PodView {
@@ -120,19 +121,7 @@ describe('the demo’s fault panel drives the simulated mesh', () => {
   it('breaks and slows reviews v3 in the telemetry, and reset heals it', async () => {
     const reviewsV3 = async () => {
       // Istio 1.0 labels the remote's v3 pods "unknown"; route everything there first.
-      const state = sim.clusters.get('icp')!.state;
-      const vs = state.get('virtualservices', 'default', 'reviews', 'networking.istio.io')!;
-      state.put(
-        'virtualservices',
-        {
-          ...vs,
-          spec: {
-            hosts: ['reviews'],
-            http: [{ route: [{ destination: { host: 'reviews', subset: 'v3' } }] }],
-          },
-        },
-        'networking.istio.io',
-      );
+      routeReviews(sim, [['v3', 100]]);
       await fetch(sim.metrics.url).then((r) => r.text());
       await new Promise((r) => setTimeout(r, 200));
       return (await fetch(sim.metrics.url).then((r) => r.text()))

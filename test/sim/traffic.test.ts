@@ -8,29 +8,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { onPath } from '../../src/demo/redis.ts';
 import type { SimMesh } from '../../src/sim/index.ts';
 import { type RunningPrometheus, startPrometheus } from '../helpers/prometheus.ts';
-import { raw, startTestMesh } from './helpers.ts';
+import { raw, routeReviews, startTestMesh } from './helpers.ts';
 
 type TestMesh = Awaited<ReturnType<typeof startTestMesh>>;
-
-const routeReviews = (mesh: SimMesh, subsets: [string, number][]) => {
-  const state = mesh.clusters.get('icp')!.state;
-  const vs = state.get('virtualservices', 'default', 'reviews', 'networking.istio.io')!;
-  state.put(
-    'virtualservices',
-    {
-      ...vs,
-      spec: {
-        hosts: ['reviews'],
-        http: [
-          {
-            route: subsets.map(([subset, weight]) => ({ destination: { host: 'reviews', subset }, weight })),
-          },
-        ],
-      },
-    },
-    'networking.istio.io',
-  );
-};
 
 /** The metric lines for reviews as served now, after `ms` of traffic. */
 async function reviewsLines(mesh: SimMesh, ms = 300): Promise<string[]> {
