@@ -129,3 +129,46 @@ describe('routing verification without a reachable Prometheus', () => {
     assert.match(blocksText(progress), /no endpoints available for service/);
   });
 });
+
+describe('routing verification on modern Istio, with revert: propose', { skip }, () => {
+  let w: World;
+  let prom: RunningPrometheus;
+  before(async () => {
+    w = await startWorld('route-verify-modern', {
+      modern: true,
+      verify: { window: '6s', interval: '2s', minRequests: 5, revert: 'propose' },
+    });
+    prom = await startPrometheus({ targets: [w.sim.metrics.target] });
+    w.sim.connectService('icp', 'istio-system', 'prometheus', 9090, prom.url);
+    await scraped(prom.url);
+  });
+  after(async () => {
+    await w.close();
+    await prom.stop();
+  });
+
+  it('judges milliseconds per labelled version, and puts the revert up for approval instead of writing it', async () => {
+    w.sim.setTraffic('reviews', 'v3', { addedLatencyMs: 400 });
+    const { id } = await applyAndApprove(w, 'C0VMODERN');
+    const verdict = await auditEntry(w, { action: 'verified', request: id });
+    assert.match(verdict.result, /reviews v3: p99 \d+ ms = [\d.]+× the baseline \d+ ms > 2×/);
+    assert.match(verdict.result, /routing\.verify\.revert is propose: a revert was requested/);
+    // Nothing written by itself: v3 still routed until someone approves.
+    assert.deepEqual((await w.vs('icp', 'reviews'))?.spec, presetSpec('reviews-v3'));
+    const proposal = await waitFor('the revert up for approval', () =>
+      w.h
+        .parents('C0VMODERN')
+        .find((m) => blocksText(m).includes('Revert reviews-v3') && blocksText(m).includes('mesh.approve')),
+    );
+    const revertId = /"action_id":"mesh\.approve","value":"(ap-[0-9a-f]+)"/.exec(blocksText(proposal))![1]!;
+    await w.h.click({
+      user: BOB,
+      channel: 'C0VMODERN',
+      messageTs: proposal.ts,
+      actionId: 'mesh.approve',
+      value: revertId,
+    });
+    await auditEntry(w, { action: 'applied', request: revertId });
+    assert.deepEqual((await w.vs('icp', 'reviews'))?.spec, presetSpec('all-v1'));
+  });
+});
