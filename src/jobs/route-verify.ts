@@ -1,11 +1,9 @@
-import { type ApprovalRequest, auditOf, requestApproval } from '../access/approvals.ts';
+import { type ApprovalRequest, auditOf, requestApproval } from '../approvals/decide.ts';
 import { renderChartPng } from '../charts/index.ts';
 import { istioSetup } from '../mesh/istio/profiles.ts';
-import { settled } from '../mesh/repair/followup.ts';
 import { ROUTING_KIND, type RoutingPayload } from '../mesh/routing/change.ts';
 import { listDestinationRules, listVirtualServices } from '../mesh/routing/live.ts';
 import { makePlan } from '../mesh/routing/plan.ts';
-import { effectLines } from '../mesh/routing/render.ts';
 import { routingApproval } from '../mesh/routing/request.ts';
 import { verificationChart } from '../mesh/routing/verify/chart.ts';
 import type { Judgement } from '../mesh/routing/verify/judge.ts';
@@ -28,7 +26,9 @@ import {
   type Verification,
 } from '../mesh/routing/verify/watch.ts';
 import { metricsReader } from '../prometheus/reader.ts';
+import { effectLines } from '../slack/render/routing.ts';
 import { verifyBreachReply, verifyProgress } from '../slack/render/verify.ts';
+import { settled } from './drift-followup.ts';
 import type { ActionHandler, JobContext } from './types.ts';
 
 /**
@@ -89,14 +89,14 @@ async function begin(ctx: JobContext, seed: VerificationSeed): Promise<Verificat
     // The readings say the same if Prometheus stays away; without a baseline only latency cannot be judged.
     ctx.log.warn({ err, request: v.id }, 'could not read the baseline of a routing verification');
   }
-  const posted = await ctx.slack.post({ channel: v.channel, thread_ts: v.threadTs, ...verifyProgress(v) });
+  const posted = await ctx.reply.post({ channel: v.channel, thread_ts: v.threadTs, ...verifyProgress(v) });
   v.progressTs = posted.ts;
   return v;
 }
 
 async function showProgress(ctx: JobContext, v: Verification): Promise<void> {
   if (!v.progressTs) return;
-  await ctx.slack
+  await ctx.reply
     .update({ channel: v.channel, ts: v.progressTs, ...verifyProgress(v) })
     .catch((err: unknown) =>
       ctx.log.warn({ err, request: v.id }, 'could not update the verification message'),
@@ -108,7 +108,7 @@ async function postChart(ctx: JobContext, v: Verification, reader: MetricsReader
   await saveVerification(ctx, v);
   try {
     const spec = await verificationChart(v, reader, Date.now());
-    await ctx.slack.upload({
+    await ctx.reply.upload({
       channel: v.channel,
       thread_ts: v.threadTs,
       filename: `verify-${v.label}-${v.id}.png`,
@@ -118,7 +118,7 @@ async function postChart(ctx: JobContext, v: Verification, reader: MetricsReader
     });
   } catch (err) {
     ctx.log.warn({ err, request: v.id }, 'could not make or upload the verification chart');
-    await ctx.slack
+    await ctx.reply
       .post({
         channel: v.channel,
         thread_ts: v.threadTs,
@@ -213,7 +213,7 @@ async function onBreach(
   }
   await saveVerification(ctx, v);
   await showProgress(ctx, v);
-  await ctx.slack
+  await ctx.reply
     .post({ channel: v.channel, thread_ts: v.threadTs, ...verifyBreachReply(v, breach, reply) })
     .catch((err: unknown) => ctx.log.warn({ err, request: v.id }, 'could not post the breach in the thread'));
   if (v.state !== 'reverted') return postChart(ctx, v, reader);

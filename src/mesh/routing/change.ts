@@ -1,4 +1,4 @@
-import type { ApplyResult, ApprovalRequest, ChangeKind, RecheckResult } from '../../access/approvals.ts';
+import type { ApplyResult, ApprovalRequest, ChangeKind, RecheckResult } from '../../approvals/decide.ts';
 import type { JobContext } from '../../jobs/types.ts';
 import type { Cluster } from '../../kube/cluster.ts';
 import { classifyKubeError } from '../../kube/errors.ts';
@@ -11,7 +11,7 @@ import {
 } from './live.ts';
 import { type Change, type LiveVirtualService, makePlan, type Target } from './plan.ts';
 import { refText, type VirtualServiceSpec, type VsRef } from './types.ts';
-import { startVerification } from './verify/store.ts';
+import { rememberWritten, startVerification } from './verify/store.ts';
 import type { WrittenObject } from './verify/watch.ts';
 
 /**
@@ -171,7 +171,7 @@ async function apply(request: ApprovalRequest<RoutingPayload>, ctx: JobContext):
       };
     }
   }
-  const watched = await startVerification(ctx, request, written);
+  const watched = (await rememberWritten(ctx, request, written)) && (await startVerification(ctx, request));
   const { window, revert } = ctx.config.routing.verify;
   return {
     ok: true,

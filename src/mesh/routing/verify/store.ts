@@ -1,4 +1,4 @@
-import type { ApprovalRequest } from '../../../access/approvals.ts';
+import type { ApprovalRequest } from '../../../approvals/decide.ts';
 import type { JobContext } from '../../../jobs/types.ts';
 import type { Verification, WrittenObject } from './watch.ts';
 
@@ -59,10 +59,10 @@ export async function queueReading(
 }
 
 /**
- * The seam after an applied routing change (and rollback): remembers what was written and queues the
- * verification. A change that wrote nothing is not watched. Never throws: the change is applied either way.
+ * Called by the routing change's apply, right after its writes: remembers what was written and when, for the
+ * verification to start from once the approval is concluded. Never throws: the change is applied either way.
  */
-export async function startVerification(
+export async function rememberWritten(
   ctx: JobContext,
   request: ApprovalRequest,
   written: WrittenObject[],
@@ -70,15 +70,21 @@ export async function startVerification(
   if (written.length === 0) return false;
   try {
     await saveVerification(ctx, { id: request.id, changedAt: Date.now(), written });
-    await queueReading(
-      ctx,
-      { id: request.id, channel: request.channel, messageTs: request.threadTs ?? request.id },
-      0,
-      0,
-    );
     return true;
   } catch (err) {
-    ctx.log.warn({ err, request: request.id }, 'could not queue the verification of a routing change');
+    ctx.log.warn({ err, request: request.id }, 'could not record a routing change for its verification');
     return false;
   }
+}
+
+/** The routing kind's afterDecision: an applied change that wrote something gets its verification window. */
+export async function startVerification(ctx: JobContext, request: ApprovalRequest): Promise<void> {
+  const seed = await loadVerification(ctx, request.id);
+  if (!seed || 'state' in seed) return;
+  await queueReading(
+    ctx,
+    { id: request.id, channel: request.channel, messageTs: request.threadTs ?? request.id },
+    0,
+    0,
+  );
 }
