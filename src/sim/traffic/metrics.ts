@@ -80,13 +80,11 @@ export class TrafficMetrics {
     this.#now = now;
     this.#last = now();
     this.#route();
-    // Traffic up to a routing write went the old way; from it on, the new way.
-    for (const c of clusters)
-      c.store.onChange((e) => {
-        if (/virtualservices|destinationrules|^pods$/.test(e.key)) {
-          this.advance();
-        }
-      });
+    // Traffic up to a routing write went the old way; from it on, the new way. (Pod changes are taken at
+    // the next scrape: integrating on each would cost a scan of every pod per pod event.)
+    this.#primary.store.onChange((e) => {
+      if (/^(virtualservices|destinationrules)\b/.test(e.key)) this.advance();
+    });
   }
 
   #route(): void {
