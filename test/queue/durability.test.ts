@@ -5,6 +5,7 @@ import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { Redis } from 'ioredis';
 import { type SlackApiStub, startSlackApi } from '../../src/console/slack-api.ts';
 import { BOT_TOKEN, SIGNING_SECRET, sendCommand, unreachableKubeconfig } from '../helpers/harness.ts';
 import { dropPrefix, REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
@@ -84,6 +85,15 @@ checks: {clusterTimeout: 2s}
       'every command was acknowledged as queued',
     );
     await new Promise((r) => setTimeout(r, 200));
+    // Killed with every run in flight (its clusters never answer) but no parent post in flight: a worker killed
+    // between Slack's answer and recording the ts leaves a parent its retry cannot know (see src/queue/parent.ts).
+    const redis = new Redis(REDIS_URL);
+    await waitFor('every posted parent recorded', async () => {
+      const keys = await redis.keys(`${prefix}:run:*:parent`);
+      const values = await Promise.all(keys.map((k) => redis.get(k)));
+      const posted = slack.messages.filter((m) => m.channel.startsWith('C0DUR') && !m.thread_ts).length;
+      return keys.length === posted && values.every((v) => v !== 'posting');
+    }).finally(() => redis.disconnect());
     first.child.kill('SIGKILL');
 
     const second = await startChild(settings);
