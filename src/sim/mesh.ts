@@ -6,6 +6,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { SimCluster } from './cluster/sim-cluster.ts';
 import { createFaults, type SimFaults } from './faults.ts';
+import { SimControlPlane } from './istio/control-plane.ts';
 import { Network } from './net/network.ts';
 import { buildOrder, populate } from './scenario/build.ts';
 import { loadScenario, type ScenarioSource } from './scenario/load.ts';
@@ -29,6 +30,8 @@ export interface SimMeshOptions {
   execLatencyMs?: number;
   /** Real ms per simulated ms inside commands, e.g. ping intervals and RTTs (default 0.01). */
   timeScale?: number;
+  /** How long proxies take to reconnect and get a first push after pilot (re)starts, ms (1000). */
+  xdsReconnectMs?: number;
 }
 
 export interface SimClusterHandle {
@@ -48,6 +51,8 @@ export interface SimMesh {
   readonly clusters: ReadonlyMap<string, SimClusterHandle>;
   readonly network: Network;
   readonly faults: SimFaults;
+  /** Pilot's and Citadel's view: proxy sync state and the certificates proxies hold. */
+  readonly controlPlane: SimControlPlane;
   kubeconfigPath(cluster: string): string;
   /** Resolves when no pod is starting and every controller has caught up. */
   settled(): Promise<void>;
@@ -72,6 +77,11 @@ export async function startSimMesh(options: SimMeshOptions): Promise<SimMesh> {
     },
   });
 
+  const controlPlane = new SimControlPlane(states, network, {
+    reconnectMs: options.xdsReconnectMs ?? 1000,
+    now: timing.now,
+  });
+
   const servers = new Map<string, ClusterApiServer>();
   const started = new Map<string, SimClusterHandle>();
   const kubeconfigs = new Map<string, string>();
@@ -81,7 +91,7 @@ export async function startSimMesh(options: SimMeshOptions): Promise<SimMesh> {
         const state = states.get(spec.name)!;
         const tls = await makeClusterTls(spec.name);
         const token = options.tokens?.[spec.name] ?? randomBytes(24).toString('hex');
-        const server = new ClusterApiServer(state, network, tls, token, execTiming);
+        const server = new ClusterApiServer(state, network, tls, token, execTiming, controlPlane);
         servers.set(spec.name, server);
         await server.listen(options.ports?.[spec.name] ?? 0);
         const kubeconfigPath = join(dir, `${spec.name}.kubeconfig`);
@@ -132,6 +142,7 @@ export async function startSimMesh(options: SimMeshOptions): Promise<SimMesh> {
     reset: async () => {
       for (const c of states.values()) c.clear();
       network.reset();
+      controlPlane.reset();
       await Promise.all([...servers.values()].map((s) => s.restore()));
       populateAll();
       await settled();
@@ -143,6 +154,7 @@ export async function startSimMesh(options: SimMeshOptions): Promise<SimMesh> {
     clusters: handles,
     network,
     faults,
+    controlPlane,
     kubeconfigPath: (name) => {
       const handle = handles.get(name);
       if (!handle)

@@ -21,7 +21,9 @@ export type FindingArea =
   | 'remote-secret'
   | 'sidecar'
   | 'not-checked'
-  | 'restart';
+  | 'restart'
+  | 'proxy-sync'
+  | 'certificate';
 
 export interface Finding {
   /**

@@ -10,6 +10,8 @@ const AREA_RANK: Record<FindingArea, number> = {
   component: 5,
   drift: 6,
   sidecar: 7,
+  'proxy-sync': 7,
+  certificate: 7,
   'not-checked': 8,
   restart: 9,
 };

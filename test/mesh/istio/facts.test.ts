@@ -16,7 +16,8 @@ import {
 } from '../../../src/mesh/istio/facts.ts';
 
 const NOW = Date.parse('2026-11-27T12:00:00Z');
-const fixture = (name: string) => readFileSync(new URL(`../../fixtures/istio/${name}`, import.meta.url), 'utf8');
+const fixture = (name: string) =>
+  readFileSync(new URL(`../../fixtures/istio/${name}`, import.meta.url), 'utf8');
 
 describe('cluster answers reduced to facts', () => {
   it('reads the five control-plane addresses from the istio-remote 1.0.2 ConfigMap', () => {

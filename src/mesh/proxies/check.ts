@@ -1,0 +1,268 @@
+import type { V1Pod } from '@kubernetes/client-node';
+import type { IstioProfile, MeshConfig } from '../../config/schema.ts';
+import type { Cluster } from '../../kube/cluster.ts';
+import { classifyKubeError } from '../../kube/errors.ts';
+import type { Clusters } from '../../kube/registry.ts';
+import { namespaceFacts, podFacts } from '../istio/facts.ts';
+import { DISCOVERY, type Draft } from '../istio/findings.ts';
+import { istioSetup } from '../istio/profiles.ts';
+import type { Finding } from '../istio/report.ts';
+import { meshHealth, resolveFindings, topFindings } from '../istio/verdict.ts';
+import { readSyncz, type SynczReading } from './pilot.ts';
+import type { ClusterProxies, ProxiesReport, ProxyCounts, UnknownProxy } from './report.ts';
+import { type ProxySync, proxyState } from './syncz.ts';
+
+export interface ProxiesCheckDeps {
+  config: Pick<MeshConfig, 'istio' | 'checks'>;
+  clusters: Clusters;
+  now?: () => number;
+}
+
+/** What one cluster's pods say about proxies: every running sidecar in an injected namespace, by id. */
+export interface SidecarPods {
+  cluster: string;
+  role: 'primary' | 'remote';
+  ok: boolean;
+  failure?: string;
+  /** `<pod>.<namespace>` of every pod in the cluster (to place pilot's proxies). */
+  podIds: Set<string>;
+  /** Running pods with a sidecar in namespaces labelled for injection. */
+  sidecars: UnknownProxy[];
+}
+
+export function sidecarPods(
+  cluster: { name: string; role: 'primary' | 'remote' },
+  pods: readonly V1Pod[],
+  injected: ReadonlySet<string>,
+  now: number,
+): SidecarPods {
+  const podIds = new Set<string>();
+  const sidecars: UnknownProxy[] = [];
+  for (const pod of pods) {
+    const namespace = pod.metadata?.namespace ?? '';
+    const name = pod.metadata?.name ?? '';
+    podIds.add(`${name}.${namespace}`);
+    if (!injected.has(namespace)) continue;
+    const facts = podFacts(pod, now);
+    if (facts.sidecar !== 'missing' && facts.state.status === 'Running' && !facts.state.terminating)
+      sidecars.push({ namespace, pod: name });
+  }
+  return { cluster: cluster.name, role: cluster.role, ok: true, podIds, sidecars };
+}
+
+async function listSidecars(cluster: Cluster, timeoutMs: number, now: number): Promise<SidecarPods> {
+  try {
+    const [namespaces, pods] = await Promise.all([
+      cluster.core.listNamespace({}, cluster.options(timeoutMs)),
+      cluster.core.listPodForAllNamespaces({}, cluster.options(timeoutMs)),
+    ]);
+    const injected = new Set(
+      namespaces.items.map(namespaceFacts).flatMap((n) => (n.injection ? [n.name] : [])),
+    );
+    return sidecarPods(cluster, pods.items, injected, now);
+  } catch (err) {
+    return {
+      cluster: cluster.name,
+      role: cluster.role,
+      ok: false,
+      failure: classifyKubeError(err, timeoutMs).reason,
+      podIds: new Set(),
+      sidecars: [],
+    };
+  }
+}
+
+const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+const MAX_NAMED = 3;
+function named(ids: readonly string[]): string {
+  const shown = ids.slice(0, MAX_NAMED).join(', ');
+  return ids.length > MAX_NAMED ? `${shown} and ${ids.length - MAX_NAMED} more` : shown;
+}
+
+/** Which cluster a proxy lives in: the one pilot names (modern), else the one with that pod. */
+function placeOf(p: ProxySync, pods: readonly SidecarPods[]): string | undefined {
+  if (p.clusterId && pods.some((c) => c.cluster === p.clusterId)) return p.clusterId;
+  return pods.find((c) => c.podIds.has(p.id))?.cluster;
+}
+
+export function countProxies(
+  clusters: readonly ClusterProxies[],
+  elsewhere: readonly ProxySync[],
+): ProxyCounts {
+  const all = [...clusters.flatMap((c) => c.proxies), ...elsewhere];
+  const states = all.map(proxyState);
+  return {
+    total: all.length,
+    synced: states.filter((s) => s === 'synced').length,
+    stale: states.filter((s) => s === 'stale').length,
+    notSent: states.filter((s) => s === 'not-sent').length,
+    unknown: clusters.reduce((n, c) => n + c.unknown.length, 0),
+  };
+}
+
+export function proxiesSummary(counts: ProxyCounts, failure?: string): string {
+  if (failure) return `proxy sync not read: ${failure}`;
+  const parts = [`${counts.synced}/${plural(counts.total, 'proxy', 'proxies')} in sync`];
+  if (counts.stale > 0) parts.push(`${counts.stale} STALE`);
+  if (counts.notSent > 0) parts.push(`${counts.notSent} waiting for a first push`);
+  if (counts.unknown > 0) parts.push(`${counts.unknown} not connected to pilot`);
+  return parts.join(', ');
+}
+
+function clusterDrafts(c: ClusterProxies, primary: string, pilot: string): Draft[] {
+  const drafts: Draft[] = [];
+  const stale = c.proxies.filter((p) => proxyState(p) === 'stale').map((p) => p.id);
+  const waiting = c.proxies.filter((p) => proxyState(p) === 'not-sent').map((p) => p.id);
+  if (stale.length > 0) {
+    drafts.push({
+      id: `${c.name}/proxies/stale`,
+      cluster: c.name,
+      area: 'proxy-sync',
+      severity: 'warning',
+      text: `${c.name}: ${plural(stale.length, 'proxy', 'proxies')} STALE — ${pilot} sends configuration that is not acknowledged (${named(stale)})`,
+      action:
+        c.role === 'remote'
+          ? `check the VPN between ${c.name} and ${primary} (/mesh vpn): the proxies still hold a connection that carries nothing`
+          : 'look at the proxy logs (kubectl logs -c istio-proxy) for rejected configuration',
+      explainedBy: [`${primary}/component/${pilot}`],
+    });
+  }
+  if (c.unknown.length > 0) {
+    const ids = c.unknown.map((u) => `${u.pod}.${u.namespace}`);
+    drafts.push({
+      id: `${c.name}/proxies/unknown`,
+      cluster: c.name,
+      area: 'proxy-sync',
+      severity: 'warning',
+      text: `${c.name}: ${plural(ids.length, 'sidecar')} running but not connected to ${pilot} — they keep serving their last configuration (${named(ids)})`,
+      action:
+        c.role === 'remote'
+          ? `the remote lost its connection to ${pilot}: check address drift (/mesh status ${c.name}) and the VPN, then restart the pods`
+          : `check ${pilot}'s logs and the pods' istio-proxy logs for connection errors`,
+      explainedBy: [`${primary}/component/${pilot}`, `${c.name}/drift/${pilot}`, `${c.name}/reachability`],
+    });
+  }
+  if (waiting.length > 0) {
+    drafts.push({
+      id: `${c.name}/proxies/not-sent`,
+      cluster: c.name,
+      area: 'proxy-sync',
+      severity: 'info',
+      text: `${c.name}: ${plural(waiting.length, 'proxy', 'proxies')} connected but waiting for a first push (NOT SENT), as after a ${pilot} restart (${named(waiting)})`,
+    });
+  }
+  if (c.failure) {
+    drafts.push({
+      id: `${c.name}/proxies/pods`,
+      cluster: c.name,
+      area: 'not-checked',
+      severity: 'warning',
+      text: `${c.name}: sidecars not compared with ${pilot}'s list — ${c.failure}`,
+      action: "check meshops' access to the cluster (/mesh clusters)",
+    });
+  }
+  return drafts;
+}
+
+/** Judges one syncz reading against the clusters' pods (pure). */
+export function judgeProxies(
+  primary: string,
+  profile: IstioProfile,
+  reading: SynczReading,
+  pods: readonly SidecarPods[],
+  target?: string,
+): Omit<ProxiesReport, 'ms' | 'checkedAt'> {
+  const pilot = DISCOVERY[profile];
+  const known = new Set(reading.proxies.map((p) => p.id));
+  const placed = new Map<string, ProxySync[]>();
+  const elsewhere: ProxySync[] = [];
+  for (const p of reading.proxies) {
+    const where = placeOf(p, pods);
+    if (where === undefined) elsewhere.push(p);
+    else placed.set(where, [...(placed.get(where) ?? []), p]);
+  }
+  const failedPilots = reading.pilots.filter((p) => !p.ok);
+  const noList = reading.failure !== undefined || failedPilots.length === reading.pilots.length;
+  const scope = target === undefined ? pods : pods.filter((c) => c.cluster === target);
+  const clusters: ClusterProxies[] = scope.map((c) => ({
+    name: c.cluster,
+    role: c.role,
+    proxies: placed.get(c.cluster) ?? [],
+    // Without pilot's list nothing can be called unknown.
+    unknown: noList ? [] : c.sidecars.filter((s) => !known.has(`${s.pod}.${s.namespace}`)),
+    ...(c.failure ? { failure: c.failure } : {}),
+  }));
+  const shownElsewhere = target === undefined ? elsewhere : [];
+  const drafts: Draft[] = [];
+  if (noList) {
+    const why = reading.failure ?? failedPilots.map((p) => `${p.pod}: ${p.reason}`).join('; ');
+    drafts.push({
+      id: `${primary}/proxies/syncz`,
+      cluster: primary,
+      area: 'not-checked',
+      severity: 'warning',
+      text: `${primary}: ${pilot}'s proxy list (/debug/syncz) could not be read — ${why}`,
+      action: failedPilots.some((p) => p.forbidden)
+        ? `grant meshops pods/exec in ${primary}'s Istio namespace (deploy/rbac/proxies.yaml)`
+        : `check that ${pilot} is running (/mesh status ${primary})`,
+    });
+  } else if (failedPilots.length > 0) {
+    drafts.push({
+      id: `${primary}/proxies/syncz`,
+      cluster: primary,
+      area: 'not-checked',
+      severity: 'info',
+      text: `${primary}: ${plural(failedPilots.length, `${pilot} pod`)} did not answer; their proxies are counted as not connected (${failedPilots.map((p) => p.pod).join(', ')})`,
+    });
+  }
+  for (const c of clusters) drafts.push(...clusterDrafts(c, primary, pilot));
+  const findings: Finding[] = resolveFindings(
+    drafts,
+    clusters.map((c) => c.name),
+  );
+  const counts = countProxies(clusters, shownElsewhere);
+  return {
+    ...(target === undefined ? {} : { cluster: target }),
+    health: meshHealth(findings, []),
+    primary,
+    pilots: reading.pilots,
+    ...(reading.failure ? { failure: reading.failure } : {}),
+    clusters,
+    elsewhere: shownElsewhere,
+    counts,
+    findings,
+    top: topFindings(findings),
+    summary: proxiesSummary(
+      counts,
+      noList ? (reading.failure ?? failedPilots.map((p) => p.reason).join('; ')) : undefined,
+    ),
+  };
+}
+
+/**
+ * `/mesh proxies [cluster]`: pilot's list from the primary (one exec per pilot pod) and, at the same time,
+ * each cluster's pods (one list of namespaces and one of pods per cluster).
+ */
+export async function runProxiesCheck(
+  deps: ProxiesCheckDeps,
+  options: { cluster?: string } = {},
+): Promise<ProxiesReport> {
+  const started = performance.now();
+  const now = (deps.now ?? Date.now)();
+  const { clusters, config } = deps;
+  if (options.cluster !== undefined && !clusters.get(options.cluster))
+    throw new Error(`unknown cluster "${options.cluster}"; configured: ${clusters.names().join(', ')}`);
+  const primary = clusters.primary;
+  const setup = istioSetup(config, primary.config);
+  const timeoutMs = config.checks.clusterTimeout;
+  const [reading, pods] = await Promise.all([
+    readSyncz(primary, setup, timeoutMs),
+    // Every cluster's pods place pilot's proxies, even when one cluster is asked about.
+    Promise.all(clusters.all.map((c) => listSidecars(c, timeoutMs, now))),
+  ]);
+  return {
+    checkedAt: new Date(now).toISOString(),
+    ...judgeProxies(primary.name, setup.profile, reading, pods, options.cluster),
+    ms: performance.now() - started,
+  };
+}
