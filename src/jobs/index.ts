@@ -3,9 +3,11 @@ import { driftRepairChange, driftRestartChange } from '../mesh/repair/change.ts'
 import { routingChange } from '../mesh/routing/change.ts';
 import { defaultChecks } from '../schedules/checks.ts';
 import { auditHandler } from './audit.ts';
+import { certsHandler } from './certs.ts';
 import { clustersHandler } from './clusters.ts';
 import { followUpActions } from './drift-followup.ts';
 import { pingHandler } from './ping.ts';
+import { proxiesHandler } from './proxies.ts';
 import { repairDriftHandler } from './repair-drift.ts';
 import { routeApplyHandler } from './route-apply.ts';
 import { routeDiffHandler } from './route-diff.ts';
@@ -31,6 +33,8 @@ export function defaultHandlers(): Handlers {
       status: statusHandler,
       vpn: vpnHandler,
       ping: pingHandler,
+      proxies: proxiesHandler,
+      certs: certsHandler,
       'schedule-list': scheduleListHandler,
       'schedule-run': createScheduleRunHandler(defaultChecks),
       'schedule-pause': schedulePauseHandler,

@@ -2,6 +2,16 @@ import { X509Certificate } from 'node:crypto';
 import { z } from 'zod';
 
 /**
+ * How meshops reads a proxy's certificates, by exec into its istio-proxy container (argv, never a shell):
+ * Envoy's admin `/certs` through pilot-agent (127.0.0.1:15000, Istio 1.0 and later alike), and on Istio 1.0
+ * sidecars whose Envoy holds no TLS context the two public files Citadel mounts. Never key.pem.
+ */
+export const PROXY_CONTAINER = 'istio-proxy';
+export const CERTS_ARGV = ['pilot-agent', 'request', 'GET', 'certs'] as const;
+export const ROOT_PEM_ARGV = ['cat', '/etc/certs/root-cert.pem'] as const;
+export const CHAIN_PEM_ARGV = ['cat', '/etc/certs/cert-chain.pem'] as const;
+
+/**
  * What a proxy holds, read from Envoy's admin `/certs` (or, when that lists no TLS context, from the
  * public PEM files the sidecar mounts). Only certificates: never a private key.
  */
@@ -11,6 +21,8 @@ export interface HeldCert {
   days: number;
   /** RFC 3339 notAfter when the source gives it (modern `/certs`, PEM files). */
   expires?: string;
+  /** Whole days from notBefore to notAfter, when the source gives both. */
+  lifetimeDays?: number;
 }
 
 export interface ProxyCerts {
@@ -71,6 +83,7 @@ const detailSchema = z.object({
   // uint64 in the proto, so proto3 JSON renders it as a string.
   days_until_expiration: z.union([z.string(), z.number()]).optional(),
   expiration_time: z.string().optional(),
+  valid_from: z.string().optional(),
 });
 const modernSchema = z.object({
   certificates: z
@@ -87,6 +100,7 @@ const DAY_MS = 86_400_000;
 
 function held(d: z.infer<typeof detailSchema>, now: number): HeldCert {
   const expires = d.expiration_time ? Date.parse(d.expiration_time) : Number.NaN;
+  const from = d.valid_from ? Date.parse(d.valid_from) : Number.NaN;
   // The timestamp decides when present: Envoy once printed a large positive day count for expired certs.
   const days = Number.isFinite(expires)
     ? Math.floor((expires - now) / DAY_MS)
@@ -95,6 +109,9 @@ function held(d: z.infer<typeof detailSchema>, now: number): HeldCert {
     serial: d.serial_number.toLowerCase(),
     days,
     ...(Number.isFinite(expires) ? { expires: new Date(expires).toISOString() } : {}),
+    ...(Number.isFinite(expires) && Number.isFinite(from)
+      ? { lifetimeDays: Math.floor((expires - from) / DAY_MS) }
+      : {}),
   };
 }
 
@@ -135,6 +152,7 @@ function fromPem(pem: string, now: number): HeldCert[] {
       serial: x.serialNumber.toLowerCase(),
       days: Math.floor((expires - now) / DAY_MS),
       expires: new Date(expires).toISOString(),
+      lifetimeDays: Math.floor((expires - Date.parse(x.validFrom)) / DAY_MS),
     };
   });
 }

@@ -6,6 +6,8 @@ import type { ProxySync } from './syncz.ts';
 export interface UnknownProxy {
   namespace: string;
   pod: string;
+  /** The Deployment (or other owner) the pod belongs to. */
+  workload: string;
 }
 
 export interface ClusterProxies {
