@@ -3,9 +3,9 @@ import type { Cluster } from '../../kube/cluster.ts';
 import { classifyKubeError } from '../../kube/errors.ts';
 import type { Clusters } from '../../kube/registry.ts';
 import type { Draft } from '../istio/findings.ts';
+import type { UnknownProxy } from '../istio/report.ts';
+import { listSidecars } from '../istio/sidecars.ts';
 import { meshHealth, resolveFindings, topFindings } from '../istio/verdict.ts';
-import type { UnknownProxy } from '../proxies/report.ts';
-import { listSidecars } from '../proxies/sidecars.ts';
 import { mapLimit } from '../vpn/pool.ts';
 import {
   CERTS_ARGV,

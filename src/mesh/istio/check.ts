@@ -13,8 +13,11 @@ import {
   sidecarFindings,
 } from './findings.ts';
 import { allFetched, type ClusterSnapshot, gatherCluster } from './gather.ts';
+import { readSyncz, type SynczReading } from './pilot.ts';
 import { istioSetup } from './profiles.ts';
+import { assessProxies } from './proxy-sync.ts';
 import type { ClusterReport, StatusReport } from './report.ts';
+import type { SidecarPods } from './sidecars.ts';
 import { healthOf, meshHealth, resolveFindings, topFindings } from './verdict.ts';
 
 /** What the check needs from a job context; a scheduler passes the same. */
@@ -85,6 +88,7 @@ function judge(s: ClusterSnapshot, primary: Primary | undefined, remotes: readon
 export function judgeStatus(
   snapshots: readonly ClusterSnapshot[],
   target?: string,
+  syncz?: SynczReading,
 ): Omit<StatusReport, 'ms'> {
   const primary = snapshots.find((s) => s.role === 'primary');
   const focus = target === undefined ? undefined : snapshots.find((s) => s.cluster === target);
@@ -97,6 +101,11 @@ export function judgeStatus(
   const judged = scope.map((s) => judge(s, primarySide, remotes));
   const drafts = judged.flatMap((j) => j.drafts);
   if (focus?.role === 'remote' && primary) drafts.push(...ownRemoteSecret(focus.cluster, primary));
+  const proxies =
+    primary && syncz
+      ? assessProxies(primary.cluster, primary.setup.profile, syncz, snapshots.map(snapshotSidecars), target)
+      : undefined;
+  if (proxies) drafts.push(...proxies.drafts);
 
   const findings = resolveFindings(
     drafts,
@@ -119,6 +128,23 @@ export function judgeStatus(
     clusters,
     findings,
     top: topFindings(findings),
+    ...(proxies ? { proxies: { summary: proxies.summary, counts: proxies.counts } } : {}),
+  };
+}
+
+/** The sidecars a status snapshot already holds, so the proxy line costs no extra list call. */
+function snapshotSidecars(s: ClusterSnapshot): SidecarPods {
+  const base = { cluster: s.cluster, role: s.role };
+  // The status check already says why a cluster's pods could not be read; no second finding for it.
+  if (!s.workloads.ok) return { ...base, ok: false, podIds: new Set(), sidecars: [] };
+  const pods = [...s.components.flatMap((c) => (c.pods.ok ? c.pods.value : [])), ...s.workloads.value];
+  return {
+    ...base,
+    ok: true,
+    podIds: new Set(pods.map((p) => `${p.state.name}.${p.state.namespace}`)),
+    sidecars: s.workloads.value
+      .filter((p) => p.sidecar !== 'missing' && p.state.status === 'Running' && !p.state.terminating)
+      .map((p) => ({ namespace: p.state.namespace, pod: p.state.name, workload: p.workload })),
   };
 }
 
@@ -151,14 +177,21 @@ export async function runStatusCheck(
   const asked = clusters.all.filter(
     (c) => !target || c === target || (target.role === 'remote' && c.role === 'primary'),
   );
-  const snapshots = await Promise.all(
-    asked.map((c) =>
-      gatherCluster(c, istioSetup(config, c.config), {
-        timeoutMs: config.checks.clusterTimeout,
-        remotes: clusters.remotes.map((r) => r.name),
-        ...(deps.now ? { now: deps.now } : {}),
-      }),
+  const primary = asked.find((c) => c.role === 'primary');
+  // Pilot's proxy list is read alongside the cluster calls: one list and one exec per pilot pod.
+  const [snapshots, syncz] = await Promise.all([
+    Promise.all(
+      asked.map((c) =>
+        gatherCluster(c, istioSetup(config, c.config), {
+          timeoutMs: config.checks.clusterTimeout,
+          remotes: clusters.remotes.map((r) => r.name),
+          ...(deps.now ? { now: deps.now } : {}),
+        }),
+      ),
     ),
-  );
-  return { ...judgeStatus(snapshots, target?.name), ms: performance.now() - started };
+    primary
+      ? readSyncz(primary, istioSetup(config, primary.config), config.checks.clusterTimeout)
+      : undefined,
+  ]);
+  return { ...judgeStatus(snapshots, target?.name, syncz), ms: performance.now() - started };
 }

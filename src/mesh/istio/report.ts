@@ -2,6 +2,7 @@ import type { IstioProfile } from '../../config/schema.ts';
 import type { KubeFailureKind } from '../../kube/errors.ts';
 import type { DriftFinding } from './drift.ts';
 import type { PodState } from './pod-status.ts';
+import type { ProxySync } from './syncz.ts';
 
 /**
  * The typed, JSON-serializable result of a status check. Scheduled health posts store and compare it,
@@ -113,5 +114,33 @@ export interface StatusReport {
   findings: Finding[];
   /** Ids of the one to three findings that matter most (none when healthy). */
   top: string[];
+  /** Pilot's view of the proxies in scope, as one line and its counts (absent without a primary). */
+  proxies?: { summary: string; counts: ProxyCounts };
   ms: number;
+}
+
+/** A pod in an injected namespace with a running sidecar that no pilot has a connection from. */
+export interface UnknownProxy {
+  namespace: string;
+  pod: string;
+  /** The Deployment (or other owner) the pod belongs to. */
+  workload: string;
+}
+
+export interface ClusterProxies {
+  name: string;
+  role: 'primary' | 'remote';
+  /** Proxies pilot knows in this cluster, by id. */
+  proxies: ProxySync[];
+  unknown: UnknownProxy[];
+  /** Why the cluster's pods could not be listed (the proxies pilot knows are still shown). */
+  failure?: string;
+}
+
+export interface ProxyCounts {
+  total: number;
+  synced: number;
+  stale: number;
+  notSent: number;
+  unknown: number;
 }

@@ -1,7 +1,7 @@
 import type { JobResult } from '../../jobs/types.ts';
-import type { Finding } from '../../mesh/istio/report.ts';
-import type { ClusterProxies, ProxiesReport } from '../../mesh/proxies/report.ts';
-import { type ProxySync, proxyState, XDS_TYPES } from '../../mesh/proxies/syncz.ts';
+import type { ClusterProxies, Finding } from '../../mesh/istio/report.ts';
+import { type ProxySync, proxyState, XDS_TYPES } from '../../mesh/istio/syncz.ts';
+import type { ProxiesReport } from '../../mesh/proxies/report.ts';
 import { context, header, linesToSections } from './blocks.ts';
 import { VERDICT_ICON } from './parent.ts';
 import { escapeMrkdwn as esc } from './vpn.ts';

@@ -5,6 +5,7 @@ import type { ClusterReport, ComponentReport, Finding, StatusReport } from '../.
 import { explainedCounts } from '../../mesh/istio/verdict.ts';
 import { clip, context, divider, header, LIMITS, linesToSections, section } from './blocks.ts';
 import { VERDICT_ICON } from './parent.ts';
+import { escapeMrkdwn } from './vpn.ts';
 
 /**
  * `/mesh status` in Block Kit. The first reply holds the verdict, what matters most and one line per
@@ -135,7 +136,16 @@ function summaryOf(report: StatusReport): string {
   const reachable = report.clusters.filter((c) => c.reachable);
   const components = reachable.flatMap((c) => c.components);
   const sidecars = reachable.reduce((n, c) => n + (c.dataPlane?.withReadySidecar ?? 0), 0);
-  return `${plural(report.clusters.length, 'cluster')}: ${plural(components.length, 'component')} ready, ${plural(sidecars, 'sidecar')} ready, no drift`;
+  const proxies = report.proxies ? `, ${report.proxies.summary}` : '';
+  return `${plural(report.clusters.length, 'cluster')}: ${plural(components.length, 'component')} ready, ${plural(sidecars, 'sidecar')} ready, no drift${proxies}`;
+}
+
+/** Pilot's view in one line: the detail is `/mesh proxies`. */
+function proxiesLine(p: NonNullable<StatusReport['proxies']>): string {
+  const c = p.counts;
+  const icon =
+    c.stale > 0 || c.unknown > 0 ? ':warning:' : c.total > 0 ? ':white_check_mark:' : ':grey_question:';
+  return `${icon} *proxies* — ${escapeMrkdwn(p.summary)} (detail: /mesh proxies)`;
 }
 
 export function renderStatus(report: StatusReport): JobResult {
@@ -153,7 +163,12 @@ export function renderStatus(report: StatusReport): JobResult {
   } else {
     blocks.push(section(`Nothing needs attention: ${summary}.`));
   }
-  blocks.push(...linesToSections(report.clusters.map(clusterLine)));
+  blocks.push(
+    ...linesToSections([
+      ...report.clusters.map(clusterLine),
+      ...(report.proxies ? [proxiesLine(report.proxies)] : []),
+    ]),
+  );
   if (rest.length > 0) {
     blocks.push(
       section(`*${rest.length === report.findings.length ? 'Findings' : 'Other findings'} (${rest.length})*`),

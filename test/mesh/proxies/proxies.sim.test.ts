@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
+import { proxyState } from '../../../src/mesh/istio/syncz.ts';
 import { runProxiesCheck } from '../../../src/mesh/proxies/check.ts';
 import type { ProxiesReport } from '../../../src/mesh/proxies/report.ts';
-import { proxyState } from '../../../src/mesh/proxies/syncz.ts';
 import { waitFor } from '../../helpers/wait.ts';
 import { type StatusSim, startStatusSim } from '../istio/sim.ts';
 
@@ -80,5 +80,33 @@ describe('/mesh proxies against the simulated seed mesh', () => {
     assert.ok(f);
     assert.match(f.action ?? '', /pods\/exec/);
     assert.equal(r.counts.unknown, 0);
+  });
+});
+
+describe('/mesh status carries the proxy line (one exec per pilot pod, not one call per proxy)', () => {
+  let sim: StatusSim;
+  before(async () => {
+    sim = await startStatusSim({ extraConfig: 'checks:\n  clusterTimeout: 2s\n' });
+  });
+  afterEach(() => sim.mesh.faults.reset());
+  after(() => sim.close());
+
+  it('healthy: every proxy in sync, no finding', async () => {
+    const r = await sim.check();
+    assert.equal(r.health, 'healthy');
+    assert.match(r.proxies?.summary ?? '', /^(\d+)\/\1 proxies in sync$/);
+  });
+
+  it('after a pilot restart the remote sidecar that lost pilot is a finding explained by the drift', async () => {
+    await sim.mesh.faults.restartPod('icp', 'istio-system', { labelSelector: 'istio=pilot' });
+    const r = await sim.check();
+    assert.match(r.proxies?.summary ?? '', /1 not connected to pilot/);
+    const unknown = r.findings.find((f) => f.id === 'iks/proxies/unknown');
+    assert.equal(unknown?.causedBy, 'iks/drift/pilot');
+  });
+
+  it('the remote alone: its own proxies only', async () => {
+    const r = await sim.check('iks');
+    assert.equal(r.proxies?.counts.total, 1);
   });
 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { parseSyncz, proxyState, XDS_TYPES, xdsStatus } from '../../../src/mesh/proxies/syncz.ts';
+import { parseSyncz, proxyState, XDS_TYPES, xdsStatus } from '../../../src/mesh/istio/syncz.ts';
 
 const fixture = (name: string) =>
   readFileSync(new URL(`../../fixtures/proxies/${name}`, import.meta.url), 'utf8');

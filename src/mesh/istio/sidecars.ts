@@ -1,7 +1,7 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import type { Cluster } from '../../kube/cluster.ts';
 import { classifyKubeError } from '../../kube/errors.ts';
-import { namespaceFacts, podFacts } from '../istio/facts.ts';
+import { namespaceFacts, podFacts } from './facts.ts';
 import type { UnknownProxy } from './report.ts';
 
 /** What one cluster's pods say about proxies: every running sidecar in an injected namespace, by id. */
