@@ -79,6 +79,24 @@ export function simFaultPanel(sim: SimMesh): FaultPanel {
         return `VPN ${primary} ↔ ${remote}: round trip now ${ADDED_RTT_MS} ms`;
       },
     },
+    'root-expiring': {
+      id: 'root-expiring',
+      label: 'Root expires in 5 days',
+      hint: "Citadel's self-signed root (one year by default in Istio 1.0) is 5 days from expiry on every cluster",
+      async run() {
+        for (const c of specs) sim.controlPlane.setCerts(c.name, { rootExpiresInDays: 5 });
+        return 'Mesh root certificate now expires in 5 days (/mesh certs)';
+      },
+    },
+    'root-mismatch': {
+      id: 'root-mismatch',
+      label: `${remote.toUpperCase()} on its own root`,
+      hint: `${remote}'s Citadel signs with its own root instead of the shared cacerts: cross-cluster mTLS fails`,
+      async run() {
+        sim.controlPlane.setCerts(remote, { trustGroup: `${remote}-own` });
+        return `${remote}: proxies now chain to a root of their own (/mesh certs)`;
+      },
+    },
     reset: {
       id: 'reset',
       label: 'Reset to healthy',

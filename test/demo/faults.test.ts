@@ -68,6 +68,8 @@ describe('the demo’s fault panel drives the simulated mesh', () => {
         'VPN tunnel half-up',
         'IKS unreachable',
         `Add VPN latency (${ADDED_RTT_MS} ms)`,
+        'Root expires in 5 days',
+        'IKS on its own root',
         'Reset to healthy',
       ],
     );
@@ -113,6 +115,19 @@ describe('the demo’s fault panel drives the simulated mesh', () => {
     await panel.run('latency');
     const slow = route();
     assert.ok(slow.reachable && slow.rttMs >= ADDED_RTT_MS, JSON.stringify(slow));
+  });
+
+  it('brings the root to 5 days from expiry, and gives iks a root of its own', async () => {
+    await panel.run('root-expiring');
+    const days = (c: string) => (sim.controlPlane.certSettings(c).rootNotAfter - Date.now()) / 86_400_000;
+    assert.ok(days('icp') > 4.9 && days('icp') <= 5 && days('iks') <= 5);
+    await panel.run('root-mismatch');
+    assert.notEqual(
+      sim.controlPlane.certSettings('iks').trustGroup,
+      sim.controlPlane.certSettings('icp').trustGroup,
+    );
+    await panel.run('reset');
+    assert.ok(days('icp') > 30);
   });
 
   it('refuses an unknown fault', async () => {
