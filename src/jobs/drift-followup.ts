@@ -59,8 +59,8 @@ export async function enqueueFollowUp(
   }
 }
 
-/** The request once its approval has finished (applied, refused, failed), waiting a bounded while for it. */
-async function settled(
+/** The request once its approval has finished (applied, refused, failed), waiting a bounded while for it (a follow-up job can start before the approval job has finished). */
+export async function settled(
   ctx: JobContext,
   id: string,
 ): Promise<{ request: ApprovalRequest; status: ApprovalStatus } | undefined> {

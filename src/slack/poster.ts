@@ -31,6 +31,17 @@ export interface EphemeralMessage {
   thread_ts?: string;
 }
 
+export interface FileUpload {
+  channel: string;
+  /** The thread's parent ts (Slack: never a reply's ts). */
+  thread_ts?: string;
+  filename: string;
+  title: string;
+  /** Alt text for screen readers (Slack's `alt_txt`, at most 1000 characters). */
+  altText: string;
+  data: Buffer;
+}
+
 /** A Slack error code (`not_in_channel`, `channel_not_found`, …) the caller can turn into advice. */
 export class SlackApiError extends Error {
   readonly code: string;
@@ -46,6 +57,8 @@ export interface SlackPoster {
   post(message: PostMessage): Promise<{ channel: string; ts: string }>;
   update(message: UpdateMessage): Promise<void>;
   ephemeral(message: EphemeralMessage): Promise<void>;
+  /** Shares a file in a channel or thread with Slack's external upload flow (scope `files:write`). */
+  upload(file: FileUpload): Promise<{ fileId: string }>;
 }
 
 export interface PosterOptions {
@@ -143,6 +156,35 @@ export function createPoster(options: PosterOptions): SlackPoster {
     },
     async ephemeral(message) {
       await call('chat.postEphemeral', message.channel, () => client.chat.postEphemeral(message));
+    },
+    async upload(file) {
+      // The three calls directly rather than filesUploadV2: the SDK sends `alt_text`, Slack's method
+      // documents `alt_txt`.
+      const target = await call('files.getUploadURLExternal', file.channel, () =>
+        client.files.getUploadURLExternal({
+          filename: file.filename,
+          length: file.data.length,
+          alt_txt: file.altText.slice(0, 1000),
+        } as Parameters<typeof client.files.getUploadURLExternal>[0]),
+      );
+      const fileId = String(target.file_id);
+      const sent = await fetch(String(target.upload_url), {
+        method: 'POST',
+        headers: { 'content-type': 'application/octet-stream' },
+        body: new Uint8Array(file.data),
+        signal: AbortSignal.timeout(options.requestTimeoutMs ?? 10_000),
+      });
+      if (!sent.ok) throw new SlackApiError(`upload_http_${sent.status}`, 'file upload');
+      // A file share creates a message: it counts against the channel's pace like a post.
+      await pace(file.channel);
+      await call('files.completeUploadExternal', file.channel, () =>
+        client.files.completeUploadExternal({
+          files: [{ id: fileId, title: file.title }],
+          channel_id: file.channel,
+          ...(file.thread_ts ? { thread_ts: file.thread_ts } : {}),
+        }),
+      );
+      return { fileId };
     },
   };
 }

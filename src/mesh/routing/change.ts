@@ -11,6 +11,8 @@ import {
 } from './live.ts';
 import { type Change, type LiveVirtualService, makePlan, type Target } from './plan.ts';
 import { refText, type VirtualServiceSpec, type VsRef } from './types.ts';
+import { startVerification } from './verify/store.ts';
+import type { WrittenObject } from './verify/watch.ts';
 
 /**
  * Routing changes as an approval kind: a set of VirtualService specs for the primary, bound to the
@@ -129,9 +131,11 @@ async function apply(request: ApprovalRequest<RoutingPayload>, ctx: JobContext):
   // replaces the point an earlier change left.
   await ctx.redis.set(snapshotKey(ctx.prefix, request.id), JSON.stringify(snapshot), 'EX', retentionSec);
   const done: string[] = [];
+  const written: WrittenObject[] = [];
   for (const change of changes) {
     try {
       const rv = await writeOne(primary, change);
+      written.push({ ref: change.ref, resourceVersion: rv, restore: change.before });
       done.push(
         `${refText(change.ref)}: ${rv === null ? 'deleted' : `resourceVersion ${change.resourceVersion ?? '(new)'} → ${rv}`}`,
       );
@@ -167,10 +171,17 @@ async function apply(request: ApprovalRequest<RoutingPayload>, ctx: JobContext):
       };
     }
   }
+  const watched = await startVerification(ctx, request, written);
+  const { window, revert } = ctx.config.routing.verify;
   return {
     ok: true,
     summary: `${label} is live on ${primary.name} (${done.length} VirtualService${done.length === 1 ? '' : 's'})`,
-    detail: done,
+    detail: [
+      ...done,
+      watched
+        ? `meshops watches the traffic for ${Math.round(window / 60_000) || '<1'} min and ${revert === 'auto' ? 'reverts the change itself' : revert === 'propose' ? 'proposes a revert' : 'reports'} if it breaches routing.verify's thresholds.`
+        : 'The traffic after this change could not be put under verification.',
+    ],
   };
 }
 

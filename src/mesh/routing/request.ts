@@ -5,7 +5,7 @@ import type { CommandJob } from '../../queue/jobs.ts';
 import { effectLines, renderNotRequested, renderRequested } from '../../slack/render/routing.ts';
 import { lockKey, lockLabel, ROUTING_KIND, type RoutingPayload } from './change.ts';
 import { listVirtualServices } from './live.ts';
-import { makePlan, type Target } from './plan.ts';
+import { makePlan, type Plan, type Target } from './plan.ts';
 import { type PreflightCheck, runPreflight, type TunnelProbe } from './preflight.ts';
 
 export interface RoutingRequest {
@@ -14,6 +14,23 @@ export interface RoutingRequest {
   /** "Route apply reviews-v3". */
   title: string;
   targets: Target[];
+}
+
+/** What a routing approval request carries that follows from its plan: locks, bindings, payload. */
+export function routingApproval(primary: string, label: string, plan: Plan) {
+  const payload: RoutingPayload = { label, cluster: primary, changes: plan.changes };
+  return {
+    kind: ROUTING_KIND,
+    subject: label,
+    diff: plan.diff,
+    planHash: plan.hash,
+    locks: plan.changes.map((c) => ({ key: lockKey(primary, c.ref), label: lockLabel(primary, c.ref) })),
+    bindings: plan.changes.map((c) => ({
+      target: lockKey(primary, c.ref),
+      resourceVersion: c.resourceVersion,
+    })),
+    payload,
+  };
 }
 
 /**
@@ -72,27 +89,14 @@ export async function requestRoutingChange(
       text: `routing.preflight is warn: requested although ${failed.length} check${failed.length === 1 ? '' : 's'} failed`,
     });
 
-  const payload: RoutingPayload = { label: change.label, cluster: primary.name, changes: plan.changes };
   const outcome = await requestApproval(ctx, {
-    kind: ROUTING_KIND,
+    ...routingApproval(primary.name, change.label, plan),
     requester: job.user,
     channel: job.channel,
     threadTs: job.parentTs,
     title: change.title,
-    subject: change.label,
     effect: effectLines(plan.changes),
-    diff: plan.diff,
-    planHash: plan.hash,
     checks,
-    locks: plan.changes.map((c) => ({
-      key: lockKey(primary.name, c.ref),
-      label: lockLabel(primary.name, c.ref),
-    })),
-    bindings: plan.changes.map((c) => ({
-      target: lockKey(primary.name, c.ref),
-      resourceVersion: c.resourceVersion,
-    })),
-    payload,
   });
   if (!outcome.ok) return renderNotRequested(change.title, `not requested: ${outcome.reason}`, checks);
   return renderRequested(change.title, plan, checks, outcome.request);
