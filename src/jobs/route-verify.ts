@@ -1,11 +1,9 @@
-import { type ApprovalRequest, auditOf, requestApproval } from '../access/approvals.ts';
+import { type ApprovalRequest, auditOf, requestApproval } from '../approvals/decide.ts';
 import { renderChartPng } from '../charts/index.ts';
 import { istioSetup } from '../mesh/istio/profiles.ts';
-import { settled } from '../mesh/repair/followup.ts';
 import { ROUTING_KIND, type RoutingPayload } from '../mesh/routing/change.ts';
 import { listDestinationRules, listVirtualServices } from '../mesh/routing/live.ts';
 import { makePlan } from '../mesh/routing/plan.ts';
-import { effectLines } from '../mesh/routing/render.ts';
 import { routingApproval } from '../mesh/routing/request.ts';
 import { verificationChart } from '../mesh/routing/verify/chart.ts';
 import type { Judgement } from '../mesh/routing/verify/judge.ts';
@@ -28,7 +26,9 @@ import {
   type Verification,
 } from '../mesh/routing/verify/watch.ts';
 import { metricsReader } from '../prometheus/reader.ts';
+import { effectLines } from '../slack/render/routing.ts';
 import { verifyBreachReply, verifyProgress } from '../slack/render/verify.ts';
+import { settled } from './drift-followup.ts';
 import type { ActionHandler, JobContext } from './types.ts';
 
 /**

@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import { SimCluster } from './cluster/sim-cluster.ts';
 import { createFaults, type SimFaults } from './faults.ts';
 import { SimControlPlane } from './istio/control-plane.ts';
+import { PilotDebugServer } from './istio/debug-server.ts';
 import { Network } from './net/network.ts';
 import { buildOrder, populate } from './scenario/build.ts';
 import { loadScenario, type ScenarioSource } from './scenario/load.ts';
@@ -148,6 +149,13 @@ export async function startSimMesh(options: SimMeshOptions): Promise<SimMesh> {
   const traffic = new TrafficMetrics([...states.values()], BOOKINFO_FLOWS, timing.now);
   const exporter = new MetricsExporter(traffic);
   await exporter.listen();
+  // Pilot's debug port behind its Service, for the API server's service proxy.
+  const pilotDebug = new PilotDebugServer(states, controlPlane);
+  const pilotDebugUrl = await pilotDebug.listen();
+  for (const state of states.values()) {
+    for (const r of pilotDebug.routes(state))
+      state.serviceBackends.set(`${r.namespace}/${r.service}:${r.port}`, `${pilotDebugUrl}${r.path}`);
+  }
 
   const faults = createFaults({
     clusters: states,
@@ -188,6 +196,7 @@ export async function startSimMesh(options: SimMeshOptions): Promise<SimMesh> {
     close: async () => {
       faults.stop();
       await exporter.close();
+      await pilotDebug.close();
       for (const c of states.values()) c.controller.stop();
       await Promise.all([...servers.values()].map((s) => s.close()));
     },

@@ -10,7 +10,7 @@ import { renderChartPng } from '../../src/charts/index.ts';
 import { onPath } from '../../src/demo/redis.ts';
 import { startPrometheus } from '../helpers/prometheus.ts';
 import { waitFor } from '../helpers/wait.ts';
-import { ALICE, auditEntry, BOB, presetSpec, startWorld, type World } from '../routing/world.ts';
+import { ALICE, auditEntry, BOB, presetSpec, startWorld, type World } from '../mesh/routing/world.ts';
 import { machine, percentile, writeSection } from './report.ts';
 
 const RUNS = 20;

@@ -131,6 +131,8 @@ describe('the demo’s fault panel drives the simulated mesh', () => {
     );
     await panel.run('reset');
     assert.ok(days('icp') > 30);
+  });
+
   it('breaks and slows reviews v3 in the telemetry, and reset heals it', async () => {
     const reviewsV3 = async () => {
       // Istio 1.0 labels the remote's v3 pods "unknown"; route everything there first.

@@ -27,9 +27,55 @@ export function pilotSelector(setup: IstioSetup): string {
 }
 
 /**
- * Reads `/debug/syncz` from every running pilot of the primary, one exec per pilot pod (with several
- * replicas a Service would reach only one of them). One list and one exec per pilot, whatever the number
- * of proxies.
+ * Where Istio 1.0 pilot answers its debug handlers: its HTTP port behind the `istio-pilot` Service, reached
+ * through the API server's service proxy (one GET, no exec). Modern istiod refuses such callers (401).
+ */
+export const PILOT_SERVICE_10 = 'istio-pilot';
+export const PILOT_HTTP_PORT_10 = 8080;
+
+export function synczProxyPath(namespace: string): string {
+  return `/api/v1/namespaces/${namespace}/services/${PILOT_SERVICE_10}:${PILOT_HTTP_PORT_10}/proxy/debug/syncz`;
+}
+
+async function execSyncz(
+  cluster: Cluster,
+  namespace: string,
+  pod: string,
+  timeoutMs: number,
+): Promise<{ answer: PilotAnswer; proxies: ProxySync[] }> {
+  try {
+    const result = await cluster.exec({
+      namespace,
+      pod,
+      container: DISCOVERY_CONTAINER,
+      command: SYNCZ_ARGV,
+      timeoutMs,
+    });
+    if (result.exitCode !== 0) {
+      const why = result.stderr.trim().split('\n')[0] || `exit code ${result.exitCode}`;
+      return { answer: { pod, ok: false, reason: `pilot-discovery request failed: ${why}` }, proxies: [] };
+    }
+    return fromText(result.stdout, pod);
+  } catch (err) {
+    const failure = classifyKubeError(err, timeoutMs);
+    return {
+      answer: { pod, ok: false, reason: failure.reason, forbidden: failure.kind === 'forbidden' },
+      proxies: [],
+    };
+  }
+}
+
+function fromText(text: string, pod: string): { answer: PilotAnswer; proxies: ProxySync[] } {
+  const parsed = parseSyncz(text, pod);
+  return parsed.ok
+    ? { answer: { pod, ok: true }, proxies: parsed.proxies }
+    : { answer: { pod, ok: false, reason: parsed.reason }, proxies: [] };
+}
+
+/**
+ * Reads `/debug/syncz` from the primary's pilot. Istio 1.0 with one pilot: one GET through the service proxy,
+ * sent alongside the pilot pod list. Several replicas (a Service reaches only one of them), modern istiod, or
+ * a refused proxy: one exec per pilot pod, as `istioctl proxy-status` does. Never one call per proxy.
  */
 export async function readSyncz(
   cluster: Cluster,
@@ -38,6 +84,10 @@ export async function readSyncz(
 ): Promise<SynczReading> {
   const started = performance.now();
   const left = () => Math.max(1, Math.round(timeoutMs - (performance.now() - started)));
+  const viaService =
+    setup.profile === 'istio-1.0'
+      ? cluster.get(synczProxyPath(setup.namespace), timeoutMs).catch(() => undefined)
+      : undefined;
   let pods: string[];
   try {
     const list = await cluster.core.listNamespacedPod(
@@ -52,45 +102,22 @@ export async function readSyncz(
       .filter((n) => n !== '')
       .sort();
   } catch (err) {
+    await viaService;
     return { pilots: [], proxies: [], failure: classifyKubeError(err, timeoutMs).reason };
   }
   if (pods.length === 0) {
+    await viaService;
     return {
       pilots: [],
       proxies: [],
       failure: `no running ${DISCOVERY[setup.profile]} pod (${pilotSelector(setup)}) in ${setup.namespace}`,
     };
   }
-  const answers = await Promise.all(
-    pods.map(async (pod): Promise<{ answer: PilotAnswer; proxies: ProxySync[] }> => {
-      try {
-        const result = await cluster.exec({
-          namespace: setup.namespace,
-          pod,
-          container: DISCOVERY_CONTAINER,
-          command: SYNCZ_ARGV,
-          timeoutMs: left(),
-        });
-        if (result.exitCode !== 0) {
-          const why = result.stderr.trim().split('\n')[0] || `exit code ${result.exitCode}`;
-          return {
-            answer: { pod, ok: false, reason: `pilot-discovery request failed: ${why}` },
-            proxies: [],
-          };
-        }
-        const parsed = parseSyncz(result.stdout, pod);
-        return parsed.ok
-          ? { answer: { pod, ok: true }, proxies: parsed.proxies }
-          : { answer: { pod, ok: false, reason: parsed.reason }, proxies: [] };
-      } catch (err) {
-        const failure = classifyKubeError(err, timeoutMs);
-        return {
-          answer: { pod, ok: false, reason: failure.reason, forbidden: failure.kind === 'forbidden' },
-          proxies: [],
-        };
-      }
-    }),
-  );
+  const proxied = await viaService;
+  const answers =
+    pods.length === 1 && proxied?.status === 200
+      ? [fromText(proxied.body, pods[0]!)]
+      : await Promise.all(pods.map((pod) => execSyncz(cluster, setup.namespace, pod, left())));
   return {
     pilots: answers.map((a) => a.answer),
     proxies: answers.flatMap((a) => a.proxies).sort((a, b) => a.id.localeCompare(b.id)),

@@ -73,13 +73,25 @@ describe('/mesh proxies against the simulated seed mesh', () => {
     assert.equal(r.counts.total, 1);
   });
 
-  it('exec refused on the primary: not checked, with the grant to add, and nobody called unknown', async () => {
+  it('Istio 1.0 with one pilot: read through the service proxy, so no exec is needed', async () => {
+    sim.mesh.faults.forbidExec('icp', 'istio-system');
+    const r = await check();
+    assert.equal(r.health, 'healthy', JSON.stringify(r.findings));
+    assert.ok(r.counts.synced > 0);
+  });
+
+  it('two pilot replicas: each is asked by exec; refused, it is not checked, with the grant to add', async () => {
+    await sim.mesh.faults.scaleDeployment('icp', 'istio-system', 'istio-pilot', 2);
+    await sim.mesh.settled();
+    const both = await check();
+    assert.equal(both.pilots.length, 2);
+    assert.ok(both.pilots.every((p) => p.ok));
     sim.mesh.faults.forbidExec('icp', 'istio-system');
     const r = await check();
     const f = r.findings.find((x) => x.id === 'icp/proxies/syncz');
     assert.ok(f);
     assert.match(f.action ?? '', /pods\/exec/);
-    assert.equal(r.counts.unknown, 0);
+    assert.equal(r.counts.unknown, 0, 'nobody is called unknown without a list');
   });
 });
 
@@ -108,5 +120,22 @@ describe('/mesh status carries the proxy line (one exec per pilot pod, not one c
   it('the remote alone: its own proxies only', async () => {
     const r = await sim.check('iks');
     assert.equal(r.proxies?.counts.total, 1);
+  });
+});
+
+describe('/mesh proxies on modern istiod (exec: its debug port refuses proxied callers)', () => {
+  let sim: StatusSim;
+  before(async () => {
+    sim = await startStatusSim({ scenario: 'modern', extraConfig: 'checks:\n  clusterTimeout: 2s\n' });
+  });
+  after(() => sim.close());
+
+  it('every proxy placed by the cluster istiod names, all SYNCED', async () => {
+    const proxiedPath = '/api/v1/namespaces/istio-system/services/istiod:15014/proxy/debug/syncz';
+    assert.equal((await sim.clusters.get('icp')!.get(proxiedPath)).status, 401);
+    const r = await runProxiesCheck({ config: sim.config, clusters: sim.clusters });
+    assert.equal(r.health, 'healthy', JSON.stringify(r.findings));
+    assert.deepEqual(states(r, 'iks'), ['reviews-v3 synced']);
+    assert.ok(r.clusters.every((c) => c.proxies.every((p) => p.clusterId === c.name)));
   });
 });

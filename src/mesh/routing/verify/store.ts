@@ -1,4 +1,4 @@
-import type { ApprovalRequest } from '../../../access/approvals.ts';
+import type { ApprovalRequest } from '../../../approvals/decide.ts';
 import type { JobContext } from '../../../jobs/types.ts';
 import type { Verification, WrittenObject } from './watch.ts';
 
