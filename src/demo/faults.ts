@@ -97,6 +97,15 @@ export function simFaultPanel(sim: SimMesh): FaultPanel {
         return `${remote}: proxies now chain to a root of their own (/mesh certs)`;
       },
     },
+    'proxy-skew': {
+      id: 'proxy-skew',
+      label: `${remote.toUpperCase()} sidecar from Istio 1.2`,
+      hint: `reviews-v3 on ${remote} runs proxyv2:1.2.5 against pilot 1.0.2 (kube-inject from another release)`,
+      async run() {
+        f.setProxyImage(remote, 'default', { labelSelector: 'app=reviews' }, 'docker.io/istio/proxyv2:1.2.5');
+        return `${remote}: reviews-v3's sidecar now runs proxyv2:1.2.5 (/mesh status)`;
+      },
+    },
     'break-reviews-v3': {
       id: 'break-reviews-v3',
       label: 'Break reviews-v3 (503 to 30 %)',

@@ -71,6 +71,7 @@ describe('the demo’s fault panel drives the simulated mesh', () => {
         `Add VPN latency (${ADDED_RTT_MS} ms)`,
         'Root expires in 5 days',
         'IKS on its own root',
+        'IKS sidecar from Istio 1.2',
         'Break reviews-v3 (503 to 30 %)',
         'Slow reviews-v3 (+400 ms)',
         'Reset to healthy',

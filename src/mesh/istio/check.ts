@@ -4,6 +4,7 @@ import { detectDrift, primaryControlPlane, remoteControlPlane } from './drift.ts
 import { componentReport, dataPlaneReport, remoteSecretReports, unreachable } from './evaluate.ts';
 import {
   componentFindings,
+  DISCOVERY,
   type Draft,
   driftFindings,
   driftProblemFindings,
@@ -19,6 +20,7 @@ import { assessProxies } from './proxy-sync.ts';
 import type { ClusterReport, StatusReport } from './report.ts';
 import type { SidecarPods } from './sidecars.ts';
 import { healthOf, meshHealth, resolveFindings, topFindings } from './verdict.ts';
+import { clusterVersions, referenceTag, versionDrafts } from './versions.ts';
 
 /** What the check needs from a job context; a scheduler passes the same. */
 export interface StatusCheckDeps {
@@ -30,7 +32,12 @@ export interface StatusCheckDeps {
 type Judged = { report: Omit<ClusterReport, 'health'>; drafts: Draft[] };
 
 /** The primary's side of the drift comparison: built once, every remote is compared with it. */
-type Primary = { snapshot: ClusterSnapshot; live: ReturnType<typeof primaryControlPlane> };
+type Primary = {
+  snapshot: ClusterSnapshot;
+  live: ReturnType<typeof primaryControlPlane>;
+  /** The primary's discovery image tag: every cluster's versions are compared with it. */
+  reference: string | undefined;
+};
 
 function judge(s: ClusterSnapshot, primary: Primary | undefined, remotes: readonly string[]): Judged {
   const { cluster, setup } = s;
@@ -48,8 +55,19 @@ function judge(s: ClusterSnapshot, primary: Primary | undefined, remotes: readon
     };
   }
   const components = s.components.map((c) => componentReport(c.spec, c.pods));
+  const versions = clusterVersions(s);
   const drafts = componentFindings(cluster, s.role, setup.profile, setup.namespace, components, s.checkedAt);
-  const report: Judged['report'] = { ...base, reachable: true, components };
+  const report: Judged['report'] = { ...base, reachable: true, components, versions };
+  drafts.push(
+    ...versionDrafts(
+      cluster,
+      primary?.snapshot.cluster ?? cluster,
+      primary?.reference,
+      versions,
+      s.role === 'remote',
+      DISCOVERY[setup.profile],
+    ),
+  );
   const primaryName = primary?.snapshot.cluster ?? cluster;
 
   if (s.namespaces.ok && s.workloads.ok) {
@@ -97,7 +115,15 @@ export function judgeStatus(
   const remotes = (focus?.role === 'remote' ? [focus] : snapshots.filter((s) => s.role === 'remote')).map(
     (s) => s.cluster,
   );
-  const primarySide = primary ? { snapshot: primary, live: primaryControlPlane(primary) } : undefined;
+  const primarySide = primary
+    ? {
+        snapshot: primary,
+        live: primaryControlPlane(primary),
+        reference: unreachable(allFetched(primary))
+          ? undefined
+          : referenceTag(primary, clusterVersions(primary)),
+      }
+    : undefined;
   const judged = scope.map((s) => judge(s, primarySide, remotes));
   const drafts = judged.flatMap((j) => j.drafts);
   if (focus?.role === 'remote' && primary) drafts.push(...ownRemoteSecret(focus.cluster, primary));

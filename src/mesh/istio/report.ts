@@ -24,7 +24,8 @@ export type FindingArea =
   | 'not-checked'
   | 'restart'
   | 'proxy-sync'
-  | 'certificate';
+  | 'certificate'
+  | 'version';
 
 export interface Finding {
   /**
@@ -102,6 +103,13 @@ export interface ClusterReport {
   remoteSecrets?: RemoteSecretReport[];
   /** Remote only: every place an address of the primary no longer matches. */
   drift?: DriftFinding[];
+  /** Istio image tags: each component's, and the sidecars' of the injected namespaces with their counts. */
+  versions?: ClusterVersions;
+}
+
+export interface ClusterVersions {
+  controlPlane: { component: string; tags: string[] }[];
+  proxies: { tag: string; pods: number; example: string }[];
 }
 
 export interface StatusReport {

@@ -12,6 +12,7 @@ const AREA_RANK: Record<FindingArea, number> = {
   sidecar: 7,
   'proxy-sync': 7,
   certificate: 7,
+  version: 7,
   'not-checked': 8,
   restart: 9,
 };

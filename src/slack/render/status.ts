@@ -57,6 +57,19 @@ function clusterLine(c: ClusterReport): string {
           : `no remote secret for ${missing.join(', ')}`,
     );
   }
+  if (c.versions) {
+    const cp = [...new Set(c.versions.controlPlane.flatMap((x) => x.tags))];
+    const px = c.versions.proxies.map((p) => `${p.tag} ×${p.pods}`);
+    if (cp.length > 0 || px.length > 0)
+      parts.push(
+        `Istio ${[
+          cp.length > 0 ? `control plane ${cp.join('/')}` : '',
+          px.length > 0 ? `sidecars ${px.join(', ')}` : '',
+        ]
+          .filter(Boolean)
+          .join(', ')}`,
+      );
+  }
   if (c.drift)
     parts.push(
       c.drift.length === 0
