@@ -1,22 +1,19 @@
-import { type ApprovalRequest, auditOf, requestApproval } from '../approvals/decide.ts';
+import { auditOf } from '../access/audit.ts';
+import { approvalsFor } from '../approvals/request.ts';
+import { approvalStore } from '../approvals/store.ts';
+import type { ApprovalDeps, Decision } from '../approvals/types.ts';
 import { renderChartPng } from '../charts/index.ts';
+import type { ApprovalRequest } from '../mesh/change.ts';
 import { istioSetup } from '../mesh/istio/profiles.ts';
 import { ROUTING_KIND, type RoutingPayload } from '../mesh/routing/change.ts';
-import { listDestinationRules, listVirtualServices } from '../mesh/routing/live.ts';
-import { makePlan } from '../mesh/routing/plan.ts';
-import { routingApproval } from '../mesh/routing/request.ts';
+import { listDestinationRules } from '../mesh/routing/live.ts';
+import { requestRoutingChange } from '../mesh/routing/request.ts';
 import { verificationChart } from '../mesh/routing/verify/chart.ts';
 import type { Judgement } from '../mesh/routing/verify/judge.ts';
 import type { MetricsReader } from '../mesh/routing/verify/read.ts';
 import { revertWritten } from '../mesh/routing/verify/revert.ts';
 import { watchedServices } from '../mesh/routing/verify/services.ts';
-import {
-  loadVerification,
-  queueReading,
-  saveVerification,
-  VERIFY_ROUTING_ACTION,
-  type VerificationSeed,
-} from '../mesh/routing/verify/store.ts';
+import { loadVerification, saveVerification } from '../mesh/routing/verify/store.ts';
 import {
   breachText,
   chartDelayAfterRevert,
@@ -25,10 +22,10 @@ import {
   takeReading,
   type Verification,
 } from '../mesh/routing/verify/watch.ts';
+import { type WrittenChange, writtenBy } from '../mesh/routing/written.ts';
 import { metricsReader } from '../prometheus/reader.ts';
-import { effectLines } from '../slack/render/routing.ts';
+import { approvalView } from '../slack/render/approval.ts';
 import { verifyBreachReply, verifyProgress } from '../slack/render/verify.ts';
-import { settled } from './drift-followup.ts';
 import type { ActionHandler, JobContext } from './types.ts';
 
 /**
@@ -36,6 +33,54 @@ import type { ActionHandler, JobContext } from './types.ts';
  * and posts the progress message in the change's thread; each later reading judges, edits that message, and
  * queues the next, until the window ends (chart, verdict) or a reading breaches (revert, chart).
  */
+
+export const VERIFY_ROUTING_ACTION = 'mesh.routing-verify';
+
+/** Queues reading `n` of request `id` to run `delayMs` from now; queueing the same reading twice queues it once. */
+async function queueReading(
+  deps: Pick<ApprovalDeps, 'enqueue'>,
+  target: { id: string; channel: string; messageTs: string },
+  n: number,
+  delayMs: number,
+): Promise<void> {
+  await deps.enqueue(
+    {
+      type: 'action',
+      action: VERIFY_ROUTING_ACTION,
+      value: target.id,
+      user: 'meshops',
+      channel: target.channel,
+      messageTs: target.messageTs,
+      actionTs: `routing-verify-${target.id}-${n}`,
+      requestedAt: Date.now(),
+    },
+    { jobId: `routing-verify-${target.id}-${n}`, delayMs: Math.max(0, delayMs) },
+  );
+}
+
+/** The routing kind's afterDecision hook: an applied change that wrote something gets its verification window. */
+export async function afterRoutingDecision(
+  request: ApprovalRequest<RoutingPayload>,
+  decision: Decision,
+  deps: ApprovalDeps,
+): Promise<void> {
+  if (decision.state !== 'applied' || decision.followUp !== 'verify') return;
+  try {
+    await queueReading(
+      deps,
+      { id: request.id, channel: request.channel, messageTs: decision.messageTs },
+      0,
+      0,
+    );
+  } catch (err) {
+    deps.log.warn({ err, request: request.id }, 'could not queue the verification of a routing change');
+    const text =
+      ':warning: The verification of this change could not be queued: watch it with `/mesh status`.';
+    await deps.reply
+      .post({ channel: request.channel, thread_ts: decision.messageTs, text })
+      .catch((e: unknown) => deps.log.warn({ err: e }, 'could not say the verification was not queued'));
+  }
+}
 
 const readerFor = (ctx: JobContext): MetricsReader => {
   const primary = ctx.clusters.primary;
@@ -48,9 +93,13 @@ const readerFor = (ctx: JobContext): MetricsReader => {
 
 const readingNumber = (actionTs: string) => Number(/-(\d+)$/.exec(actionTs)?.[1] ?? 0);
 
-async function begin(ctx: JobContext, seed: VerificationSeed): Promise<Verification | undefined> {
-  const found = await settled(ctx, seed.id);
-  if (!found?.status.messageTs) return undefined;
+async function begin(
+  ctx: JobContext,
+  seed: WrittenChange,
+  threadTs: string,
+): Promise<Verification | undefined> {
+  const found = await approvalStore(ctx).get(seed.id);
+  if (!found) return undefined;
   const request = found.request as ApprovalRequest<RoutingPayload>;
   const primary = ctx.clusters.primary;
   const setup = istioSetup(ctx.config, primary.config);
@@ -66,7 +115,7 @@ async function begin(ctx: JobContext, seed: VerificationSeed): Promise<Verificat
     cluster: primary.name,
     profile: setup.profile,
     channel: request.channel,
-    threadTs: found.status.messageTs,
+    threadTs: found.status.messageTs ?? threadTs,
     requester: request.requester,
     approver: found.status.decidedBy ?? 'meshops',
     changedAt: seed.changedAt,
@@ -89,14 +138,14 @@ async function begin(ctx: JobContext, seed: VerificationSeed): Promise<Verificat
     // The readings say the same if Prometheus stays away; without a baseline only latency cannot be judged.
     ctx.log.warn({ err, request: v.id }, 'could not read the baseline of a routing verification');
   }
-  const posted = await ctx.slack.post({ channel: v.channel, thread_ts: v.threadTs, ...verifyProgress(v) });
+  const posted = await ctx.reply.post({ channel: v.channel, thread_ts: v.threadTs, ...verifyProgress(v) });
   v.progressTs = posted.ts;
   return v;
 }
 
 async function showProgress(ctx: JobContext, v: Verification): Promise<void> {
   if (!v.progressTs) return;
-  await ctx.slack
+  await ctx.reply
     .update({ channel: v.channel, ts: v.progressTs, ...verifyProgress(v) })
     .catch((err: unknown) =>
       ctx.log.warn({ err, request: v.id }, 'could not update the verification message'),
@@ -108,7 +157,7 @@ async function postChart(ctx: JobContext, v: Verification, reader: MetricsReader
   await saveVerification(ctx, v);
   try {
     const spec = await verificationChart(v, reader, Date.now());
-    await ctx.slack.upload({
+    await ctx.reply.upload({
       channel: v.channel,
       thread_ts: v.threadTs,
       filename: `verify-${v.label}-${v.id}.png`,
@@ -118,7 +167,7 @@ async function postChart(ctx: JobContext, v: Verification, reader: MetricsReader
     });
   } catch (err) {
     ctx.log.warn({ err, request: v.id }, 'could not make or upload the verification chart');
-    await ctx.slack
+    await ctx.reply
       .post({
         channel: v.channel,
         thread_ts: v.threadTs,
@@ -128,27 +177,21 @@ async function postChart(ctx: JobContext, v: Verification, reader: MetricsReader
   }
 }
 
-/** A revert of what meshops wrote, put up for approval (routing.verify.revert: propose). */
-async function proposeRevert(ctx: JobContext, v: Verification, breach: string): Promise<boolean> {
-  const primary = ctx.clusters.primary;
-  const targets = v.written.map((w) => ({ ref: w.ref, spec: w.restore }));
-  const live = await listVirtualServices(
-    primary,
-    targets.map((t) => t.ref.namespace),
+/**
+ * A revert of what meshops wrote, put up for approval (routing.verify.revert: propose), planned and
+ * pre-flighted like any routing request; meshops is its requester, so any approver may approve it.
+ */
+async function proposeRevert(ctx: JobContext, v: Verification): Promise<boolean> {
+  const outcome = await requestRoutingChange(
+    { ...ctx, approvals: approvalsFor(ctx, approvalView) },
+    { requester: 'meshops', channel: v.channel, threadTs: v.threadTs },
+    {
+      label: `revert of ${v.label}`,
+      title: `Revert ${v.label} (verification breach)`,
+      targets: v.written.map((w) => ({ ref: w.ref, spec: w.restore })),
+    },
   );
-  const label = `revert of ${v.label}`;
-  const plan = makePlan(targets, live, label);
-  if (plan.changes.length === 0) return false;
-  const outcome = await requestApproval(ctx, {
-    ...routingApproval(primary.name, label, plan),
-    requester: 'meshops',
-    channel: v.channel,
-    threadTs: v.threadTs,
-    title: `Revert ${v.label} (verification breach)`,
-    effect: [`Breach: ${breach}`, ...effectLines(plan.changes)],
-    checks: [],
-  });
-  return outcome.ok;
+  return outcome.kind === 'requested';
 }
 
 async function onBreach(
@@ -198,7 +241,7 @@ async function onBreach(
       });
     }
   } else {
-    const proposed = mode === 'propose' && (await proposeRevert(ctx, v, breach).catch(() => false));
+    const proposed = mode === 'propose' && (await proposeRevert(ctx, v).catch(() => false));
     v.state = proposed ? 'revert-proposed' : 'breached';
     v.outcome = `breached: ${breach}`;
     reply = proposed ? { kind: 'proposed' } : { kind: 'off' };
@@ -213,7 +256,7 @@ async function onBreach(
   }
   await saveVerification(ctx, v);
   await showProgress(ctx, v);
-  await ctx.slack
+  await ctx.reply
     .post({ channel: v.channel, thread_ts: v.threadTs, ...verifyBreachReply(v, breach, reply) })
     .catch((err: unknown) => ctx.log.warn({ err, request: v.id }, 'could not post the breach in the thread'));
   if (v.state !== 'reverted') return postChart(ctx, v, reader);
@@ -243,13 +286,13 @@ async function onEnd(ctx: JobContext, v: Verification, reader: MetricsReader): P
 }
 
 const tick: ActionHandler = async (job, ctx) => {
-  const stored = await loadVerification(ctx, job.value);
-  if (!stored) return;
   const n = readingNumber(job.actionTs);
+  const stored = await loadVerification(ctx, job.value);
   let v: Verification;
-  if (!('state' in stored)) {
-    if (n !== 0) return;
-    const begun = await begin(ctx, stored);
+  if (!stored) {
+    // Reading 0: the baseline, from what the change wrote.
+    const written = n === 0 ? await writtenBy(ctx, job.value) : undefined;
+    const begun = written && (await begin(ctx, written, job.messageTs));
     if (!begun) return;
     v = begun;
   } else {

@@ -101,7 +101,7 @@ describe('the console as Slack for a real meshops', () => {
     const handlers = defaultHandlers();
     handlers.actions['mesh.echo'] = async (job, ctx) => {
       clicks.push(job);
-      await ctx.slack.ephemeral({ channel: job.channel, user: job.user, text: `echo ${job.value}` });
+      await ctx.reply.ephemeral({ channel: job.channel, user: job.user, text: `echo ${job.value}` });
     };
     meshops = await startMeshops({
       role: 'all',

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import type { ReplyPort } from '../../src/chat/reply.ts';
 import { type SlackApiEvent, type SlackApiStub, startSlackApi } from '../../src/console/slack-api.ts';
 import { createLogger } from '../../src/observability/logger.ts';
-import { createPoster, type SlackPoster } from '../../src/slack/poster.ts';
+import { createPoster } from '../../src/slack/poster.ts';
 
 /** What Bolt's respond() does: POST JSON to the response_url. */
 async function respond(slack: SlackApiStub, id: string, payload: Record<string, unknown>): Promise<number> {
@@ -104,7 +105,7 @@ describe('the Slack stand-in: response_url posts become messages as in Slack', (
 
 describe("the Slack stand-in: the external upload flow, driven by meshops' poster", () => {
   let slack: SlackApiStub;
-  let poster: SlackPoster;
+  let poster: ReplyPort;
   before(async () => {
     slack = await startSlackApi();
     poster = createPoster({

@@ -62,11 +62,11 @@ describe('request telemetry on the seed (Istio 1.0, Mixer)', () => {
   });
 
   it('answers 503 to the faulted share and adds latency', async () => {
+    t.mesh.setTraffic('reviews', 'v2', { errorRate: 0.3, addedLatencyMs: 400 });
     routeReviews(t.mesh, [
       ['v1', 50],
       ['v2', 50],
     ]);
-    t.mesh.setTraffic('reviews', 'v2', { errorRate: 0.3, addedLatencyMs: 400 });
     const lines = await reviewsLines(t.mesh, 600);
     assert.ok(has(lines, 'istio_requests_total{', 'destination_version="v2"', 'response_code="503"'));
     assert.ok(!has(lines, 'istio_requests_total{', 'destination_version="v1"', 'response_code="503"'));
@@ -94,6 +94,34 @@ describe('request telemetry on the modern scenario (in-proxy)', () => {
     const lines = await reviewsLines(t.mesh);
     assert.ok(has(lines, 'istio_request_duration_milliseconds_bucket{'));
     assert.ok(has(lines, 'istio_requests_total{', 'destination_version="v3"', 'destination_cluster="iks"'));
+  });
+});
+
+describe('request telemetry across a routing write', () => {
+  let t: TestMesh;
+  before(async () => {
+    t = await startTestMesh({ scenario: 'modern' });
+  });
+  after(() => t.stop());
+
+  it('counts the traffic before the write along the old routes, not the new ones', async () => {
+    await fetch(t.mesh.metrics.url).then((r) => r.text());
+    // Half a second of reviews traffic, all to v1 (20 requests/s: about 10 requests).
+    await sleep(500);
+    routeReviews(t.mesh, [['v2', 100]]);
+    const text = await fetch(t.mesh.metrics.url).then((r) => r.text());
+    const count = (version: string) =>
+      text
+        .split('\n')
+        .filter(
+          (l) =>
+            l.startsWith('istio_requests_total{reporter="destination"') &&
+            l.includes('reviews.default.svc') &&
+            l.includes(`destination_version="${version}"`),
+        )
+        .reduce((n, l) => n + Number(l.split(' ').pop()), 0);
+    assert.ok(count('v2') <= 1, `v2 got ${count('v2')} requests sent before it was routed to`);
+    assert.ok(count('v1') >= 8, `v1 got ${count('v1')}`);
   });
 });
 

@@ -19,7 +19,7 @@ import { istioSetup } from './profiles.ts';
 import { assessProxies } from './proxy-sync.ts';
 import type { ClusterReport, StatusReport } from './report.ts';
 import type { SidecarPods } from './sidecars.ts';
-import { healthOf, meshHealth, resolveFindings, topFindings } from './verdict.ts';
+import { healthOf, meshHealth, resolveFindings, statusSummary, topFindings } from './verdict.ts';
 import { clusterVersions, referenceTag, versionDrafts } from './versions.ts';
 
 /** What the check needs from a job context; a scheduler passes the same. */
@@ -144,6 +144,8 @@ export function judgeStatus(
       !report.reachable,
     ),
   }));
+  const top = topFindings(findings);
+  const proxyLine = proxies ? { summary: proxies.summary, counts: proxies.counts } : undefined;
   return {
     checkedAt: new Date(scope[0]?.checkedAt ?? 0).toISOString(),
     ...(focus ? { cluster: focus.cluster } : {}),
@@ -153,8 +155,9 @@ export function judgeStatus(
     ),
     clusters,
     findings,
-    top: topFindings(findings),
-    ...(proxies ? { proxies: { summary: proxies.summary, counts: proxies.counts } } : {}),
+    top,
+    ...(proxyLine ? { proxies: proxyLine } : {}),
+    summary: statusSummary({ findings, top, clusters, ...(proxyLine ? { proxies: proxyLine } : {}) }),
   };
 }
 

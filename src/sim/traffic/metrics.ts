@@ -10,7 +10,7 @@
 
 import { type SimCluster, workloadOf } from '../cluster/sim-cluster.ts';
 import type { Json, KubeObject } from '../cluster/store.ts';
-import { endpointsFor } from './routing.ts';
+import { type Endpoint, endpointsFor } from './routing.ts';
 
 export type Telemetry = 'mixer' | 'in-proxy';
 
@@ -68,6 +68,9 @@ export class TrafficMetrics {
   readonly #now: () => number;
   readonly #requests = new Map<string, Series>();
   readonly #faults = new Map<string, TrafficFault>();
+  /** Where each flow went since the last advance: a change is integrated with the routes before it. */
+  #routes: Map<Flow, { source: { cluster: string; pod: KubeObject }; endpoints: Endpoint[] } | undefined> =
+    new Map();
   #last: number;
 
   constructor(clusters: readonly SimCluster[], flows: readonly Flow[], now: () => number) {
@@ -76,6 +79,26 @@ export class TrafficMetrics {
     this.#flows = flows;
     this.#now = now;
     this.#last = now();
+    this.#route();
+    // Traffic up to a routing write went the old way; from it on, the new way. (Pod changes are taken at
+    // the next scrape: integrating on each would cost a scan of every pod per pod event.)
+    this.#primary.store.onChange((e) => {
+      if (/^(virtualservices|destinationrules)\b/.test(e.key)) this.advance();
+    });
+  }
+
+  #route(): void {
+    this.#routes = new Map(
+      this.#flows.map((flow) => {
+        const source = this.#sourceOf(flow);
+        if (!source) return [flow, undefined];
+        const labels = source.pod.metadata.labels ?? {};
+        return [
+          flow,
+          { source, endpoints: endpointsFor(this.#primary, this.#clusters, flow.namespace, flow.to, labels) },
+        ];
+      }),
+    );
   }
 
   get telemetry(): Telemetry {
@@ -97,23 +120,16 @@ export class TrafficMetrics {
     this.#faults.clear();
   }
 
-  /** Adds the requests sent since the last call, along the routes live now. */
+  /** Adds the requests sent since the last call along the routes as they were, then takes the routes live now. */
   advance(): void {
     const now = this.#now();
     const seconds = Math.max(0, (now - this.#last) / 1000);
     this.#last = now;
-    if (seconds === 0) return;
     const telemetry = this.telemetry;
     for (const flow of this.#flows) {
-      const source = this.#sourceOf(flow);
-      if (!source) continue;
-      const endpoints = endpointsFor(
-        this.#primary,
-        this.#clusters,
-        flow.namespace,
-        flow.to,
-        source.pod.metadata.labels ?? {},
-      );
+      const route = seconds > 0 ? this.#routes.get(flow) : undefined;
+      if (!route) continue;
+      const { source, endpoints } = route;
       for (const ep of endpoints) {
         const version = ep.pod.metadata.labels?.version ?? 'unknown';
         const fault = this.#faults.get(`${flow.to}/${version}`) ?? {};
@@ -127,6 +143,7 @@ export class TrafficMetrics {
         }
       }
     }
+    this.#route();
   }
 
   /** The exposition text Prometheus scrapes. */

@@ -1,5 +1,5 @@
 import type { StoredAuditEntry } from '../../access/audit.ts';
-import type { JobResult } from '../../jobs/types.ts';
+import type { JobResult } from '../../chat/reply.ts';
 import { when, who } from './approval.ts';
 import { context, header, linesToSections, section } from './blocks.ts';
 

@@ -1,4 +1,4 @@
-import type { JobResult } from '../../jobs/types.ts';
+import type { JobResult } from '../../chat/reply.ts';
 import { context, header, linesToSections } from './blocks.ts';
 import { VERDICT_ICON } from './parent.ts';
 

@@ -1,7 +1,9 @@
 import type { KnownBlock } from '@slack/types';
-import type { JobResult } from '../../jobs/types.ts';
+import { MAX_LIST_LINES } from '../../chat/mrkdwn.ts';
+import type { JobResult } from '../../chat/reply.ts';
+import type { Finding } from '../../mesh/health.ts';
 import { podLine } from '../../mesh/istio/findings.ts';
-import type { ClusterReport, ComponentReport, Finding, StatusReport } from '../../mesh/istio/report.ts';
+import type { ClusterReport, ComponentReport, StatusReport } from '../../mesh/istio/report.ts';
 import { explainedCounts } from '../../mesh/istio/verdict.ts';
 import { clip, context, divider, header, LIMITS, linesToSections, section } from './blocks.ts';
 import { VERDICT_ICON } from './parent.ts';
@@ -12,7 +14,6 @@ import { escapeMrkdwn } from './vpn.ts';
  * cluster; the detail follows (the worker moves blocks past 50 into further replies). Lists longer than
  * MAX_LIST_LINES end with a line saying how many were left out and where to see them.
  */
-export const MAX_LIST_LINES = 150;
 
 const COMPONENT_ICON: Record<ComponentReport['health'], string> = {
   ok: ':white_check_mark:',
@@ -139,20 +140,6 @@ function detailBlocks(c: ClusterReport, now: number): KnownBlock[] {
   return blocks;
 }
 
-function summaryOf(report: StatusReport): string {
-  const byId = new Map(report.findings.map((f) => [f.id, f]));
-  const first = report.top[0] ? byId.get(report.top[0]) : undefined;
-  if (first) {
-    const more = report.findings.filter((f) => f.severity !== 'info').length - 1;
-    return `${first.text}${more > 0 ? ` (+${plural(more, 'more finding')})` : ''}`;
-  }
-  const reachable = report.clusters.filter((c) => c.reachable);
-  const components = reachable.flatMap((c) => c.components);
-  const sidecars = reachable.reduce((n, c) => n + (c.dataPlane?.withReadySidecar ?? 0), 0);
-  const proxies = report.proxies ? `, ${report.proxies.summary}` : '';
-  return `${plural(report.clusters.length, 'cluster')}: ${plural(components.length, 'component')} ready, ${plural(sidecars, 'sidecar')} ready, no drift${proxies}`;
-}
-
 /** Pilot's view in one line: the detail is `/mesh proxies`. */
 function proxiesLine(p: NonNullable<StatusReport['proxies']>): string {
   const c = p.counts;
@@ -168,7 +155,7 @@ export function renderStatus(report: StatusReport): JobResult {
   const top = report.top.map((id) => byId.get(id)!).filter(Boolean);
   const rest = report.findings.filter((f) => !report.top.includes(f.id));
   const title = report.cluster ? `Status of ${report.cluster}` : 'Mesh status';
-  const summary = summaryOf(report);
+  const { summary } = report;
 
   const blocks: KnownBlock[] = [header(`${VERDICT_ICON[report.health]} ${title}: ${report.health}`)];
   if (top.length > 0) {

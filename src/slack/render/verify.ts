@@ -1,9 +1,9 @@
 import type { KnownBlock } from '@slack/types';
+import { escapeMrkdwn as esc } from '../../chat/mrkdwn.ts';
 import { millis, percent, type VersionJudgement } from '../../mesh/routing/verify/judge.ts';
 import type { Reading, Verification } from '../../mesh/routing/verify/watch.ts';
 import { when, who } from './approval.ts';
 import { context, section } from './blocks.ts';
-import { escapeMrkdwn as esc } from './vpn.ts';
 
 /** The verification window in the change's thread: one message, edited in place at every reading. */
 

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
-import type { Finding, StatusReport } from '../../../src/mesh/istio/report.ts';
+import type { StatusFinding, StatusReport } from '../../../src/mesh/istio/report.ts';
 import { type StatusSim, startStatusSim } from './sim.ts';
 
-const find = (r: StatusReport, id: string): Finding => {
+const find = (r: StatusReport, id: string): StatusFinding => {
   const f = r.findings.find((x) => x.id === id);
   assert.ok(f, `finding ${id} among ${r.findings.map((x) => x.id).join(', ') || '(none)'}`);
   return f;

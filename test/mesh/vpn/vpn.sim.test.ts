@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
+import type { Finding } from '../../../src/mesh/health.ts';
 import { cidrContains, parseCidr } from '../../../src/mesh/vpn/ipv4.ts';
-import type { Finding, ProbeResult, VpnReport } from '../../../src/mesh/vpn/report.ts';
+import type { ProbeResult, VpnReport } from '../../../src/mesh/vpn/report.ts';
 import { startVpnSim, type VpnSim } from './sim.ts';
 
 const ids = (r: VpnReport) => r.findings.map((f) => f.id);

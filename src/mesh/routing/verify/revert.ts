@@ -7,7 +7,7 @@ import {
   replaceVirtualService,
 } from '../live.ts';
 import { refText } from '../types.ts';
-import type { WrittenObject } from './watch.ts';
+import type { WrittenObject } from '../written.ts';
 
 export type RevertResult =
   | { ok: true; lines: string[] }

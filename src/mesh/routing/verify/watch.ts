@@ -1,5 +1,5 @@
 import type { IstioProfile } from '../../../config/schema.ts';
-import type { VirtualServiceSpec, VsRef } from '../types.ts';
+import type { WrittenObject } from '../written.ts';
 import { breachLines, type Judgement, judge, type Thresholds } from './judge.ts';
 import { type MetricsReader, readService, type ServiceStats } from './read.ts';
 
@@ -16,15 +16,6 @@ export interface WatchedService {
   fqdn: string;
   /** The destination versions the new routes send to (subset labels `version`, else the subset name). */
   routed: string[];
-}
-
-/** What meshops wrote, so a revert can put back what was there, bound to what it wrote. */
-export interface WrittenObject {
-  ref: VsRef;
-  /** The resourceVersion meshops' write produced; null when the write deleted the object. */
-  resourceVersion: string | null;
-  /** The spec before the change; null when the change created the object. */
-  restore: VirtualServiceSpec | null;
 }
 
 export type Reading = { at: number; judgement: Judgement } | { at: number; error: string };

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { judge, type Thresholds } from '../../../src/mesh/routing/verify/judge.ts';
-import { serviceQueries } from '../../../src/mesh/routing/verify/queries.ts';
-import { attributeUnknown, type ServiceStats } from '../../../src/mesh/routing/verify/read.ts';
-import { watchedServices } from '../../../src/mesh/routing/verify/services.ts';
-import { presetSpec } from './world.ts';
+import { judge, type Thresholds } from '../../../../src/mesh/routing/verify/judge.ts';
+import { serviceQueries } from '../../../../src/mesh/routing/verify/queries.ts';
+import { attributeUnknown, type ServiceStats } from '../../../../src/mesh/routing/verify/read.ts';
+import { watchedServices } from '../../../../src/mesh/routing/verify/services.ts';
+import { presetSpec } from '../world.ts';
 
 const T: Thresholds = { maxErrorRate: 0.05, maxLatencyRatio: 2, minRequests: 20 };
 const stats = (byVersion: ServiceStats['byVersion'], p99AllMs: number | null = 90): ServiceStats => ({

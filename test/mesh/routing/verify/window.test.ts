@@ -3,10 +3,10 @@
 
 import assert from 'node:assert/strict';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
-import { onPath } from '../../../src/demo/redis.ts';
-import { type RunningPrometheus, startPrometheus } from '../../helpers/prometheus.ts';
-import { waitFor } from '../../helpers/wait.ts';
-import { ALICE, auditEntry, BOB, blocksText, presetSpec, startWorld, type World } from './world.ts';
+import { onPath } from '../../../../src/demo/redis.ts';
+import { type RunningPrometheus, startPrometheus } from '../../../helpers/prometheus.ts';
+import { waitFor } from '../../../helpers/wait.ts';
+import { ALICE, auditEntry, BOB, blocksText, presetSpec, startWorld, type World } from '../world.ts';
 
 const skip = !onPath('prometheus') && 'prometheus is not installed (apt-get install prometheus)';
 
