@@ -1,4 +1,5 @@
-import type { Finding, Health } from '../istio/report.ts';
+import type { Health } from '../health.ts';
+import type { StatusFinding } from '../istio/report.ts';
 import type { HeldCert } from './envoy-certs.ts';
 
 export type ProxyCertReading =
@@ -35,7 +36,7 @@ export interface CertsReport {
   clusters: ClusterCerts[];
   /** Whether every cluster's proxies chain to the same root; undefined when fewer than two clusters were read. */
   sharedRoot?: boolean;
-  findings: Finding[];
+  findings: StatusFinding[];
   top: string[];
   summary: string;
   ms: number;

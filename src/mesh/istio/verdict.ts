@@ -89,7 +89,9 @@ export function meshHealth(findings: readonly StatusFinding[], reachable: readon
 const plural = (n: number, one: string) => `${n} ${n === 1 ? one : `${one}s`}`;
 
 /** The report in one line, for the parent message and the scheduled posts: what matters most, or what is fine. */
-export function statusSummary(report: Pick<StatusReport, 'findings' | 'top' | 'clusters' | 'proxies'>): string {
+export function statusSummary(
+  report: Pick<StatusReport, 'findings' | 'top' | 'clusters' | 'proxies'>,
+): string {
   const byId = new Map(report.findings.map((f) => [f.id, f]));
   const first = report.top[0] ? byId.get(report.top[0]) : undefined;
   if (first) {

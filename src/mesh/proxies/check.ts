@@ -3,7 +3,7 @@ import type { Clusters } from '../../kube/registry.ts';
 import { readSyncz, type SynczReading } from '../istio/pilot.ts';
 import { istioSetup } from '../istio/profiles.ts';
 import { assessProxies } from '../istio/proxy-sync.ts';
-import type { Finding } from '../istio/report.ts';
+import type { StatusFinding } from '../istio/report.ts';
 import { listSidecars, type SidecarPods } from '../istio/sidecars.ts';
 import { meshHealth, resolveFindings, topFindings } from '../istio/verdict.ts';
 import type { ProxiesReport } from './report.ts';
@@ -22,7 +22,7 @@ export function judgeProxies(
   target?: string,
 ): Omit<ProxiesReport, 'ms' | 'checkedAt'> {
   const { drafts, ...assessed } = assessProxies(primary, profile, reading, pods, target);
-  const findings: Finding[] = resolveFindings(
+  const findings: StatusFinding[] = resolveFindings(
     drafts,
     assessed.clusters.map((c) => c.name),
   );

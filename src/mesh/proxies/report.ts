@@ -1,5 +1,6 @@
+import type { Health } from '../health.ts';
 import type { PilotAnswer } from '../istio/pilot.ts';
-import type { ClusterProxies, Finding, Health, ProxyCounts } from '../istio/report.ts';
+import type { ClusterProxies, ProxyCounts, StatusFinding } from '../istio/report.ts';
 import type { ProxySync } from '../istio/syncz.ts';
 
 export interface ProxiesReport {
@@ -15,7 +16,7 @@ export interface ProxiesReport {
   /** Proxies pilot knows that no configured cluster has a pod for (e.g. a cluster not in meshops' config). */
   elsewhere: ProxySync[];
   counts: ProxyCounts;
-  findings: Finding[];
+  findings: StatusFinding[];
   top: string[];
   /** One line, as `/mesh status` shows it. */
   summary: string;

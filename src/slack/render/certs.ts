@@ -1,11 +1,11 @@
-import type { JobResult } from '../../jobs/types.ts';
+import { escapeMrkdwn as esc } from '../../chat/mrkdwn.ts';
+import type { JobResult } from '../../chat/reply.ts';
 import { URGENT_DAYS, WARN_DAYS } from '../../mesh/certs/check.ts';
 import type { HeldCert } from '../../mesh/certs/envoy-certs.ts';
 import type { CertsReport, ClusterCerts } from '../../mesh/certs/report.ts';
-import type { Finding } from '../../mesh/istio/report.ts';
+import type { Finding } from '../../mesh/health.ts';
 import { context, header, linesToSections } from './blocks.ts';
 import { VERDICT_ICON } from './parent.ts';
-import { escapeMrkdwn as esc } from './vpn.ts';
 
 const left = (c: HeldCert) =>
   c.days < 0

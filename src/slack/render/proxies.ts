@@ -1,10 +1,11 @@
-import type { JobResult } from '../../jobs/types.ts';
-import type { ClusterProxies, Finding } from '../../mesh/istio/report.ts';
+import { escapeMrkdwn as esc } from '../../chat/mrkdwn.ts';
+import type { JobResult } from '../../chat/reply.ts';
+import type { Finding } from '../../mesh/health.ts';
+import type { ClusterProxies } from '../../mesh/istio/report.ts';
 import { type ProxySync, proxyState, XDS_TYPES } from '../../mesh/istio/syncz.ts';
 import type { ProxiesReport } from '../../mesh/proxies/report.ts';
 import { context, header, linesToSections } from './blocks.ts';
 import { VERDICT_ICON } from './parent.ts';
-import { escapeMrkdwn as esc } from './vpn.ts';
 
 /** Rows shown per cluster; the rest are counted, never silently dropped. */
 export const MAX_PROXY_ROWS = 60;

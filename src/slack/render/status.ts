@@ -1,5 +1,5 @@
 import type { KnownBlock } from '@slack/types';
-import { MAX_LIST_LINES } from '../../chat/mrkdwn.ts';
+import { escapeMrkdwn, MAX_LIST_LINES } from '../../chat/mrkdwn.ts';
 import type { JobResult } from '../../chat/reply.ts';
 import type { Finding } from '../../mesh/health.ts';
 import { podLine } from '../../mesh/istio/findings.ts';
@@ -7,7 +7,6 @@ import type { ClusterReport, ComponentReport, StatusReport } from '../../mesh/is
 import { explainedCounts } from '../../mesh/istio/verdict.ts';
 import { clip, context, divider, header, LIMITS, linesToSections, section } from './blocks.ts';
 import { VERDICT_ICON } from './parent.ts';
-import { escapeMrkdwn } from './vpn.ts';
 
 /**
  * `/mesh status` in Block Kit. The first reply holds the verdict, what matters most and one line per
