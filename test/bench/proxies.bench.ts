@@ -14,6 +14,7 @@ import { synczProxyPath } from '../../src/mesh/istio/pilot.ts';
 import { DISCOVERY_CONTAINER, SYNCZ_ARGV } from '../../src/mesh/istio/syncz.ts';
 import { runProxiesCheck } from '../../src/mesh/proxies/check.ts';
 import { startSimMesh } from '../../src/sim/index.ts';
+import { timeToFirstReply } from '../helpers/commands.ts';
 import { startHarness } from '../helpers/harness.ts';
 import { startProcess } from './processes.ts';
 import { machine, writeSection } from './report.ts';
@@ -41,20 +42,7 @@ access: { rateLimit: { commands: 1000, per: 1m } }
   const config = parseConfig(configYaml, join(dir, 'meshops.yaml'), dir);
   const clusters = createClusters(config);
   let seq = 0;
-  const once = async (text: string) => {
-    const channel = `C0BENCHP${++seq}`;
-    const reply = new Promise<number>((resolve) => {
-      const off = h.slack.onChange((e) => {
-        if (e.kind === 'message' && e.message.channel === channel && e.message.thread_ts) {
-          off();
-          resolve(performance.now());
-        }
-      });
-    });
-    const started = performance.now();
-    await h.command(text, { channel });
-    return (await reply) - started;
-  };
+  const once = (text: string) => timeToFirstReply(h, text, `C0BENCHP${++seq}`);
   const timed = async (fn: () => Promise<unknown>) => {
     const started = performance.now();
     await fn();

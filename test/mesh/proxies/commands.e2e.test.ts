@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { KnownBlock } from '@slack/types';
+import { runCommand } from '../../helpers/commands.ts';
 import { type Harness, startHarness } from '../../helpers/harness.ts';
-import { blocksText, limitViolations } from '../../helpers/slack-limits.ts';
+import { limitViolations } from '../../helpers/slack-limits.ts';
 import { type StatusSim, startStatusSim } from '../istio/sim.ts';
 
 /** `/mesh proxies` and `/mesh certs` as a user runs them: a signed slash command in, the thread reply out. */
@@ -19,12 +20,9 @@ describe('/mesh proxies and /mesh certs end to end', () => {
   });
 
   async function run(text: string, channel: string) {
-    const ack = await h.command(text, { channel });
-    assert.equal(ack.status, 200);
-    const parent = await h.waitForVerdict(channel, `/mesh ${text}`, 30_000);
-    const replies = h.thread(channel, parent.ts);
-    for (const m of replies) assert.deepEqual(limitViolations([m.blocks as KnownBlock[]], m.text), []);
-    return { parent, text: replies.map((m) => blocksText(m.blocks as KnownBlock[])).join('\n') };
+    const result = await runCommand(h, text, channel);
+    for (const m of result.replies) assert.deepEqual(limitViolations([m.blocks as KnownBlock[]], m.text), []);
+    return result;
   }
 
   it('/mesh proxies: each proxy with its four xDS states, grouped by cluster', async () => {
