@@ -161,7 +161,10 @@ export const configSchema = strictObject({
   }),
   checks: strictObject({
     clusterTimeout: duration.default(5000),
-  }).default({ clusterTimeout: 5000 }),
+    /** `/mesh certs`: proxies read per cluster at most (one per workload first), and how many at once. */
+    certSample: z.number().int().min(1).max(500).default(20),
+    certConcurrency: z.number().int().min(1).max(64).default(8),
+  }).default({ clusterTimeout: 5000, certSample: 20, certConcurrency: 8 }),
   routing: strictObject({
     namespace: k8sName.default('default'),
     presets: z.string().min(1).optional(),

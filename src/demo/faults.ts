@@ -79,6 +79,33 @@ export function simFaultPanel(sim: SimMesh): FaultPanel {
         return `VPN ${primary} ↔ ${remote}: round trip now ${ADDED_RTT_MS} ms`;
       },
     },
+    'root-expiring': {
+      id: 'root-expiring',
+      label: 'Root expires in 5 days',
+      hint: "Citadel's self-signed root (one year by default in Istio 1.0) is 5 days from expiry on every cluster",
+      async run() {
+        for (const c of specs) sim.controlPlane.setCerts(c.name, { rootExpiresInDays: 5 });
+        return 'Mesh root certificate now expires in 5 days (/mesh certs)';
+      },
+    },
+    'root-mismatch': {
+      id: 'root-mismatch',
+      label: `${remote.toUpperCase()} on its own root`,
+      hint: `${remote}'s Citadel signs with its own root instead of the shared cacerts: cross-cluster mTLS fails`,
+      async run() {
+        sim.controlPlane.setCerts(remote, { trustGroup: `${remote}-own` });
+        return `${remote}: proxies now chain to a root of their own (/mesh certs)`;
+      },
+    },
+    'proxy-skew': {
+      id: 'proxy-skew',
+      label: `${remote.toUpperCase()} sidecar from Istio 1.2`,
+      hint: `reviews-v3 on ${remote} runs proxyv2:1.2.5 against pilot 1.0.2 (kube-inject from another release)`,
+      async run() {
+        f.setProxyImage(remote, 'default', { labelSelector: 'app=reviews' }, 'docker.io/istio/proxyv2:1.2.5');
+        return `${remote}: reviews-v3's sidecar now runs proxyv2:1.2.5 (/mesh status)`;
+      },
+    },
     'break-reviews-v3': {
       id: 'break-reviews-v3',
       label: 'Break reviews-v3 (503 to 30 %)',

@@ -2,10 +2,12 @@ import { approvalActions } from '../approvals/actions.ts';
 import { defaultChecks } from '../schedules/checks.ts';
 import { approvalView } from '../slack/render/approval.ts';
 import { auditHandler } from './audit.ts';
+import { certsHandler } from './certs.ts';
 import { changeKinds } from './changes.ts';
 import { clustersHandler } from './clusters.ts';
 import { followUpActions } from './drift-followup.ts';
 import { pingHandler } from './ping.ts';
+import { proxiesHandler } from './proxies.ts';
 import { repairDriftHandler } from './repair-drift.ts';
 import { routeApplyHandler } from './route-apply.ts';
 import { routeDiffHandler } from './route-diff.ts';
@@ -32,6 +34,8 @@ export function defaultHandlers(): Handlers {
       status: statusHandler,
       vpn: vpnHandler,
       ping: pingHandler,
+      proxies: proxiesHandler,
+      certs: certsHandler,
       'schedule-list': scheduleListHandler,
       'schedule-run': createScheduleRunHandler(defaultChecks),
       'schedule-pause': schedulePauseHandler,

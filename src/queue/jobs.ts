@@ -12,6 +12,8 @@ export const commandSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('clusters') }),
   z.object({ kind: z.literal('status'), cluster: clusterName.optional() }),
   z.object({ kind: z.literal('vpn') }),
+  z.object({ kind: z.literal('proxies'), cluster: clusterName.optional() }),
+  z.object({ kind: z.literal('certs'), cluster: clusterName.optional() }),
   z.object({
     kind: z.literal('ping'),
     from: clusterName,

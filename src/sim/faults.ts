@@ -45,6 +45,11 @@ export interface SimFaults {
     target: PodTarget,
     options?: { container?: string; image?: string },
   ): void;
+  /**
+   * The pods run another proxy image, as after `istioctl kube-inject` of another Istio version or a pinned
+   * `sidecar.istio.io/proxyImage`: spec and status both show it, the container keeps running.
+   */
+  setProxyImage(cluster: string, namespace: string, target: PodTarget, image: string): void;
   /** Sets a Deployment's replicas (0 removes the component) and waits for the pods. */
   scaleDeployment(cluster: string, namespace: string, name: string, replicas: number): Promise<void>;
   /** Tunnel state on both sides, or on one side with `side`. */
@@ -170,6 +175,19 @@ export function createFaults(deps: FaultDeps): SimFaults & { stop(): void } {
         const container = containerOf(pod, options.container);
         const current = ((pod as Json).spec.containers as Json[]).find((x) => x.name === container)?.image;
         return imagePullBackOff(pod, container, options.image ?? `${current}-missing`, now);
+      });
+    },
+
+    setProxyImage(name, namespace, target, image) {
+      mutatePods(name, namespace, target, (pod) => {
+        const p = pod as Json;
+        const swap = (list: Json[] | undefined) =>
+          list?.map((x) => (x.name === 'istio-proxy' ? { ...x, image } : x));
+        return {
+          ...p,
+          spec: { ...p.spec, containers: swap(p.spec.containers) },
+          status: { ...p.status, containerStatuses: swap(p.status?.containerStatuses) },
+        } as unknown as KubeObject;
       });
     },
 

@@ -6,6 +6,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { SimCluster } from './cluster/sim-cluster.ts';
 import { createFaults, type SimFaults } from './faults.ts';
+import { SimControlPlane } from './istio/control-plane.ts';
+import { PilotDebugServer } from './istio/debug-server.ts';
 import { Network } from './net/network.ts';
 import { buildOrder, populate } from './scenario/build.ts';
 import { loadScenario, type ScenarioSource } from './scenario/load.ts';
@@ -31,6 +33,8 @@ export interface SimMeshOptions {
   execLatencyMs?: number;
   /** Real ms per simulated ms inside commands, e.g. ping intervals and RTTs (default 0.01). */
   timeScale?: number;
+  /** How long proxies take to reconnect and get a first push after pilot (re)starts, ms (1000). */
+  xdsReconnectMs?: number;
 }
 
 export interface SimClusterHandle {
@@ -50,6 +54,8 @@ export interface SimMesh {
   readonly clusters: ReadonlyMap<string, SimClusterHandle>;
   readonly network: Network;
   readonly faults: SimFaults;
+  /** Pilot's and Citadel's view: proxy sync state and the certificates proxies hold. */
+  readonly controlPlane: SimControlPlane;
   /**
    * The mesh's request telemetry in Prometheus' text format (`http://127.0.0.1:<port>/metrics`) and as
    * a scrape target (`127.0.0.1:<port>`): Mixer's adapter on an Istio 1.0 primary, in-proxy otherwise.
@@ -83,6 +89,11 @@ export async function startSimMesh(options: SimMeshOptions): Promise<SimMesh> {
     },
   });
 
+  const controlPlane = new SimControlPlane(states, network, {
+    reconnectMs: options.xdsReconnectMs ?? 1000,
+    now: timing.now,
+  });
+
   const servers = new Map<string, ClusterApiServer>();
   const started = new Map<string, SimClusterHandle>();
   const kubeconfigs = new Map<string, string>();
@@ -92,7 +103,7 @@ export async function startSimMesh(options: SimMeshOptions): Promise<SimMesh> {
         const state = states.get(spec.name)!;
         const tls = await makeClusterTls(spec.name);
         const token = options.tokens?.[spec.name] ?? randomBytes(24).toString('hex');
-        const server = new ClusterApiServer(state, network, tls, token, execTiming);
+        const server = new ClusterApiServer(state, network, tls, token, execTiming, controlPlane);
         servers.set(spec.name, server);
         await server.listen(options.ports?.[spec.name] ?? 0);
         const kubeconfigPath = join(dir, `${spec.name}.kubeconfig`);
@@ -138,6 +149,13 @@ export async function startSimMesh(options: SimMeshOptions): Promise<SimMesh> {
   const traffic = new TrafficMetrics([...states.values()], BOOKINFO_FLOWS, timing.now);
   const exporter = new MetricsExporter(traffic);
   await exporter.listen();
+  // Pilot's debug port behind its Service, for the API server's service proxy.
+  const pilotDebug = new PilotDebugServer(states, controlPlane);
+  const pilotDebugUrl = await pilotDebug.listen();
+  for (const state of states.values()) {
+    for (const r of pilotDebug.routes(state))
+      state.serviceBackends.set(`${r.namespace}/${r.service}:${r.port}`, `${pilotDebugUrl}${r.path}`);
+  }
 
   const faults = createFaults({
     clusters: states,
@@ -147,6 +165,7 @@ export async function startSimMesh(options: SimMeshOptions): Promise<SimMesh> {
     reset: async () => {
       for (const c of states.values()) c.clear();
       network.reset();
+      controlPlane.reset();
       traffic.clearFaults();
       await Promise.all([...servers.values()].map((s) => s.restore()));
       populateAll();
@@ -159,6 +178,7 @@ export async function startSimMesh(options: SimMeshOptions): Promise<SimMesh> {
     clusters: handles,
     network,
     faults,
+    controlPlane,
     metrics: { url: exporter.url, target: exporter.target },
     connectService: (cluster, namespace, service, port, url) => {
       const state = states.get(cluster);
@@ -176,6 +196,7 @@ export async function startSimMesh(options: SimMeshOptions): Promise<SimMesh> {
     close: async () => {
       faults.stop();
       await exporter.close();
+      await pilotDebug.close();
       for (const c of states.values()) c.controller.stop();
       await Promise.all([...servers.values()].map((s) => s.close()));
     },

@@ -41,6 +41,14 @@ function cluster(name: string | undefined, ctx: ParseContext, role?: 'remote'): 
   return { name };
 }
 
+function optionalCluster(kind: 'proxies' | 'certs', args: string[], ctx: ParseContext): Command | string {
+  const extra = exact(args, 1);
+  if (extra) return extra;
+  if (args[0] === undefined) return { kind };
+  const c = cluster(args[0], ctx);
+  return typeof c === 'string' ? c : { kind, cluster: c.name };
+}
+
 function exact(args: string[], max: number): string | undefined {
   return args.length > max ? `unexpected argument "${args[max]}"` : undefined;
 }
@@ -79,6 +87,23 @@ export const COMMAND_SPECS: readonly CommandSpec[] = [
       const c = cluster(args[0], ctx);
       return typeof c === 'string' ? c : { kind: 'status', cluster: c.name };
     },
+  },
+  {
+    words: ['proxies'],
+    usage: '/mesh proxies [cluster]',
+    summary: 'every proxy pilot knows with CDS/LDS/EDS/RDS sync state, and sidecars pilot does not know',
+    access: 'anyone',
+    writes: false,
+    parse: (args, ctx) => optionalCluster('proxies', args, ctx),
+  },
+  {
+    words: ['certs'],
+    usage: '/mesh certs [cluster]',
+    summary:
+      'days to expiry of the root and workload certificates proxies hold, and whether clusters share a root',
+    access: 'anyone',
+    writes: false,
+    parse: (args, ctx) => optionalCluster('certs', args, ctx),
   },
   {
     words: ['vpn'],

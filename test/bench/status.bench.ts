@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { generateScenario, startSimMesh } from '../../src/sim/index.ts';
+import { timeToFirstReply } from '../helpers/commands.ts';
 import { startHarness } from '../helpers/harness.ts';
 import { startProcess } from './processes.ts';
 import { machine, writeSection } from './report.ts';
@@ -58,18 +59,7 @@ access: { rateLimit: { commands: 1000, per: 1m } }\n`;
     dir,
     names: sim.names,
     async once() {
-      const channel = `C0BENCH${++seq}`;
-      const reply = new Promise<number>((resolve) => {
-        const off = h.slack.onChange((e) => {
-          if (e.kind === 'message' && e.message.channel === channel && e.message.thread_ts) {
-            off();
-            resolve(performance.now());
-          }
-        });
-      });
-      const started = performance.now();
-      await h.command('status', { channel });
-      return (await reply) - started;
+      return timeToFirstReply(h, 'status', `C0BENCH${++seq}`);
     },
     async verdict() {
       const parent = await h.waitForVerdict(`C0BENCH${seq}`, '/mesh status');

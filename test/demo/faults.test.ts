@@ -69,6 +69,9 @@ describe('the demo’s fault panel drives the simulated mesh', () => {
         'VPN tunnel half-up',
         'IKS unreachable',
         `Add VPN latency (${ADDED_RTT_MS} ms)`,
+        'Root expires in 5 days',
+        'IKS on its own root',
+        'IKS sidecar from Istio 1.2',
         'Break reviews-v3 (503 to 30 %)',
         'Slow reviews-v3 (+400 ms)',
         'Reset to healthy',
@@ -116,6 +119,19 @@ describe('the demo’s fault panel drives the simulated mesh', () => {
     await panel.run('latency');
     const slow = route();
     assert.ok(slow.reachable && slow.rttMs >= ADDED_RTT_MS, JSON.stringify(slow));
+  });
+
+  it('brings the root to 5 days from expiry, and gives iks a root of its own', async () => {
+    await panel.run('root-expiring');
+    const days = (c: string) => (sim.controlPlane.certSettings(c).rootNotAfter - Date.now()) / 86_400_000;
+    assert.ok(days('icp') > 4.9 && days('icp') <= 5 && days('iks') <= 5);
+    await panel.run('root-mismatch');
+    assert.notEqual(
+      sim.controlPlane.certSettings('iks').trustGroup,
+      sim.controlPlane.certSettings('icp').trustGroup,
+    );
+    await panel.run('reset');
+    assert.ok(days('icp') > 30);
   });
 
   it('breaks and slows reviews v3 in the telemetry, and reset heals it', async () => {

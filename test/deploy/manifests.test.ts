@@ -95,10 +95,19 @@ describe('deploy/ manifests', () => {
       if (r.resources.includes('secrets')) assert.deepEqual(r.verbs, ['get'], 'secrets: get only');
       if (r.resources.includes('secrets')) assert.ok(r.resourceNames?.length, 'secrets only by name');
     }
+    // Exec: pings, ipsec and /mesh certs in the probe/injected namespace; pilot's /debug/syncz in istio-system.
     const exec = rules.filter((r) => r.resources.includes('pods/exec'));
     assert.deepEqual(
       exec.map((r) => [r.ns, r.verbs.join(',')]),
-      [['default', 'get,create']],
+      [
+        ['default', 'get,create'],
+        ['istio-system', 'get,create'],
+      ],
+    );
+    const proxied = rules.filter((r) => r.resources.includes('services/proxy'));
+    assert.ok(
+      proxied.every((r) => r.verbs.join() === 'get' && r.resourceNames?.length),
+      'service proxy: get by name',
     );
     const writes = rules.filter(
       (r) =>

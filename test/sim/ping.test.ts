@@ -4,6 +4,7 @@ import { seededRandom } from '../../src/sim/cluster/ids.ts';
 import { getopt, parsePingArgs, pingProgram } from '../../src/sim/commands/ping.ts';
 import { busybox, iputils, type PingReply } from '../../src/sim/commands/ping-output.ts';
 import type { ExecContext, Output } from '../../src/sim/commands/types.ts';
+import type { SimControlPlane } from '../../src/sim/istio/control-plane.ts';
 import type { Network, Route } from '../../src/sim/net/network.ts';
 import { fixture } from './helpers.ts';
 
@@ -133,8 +134,10 @@ function context(route: Route): ExecContext {
   return {
     cluster: 'iks',
     pod: { metadata: { name: 'p' }, status: { podIP: '172.30.0.9' }, spec: { nodeName: 'n1' } },
+    container: 'p',
     traits: { ping: 'iputils', strongswan: false },
     network,
+    controlPlane: {} as SimControlPlane,
     random: seededRandom('test'),
     now: Date.now,
     wait: async () => {},

@@ -65,7 +65,7 @@ describe('/mesh through Slack, the queue and a worker', () => {
     const body = JSON.parse(res.body) as { response_type: string; text: string };
     assert.equal(body.response_type, 'ephemeral');
     assert.match(body.text, /unknown subcommand "frobnicate"/);
-    assert.match(body.text, /clusters, status, vpn, ping/);
+    assert.match(body.text, /clusters, status, proxies, certs, vpn, ping/);
     assert.equal(h.parents('C0UNKNOWN').length, 0);
   });
 

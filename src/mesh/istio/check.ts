@@ -4,6 +4,7 @@ import { detectDrift, primaryControlPlane, remoteControlPlane } from './drift.ts
 import { componentReport, dataPlaneReport, remoteSecretReports, unreachable } from './evaluate.ts';
 import {
   componentFindings,
+  DISCOVERY,
   type Draft,
   driftFindings,
   driftProblemFindings,
@@ -13,9 +14,13 @@ import {
   sidecarFindings,
 } from './findings.ts';
 import { allFetched, type ClusterSnapshot, gatherCluster } from './gather.ts';
+import { readSyncz, type SynczReading } from './pilot.ts';
 import { istioSetup } from './profiles.ts';
+import { assessProxies } from './proxy-sync.ts';
 import type { ClusterReport, StatusReport } from './report.ts';
+import type { SidecarPods } from './sidecars.ts';
 import { healthOf, meshHealth, resolveFindings, statusSummary, topFindings } from './verdict.ts';
+import { clusterVersions, referenceTag, versionDrafts } from './versions.ts';
 
 /** What the check needs from a job context; a scheduler passes the same. */
 export interface StatusCheckDeps {
@@ -27,7 +32,12 @@ export interface StatusCheckDeps {
 type Judged = { report: Omit<ClusterReport, 'health'>; drafts: Draft[] };
 
 /** The primary's side of the drift comparison: built once, every remote is compared with it. */
-type Primary = { snapshot: ClusterSnapshot; live: ReturnType<typeof primaryControlPlane> };
+type Primary = {
+  snapshot: ClusterSnapshot;
+  live: ReturnType<typeof primaryControlPlane>;
+  /** The primary's discovery image tag: every cluster's versions are compared with it. */
+  reference: string | undefined;
+};
 
 function judge(s: ClusterSnapshot, primary: Primary | undefined, remotes: readonly string[]): Judged {
   const { cluster, setup } = s;
@@ -45,8 +55,19 @@ function judge(s: ClusterSnapshot, primary: Primary | undefined, remotes: readon
     };
   }
   const components = s.components.map((c) => componentReport(c.spec, c.pods));
+  const versions = clusterVersions(s);
   const drafts = componentFindings(cluster, s.role, setup.profile, setup.namespace, components, s.checkedAt);
-  const report: Judged['report'] = { ...base, reachable: true, components };
+  const report: Judged['report'] = { ...base, reachable: true, components, versions };
+  drafts.push(
+    ...versionDrafts(
+      cluster,
+      primary?.snapshot.cluster ?? cluster,
+      primary?.reference,
+      versions,
+      s.role === 'remote',
+      DISCOVERY[setup.profile],
+    ),
+  );
   const primaryName = primary?.snapshot.cluster ?? cluster;
 
   if (s.namespaces.ok && s.workloads.ok) {
@@ -85,6 +106,7 @@ function judge(s: ClusterSnapshot, primary: Primary | undefined, remotes: readon
 export function judgeStatus(
   snapshots: readonly ClusterSnapshot[],
   target?: string,
+  syncz?: SynczReading,
 ): Omit<StatusReport, 'ms'> {
   const primary = snapshots.find((s) => s.role === 'primary');
   const focus = target === undefined ? undefined : snapshots.find((s) => s.cluster === target);
@@ -93,10 +115,23 @@ export function judgeStatus(
   const remotes = (focus?.role === 'remote' ? [focus] : snapshots.filter((s) => s.role === 'remote')).map(
     (s) => s.cluster,
   );
-  const primarySide = primary ? { snapshot: primary, live: primaryControlPlane(primary) } : undefined;
+  const primarySide = primary
+    ? {
+        snapshot: primary,
+        live: primaryControlPlane(primary),
+        reference: unreachable(allFetched(primary))
+          ? undefined
+          : referenceTag(primary, clusterVersions(primary)),
+      }
+    : undefined;
   const judged = scope.map((s) => judge(s, primarySide, remotes));
   const drafts = judged.flatMap((j) => j.drafts);
   if (focus?.role === 'remote' && primary) drafts.push(...ownRemoteSecret(focus.cluster, primary));
+  const proxies =
+    primary && syncz
+      ? assessProxies(primary.cluster, primary.setup.profile, syncz, snapshots.map(snapshotSidecars), target)
+      : undefined;
+  if (proxies) drafts.push(...proxies.drafts);
 
   const findings = resolveFindings(
     drafts,
@@ -110,6 +145,7 @@ export function judgeStatus(
     ),
   }));
   const top = topFindings(findings);
+  const proxyLine = proxies ? { summary: proxies.summary, counts: proxies.counts } : undefined;
   return {
     checkedAt: new Date(scope[0]?.checkedAt ?? 0).toISOString(),
     ...(focus ? { cluster: focus.cluster } : {}),
@@ -120,7 +156,24 @@ export function judgeStatus(
     clusters,
     findings,
     top,
-    summary: statusSummary({ findings, top, clusters }),
+    ...(proxyLine ? { proxies: proxyLine } : {}),
+    summary: statusSummary({ findings, top, clusters, ...(proxyLine ? { proxies: proxyLine } : {}) }),
+  };
+}
+
+/** The sidecars a status snapshot already holds, so the proxy line costs no extra list call. */
+function snapshotSidecars(s: ClusterSnapshot): SidecarPods {
+  const base = { cluster: s.cluster, role: s.role };
+  // The status check already says why a cluster's pods could not be read; no second finding for it.
+  if (!s.workloads.ok) return { ...base, ok: false, podIds: new Set(), sidecars: [] };
+  const pods = [...s.components.flatMap((c) => (c.pods.ok ? c.pods.value : [])), ...s.workloads.value];
+  return {
+    ...base,
+    ok: true,
+    podIds: new Set(pods.map((p) => `${p.state.name}.${p.state.namespace}`)),
+    sidecars: s.workloads.value
+      .filter((p) => p.sidecar !== 'missing' && p.state.status === 'Running' && !p.state.terminating)
+      .map((p) => ({ namespace: p.state.namespace, pod: p.state.name, workload: p.workload })),
   };
 }
 
@@ -153,14 +206,21 @@ export async function runStatusCheck(
   const asked = clusters.all.filter(
     (c) => !target || c === target || (target.role === 'remote' && c.role === 'primary'),
   );
-  const snapshots = await Promise.all(
-    asked.map((c) =>
-      gatherCluster(c, istioSetup(config, c.config), {
-        timeoutMs: config.checks.clusterTimeout,
-        remotes: clusters.remotes.map((r) => r.name),
-        ...(deps.now ? { now: deps.now } : {}),
-      }),
+  const primary = asked.find((c) => c.role === 'primary');
+  // Pilot's proxy list is read alongside the cluster calls: one list and one exec per pilot pod.
+  const [snapshots, syncz] = await Promise.all([
+    Promise.all(
+      asked.map((c) =>
+        gatherCluster(c, istioSetup(config, c.config), {
+          timeoutMs: config.checks.clusterTimeout,
+          remotes: clusters.remotes.map((r) => r.name),
+          ...(deps.now ? { now: deps.now } : {}),
+        }),
+      ),
     ),
-  );
-  return { ...judgeStatus(snapshots, target?.name), ms: performance.now() - started };
+    primary
+      ? readSyncz(primary, istioSetup(config, primary.config), config.checks.clusterTimeout)
+      : undefined,
+  ]);
+  return { ...judgeStatus(snapshots, target?.name, syncz), ms: performance.now() - started };
 }

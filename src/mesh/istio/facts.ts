@@ -28,6 +28,8 @@ export interface PodFacts {
   optedOut: boolean;
   /** Control-plane addresses baked into the sidecar's arguments at injection, by flag name. */
   proxyArgs: Record<string, string>;
+  /** Image of each container (and native sidecar), by container name. */
+  images: Record<string, string>;
 }
 
 const PROXY_ADDRESS_FLAGS = ['discoveryAddress', 'zipkinAddress', 'statsdUdpAddress'] as const;
@@ -72,6 +74,12 @@ export function podFacts(pod: V1Pod, now: number): PodFacts {
     sidecar: !proxy ? 'missing' : proxyStatus?.ready ? 'ready' : 'unready',
     optedOut: inject === 'false',
     proxyArgs: proxyArgs(proxy),
+    images: Object.fromEntries(
+      [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])].map((c) => [
+        c.name,
+        c.image ?? '',
+      ]),
+    ),
   };
 }
 

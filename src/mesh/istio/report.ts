@@ -3,6 +3,7 @@ import type { KubeFailureKind } from '../../kube/errors.ts';
 import type { Finding, Health } from '../health.ts';
 import type { DriftFinding } from './drift.ts';
 import type { PodState } from './pod-status.ts';
+import type { ProxySync } from './syncz.ts';
 
 /**
  * The typed, JSON-serializable result of a status check. Scheduled health posts store and compare it,
@@ -18,7 +19,10 @@ export type StatusArea =
   | 'remote-secret'
   | 'sidecar'
   | 'not-checked'
-  | 'restart';
+  | 'restart'
+  | 'proxy-sync'
+  | 'certificate'
+  | 'version';
 
 /** A status finding always names its cluster: `iks/drift/pilot`, `icp/component/telemetry`, `iks/sidecars/unready`. */
 export type StatusFinding = Finding<StatusArea> & { cluster: string };
@@ -82,6 +86,13 @@ export interface ClusterReport {
   remoteSecrets?: RemoteSecretReport[];
   /** Remote only: every place an address of the primary no longer matches. */
   drift?: DriftFinding[];
+  /** Istio image tags: each component's, and the sidecars' of the injected namespaces with their counts. */
+  versions?: ClusterVersions;
+}
+
+export interface ClusterVersions {
+  controlPlane: { component: string; tags: string[] }[];
+  proxies: { tag: string; pods: number; example: string }[];
 }
 
 export interface StatusReport {
@@ -96,5 +107,33 @@ export interface StatusReport {
   findings: StatusFinding[];
   /** Ids of the one to three findings that matter most (none when healthy). */
   top: string[];
+  /** Pilot's view of the proxies in scope, as one line and its counts (absent without a primary). */
+  proxies?: { summary: string; counts: ProxyCounts };
   ms: number;
+}
+
+/** A pod in an injected namespace with a running sidecar that no pilot has a connection from. */
+export interface UnknownProxy {
+  namespace: string;
+  pod: string;
+  /** The Deployment (or other owner) the pod belongs to. */
+  workload: string;
+}
+
+export interface ClusterProxies {
+  name: string;
+  role: 'primary' | 'remote';
+  /** Proxies pilot knows in this cluster, by id. */
+  proxies: ProxySync[];
+  unknown: UnknownProxy[];
+  /** Why the cluster's pods could not be listed (the proxies pilot knows are still shown). */
+  failure?: string;
+}
+
+export interface ProxyCounts {
+  total: number;
+  synced: number;
+  stale: number;
+  notSent: number;
+  unknown: number;
 }

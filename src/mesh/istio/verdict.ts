@@ -10,6 +10,9 @@ const AREA_RANK: Record<StatusArea, number> = {
   component: 5,
   drift: 6,
   sidecar: 7,
+  'proxy-sync': 7,
+  certificate: 7,
+  version: 7,
   'not-checked': 8,
   restart: 9,
 };
@@ -86,7 +89,9 @@ export function meshHealth(findings: readonly StatusFinding[], reachable: readon
 const plural = (n: number, one: string) => `${n} ${n === 1 ? one : `${one}s`}`;
 
 /** The report in one line, for the parent message and the scheduled posts: what matters most, or what is fine. */
-export function statusSummary(report: Pick<StatusReport, 'findings' | 'top' | 'clusters'>): string {
+export function statusSummary(
+  report: Pick<StatusReport, 'findings' | 'top' | 'clusters' | 'proxies'>,
+): string {
   const byId = new Map(report.findings.map((f) => [f.id, f]));
   const first = report.top[0] ? byId.get(report.top[0]) : undefined;
   if (first) {
@@ -96,5 +101,6 @@ export function statusSummary(report: Pick<StatusReport, 'findings' | 'top' | 'c
   const reachable = report.clusters.filter((c) => c.reachable);
   const components = reachable.flatMap((c) => c.components);
   const sidecars = reachable.reduce((n, c) => n + (c.dataPlane?.withReadySidecar ?? 0), 0);
-  return `${plural(report.clusters.length, 'cluster')}: ${plural(components.length, 'component')} ready, ${plural(sidecars, 'sidecar')} ready, no drift`;
+  const proxies = report.proxies ? `, ${report.proxies.summary}` : '';
+  return `${plural(report.clusters.length, 'cluster')}: ${plural(components.length, 'component')} ready, ${plural(sidecars, 'sidecar')} ready, no drift${proxies}`;
 }

@@ -10,6 +10,7 @@ import type { SimCluster } from '../cluster/sim-cluster.ts';
 import type { Json, KubeObject } from '../cluster/store.ts';
 import { resolveProgram } from '../commands/programs.ts';
 import type { ExecContext } from '../commands/types.ts';
+import type { SimControlPlane } from '../istio/control-plane.ts';
 import type { Network } from '../net/network.ts';
 import type { ResourceRoute } from './routes.ts';
 import { errors } from './status.ts';
@@ -112,6 +113,7 @@ export async function runExec(
   cluster: SimCluster,
   network: Network,
   timing: ExecTiming,
+  controlPlane: SimControlPlane,
 ): Promise<void> {
   const abort = new AbortController();
   ws.on('close', () => abort.abort());
@@ -130,8 +132,10 @@ export async function runExec(
   const ctx: ExecContext = {
     cluster: cluster.name,
     pod: plan.pod,
+    container: plan.container,
     traits: cluster.podTraits(plan.pod),
     network,
+    controlPlane,
     random: seededRandom(`${cluster.name}/${plan.pod.metadata.name}/${plan.argv.join(' ')}/${sessions++}`),
     now: cluster.timing.now,
     wait: async (ms) => {

@@ -3,6 +3,7 @@
 
 import type { PodTraits } from '../cluster/sim-cluster.ts';
 import { ipsecProgram } from './ipsec.ts';
+import { cat, pilotAgent, pilotDiscovery } from './istio.ts';
 import { pingProgram } from './ping.ts';
 import { type Program, stderr, stdout } from './types.ts';
 
@@ -33,6 +34,12 @@ function lookup(name: string, traits: PodTraits): Program | undefined {
       return traits.strongswan ? ipsecProgram : undefined;
     case 'sudo':
       return traits.strongswan ? sudo(traits) : undefined;
+    case 'pilot-discovery':
+      return pilotDiscovery;
+    case 'pilot-agent':
+      return pilotAgent;
+    case 'cat':
+      return cat;
     case 'echo':
       return echo;
     case 'hostname':

@@ -3,6 +3,7 @@
 
 import type { PodTraits } from '../cluster/sim-cluster.ts';
 import type { KubeObject } from '../cluster/store.ts';
+import type { SimControlPlane } from '../istio/control-plane.ts';
 import type { Network } from '../net/network.ts';
 
 export interface Output {
@@ -13,8 +14,11 @@ export interface Output {
 export interface ExecContext {
   cluster: string;
   pod: KubeObject;
+  /** The container exec runs in (programs depend on its image). */
+  container: string;
   traits: PodTraits;
   network: Network;
+  controlPlane: SimControlPlane;
   random: () => number;
   now: () => number;
   /** Lets `ms` of simulated time pass (scaled down in real time); rejects when the client leaves. */

@@ -13,6 +13,7 @@ import { handleRest, resolveType } from '../api/rest.ts';
 import { parseRoute, type ResourceRoute } from '../api/routes.ts';
 import { ApiError, errors } from '../api/status.ts';
 import type { SimCluster } from '../cluster/sim-cluster.ts';
+import type { SimControlPlane } from '../istio/control-plane.ts';
 import type { Network } from '../net/network.ts';
 import type { ClusterTls } from './tls.ts';
 
@@ -47,6 +48,7 @@ export class ClusterApiServer {
   readonly #cluster: SimCluster;
   readonly #network: Network;
   readonly #timing: ExecTiming;
+  readonly #controlPlane: SimControlPlane;
   readonly #token: string;
   readonly #server: Server;
   readonly #wss: WebSocketServer;
@@ -56,7 +58,15 @@ export class ClusterApiServer {
   #port = 0;
   #listening = false;
 
-  constructor(cluster: SimCluster, network: Network, tls: ClusterTls, token: string, timing: ExecTiming) {
+  constructor(
+    cluster: SimCluster,
+    network: Network,
+    tls: ClusterTls,
+    token: string,
+    timing: ExecTiming,
+    controlPlane: SimControlPlane,
+  ) {
+    this.#controlPlane = controlPlane;
     this.#cluster = cluster;
     this.#network = network;
     this.#timing = timing;
@@ -245,7 +255,9 @@ export class ClusterApiServer {
       throw errors.badRequest(`unable to upgrade: no supported subprotocol among [${offered.join(' ')}]`);
     }
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
-      runExec(ws, plan, this.#cluster, this.#network, this.#timing).catch(() => ws.terminate());
+      runExec(ws, plan, this.#cluster, this.#network, this.#timing, this.#controlPlane).catch(() =>
+        ws.terminate(),
+      );
     });
   }
 

@@ -1,5 +1,5 @@
 import type { KnownBlock } from '@slack/types';
-import { MAX_LIST_LINES } from '../../chat/mrkdwn.ts';
+import { escapeMrkdwn, MAX_LIST_LINES } from '../../chat/mrkdwn.ts';
 import type { JobResult } from '../../chat/reply.ts';
 import type { Finding } from '../../mesh/health.ts';
 import { podLine } from '../../mesh/istio/findings.ts';
@@ -56,6 +56,19 @@ function clusterLine(c: ClusterReport): string {
           ? `remote secrets for ${c.remoteSecrets.map((s) => s.remote).join(', ')}`
           : `no remote secret for ${missing.join(', ')}`,
     );
+  }
+  if (c.versions) {
+    const cp = [...new Set(c.versions.controlPlane.flatMap((x) => x.tags))];
+    const px = c.versions.proxies.map((p) => `${p.tag} ×${p.pods}`);
+    if (cp.length > 0 || px.length > 0)
+      parts.push(
+        `Istio ${[
+          cp.length > 0 ? `control plane ${cp.join('/')}` : '',
+          px.length > 0 ? `sidecars ${px.join(', ')}` : '',
+        ]
+          .filter(Boolean)
+          .join(', ')}`,
+      );
   }
   if (c.drift)
     parts.push(
@@ -126,6 +139,14 @@ function detailBlocks(c: ClusterReport, now: number): KnownBlock[] {
   return blocks;
 }
 
+/** Pilot's view in one line: the detail is `/mesh proxies`. */
+function proxiesLine(p: NonNullable<StatusReport['proxies']>): string {
+  const c = p.counts;
+  const icon =
+    c.stale > 0 || c.unknown > 0 ? ':warning:' : c.total > 0 ? ':white_check_mark:' : ':grey_question:';
+  return `${icon} *proxies* — ${escapeMrkdwn(p.summary)} (detail: /mesh proxies)`;
+}
+
 export function renderStatus(report: StatusReport): JobResult {
   const now = Date.parse(report.checkedAt);
   const byId = new Map(report.findings.map((f) => [f.id, f]));
@@ -141,7 +162,12 @@ export function renderStatus(report: StatusReport): JobResult {
   } else {
     blocks.push(section(`Nothing needs attention: ${summary}.`));
   }
-  blocks.push(...linesToSections(report.clusters.map(clusterLine)));
+  blocks.push(
+    ...linesToSections([
+      ...report.clusters.map(clusterLine),
+      ...(report.proxies ? [proxiesLine(report.proxies)] : []),
+    ]),
+  );
   if (rest.length > 0) {
     blocks.push(
       section(`*${rest.length === report.findings.length ? 'Findings' : 'Other findings'} (${rest.length})*`),

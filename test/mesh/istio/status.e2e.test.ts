@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
 import type { KnownBlock } from '@slack/types';
+import { runCommand } from '../../helpers/commands.ts';
 import { type Harness, startHarness } from '../../helpers/harness.ts';
-import { blocksText, limitViolations } from '../../helpers/slack-limits.ts';
+import { limitViolations } from '../../helpers/slack-limits.ts';
 import { type StatusSim, startStatusSim } from './sim.ts';
 
 /** `/mesh status` as a user runs it: a signed slash command in, the thread reply and verdict out. */
@@ -19,13 +20,7 @@ describe('/mesh status end to end (Slack → queue → worker → simulated clus
     await sim.close();
   });
 
-  async function run(text: string, channel: string) {
-    const ack = await h.command(text, { channel });
-    assert.equal(ack.status, 200);
-    const parent = await h.waitForVerdict(channel, `/mesh ${text}`, 30_000);
-    const replies = h.thread(channel, parent.ts);
-    return { parent, replies, text: replies.map((m) => blocksText(m.blocks as KnownBlock[])).join('\n') };
-  }
+  const run = (text: string, channel: string) => runCommand(h, text, channel);
 
   it('healthy mesh: the parent shows the verdict, the thread the report', async () => {
     const { parent, replies, text } = await run('status', 'C0HEALTHY');
