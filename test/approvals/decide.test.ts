@@ -73,6 +73,9 @@ function recorder(): Recorder {
     async ephemeral(m) {
       r.ephemerals.push(m);
     },
+    async upload() {
+      throw new Error('the approval workflow uploads no files');
+    },
   };
   return r;
 }

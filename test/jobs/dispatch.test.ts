@@ -28,6 +28,9 @@ function setup(handlers: Handlers, timeout = '5s') {
       updates.push(m);
     },
     async ephemeral() {},
+    async upload() {
+      throw new Error('the dispatcher uploads no files');
+    },
   };
   const dispatch = createDispatch({
     config,
