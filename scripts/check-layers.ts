@@ -6,6 +6,8 @@ import ts from 'typescript';
  * The layering rules of docs/architecture.md, checked on every `npm test`:
  * - `src/mesh/**` is domain: it never imports the Slack surface, the queue, the job handlers or approvals;
  * - product code never imports the simulation, the console or the demo (they exist for tests and `npm run demo`);
+ * - the simulation imports no product code: where both need a Kubernetes rule, each implements it from upstream,
+ *   so tests against the simulation check meshops instead of comparing it with itself;
  * - product code has no import cycle, neither between files nor between folders.
  * Prints every violation and exits 1 when there is one.
  */
@@ -95,6 +97,10 @@ export function checkLayers(src = SRC): string[] {
         );
     }
   }
+  for (const file of sourceFiles(src).filter((f) => areaOf(f) === 'sim'))
+    for (const target of importsOf(file, src))
+      if (isProduct(target))
+        problems.push(`${rel(file)} imports ${rel(target)}: the simulation implements what it needs itself`);
   for (const c of cycles(fileGraph)) problems.push(`import cycle between files: ${c.join(' ↔ ')}`);
   for (const c of cycles(folderGraph)) problems.push(`import cycle between folders: ${c.join(' ↔ ')}`);
   return problems;
@@ -104,5 +110,5 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const problems = checkLayers();
   for (const p of problems) console.error(p);
   if (problems.length > 0) process.exit(1);
-  console.log('layers: src/mesh is domain, product code uses no test harness, no import cycles');
+  console.log('layers: src/mesh is domain, product code and the simulation share nothing, no import cycles');
 }

@@ -1,7 +1,7 @@
 /**
  * Kubernetes label selectors (apimachinery labels.Parse; kubernetes.io "Labels and Selectors"), parsed and
- * matched locally. Shared by meshops (the status check lists each cluster's pods once and sorts them into
- * components itself; the config validates component selectors) and by the simulated clusters' apiserver.
+ * matched locally: the status check lists each cluster's pods once and sorts them into components itself, and
+ * the config validates component selectors. (The simulated apiserver has its own, src/sim/api/label-selector.ts.)
  *
  * Grammar: requirements joined by commas (AND): `key`, `!key`, `key=value`, `key==value`, `key!=value`,
  * `key in (v1, v2)`, `key notin (v1, v2)`. As in the apiserver, `!=` and `notin` also match objects

@@ -44,7 +44,7 @@ describe('npm run check:layers', () => {
       );
   });
 
-  it('fails on product code importing the simulation, the console or the demo, and lets those import product code', () => {
+  it('fails on product code importing the simulation, the console or the demo, and on the simulation importing product code', () => {
     const src = tree({
       'runtime.ts':
         "import { startSim } from './sim/index.ts';\nimport { console } from './console/server.ts';\n",
@@ -60,7 +60,12 @@ describe('npm run check:layers', () => {
       3,
       problems.join('\n'),
     );
-    assert.ok(!problems.some((p) => p.startsWith('sim/') || p.startsWith('demo/')), problems.join('\n'));
+    assert.ok(!problems.some((p) => p.startsWith('demo/')), problems.join('\n'));
+    // The simulation may not borrow product logic either (here the selector grammar).
+    assert.deepEqual(
+      problems.filter((p) => p.startsWith('sim/')),
+      ['sim/index.ts imports config/selector.ts: the simulation implements what it needs itself'],
+    );
   });
 
   it('fails on an import cycle between two files, and between two folders', () => {

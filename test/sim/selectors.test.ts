@@ -1,9 +1,56 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { SelectorError } from '../../src/config/selector.ts';
+import { labelSelector, matchLabelsSelector, SelectorError } from '../../src/sim/api/label-selector.ts';
 import { matchesFields, parseFieldSelector } from '../../src/sim/api/selectors.ts';
 
-// Label selectors are shared with meshops: test/config/selector.test.ts.
+// The simulation's own label selectors (apimachinery pkg/labels/selector.go); meshops' are tested in
+// test/config/selector.test.ts.
+
+describe('label selectors', () => {
+  const pilot = { istio: 'pilot', app: 'pilot', 'istio.io/rev': 'default' };
+  const matches = (selector: string, labels = pilot) => labelSelector(selector)(labels);
+
+  it('matches =, ==, !=, in, notin, exists and !key, comma meaning AND', () => {
+    assert.equal(matches('istio=pilot'), true);
+    assert.equal(matches('istio==pilot,app=pilot'), true);
+    assert.equal(matches('istio!=pilot'), false);
+    assert.equal(matches('istio in (mixer, pilot)'), true);
+    assert.equal(matches('istio notin (mixer,pilot)'), false);
+    assert.equal(matches('istio.io/rev'), true);
+    assert.equal(matches('!istio'), false);
+    assert.equal(matches('istio,!version'), true);
+    assert.equal(matches(''), true, 'the empty selector selects everything');
+  });
+
+  it('!= and notin also select objects without the key; = and in do not', () => {
+    assert.equal(matches('version!=v1'), true);
+    assert.equal(matches('version notin (v1)'), true);
+    assert.equal(matches('version=v1'), false);
+    assert.equal(matches('version in (v1)'), false);
+    assert.equal(labelSelector('app')(undefined), false);
+  });
+
+  it('refuses what the apiserver refuses', () => {
+    for (const bad of [
+      'app in (a',
+      'app=b c',
+      `${'a'.repeat(64)}=x`,
+      'app=,',
+      ',app',
+      'app in a',
+      '=x',
+      'a/b/c=x',
+    ])
+      assert.throws(() => labelSelector(bad), SelectorError, bad);
+  });
+
+  it('a matchLabels map selects pods carrying every label', () => {
+    const selects = matchLabelsSelector({ app: 'pilot', istio: 'pilot' });
+    assert.equal(selects(pilot), true);
+    assert.equal(selects({ app: 'pilot' }), false);
+    assert.equal(selects(undefined), false);
+  });
+});
 
 describe('field selectors', () => {
   const pod = { metadata: { name: 'web-1', namespace: 'shop' }, status: { phase: 'Running' } };

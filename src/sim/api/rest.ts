@@ -3,10 +3,10 @@
 // filtering, limit/continue, Tables for kubectl, dry runs.
 
 import { randomUUID } from 'node:crypto';
-import { matchesLabels, parseLabelSelector, SelectorError } from '../../config/selector.ts';
 import { kubeSuffix } from '../cluster/ids.ts';
 import type { SimCluster } from '../cluster/sim-cluster.ts';
 import type { Json, KubeObject } from '../cluster/store.ts';
+import { labelSelector, SelectorError } from './label-selector.ts';
 import { applyJsonPatch, mergePatch, parsePatchBody, patchTypeOf } from './patch.ts';
 import { apiVersionOf, type ResourceType, storeKey } from './resources.ts';
 import type { ResourceRoute } from './routes.ts';
@@ -79,13 +79,13 @@ function served(type: ResourceType, version: string, object: KubeObject): KubeOb
 
 function selectors(type: ResourceType, query: URLSearchParams) {
   try {
-    const labels = parseLabelSelector(query.get('labelSelector') ?? '');
+    const labels = labelSelector(query.get('labelSelector') ?? '');
     const fields = parseFieldSelector(query.get('fieldSelector') ?? '', [
       'metadata.name',
       'metadata.namespace',
       ...(type.fieldSelectors ?? []),
     ]);
-    return (o: KubeObject) => matchesLabels(labels, o.metadata.labels) && matchesFields(fields, o);
+    return (o: KubeObject) => labels(o.metadata.labels) && matchesFields(fields, o);
   } catch (e) {
     if (e instanceof SelectorError) throw errors.badRequest(e.message);
     throw e;

@@ -1,7 +1,7 @@
 // Field selectors as the apiserver parses them (kubernetes.io "Field Selectors"): comma means AND.
-// Label selectors are Kubernetes grammar shared with meshops: src/config/selector.ts.
+// Label selectors are in label-selector.ts.
 
-import { SelectorError } from '../../config/selector.ts';
+import { SelectorError } from './label-selector.ts';
 
 export interface FieldRequirement {
   field: string;

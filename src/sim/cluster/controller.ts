@@ -3,7 +3,7 @@
 // template rolls out new pods, ready after podStartMs, then removes the old ones), and
 // selector Services get Endpoints and EndpointSlices that follow the pods.
 
-import { matchesLabels, parseLabelSelector, selectorText } from '../../config/selector.ts';
+import { matchLabelsSelector } from '../api/label-selector.ts';
 import type { WorkloadSpec } from '../scenario/schema.ts';
 import { allocateAddress } from './addresses.ts';
 import { fnv1a, kubeSuffix, podTemplateHash, uid } from './ids.ts';
@@ -322,11 +322,9 @@ export class WorkloadController {
     for (const svc of this.#c.list('services', namespace) as Json[]) {
       const selector = svc.spec?.selector;
       if (!selector || Object.keys(selector).length === 0) continue;
-      const requirements = parseLabelSelector(selectorText(selector));
+      const selects = matchLabelsSelector(selector);
       const members = pods.filter(
-        (p) =>
-          matchesLabels(requirements, p.metadata.labels) &&
-          !['Succeeded', 'Failed'].includes((p as Json).status.phase),
+        (p) => selects(p.metadata.labels) && !['Succeeded', 'Failed'].includes((p as Json).status.phase),
       );
       this.#writeEndpoints(svc, members);
     }

@@ -2,7 +2,7 @@
 // switches faults flip (latency, 503, revoked token, exec denial). No I/O here; the API server
 // (api/server.ts) serves it.
 
-import { matchesLabels, parseLabelSelector } from '../../config/selector.ts';
+import { labelSelector } from '../api/label-selector.ts';
 import { createRegistry, type ResourceRegistry, type ResourceType, storeKey } from '../api/resources.ts';
 import type { ClusterSpec } from '../scenario/schema.ts';
 import { AddressIndex } from './addresses.ts';
@@ -107,8 +107,8 @@ export class SimCluster {
       if (!pod) throw new Error(`${this.name}: pod ${namespace}/${target} not found`);
       return [pod];
     }
-    const selector = parseLabelSelector(target.labelSelector);
-    const pods = this.list('pods', namespace).filter((p) => matchesLabels(selector, p.metadata.labels));
+    const selects = labelSelector(target.labelSelector);
+    const pods = this.list('pods', namespace).filter((p) => selects(p.metadata.labels));
     if (pods.length === 0)
       throw new Error(`${this.name}: no pod in ${namespace} matches ${target.labelSelector}`);
     return pods;

@@ -4,7 +4,7 @@
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { matchesLabels, parseLabelSelector } from '../../config/selector.ts';
+import { labelSelector as parseSelector } from '../api/label-selector.ts';
 import { storeKey } from '../api/resources.ts';
 import { allocateAddress } from '../cluster/addresses.ts';
 import { ageMs } from '../cluster/controller.ts';
@@ -100,11 +100,11 @@ function serviceObject(cluster: SimCluster, s: ServiceSpec, now: number): KubeOb
 
 function resolvePodIp(ref: PodIpRef, ctx: BuildContext): string {
   const { cluster, namespace, labelSelector } = ref.podIP;
-  const selector = parseLabelSelector(labelSelector);
+  const selects = parseSelector(labelSelector);
   const pod = ctx
     .cluster(cluster)
     .list('pods', namespace)
-    .find((p) => matchesLabels(selector, p.metadata.labels) && (p as Json).status?.phase === 'Running');
+    .find((p) => selects(p.metadata.labels) && (p as Json).status?.phase === 'Running');
   const ip = (pod as Json | undefined)?.status?.podIP;
   if (!ip) throw new Error(`no running pod in ${cluster}/${namespace} matches ${labelSelector}`);
   return ip;
