@@ -79,6 +79,16 @@ export function simFaultPanel(sim: SimMesh): FaultPanel {
         return `VPN ${primary} ↔ ${remote}: round trip now ${ADDED_RTT_MS} ms`;
       },
     },
+    'injector-down': {
+      id: 'injector-down',
+      label: 'Injector down, details stuck',
+      hint: `istio-sidecar-injector scaled to 0 on ${primary}, then details-v1 restarted: the fail-closed webhook refuses its new pod`,
+      async run() {
+        await f.scaleDeployment(primary, 'istio-system', 'istio-sidecar-injector', 0);
+        await f.restartPod(primary, 'default', { labelSelector: 'app=details' });
+        return `${primary}: no sidecar injector; details-v1 stays at 0 available, no pods created (/mesh status)`;
+      },
+    },
     'root-expiring': {
       id: 'root-expiring',
       label: 'Root expires in 5 days',

@@ -69,6 +69,7 @@ describe('the demo’s fault panel drives the simulated mesh', () => {
         'VPN tunnel half-up',
         'IKS unreachable',
         `Add VPN latency (${ADDED_RTT_MS} ms)`,
+        'Injector down, details stuck',
         'Root expires in 5 days',
         'IKS on its own root',
         'IKS sidecar from Istio 1.2',
@@ -132,6 +133,21 @@ describe('the demo’s fault panel drives the simulated mesh', () => {
     );
     await panel.run('reset');
     assert.ok(days('icp') > 30);
+  });
+
+  it('takes the injector down and leaves details-v1 with no pod; reset brings both back', async () => {
+    const details = () =>
+      (
+        icp().list('deployments', 'default', 'apps') as unknown as {
+          metadata: { name: string };
+          status: { availableReplicas?: number; replicas?: number; conditions?: { type: string }[] };
+        }[]
+      ).find((d) => d.metadata.name === 'details-v1')!;
+    assert.match(await panel.run('injector-down'), /details-v1 stays at 0 available/);
+    assert.equal(details().status.replicas, 0);
+    assert.ok(details().status.conditions?.some((c) => c.type === 'ReplicaFailure'));
+    await panel.run('reset');
+    assert.equal(details().status.availableReplicas, 1);
   });
 
   it('breaks and slows reviews v3 in the telemetry, and reset heals it', async () => {

@@ -1,4 +1,5 @@
 import type { MeshConfig } from '../../config/schema.ts';
+import { strongswanNamespace } from '../../config/vpn.ts';
 import type { Clusters } from '../../kube/registry.ts';
 import { detectDrift, primaryControlPlane, remoteControlPlane } from './drift.ts';
 import { componentReport, dataPlaneReport, remoteSecretReports, unreachable } from './evaluate.ts';
@@ -21,10 +22,11 @@ import type { ClusterReport, StatusReport } from './report.ts';
 import type { SidecarPods } from './sidecars.ts';
 import { healthOf, meshHealth, resolveFindings, statusSummary, topFindings } from './verdict.ts';
 import { clusterVersions, referenceTag, versionDrafts } from './versions.ts';
+import { injectorDown, workloadFindings } from './workloads.ts';
 
 /** What the check needs from a job context; a scheduler passes the same. */
 export interface StatusCheckDeps {
-  config: Pick<MeshConfig, 'istio' | 'checks'>;
+  config: Pick<MeshConfig, 'istio' | 'checks'> & Partial<Pick<MeshConfig, 'vpn'>>;
   clusters: Clusters;
   now?: () => number;
 }
@@ -76,6 +78,15 @@ function judge(s: ClusterSnapshot, primary: Primary | undefined, remotes: readon
   } else {
     const why = !s.namespaces.ok ? s.namespaces : s.workloads;
     if (!why.ok) drafts.push(notChecked(cluster, 'data plane', 'data-plane', why.failure.reason));
+  }
+
+  if (s.controllers.ok && s.namespaces.ok) {
+    const injected = new Set(s.namespaces.value.filter((n) => n.injection).map((n) => n.name));
+    const services = s.services?.ok ? s.services.value : undefined;
+    const injector = injectorDown(components, services, s.istioPods.ok ? s.istioPods.value : []);
+    drafts.push(...workloadFindings(cluster, setup.namespace, s.controllers.value, injected, injector));
+  } else if (!s.controllers.ok) {
+    drafts.push(notChecked(cluster, 'Deployments and DaemonSets', 'workloads', s.controllers.failure.reason));
   }
 
   if (s.role === 'primary' && s.remoteSecrets) {
@@ -214,6 +225,7 @@ export async function runStatusCheck(
         gatherCluster(c, istioSetup(config, c.config), {
           timeoutMs: config.checks.clusterTimeout,
           remotes: clusters.remotes.map((r) => r.name),
+          vpnNamespace: strongswanNamespace(config, c.config),
           ...(deps.now ? { now: deps.now } : {}),
         }),
       ),

@@ -1,6 +1,8 @@
 import type {
   V1ConfigMap,
   V1Container,
+  V1DaemonSet,
+  V1Deployment,
   V1EndpointSlice,
   V1Endpoints,
   V1Namespace,
@@ -281,4 +283,44 @@ export function sliceAddresses(
       })),
     ),
   );
+}
+
+/**
+ * Deployments and DaemonSets against what they ask for: a workload whose controller cannot create its pods
+ * shows no pod at all, so pod status never mentions it; only the controller's counts do.
+ */
+export interface WorkloadFacts {
+  kind: 'Deployment' | 'DaemonSet';
+  namespace: string;
+  name: string;
+  desired: number;
+  available: number;
+  /** Pods the controller has created (status.replicas / currentNumberScheduled). */
+  created: number;
+  /** The controller's ReplicaFailure message (e.g. an admission webhook refused the pod), when it set one. */
+  failure?: string;
+}
+
+export function deploymentFacts(d: V1Deployment): WorkloadFacts {
+  const failure = d.status?.conditions?.find((c) => c.type === 'ReplicaFailure' && c.status === 'True');
+  return {
+    kind: 'Deployment',
+    namespace: d.metadata?.namespace ?? '',
+    name: d.metadata?.name ?? '',
+    desired: d.spec?.replicas ?? 1,
+    available: d.status?.availableReplicas ?? 0,
+    created: d.status?.replicas ?? 0,
+    ...(failure?.message ? { failure: failure.message } : {}),
+  };
+}
+
+export function daemonSetFacts(d: V1DaemonSet): WorkloadFacts {
+  return {
+    kind: 'DaemonSet',
+    namespace: d.metadata?.namespace ?? '',
+    name: d.metadata?.name ?? '',
+    desired: d.status?.desiredNumberScheduled ?? 0,
+    available: d.status?.numberAvailable ?? 0,
+    created: d.status?.currentNumberScheduled ?? 0,
+  };
 }

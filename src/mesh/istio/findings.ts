@@ -31,7 +31,7 @@ const REACHABILITY_ACTION: Record<KubeFailure['kind'], string> = {
   unauthorized:
     'the token was revoked or expired: issue a new one (kubectl create token …) and update the kubeconfig',
   forbidden:
-    "grant meshops' account get/list on pods, namespaces, services, endpoints, configmaps and secrets",
+    "grant meshops' account get/list on pods, namespaces, services, endpoints, configmaps and secrets, list on deployments and daemonsets (deploy/rbac)",
   refused: 'nothing listens at the API server address in the kubeconfig: check the server and its port',
   unreachable: 'check DNS and the network route from the worker to the API server',
   'server-error': "the API server itself is failing: check its health (and its load balancer's)",

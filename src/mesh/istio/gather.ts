@@ -5,6 +5,8 @@ import type { Cluster } from '../../kube/cluster.ts';
 import { classifyKubeError, type KubeFailure } from '../../kube/errors.ts';
 import {
   type ConfiguredAddress,
+  daemonSetFacts,
+  deploymentFacts,
   endpointsAddresses,
   type MeshConfigFacts,
   meshConfigFacts,
@@ -17,6 +19,7 @@ import {
   secretFacts,
   serviceFacts,
   sliceAddresses,
+  type WorkloadFacts,
 } from './facts.ts';
 import type { IstioSetup } from './profiles.ts';
 
@@ -46,6 +49,10 @@ export interface ClusterSnapshot {
   namespaces: Fetched<NamespaceFacts[]>;
   /** Pods of the namespaces labelled for injection. */
   workloads: Fetched<PodFacts[]>;
+  /** Deployments and DaemonSets of the injected namespaces and the VPN's (components are judged by their pods). */
+  controllers: Fetched<WorkloadFacts[]>;
+  /** The istio namespace's pods (every component's and any other), for the injector's Service. */
+  istioPods: Fetched<PodFacts[]>;
   /** Primary: the istio namespace's Services (a LoadBalancer keeps an address stable across restarts). */
   services?: Fetched<ServiceFacts[]>;
   /** Primary: secrets labelled istio/multiCluster=true in the istio namespace. */
@@ -63,6 +70,8 @@ export interface GatherOptions {
   timeoutMs: number;
   /** On a primary: the remotes whose secrets to look up. */
   remotes?: readonly string[];
+  /** Where the strongSwan pods run: its Deployments and DaemonSets are counted too. */
+  vpnNamespace?: string;
   now?: () => number;
 }
 
@@ -99,61 +108,78 @@ export async function gatherCluster(
   const remote10 = cluster.role === 'remote' && setup.profile === 'istio-1.0';
   const remoteModern = cluster.role === 'remote' && setup.profile === 'modern';
 
-  const [pods, namespaces, services, remoteSecrets, meshConfig, pilotEndpoints, istiodService, slices] =
-    await Promise.all([
-      fetched(() =>
-        cluster.core
-          .listPodForAllNamespaces({}, left())
-          .then((l) => l.items.map((p) => podFacts(p, checkedAt))),
-      ),
-      fetched(() => cluster.core.listNamespace({}, left()).then((l) => l.items.map(namespaceFacts))),
-      cluster.role === 'primary'
-        ? fetched(() =>
-            cluster.core.listNamespacedService({ namespace }, left()).then((l) => l.items.map(serviceFacts)),
-          )
-        : undefined,
-      cluster.role === 'primary'
-        ? fetched(() => remoteSecretsByName(cluster, namespace, options.remotes ?? [], left))
-        : undefined,
-      remote10
-        ? fetched(() =>
-            absentOn404(() =>
-              cluster.core.readNamespacedConfigMap({ name: REMOTE_MESH_CONFIGMAP, namespace }, left()),
-            ).then((cm) => meshConfigFacts(cm, namespace)),
-          )
-        : undefined,
-      remote10
-        ? fetched(() =>
-            absentOn404(() =>
-              cluster.core.readNamespacedEndpoints({ name: REMOTE_PILOT_ENDPOINTS, namespace }, left()),
-            ).then((ep) => (ep ? endpointsAddresses(ep, namespace, 'pilot') : null)),
-          )
-        : undefined,
-      remoteModern
-        ? fetched(() =>
-            absentOn404(() =>
-              cluster.core.readNamespacedService({ name: REMOTE_ISTIOD_SERVICE, namespace }, left()),
-            ).then((svc) =>
-              svc
-                ? {
-                    ...serviceFacts(svc),
-                    ...(svc.spec?.externalName ? { externalName: svc.spec.externalName } : {}),
-                  }
-                : null,
-            ),
-          )
-        : undefined,
-      remoteModern
-        ? fetched(() =>
-            cluster.discovery
-              .listNamespacedEndpointSlice(
-                { namespace, labelSelector: `kubernetes.io/service-name=${REMOTE_ISTIOD_SERVICE}` },
-                left(),
-              )
-              .then((l) => sliceAddresses(l.items, namespace, 'istiod')),
-          )
-        : undefined,
-    ]);
+  const [
+    pods,
+    namespaces,
+    deployments,
+    daemonSets,
+    services,
+    remoteSecrets,
+    meshConfig,
+    pilotEndpoints,
+    istiodService,
+    slices,
+  ] = await Promise.all([
+    fetched(() =>
+      cluster.core
+        .listPodForAllNamespaces({}, left())
+        .then((l) => l.items.map((p) => podFacts(p, checkedAt))),
+    ),
+    fetched(() => cluster.core.listNamespace({}, left()).then((l) => l.items.map(namespaceFacts))),
+    // Listed cluster-wide like pods: which namespaces are injected is known only once the answers are in.
+    fetched(() =>
+      cluster.apps.listDeploymentForAllNamespaces({}, left()).then((l) => l.items.map(deploymentFacts)),
+    ),
+    fetched(() =>
+      cluster.apps.listDaemonSetForAllNamespaces({}, left()).then((l) => l.items.map(daemonSetFacts)),
+    ),
+    cluster.role === 'primary'
+      ? fetched(() =>
+          cluster.core.listNamespacedService({ namespace }, left()).then((l) => l.items.map(serviceFacts)),
+        )
+      : undefined,
+    cluster.role === 'primary'
+      ? fetched(() => remoteSecretsByName(cluster, namespace, options.remotes ?? [], left))
+      : undefined,
+    remote10
+      ? fetched(() =>
+          absentOn404(() =>
+            cluster.core.readNamespacedConfigMap({ name: REMOTE_MESH_CONFIGMAP, namespace }, left()),
+          ).then((cm) => meshConfigFacts(cm, namespace)),
+        )
+      : undefined,
+    remote10
+      ? fetched(() =>
+          absentOn404(() =>
+            cluster.core.readNamespacedEndpoints({ name: REMOTE_PILOT_ENDPOINTS, namespace }, left()),
+          ).then((ep) => (ep ? endpointsAddresses(ep, namespace, 'pilot') : null)),
+        )
+      : undefined,
+    remoteModern
+      ? fetched(() =>
+          absentOn404(() =>
+            cluster.core.readNamespacedService({ name: REMOTE_ISTIOD_SERVICE, namespace }, left()),
+          ).then((svc) =>
+            svc
+              ? {
+                  ...serviceFacts(svc),
+                  ...(svc.spec?.externalName ? { externalName: svc.spec.externalName } : {}),
+                }
+              : null,
+          ),
+        )
+      : undefined,
+    remoteModern
+      ? fetched(() =>
+          cluster.discovery
+            .listNamespacedEndpointSlice(
+              { namespace, labelSelector: `kubernetes.io/service-name=${REMOTE_ISTIOD_SERVICE}` },
+              left(),
+            )
+            .then((l) => sliceAddresses(l.items, namespace, 'istiod')),
+        )
+      : undefined,
+  ]);
 
   const components = setup.components.map((spec) => {
     const selector = parseLabelSelector(spec.selector, { allowEmpty: false });
@@ -173,6 +199,15 @@ export async function gatherCluster(
       ? ok(pods.value.filter((p) => injected.has(p.state.namespace)))
       : pods;
 
+  const counted = new Set([...injected, ...(options.vpnNamespace ? [options.vpnNamespace] : [])]);
+  const controllers = !namespaces.ok
+    ? namespaces
+    : !deployments.ok
+      ? deployments
+      : !daemonSets.ok
+        ? daemonSets
+        : ok([...deployments.value, ...daemonSets.value].filter((w) => counted.has(w.namespace)));
+
   return {
     cluster: cluster.name,
     role: cluster.role,
@@ -182,6 +217,8 @@ export async function gatherCluster(
     components,
     namespaces,
     workloads,
+    controllers,
+    istioPods: pods.ok ? ok(pods.value.filter((p) => p.state.namespace === namespace)) : pods,
     ...(services ? { services } : {}),
     ...(remoteSecrets ? { remoteSecrets } : {}),
     ...(meshConfig ? { meshConfig } : {}),
@@ -232,6 +269,7 @@ export function allFetched(s: ClusterSnapshot): Fetched<unknown>[] {
     ...s.components.map((c) => c.pods),
     s.namespaces,
     s.workloads,
+    s.controllers,
     ...optional.filter((f): f is Fetched<unknown> => f !== undefined),
   ];
 }

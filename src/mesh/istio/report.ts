@@ -22,7 +22,8 @@ export type StatusArea =
   | 'restart'
   | 'proxy-sync'
   | 'certificate'
-  | 'version';
+  | 'version'
+  | 'workload';
 
 /** A status finding always names its cluster: `iks/drift/pilot`, `icp/component/telemetry`, `iks/sidecars/unready`. */
 export type StatusFinding = Finding<StatusArea> & { cluster: string };

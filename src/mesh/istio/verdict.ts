@@ -13,6 +13,7 @@ const AREA_RANK: Record<StatusArea, number> = {
   'proxy-sync': 7,
   certificate: 7,
   version: 7,
+  workload: 7,
   'not-checked': 8,
   restart: 9,
 };

@@ -1,5 +1,6 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import type { MeshConfig } from '../../config/schema.ts';
+import { DEFAULT_STRONGSWAN, strongswanNamespace } from '../../config/vpn.ts';
 import type { Cluster } from '../../kube/cluster.ts';
 import { classifyKubeError } from '../../kube/errors.ts';
 import { PROXY } from '../istio/facts.ts';
@@ -24,15 +25,13 @@ export interface PodSelector {
   container?: string;
 }
 
-const DEFAULT_STRONGSWAN = { namespace: 'default', selector: 'app=strongswan' };
-
 /** Per cluster beats mesh-wide beats the default, field by field. */
 export function strongswanSelector(config: MeshConfig, cluster: Cluster): PodSelector {
   const own = cluster.config.vpn?.strongswan;
   const mesh = config.vpn.strongswan;
   const container = own?.container ?? mesh.container;
   return {
-    namespace: own?.namespace ?? mesh.namespace ?? DEFAULT_STRONGSWAN.namespace,
+    namespace: strongswanNamespace(config, cluster.config),
     selector: own?.selector ?? mesh.selector ?? DEFAULT_STRONGSWAN.selector,
     ...(container ? { container } : {}),
   };

@@ -123,6 +123,14 @@ const APPS: ResourceType = {
   categories: ['all'],
 };
 
+const DAEMONSETS: ResourceType = {
+  ...APPS,
+  resource: 'daemonsets',
+  singular: 'daemonset',
+  kind: 'DaemonSet',
+  shortNames: ['ds'],
+};
+
 const DISCOVERY: ResourceType = {
   group: 'discovery.k8s.io',
   versions: ['v1'],
@@ -168,7 +176,13 @@ export interface ResourceRegistry {
 
 /** Istio 1.22+ serves networking.istio.io at v1, v1beta1 and v1alpha3; a 1.0 cluster only v1alpha3. */
 export function createRegistry(istioVersions: readonly string[]): ResourceRegistry {
-  const all = [...CORE, APPS, DISCOVERY, ...(istioVersions.length > 0 ? istio(istioVersions) : [])];
+  const all = [
+    ...CORE,
+    APPS,
+    DAEMONSETS,
+    DISCOVERY,
+    ...(istioVersions.length > 0 ? istio(istioVersions) : []),
+  ];
   return {
     all,
     find: (group, version, resource) =>

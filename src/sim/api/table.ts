@@ -102,6 +102,15 @@ const COLUMNS: Record<string, Column[]> = {
     col('Available', (o: Json) => o.status?.availableReplicas ?? 0, { type: 'integer' }),
     ageColumn,
   ],
+  DaemonSet: [
+    nameColumn,
+    col('Desired', (o: Json) => o.status?.desiredNumberScheduled ?? 0, { type: 'integer' }),
+    col('Current', (o: Json) => o.status?.currentNumberScheduled ?? 0, { type: 'integer' }),
+    col('Ready', (o: Json) => o.status?.numberReady ?? 0, { type: 'integer' }),
+    col('Up-to-date', (o: Json) => o.status?.updatedNumberScheduled ?? 0, { type: 'integer' }),
+    col('Available', (o: Json) => o.status?.numberAvailable ?? 0, { type: 'integer' }),
+    ageColumn,
+  ],
   EndpointSlice: [
     nameColumn,
     col('AddressType', (o: Json) => o.addressType),

@@ -23,6 +23,8 @@ export class WorkloadController {
   readonly #dirtyNamespaces = new Set<string>();
   readonly #timers = new Set<NodeJS.Timeout>();
   readonly #counters = new Map<string, number>();
+  /** Deployments whose last pod creation the API server refused, with its message (ReplicaFailure). */
+  readonly #failedCreate = new Map<string, string>();
   #waiters: (() => void)[] = [];
   #scheduled = false;
 
@@ -56,6 +58,7 @@ export class WorkloadController {
     this.#dirtyDeployments.clear();
     this.#dirtyNamespaces.clear();
     this.#counters.clear();
+    this.#failedCreate.clear();
     this.#notifyIfIdle();
   }
 
@@ -159,6 +162,10 @@ export class WorkloadController {
         const namespaces = [...this.#dirtyNamespaces];
         this.#dirtyNamespaces.clear();
         for (const ns of namespaces) this.#syncEndpoints(ns);
+        // The ReplicaSet controller retries refused creates; the injector's endpoints are what changes the answer.
+        const webhook = this.#c.spec.injection?.webhook;
+        if (webhook && namespaces.includes(webhook.namespace))
+          for (const id of this.#failedCreate.keys()) this.#dirtyDeployments.add(id);
       }
       this.#scheduled = false;
       this.#notifyIfIdle();
@@ -252,7 +259,14 @@ export class WorkloadController {
     const old = owned.filter((p) => p.metadata.labels?.['pod-template-hash'] !== hash);
     const desired = deployment.spec.replicas ?? 1;
 
-    for (let i = current.length; i < desired; i++) this.#startNewPod(deployment, hash, now);
+    const refused =
+      current.length < desired ? this.#admissionRefusal(deployment.spec.template, ns) : undefined;
+    if (refused) this.#failedCreate.set(id, refused);
+    else {
+      this.#failedCreate.delete(id);
+      for (let i = current.length; i < desired; i++) this.#startNewPod(deployment, hash, now);
+    }
+    const failure = this.#failedCreate.get(id);
     for (const extra of current.slice(desired).reverse()) this.deletePod(ns, extra.metadata.name);
     const currentNow = this.#c
       .list('pods', ns)
@@ -281,6 +295,10 @@ export class WorkloadController {
               ? 'Deployment has minimum availability.'
               : 'Deployment does not have minimum availability.',
         },
+        // The Deployment controller copies its ReplicaSet's ReplicaFailure condition (FailedCreate).
+        ...(failure
+          ? [{ type: 'ReplicaFailure', status: 'True', reason: 'FailedCreate', message: failure }]
+          : []),
         {
           type: 'Progressing',
           status: 'True',
@@ -292,6 +310,22 @@ export class WorkloadController {
     if (JSON.stringify(status) !== JSON.stringify(deployment.status)) {
       this.#c.put('deployments', { ...deployment, metadata: deployment.metadata, status }, 'apps');
     }
+  }
+
+  /**
+   * What the API server answers a pod create when a fail-closed injector webhook cannot be called: the
+   * Service has no ready endpoint to send the AdmissionReview to (kube-apiserver's service resolver error).
+   */
+  #admissionRefusal(template: Json, namespace: string): string | undefined {
+    const injection = this.#c.spec.injection;
+    const webhook = injection?.webhook;
+    if (!webhook) return undefined;
+    if (!shouldInject(this.#c.get('namespaces', undefined, namespace), template.metadata?.annotations ?? {}))
+      return undefined;
+    const endpoints = this.#c.get('endpoints', webhook.namespace, webhook.service) as Json | undefined;
+    const ready = ((endpoints?.subsets ?? []) as Json[]).some((s) => (s.addresses ?? []).length > 0);
+    if (ready) return undefined;
+    return `Internal error occurred: failed calling webhook "${webhook.name}": Post https://${webhook.service}.${webhook.namespace}.svc:${webhook.port}${webhook.path}?timeout=30s: no endpoints available for service "${webhook.service}"`;
   }
 
   #startNewPod(deployment: Json, hash: string, now: number): void {

@@ -92,6 +92,19 @@ export const InjectionSpec = z.object({
   meshConfig: z.object({ namespace: z.string(), name: z.string(), key: z.string() }).optional(),
   /** Values used when the mesh config is absent or lacks a field. */
   defaults: stringMap.default({}),
+  /**
+   * The MutatingWebhookConfiguration's service (Istio 1.0: failurePolicy Fail). The API server refuses to
+   * create a pod to inject while the Service has no ready endpoint; absent, injection always succeeds.
+   */
+  webhook: z
+    .object({
+      name: z.string(),
+      namespace: z.string(),
+      service: z.string(),
+      path: z.string(),
+      port: z.number(),
+    })
+    .optional(),
 });
 export type InjectionSpec = z.infer<typeof InjectionSpec>;
 

@@ -1,5 +1,6 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import type { ComponentSpec } from '../../../src/config/schema.ts';
+import type { WorkloadFacts } from '../../../src/mesh/istio/facts.ts';
 import {
   type ConfiguredAddress,
   type PodFacts,
@@ -78,6 +79,7 @@ export function snapshot(
     profile?: 'istio-1.0' | 'modern';
     pods?: Record<string, PodFacts[] | Fetched<PodFacts[]>>;
     workloads?: PodFacts[];
+    controllers?: WorkloadFacts[];
     services?: ServiceFacts[] | Fetched<ServiceFacts[]>;
     secrets?: string[];
     meshAddresses?: ConfiguredAddress[];
@@ -90,18 +92,21 @@ export function snapshot(
   const components: readonly ComponentSpec[] = BUILTIN_PROFILES[profile][role];
   const fetched = <T>(v: T | Fetched<T>): Fetched<T> =>
     v !== null && typeof v === 'object' && 'ok' in v ? (v as Fetched<T>) : ok(v as T);
+  const sorted = components.map((spec) => ({
+    spec,
+    pods: fetched(o.pods?.[spec.name] ?? [pod(`${spec.name}-1`, { labels: labelsOf(spec.selector) })]),
+  }));
   return {
     cluster,
     role,
     setup: { profile, namespace: 'istio-system', components },
     checkedAt: NOW,
     ms: 1,
-    components: components.map((spec) => ({
-      spec,
-      pods: fetched(o.pods?.[spec.name] ?? [pod(`${spec.name}-1`, { labels: labelsOf(spec.selector) })]),
-    })),
+    components: sorted,
     namespaces: ok([{ name: 'default', injection: 'istio-injection=enabled' }]),
     workloads: ok(o.workloads ?? []),
+    controllers: ok(o.controllers ?? []),
+    istioPods: ok(sorted.flatMap((c) => (c.pods.ok ? c.pods.value : []))),
     ...(role === 'primary'
       ? {
           services: fetched(o.services ?? []),

@@ -15,6 +15,8 @@ function unreachable(s: ClusterSnapshot): ClusterSnapshot {
     components: s.components.map((c) => ({ ...c, pods: down })),
     namespaces: down,
     workloads: down,
+    controllers: down,
+    istioPods: down,
     ...(s.services ? { services: down } : {}),
     ...(s.remoteSecrets ? { remoteSecrets: down } : {}),
     ...(s.meshConfig ? { meshConfig: down } : {}),

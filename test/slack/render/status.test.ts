@@ -94,6 +94,8 @@ describe('renderStatus (pure)', () => {
             components: s.components.map((c) => ({ ...c, pods: down })),
             namespaces: down,
             workloads: down,
+            controllers: down,
+            istioPods: down,
             meshConfig: down,
             pilotEndpoints: down,
           },
