@@ -51,6 +51,18 @@ export interface SimFaults {
   setTunnel(a: string, b: string, state: TunnelState, options?: { side?: string }): void;
   /** Loss and RTT for probes sent from `from` to `to`, optionally only towards `cidr`. */
   setLink(from: string, to: string, quality: Partial<LinkQuality>, options?: { cidr?: string }): void;
+  /** ESP (UDP 4500) from `from` to `to` is dropped on the way: one-way ESP; the CHILD SAs stay INSTALLED. */
+  setEspBlocked(from: string, to: string, blocked?: boolean): void;
+  /** An MTU black hole: DF packets from `from` to `to` above `mtu` bytes vanish without an ICMP error. */
+  setPathMtu(from: string, to: string, mtu: number): void;
+  /** A firewall drops TCP from `from`'s pods to `to` while ICMP passes. */
+  setTcpBlocked(from: string, to: string, blocked?: boolean): void;
+  /** Replaces `cluster`'s local and/or remote subnets of its tunnel to `peer` (e.g. a missing service CIDR). */
+  setSubnets(
+    cluster: string,
+    peer: string,
+    subnets: { localSubnets?: readonly string[]; remoteSubnets?: readonly string[] },
+  ): void;
   setApiLatency(cluster: string, ms: number): void;
   setExecLatency(cluster: string, ms: number): void;
   /** Every API request answers 503 ServiceUnavailable. */
@@ -193,6 +205,22 @@ export function createFaults(deps: FaultDeps): SimFaults & { stop(): void } {
       cluster(from);
       cluster(to);
       deps.network.setLink(from, to, quality, options.cidr);
+    },
+
+    setEspBlocked(from, to, blocked = true) {
+      deps.network.setEspBlocked(from, to, blocked);
+    },
+
+    setPathMtu(from, to, mtu) {
+      deps.network.setPathMtu(from, to, mtu);
+    },
+
+    setTcpBlocked(from, to, blocked = true) {
+      deps.network.setTcpBlocked(from, to, blocked);
+    },
+
+    setSubnets(name, peer, subnets) {
+      deps.network.setSubnets(name, peer, subnets);
     },
 
     setApiLatency(name, ms) {

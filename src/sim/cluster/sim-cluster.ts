@@ -4,6 +4,7 @@
 
 import { matchesLabels, parseLabelSelector } from '../../kube/selector.ts';
 import { createRegistry, type ResourceRegistry, type ResourceType, storeKey } from '../api/resources.ts';
+import type { Port } from '../net/network.ts';
 import type { ClusterSpec } from '../scenario/schema.ts';
 import { AddressIndex } from './addresses.ts';
 import { WorkloadController } from './controller.ts';
@@ -120,11 +121,15 @@ export class SimCluster {
     if (type !== 'DELETED') {
       const o = object as Json;
       if (key === 'pods' && o.status?.podIP) {
-        this.addresses.claim(o.status.podIP, id, 'pod', o.spec?.nodeName);
+        // A pod listens on the ports its containers declare.
+        const ports = ((o.spec?.containers ?? []) as Json[]).flatMap((c) =>
+          portsOf(c.ports, 'containerPort'),
+        );
+        this.addresses.claim(o.status.podIP, id, 'pod', o.spec?.nodeName, ports);
       }
       if (key === 'services') {
         if (o.spec?.clusterIP && o.spec.clusterIP !== 'None')
-          this.addresses.claim(o.spec.clusterIP, id, 'service');
+          this.addresses.claim(o.spec.clusterIP, id, 'service', undefined, portsOf(o.spec.ports, 'port'));
         for (const ingress of o.status?.loadBalancer?.ingress ?? []) {
           if (ingress.ip) this.addresses.claim(ingress.ip, id, 'external');
         }
@@ -134,6 +139,13 @@ export class SimCluster {
       this.controller.changed(key, object);
     }
   }
+}
+
+function portsOf(ports: Json[] | undefined, field: 'containerPort' | 'port'): Port[] {
+  return (ports ?? []).map((p) => ({
+    port: p[field] as number,
+    protocol: p.protocol === 'UDP' ? 'UDP' : 'TCP',
+  }));
 }
 
 /** The Deployment (or Job) that owns a pod, from its ReplicaSet owner reference. */
