@@ -176,9 +176,10 @@ export function parseSwanctlSas(text: string): SaListing {
     const last = current.children.at(-1);
     const counted = VICI_COUNTERS.exec(line);
     if (counted && last) {
-      const c = (last.counters ??= { bytesIn: 0, bytesOut: 0, packetsIn: 0, packetsOut: 0 });
+      const c = last.counters ?? { bytesIn: 0, bytesOut: 0, packetsIn: 0, packetsOut: 0 };
       if (counted[1] === 'in') [c.bytesIn, c.packetsIn] = [Number(counted[2]), Number(counted[3])];
       else [c.bytesOut, c.packetsOut] = [Number(counted[2]), Number(counted[3])];
+      last.counters = c;
       continue;
     }
     if (ts && last) {
