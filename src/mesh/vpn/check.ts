@@ -6,7 +6,7 @@ import type { Clusters } from '../../kube/registry.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { CommandOf } from '../../queue/jobs.ts';
 import { type AnalysisInput, analyze, type ClusterNet, type ProbeSource } from './analyze.ts';
-import { readTunnelSide, runProbe } from './exec.ts';
+import { readTunnelSide, rereadCounters, runProbe, type SideContext } from './exec.ts';
 import {
   addressTarget,
   cidrsOf,
@@ -105,27 +105,34 @@ interface Plan {
 async function execute(deps: VpnDeps, plan: Plan, started: number, checkedAt: string): Promise<VpnReport> {
   const settings = vpnSettings(deps.config);
   const { clusters } = deps;
-  const sides = plan.sides.map((c) => {
+  const contexts = plan.sides.map((c): SideContext => {
     const peers = topologyPeers(clusters, c);
     for (const [a, b] of plan.pairs) {
       const other = a === c.name ? b : b === c.name ? a : undefined;
       const cluster = other === undefined ? undefined : clusters.get(other);
       if (cluster && !peers.includes(cluster)) peers.push(cluster);
     }
-    return readTunnelSide(c, plan.endpoints.get(c.name)!.strongswan, {
+    return {
       own: peerCidrs(c),
       peers: peers.map(peerCidrs),
       onlyPeer: topologyPeers(clusters, c).length === 1,
       timeoutMs: deps.config.checks.clusterTimeout,
-    });
+    };
   });
+  const readAt: number[] = [];
+  const sides = plan.sides.map((c, i) =>
+    readTunnelSide(c, plan.endpoints.get(c.name)!.strongswan, contexts[i]!).then((side) => {
+      readAt[i] = performance.now();
+      return side;
+    }),
+  );
   const sources = plan.directions.map(({ from }) => sourceOf(from, plan.endpoints.get(from.name)!));
   const jobs = plan.directions.flatMap(({ from, targets }, i) => {
     const source = sources[i]!;
     return source.ok ? targets.map((target) => ({ from, probe: source.pod, target })) : [];
   });
   // Tunnel reads and pings go out together: the matrix takes about as long as its slowest probe.
-  const [tunnels, probes] = await Promise.all([
+  const [firstReads, probes] = await Promise.all([
     Promise.all(sides),
     mapLimit(jobs, settings.concurrency, (j) => runProbe(j.from, j.probe, j.target, settings), {
       ...(deps.signal ? { signal: deps.signal } : {}),
@@ -139,6 +146,10 @@ async function execute(deps: VpnDeps, plan: Plan, started: number, checkedAt: st
       }),
     }),
   ]);
+  // The SA counters again, after the probes: bytes out without bytes in between the reads is one-way ESP.
+  const tunnels = await Promise.all(
+    firstReads.map((side, i) => rereadCounters(plan.sides[i]!, side, contexts[i]!, readAt[i]!)),
+  );
   const input: AnalysisInput = {
     clusters: clusters.all.map(netOf),
     pairs: plan.pairs,

@@ -5,7 +5,7 @@ import type { FoundPod } from './gather.ts';
 import { parsePing, pingArgv, probeTimeLimitMs } from './ping.ts';
 import type { PodRef, ProbeResult, ProbeTarget, TunnelSide, VpnSettings } from './report.ts';
 import { readTunnel, TUNNEL_COMMANDS, type TunnelReading, type TunnelTool } from './strongswan.ts';
-import { type PeerCidrs, peerTunnel } from './tunnel.ts';
+import { espTraffic, type PeerCidrs, peerTunnel } from './tunnel.ts';
 
 /** The exec side of the check: argv arrays of validated values, each under its own time bound. */
 
@@ -51,6 +51,17 @@ export interface SideContext {
   timeoutMs: number;
 }
 
+function execIn(cluster: Cluster, pod: PodRef, timeoutMs: number) {
+  return (argv: readonly string[]) =>
+    cluster.exec({
+      namespace: pod.namespace,
+      pod: pod.name,
+      ...(pod.container ? { container: pod.container } : {}),
+      command: argv,
+      timeoutMs,
+    });
+}
+
 export async function readTunnelSide(
   cluster: Cluster,
   found: FoundPod,
@@ -66,22 +77,17 @@ export async function readTunnelSide(
     };
   }
   const pod = found.pod;
-  const run = (argv: readonly string[]) =>
-    cluster.exec({
-      namespace: pod.namespace,
-      pod: pod.name,
-      ...(pod.container ? { container: pod.container } : {}),
-      command: argv,
-      timeoutMs: ctx.timeoutMs,
-    });
+  const run = execIn(cluster, pod, ctx.timeoutMs);
   let reading: TunnelReading | undefined;
+  let argv: readonly string[] = [];
   try {
     for (const tool of TOOLS) {
-      reading = readTunnel(tool, await run(TUNNEL_COMMANDS[tool]));
+      argv = TUNNEL_COMMANDS[tool];
+      reading = readTunnel(tool, await run(argv));
       if (reading.kind === 'denied') {
         // Non-root strongSwan images document `sudo ipsec status`; without sudo the denial stands.
         const retry = readTunnel(tool, await run(['sudo', ...TUNNEL_COMMANDS[tool]]), true);
-        if (retry.kind !== 'no-tool') reading = retry;
+        if (retry.kind !== 'no-tool') [reading, argv] = [retry, ['sudo', ...TUNNEL_COMMANDS[tool]]];
       }
       if (reading.kind !== 'no-tool') break;
     }
@@ -102,6 +108,7 @@ export async function readTunnelSide(
         ok: true,
         pod,
         tool: reading.tool,
+        argv: [...argv],
         sas: reading.sas,
         conns: reading.conns,
         peers: ctx.peers.map((peer) => peerTunnel(reading.sas, reading.conns, ctx.own, peer, ctx.onlyPeer)),
@@ -126,5 +133,36 @@ export async function readTunnelSide(
         problem: `neither \`${TUNNEL_COMMANDS.ipsec.join(' ')}\` nor \`${TUNNEL_COMMANDS.swanctl.join(' ')}\` exists in ${pod.namespace}/${pod.name}`,
         pod,
       };
+  }
+}
+
+/**
+ * The second read of the SA counters, after the probes: the same command in the same pod. Each peer gets
+ * the traffic its CHILD SAs carried in between; a read that fails leaves the side as it was.
+ */
+export async function rereadCounters(
+  cluster: Cluster,
+  side: TunnelSide,
+  ctx: SideContext,
+  readAt: number,
+): Promise<TunnelSide> {
+  if (!side.ok || !side.peers.some((p) => p.esp)) return side;
+  try {
+    const result = await execIn(cluster, side.pod, ctx.timeoutMs)(side.argv);
+    const seconds = (performance.now() - readAt) / 1000;
+    const reading = readTunnel(side.tool, result, side.argv[0] === 'sudo');
+    if (reading.kind !== 'listing') return side;
+    return {
+      ...side,
+      peers: side.peers.map((before) => {
+        const peer = ctx.peers.find((p) => p.name === before.peer);
+        if (!peer) return before;
+        const after = peerTunnel(reading.sas, reading.conns, ctx.own, peer, ctx.onlyPeer);
+        const traffic = espTraffic(before, after, seconds);
+        return traffic ? { ...before, traffic } : before;
+      }),
+    };
+  } catch {
+    return side;
   }
 }

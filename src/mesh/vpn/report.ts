@@ -1,5 +1,5 @@
 import type { PingOutcome } from './ping.ts';
-import type { ConnConfig, IkeSa, TunnelTool } from './strongswan.ts';
+import type { ConnConfig, EspCounters, IkeSa, TunnelTool } from './strongswan.ts';
 
 /**
  * The result of `/mesh vpn` or `/mesh ping` as plain JSON: rendered for Slack by render.ts, kept in Redis
@@ -47,6 +47,17 @@ export interface PeerTunnel {
   missingRemote: string[];
   /** This cluster's own CIDRs the installed CHILD SA does not carry (local.subnet gaps). */
   missingLocal: string[];
+  /** The installed CHILD SAs' ESP counters, summed, with the SAs they came from (`name{id}`). */
+  esp?: { children: string[]; counters: EspCounters };
+  /** What the counters moved between the read before the probes and the one after them. */
+  traffic?: EspTraffic;
+}
+
+/** ESP bytes one side encrypted (out) and decrypted (in) towards one peer over `seconds`. */
+export interface EspTraffic {
+  seconds: number;
+  bytesIn: number;
+  bytesOut: number;
 }
 
 /** Why a cluster's tunnel state could not be read. */
@@ -66,6 +77,8 @@ export type TunnelSide =
       ok: true;
       pod: PodRef;
       tool: TunnelTool;
+      /** The command that read it (with `sudo` when the exec user needed it), for the second read. */
+      argv: string[];
       sas: IkeSa[];
       /** Configured connections, when the tool lists them (`ipsec statusall`). */
       conns: ConnConfig[];

@@ -1,0 +1,61 @@
+import assert from 'node:assert/strict';
+import { after, afterEach, before, describe, it } from 'node:test';
+import type { Finding, VpnReport } from '../../src/mesh/vpn/report.ts';
+import { startVpnSim, type VpnSim } from './sim.ts';
+
+/** The failures a ping from the gateway misses (issue #18), each injected into the simulated seed mesh. */
+
+const ids = (r: VpnReport) => r.findings.map((f) => f.id);
+function find(r: VpnReport, id: string): Finding {
+  const f = r.findings.find((x) => x.id === id);
+  assert.ok(f, `finding ${id} among: ${ids(r).join(', ') || '(none)'}`);
+  return f;
+}
+const judged = (r: VpnReport) => r.findings.filter((f) => f.severity !== 'info').map((f) => f.id);
+
+describe('/mesh vpn finds what a gateway ping misses (simulated seed mesh)', () => {
+  let sim: VpnSim;
+  before(async () => {
+    sim = await startVpnSim();
+  });
+  afterEach(() => sim.mesh.faults.reset());
+  after(() => sim.close());
+
+  it('healthy: the SA counters move both ways between the two reads', async () => {
+    const r = await sim.vpn();
+    assert.equal(r.verdict, 'healthy', r.summary);
+    for (const side of r.tunnels) {
+      assert.ok(side.ok);
+      const traffic = side.peers[0]?.traffic;
+      assert.ok(traffic, `${side.cluster} read twice`);
+      assert.ok(traffic.bytesIn > 0 && traffic.bytesOut > 0, JSON.stringify(traffic));
+    }
+  });
+
+  it('one-way ESP: icp sends, iks receives nothing; named with its likely causes, explaining the lost pings', async () => {
+    sim.mesh.faults.setEspBlocked('icp', 'iks');
+    const r = await sim.vpn();
+    assert.equal(r.verdict, 'down');
+    const f = find(r, 'vpn/esp/iks');
+    assert.match(
+      f.text,
+      /^one-way ESP: iks sends [\d.]+ (bytes|kB) to icp but receives nothing back \(bytes_i did not move in \d+ s\), while icp decrypts [\d.]+ (bytes|kB) from iks; both CHILD SAs are INSTALLED$/,
+    );
+    assert.match(f.action ?? '', /ESP from icp does not reach iks\. Likely: UDP 4500 .* NAT/);
+    assert.deepEqual(judged(r), ['vpn/esp/iks'], 'the lost pings are explained by the one-way ESP');
+    assert.ok(r.probes.every((p) => p.status === 'lost'));
+    const iks = r.tunnels.find((t) => t.cluster === 'iks');
+    assert.ok(iks?.ok);
+    assert.equal(iks.peers[0]?.state, 'up', 'the tunnel itself looks up');
+  });
+
+  it('missing service CIDR: iks does not list icp’s service range; the configuration to fix is named', async () => {
+    sim.mesh.faults.setSubnets('iks', 'icp', { remoteSubnets: ['10.1.0.0/16'] });
+    const r = await sim.vpn();
+    assert.equal(r.verdict, 'degraded', r.summary);
+    const f = find(r, 'vpn/subnets/iks/remote');
+    assert.equal(f.text, "the CHILD SA on iks does not carry icp's service CIDR 10.0.0.0/24");
+    assert.equal(f.action, 'add 10.0.0.0/24 to remote.subnet on iks');
+    assert.deepEqual(judged(r), ['vpn/subnets/iks/remote'], 'icp’s side of the same gap is not said twice');
+  });
+});
