@@ -69,7 +69,8 @@ describe('/mesh vpn and /mesh ping end to end (Slack → queue → worker → si
     assert.match(text, /:large_green_circle: reviews-v3 `172\.30\.[\d.]+`/);
     assert.match(text, /First run: nothing earlier to compare with/);
     const sent = execs.paths.slice(before);
-    assert.equal(sent.filter((p) => p.includes('command=ipsec&command=statusall')).length, 2);
+    // Each side twice: before the probes and after them, for the ESP counters.
+    assert.equal(sent.filter((p) => p.includes('command=ipsec&command=statusall')).length, 4);
     const pings = sent.filter((p) => p.includes('command=ping'));
     assert.equal(pings.length, 6);
     for (const p of pings)
