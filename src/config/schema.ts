@@ -75,7 +75,11 @@ const clusterSchema = strictObject({
   podCidrs: z.array(cidr).default([]),
   serviceCidrs: z.array(cidr).default([]),
   istio: clusterIstioSchema.optional(),
-  vpn: strictObject({ strongswan: podRef.optional(), probe: podRef.optional() }).optional(),
+  vpn: strictObject({
+    strongswan: podRef.optional(),
+    probe: podRef.optional(),
+    nodeProbe: podRef.optional(),
+  }).optional(),
 });
 
 const scheduleSchema = strictObject({
@@ -98,6 +102,13 @@ export const configSchema = strictObject({
     strongswan: podRef.default({}),
     /** Where pings run from; by default the strongSwan pod itself. */
     probe: podRef.optional(),
+    /**
+     * The ordinary pods probes also start from, one per node: by default a pod in `default` with an
+     * `istio-proxy` container (an injected app pod), exec'd in that container.
+     */
+    nodeProbe: podRef.optional(),
+    /** The largest packet (IP header included) the tunnel must carry without fragmenting. */
+    mtu: z.number().int().min(576).max(9000).default(1400),
     count: z.number().int().min(1).max(20).default(3),
     timeout: duration.default(2000),
     concurrency: z.number().int().min(1).max(200).default(16),
@@ -108,6 +119,7 @@ export const configSchema = strictObject({
     }).default({ lossPercent: 0, rttWarnMs: 100, rttChangePercent: 50 }),
   }).default({
     strongswan: {},
+    mtu: 1400,
     count: 3,
     timeout: 2000,
     concurrency: 16,

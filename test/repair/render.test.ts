@@ -38,6 +38,9 @@ const vpn = (verdict: VpnReport['verdict']): VpnReport => ({
   pairs: [['iks', 'icp']],
   tunnels: [],
   probes: [],
+  nodeProbes: [],
+  mtu: [],
+  ports: [],
   findings:
     verdict === 'healthy'
       ? []

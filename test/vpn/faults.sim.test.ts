@@ -58,4 +58,59 @@ describe('/mesh vpn finds what a gateway ping misses (simulated seed mesh)', () 
     assert.equal(f.action, 'add 10.0.0.0/24 to remote.subnet on iks');
     assert.deepEqual(judged(r), ['vpn/subnets/iks/remote'], 'icp’s side of the same gap is not said twice');
   });
+
+  it('healthy: DF packets of vpn.mtu cross both ways; every control-plane TCP port answers from iks', async () => {
+    const r = await sim.vpn();
+    assert.deepEqual(r.mtu.map((m) => [m.key, m.outcome.kind, m.probe.container]).sort(), [
+      ['icp>iks', 'fits', 'istio-proxy'],
+      ['iks>icp', 'fits', 'istio-proxy'],
+    ]);
+    assert.deepEqual(
+      r.ports.map((p) => `${p.target.label}:${p.port.port}/${p.port.protocol} ${p.outcome.kind}`).sort(),
+      [
+        'pilot:15010/TCP open',
+        'pilot:15011/TCP open',
+        'policy:9091/TCP open',
+        'statsd-prom-bridge:9125/UDP udp-sent',
+        'telemetry:9091/TCP open',
+        'tracing:9411/TCP open',
+      ],
+    );
+    assert.ok(r.nodeProbes.length > 0 && r.nodeProbes.every((p) => p.status === 'ok' && p.probe.node));
+  });
+
+  it('MTU black hole: small pings pass, DF packets above 1300 bytes vanish from iks to icp; the MTU and what to set are named', async () => {
+    sim.mesh.faults.setPathMtu('iks', 'icp', 1300);
+    const r = await sim.vpn();
+    assert.equal(r.verdict, 'down');
+    const f = find(r, 'vpn/mtu/iks>icp');
+    assert.equal(
+      f.text,
+      'MTU black hole from iks to icp: packets of 1400 bytes with DF set vanish without an ICMP error (the largest that crosses is 1272 bytes, 1304 is lost; vpn.mtu expects 1400) — small pings pass while large transfers hang',
+    );
+    assert.match(
+      f.action ?? '',
+      /^set the MTU of the pod network on both clusters to 1272 .* --set-mss 1232/,
+    );
+    assert.deepEqual(judged(r), ['vpn/mtu/iks>icp'], 'only that direction, and nothing else is wrong');
+    assert.ok(
+      r.probes.every((p) => p.status === 'ok'),
+      'the gateway pings all answer',
+    );
+  });
+
+  it('TCP blocked while ICMP passes: the control-plane ports time out from iks, ping answers', async () => {
+    sim.mesh.faults.setTcpBlocked('iks', 'icp');
+    const r = await sim.vpn();
+    assert.equal(r.verdict, 'down');
+    const f = find(r, 'vpn/tcp/iks>icp');
+    assert.match(
+      f.text,
+      /^TCP blocked while ICMP passes from iks to icp: pilot 10\.1\.[\d.]+:15010\/tcp, pilot 10\.1\.[\d.]+:15011\/tcp, policy 10\.1\.[\d.]+:9091\/tcp, telemetry 10\.1\.[\d.]+:9091\/tcp, tracing 10\.1\.[\d.]+:9411\/tcp time out from default\/reviews-v3-[a-z0-9-]+ while ping to the same pods answers$/,
+    );
+    assert.match(f.action ?? '', /allow TCP 9091, 9411, 15010, 15011 from iks's pod CIDR/);
+    assert.deepEqual(judged(r), ['vpn/tcp/iks>icp']);
+    const statsd = r.ports.find((p) => p.port.protocol === 'UDP');
+    assert.equal(statsd?.outcome.kind, 'udp-sent', 'UDP is never judged open or blocked by nc');
+  });
 });

@@ -45,6 +45,9 @@ const base = (over: Partial<VpnReport> = {}): VpnReport => ({
   pairs: [['icp', 'iks']],
   tunnels: [],
   probes: [probe('iks', 'icp', 1)],
+  nodeProbes: [],
+  mtu: [],
+  ports: [],
   findings: [],
   ...over,
 });

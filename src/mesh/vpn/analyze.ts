@@ -1,9 +1,12 @@
+import { execForbidden, pathFindings, type RoutesView } from './analyze-paths.ts';
 import { cidrCovers, parseCidr } from './ipv4.ts';
 import type { PingOutcome } from './ping.ts';
 import type {
   Finding,
+  MtuResult,
   PeerTunnel,
   PodRef,
+  PortResult,
   ProbeResult,
   ProbeStatus,
   Severity,
@@ -42,6 +45,12 @@ export interface AnalysisInput {
   /** Nothing to ping for a component or app, in words. */
   skipped: readonly string[];
   settings: VpnSettings;
+  nodeProbes?: readonly ProbeResult[];
+  mtu?: readonly MtuResult[];
+  ports?: readonly PortResult[];
+  routes?: readonly RoutesView[];
+  /** Clusters where no ordinary pod could be found to probe from. */
+  nodeProbeProblems?: readonly { cluster: string; problem: string }[];
 }
 
 export interface Analysis {
@@ -151,17 +160,6 @@ const ms = (n: number) => `${n < 10 ? n.toFixed(1) : Math.round(n)} ms`;
 const named = (p: ProbeResult) => `${p.target.label} (${p.target.ip})`;
 const list = (items: readonly string[], max = 4) =>
   items.length <= max ? items.join(', ') : `${items.slice(0, max).join(', ')} and ${items.length - max} more`;
-
-function execForbidden(cluster: string, problem: string): Finding {
-  return {
-    id: `vpn/exec/${cluster}`,
-    area: 'not-checked',
-    severity: 'warning',
-    text: `meshops may not exec into pods on ${cluster}: ${problem}`,
-    action:
-      'grant the meshops service account create and get on pods/exec in the strongSwan and probe namespaces',
-  };
-}
 
 type Add = (f: Finding) => void;
 
@@ -596,6 +594,27 @@ export function analyze(input: AnalysisInput): Analysis {
   }
   pairFindings(input, sides, add);
   probeProblems(input.probes, add);
+  pathFindings(
+    {
+      clusters: input.clusters,
+      probes: input.probes,
+      nodeProbes: input.nodeProbes ?? [],
+      mtu: input.mtu ?? [],
+      ports: input.ports ?? [],
+      routes: input.routes ?? [],
+    },
+    add,
+  );
+  for (const n of input.nodeProbeProblems ?? []) {
+    add({
+      id: `vpn/node-probe/${n.cluster}`,
+      area: 'skipped',
+      severity: 'info',
+      text: `no probes from ordinary pods on ${n.cluster}: ${n.problem}`,
+      action:
+        'set vpn.nodeProbe (or clusters[].vpn.nodeProbe) to the namespace, selector and container of app pods',
+    });
+  }
   input.skipped.forEach((text, i) => {
     add({ id: `vpn/skipped/${i}`, area: 'skipped', severity: 'info', text });
   });

@@ -6,13 +6,23 @@ import type { Clusters } from '../../kube/registry.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { CommandOf } from '../../queue/jobs.ts';
 import { type AnalysisInput, analyze, type ClusterNet, type ProbeSource } from './analyze.ts';
-import { readTunnelSide, rereadCounters, runProbe, type SideContext } from './exec.ts';
+import {
+  readTunnelSide,
+  rereadCounters,
+  runMtuProbe,
+  runPortProbe,
+  runProbe,
+  type SideContext,
+} from './exec.ts';
 import {
   addressTarget,
   cidrsOf,
   discoverTargets,
   type FoundPod,
+  findNodeProbes,
   findPod,
+  type NodeProbes,
+  nodeProbeSelector,
   podWithIp,
   probeSelector,
   strongswanSelector,
@@ -22,7 +32,7 @@ import { compare, loadSnapshot, saveSnapshot, snapshotOf } from './history.ts';
 import { containingCidr, isIpv4 } from './ipv4.ts';
 import { mapLimit } from './pool.ts';
 import type { PodRef, ProbeResult, ProbeTarget, VpnReport, VpnSettings } from './report.ts';
-import { withoutPods } from './targets.ts';
+import { CONTROL_PLANE_PORTS, withoutPods } from './targets.ts';
 import type { PeerCidrs } from './tunnel.ts';
 
 /**
@@ -98,8 +108,89 @@ interface Plan {
   /** Pings to send: from a cluster to targets on another. */
   directions: { from: Cluster; targets: ProbeTarget[] }[];
   endpoints: Map<string, Endpoints>;
+  /** Ordinary pods to probe from, per cluster (the full check only; `/mesh ping` stays one probe). */
+  nodeProbes?: Map<string, NodeProbes>;
   discovery: { cluster: string; problem: string }[];
   skipped: string[];
+}
+
+interface Job {
+  run(): Promise<void>;
+  /** Records the probe as not started when the job's time is up first. */
+  abort(): void;
+}
+
+const NOT_STARTED = 'not started: the job ran out of time';
+
+const notStarted = (from: Cluster, probe: PodRef, target: ProbeTarget): ProbeResult => ({
+  key: `${from.name}>${target.cluster}/${target.label}`,
+  from: from.name,
+  probe,
+  target,
+  outcome: { kind: 'exec-failed', reason: NOT_STARTED, forbidden: false },
+  status: 'error',
+});
+
+type PathResults = Pick<VpnReport, 'nodeProbes' | 'mtu' | 'ports'>;
+const emptyPaths = (): PathResults => ({ nodeProbes: [], mtu: [], ports: [] });
+
+/**
+ * The probes that start where app traffic starts, per direction of the matrix: a ping from every node's
+ * ordinary pod to the direction's first target; the path MTU from one of them; and, from a remote towards
+ * the primary, netcat to each control-plane component's ports.
+ */
+function pathProbes(
+  plan: Plan,
+  nodeProbes: Map<string, NodeProbes>,
+  sources: readonly ProbeSource[],
+  config: MeshConfig,
+): { jobs: Job[]; results: PathResults } {
+  const settings = vpnSettings(config);
+  const results = emptyPaths();
+  const jobs: Job[] = [];
+  plan.directions.forEach(({ from, targets }, i) => {
+    const first = targets[0];
+    if (!first) return;
+    const found = nodeProbes.get(from.name);
+    const pods = found?.ok ? found.pods : [];
+    for (const pod of pods) {
+      const at = results.nodeProbes.length;
+      results.nodeProbes.push(notStarted(from, pod, first));
+      jobs.push({
+        run: async () => {
+          const result = await runProbe(from, pod, first, settings);
+          results.nodeProbes[at] = {
+            ...result,
+            key: `${from.name}@${pod.node}>${first.cluster}/${first.label}`,
+          };
+        },
+        abort: () => {},
+      });
+    }
+    const source = sources[i];
+    const mtuFrom = pods[0] ?? (source?.ok ? source.pod : undefined);
+    if (mtuFrom) {
+      jobs.push({
+        run: async () => {
+          results.mtu.push(await runMtuProbe(from, mtuFrom, first, config.vpn.mtu, settings.timeoutMs));
+        },
+        abort: () => {},
+      });
+    }
+    const portsFrom = pods[0];
+    if (from.role !== 'remote' || !portsFrom) return;
+    for (const target of targets) {
+      for (const port of CONTROL_PLANE_PORTS[target.label] ?? []) {
+        jobs.push({
+          run: async () => {
+            results.ports.push(await runPortProbe(from, portsFrom, target, port, settings.timeoutMs));
+          },
+          abort: () => {},
+        });
+      }
+    }
+  });
+  return { jobs, results };
 }
 
 async function execute(deps: VpnDeps, plan: Plan, started: number, checkedAt: string): Promise<VpnReport> {
@@ -127,23 +218,31 @@ async function execute(deps: VpnDeps, plan: Plan, started: number, checkedAt: st
     }),
   );
   const sources = plan.directions.map(({ from }) => sourceOf(from, plan.endpoints.get(from.name)!));
-  const jobs = plan.directions.flatMap(({ from, targets }, i) => {
+  const matrix = plan.directions.flatMap(({ from, targets }, i) => {
     const source = sources[i]!;
     return source.ok ? targets.map((target) => ({ from, probe: source.pod, target })) : [];
   });
-  // Tunnel reads and pings go out together: the matrix takes about as long as its slowest probe.
-  const [firstReads, probes] = await Promise.all([
+  const probes: ProbeResult[] = [];
+  const paths = plan.nodeProbes
+    ? pathProbes(plan, plan.nodeProbes, sources, deps.config)
+    : { jobs: [], results: emptyPaths() };
+  const jobs: Job[] = [
+    ...matrix.map((j, i) => ({
+      run: async () => {
+        probes[i] = await runProbe(j.from, j.probe, j.target, settings);
+      },
+      abort: () => {
+        probes[i] = notStarted(j.from, j.probe, j.target);
+      },
+    })),
+    ...paths.jobs,
+  ];
+  // Tunnel reads and every probe go out together: the check takes about as long as its slowest probe.
+  const [firstReads] = await Promise.all([
     Promise.all(sides),
-    mapLimit(jobs, settings.concurrency, (j) => runProbe(j.from, j.probe, j.target, settings), {
+    mapLimit(jobs, settings.concurrency, (j) => j.run(), {
       ...(deps.signal ? { signal: deps.signal } : {}),
-      onAbort: (j): ProbeResult => ({
-        key: `${j.from.name}>${j.target.cluster}/${j.target.label}`,
-        from: j.from.name,
-        probe: j.probe,
-        target: j.target,
-        outcome: { kind: 'exec-failed', reason: 'not started: the job ran out of time', forbidden: false },
-        status: 'error',
-      }),
+      onAbort: (j) => j.abort(),
     }),
   ]);
   // The SA counters again, after the probes: bytes out without bytes in between the reads is one-way ESP.
@@ -156,6 +255,14 @@ async function execute(deps: VpnDeps, plan: Plan, started: number, checkedAt: st
     tunnels,
     sources: dedupe(sources),
     probes,
+    ...paths.results,
+    nodeProbeProblems: [...(plan.nodeProbes ?? [])].flatMap(([cluster, n]) =>
+      n.ok
+        ? n.pods.length === 0
+          ? [{ cluster, problem: 'no pod to probe from' }]
+          : []
+        : [{ cluster, problem: n.problem }],
+    ),
     discovery: plan.discovery,
     skipped: plan.skipped,
     settings,
@@ -171,6 +278,7 @@ async function execute(deps: VpnDeps, plan: Plan, started: number, checkedAt: st
     pairs: plan.pairs.map(([a, b]) => [a, b]),
     tunnels: tunnels.sort((a, b) => a.cluster.localeCompare(b.cluster)),
     probes,
+    ...paths.results,
     findings: analysis.findings,
   };
 }
@@ -193,17 +301,22 @@ export async function runVpnCheck(deps: VpnDeps): Promise<VpnReport> {
   const now = Date.now();
   const { clusters, config } = deps;
   const all = clusters.all;
-  // Every cluster's strongSwan and probe pods and what to ping there, all in one round of API calls.
+  // Every cluster's strongSwan, probe and node probe pods and what to ping there, per cluster at once.
+  const timeout = config.checks.clusterTimeout;
   const found = await Promise.all(
     all.map(async (c) => {
-      const [e, t] = await Promise.all([
-        endpointsOf(deps, c, now),
-        discoverTargets(config, c, config.checks.clusterTimeout, now),
+      const [{ e, n }, t] = await Promise.all([
+        endpointsOf(deps, c, now).then(async (e) => ({
+          e,
+          n: await findNodeProbes(c, nodeProbeSelector(config, c), usedPods(e), timeout, now),
+        })),
+        discoverTargets(config, c, timeout, now),
       ]);
-      return { e, t: withoutPods(t, usedPods(e)) };
+      return { e, n, t: withoutPods(t, usedPods(e)) };
     }),
   );
   const endpoints = new Map(all.map((c, i) => [c.name, found[i]!.e]));
+  const nodeProbes = new Map(all.map((c, i) => [c.name, found[i]!.n]));
   const targets = new Map(all.map((c, i) => [c.name, found[i]!.t]));
   const primary = clusters.primary;
   const plan: Plan = {
@@ -215,6 +328,7 @@ export async function runVpnCheck(deps: VpnDeps): Promise<VpnReport> {
       ...clusters.remotes.map((r) => ({ from: primary, targets: targets.get(r.name)!.targets })),
     ],
     endpoints,
+    nodeProbes,
     ...collect(targets),
   };
   const checkedAt = new Date(now).toISOString();

@@ -2,9 +2,20 @@ import type { Cluster } from '../../kube/cluster.ts';
 import { classifyKubeError } from '../../kube/errors.ts';
 import { probeStatus } from './analyze.ts';
 import type { FoundPod } from './gather.ts';
+import { fallbackSizes, judgeSizes, type MtuOutcome, mtuArgv, readSize, type SizeResult } from './mtu.ts';
 import { parsePing, pingArgv, probeTimeLimitMs } from './ping.ts';
-import type { PodRef, ProbeResult, ProbeTarget, TunnelSide, VpnSettings } from './report.ts';
+import type {
+  MtuResult,
+  PodRef,
+  PortResult,
+  ProbeResult,
+  ProbeTarget,
+  TunnelSide,
+  VpnSettings,
+} from './report.ts';
 import { readTunnel, TUNNEL_COMMANDS, type TunnelReading, type TunnelTool } from './strongswan.ts';
+import type { PortSpec } from './targets.ts';
+import { ncArgv, ncTimeLimitMs, type PortOutcome, parseNc } from './tcp.ts';
 import { espTraffic, type PeerCidrs, peerTunnel } from './tunnel.ts';
 
 /** The exec side of the check: argv arrays of validated values, each under its own time bound. */
@@ -38,6 +49,81 @@ export async function runProbe(
     outcome,
     status: probeStatus(outcome, settings.thresholds),
   };
+}
+
+/** The path-MTU probe of one direction: the expected size first, smaller sizes at once only when it is lost. */
+export async function runMtuProbe(
+  cluster: Cluster,
+  probe: PodRef,
+  target: ProbeTarget,
+  expected: number,
+  timeoutMs: number,
+): Promise<MtuResult> {
+  const base = {
+    key: `${cluster.name}>${target.cluster}`,
+    from: cluster.name,
+    to: target.cluster,
+    probe,
+    target,
+    expected,
+  };
+  const sizes: SizeResult[] = [];
+  const tryAll = async (list: readonly number[]): Promise<MtuOutcome | undefined> => {
+    const reads = await Promise.all(
+      list.map(async (bytes) => {
+        try {
+          const result = await cluster.exec({
+            namespace: probe.namespace,
+            pod: probe.name,
+            ...(probe.container ? { container: probe.container } : {}),
+            command: mtuArgv(target.ip, bytes, timeoutMs),
+            timeoutMs: probeTimeLimitMs(2, timeoutMs),
+          });
+          return { bytes, read: readSize(result) };
+        } catch (err) {
+          const failure = classifyKubeError(err);
+          return { bytes, read: { failed: failure.reason, forbidden: failure.kind === 'forbidden' } };
+        }
+      }),
+    );
+    for (const { bytes, read } of reads) {
+      if ('noDf' in read) return { kind: 'no-df', reason: read.noDf };
+      if ('failed' in read)
+        return { kind: 'failed', reason: read.failed, forbidden: read.forbidden === true };
+      sizes.push({ bytes, crossed: read.crossed });
+    }
+    return undefined;
+  };
+  const first = (await tryAll([expected])) ?? judgeSizes(expected, sizes);
+  if (first.kind !== 'unreachable') return { ...base, sizes, outcome: first };
+  const second = (await tryAll(fallbackSizes(expected))) ?? judgeSizes(expected, sizes);
+  return { ...base, sizes: sizes.sort((a, b) => b.bytes - a.bytes), outcome: second };
+}
+
+/** One port of one control-plane target, with netcat's zero-I/O check under its own time bound. */
+export async function runPortProbe(
+  cluster: Cluster,
+  probe: PodRef,
+  target: ProbeTarget,
+  port: PortSpec,
+  timeoutMs: number,
+): Promise<PortResult> {
+  const key = `${cluster.name}>${target.cluster}/${target.label}:${port.port}/${port.protocol.toLowerCase()}`;
+  let outcome: PortOutcome;
+  try {
+    const result = await cluster.exec({
+      namespace: probe.namespace,
+      pod: probe.name,
+      ...(probe.container ? { container: probe.container } : {}),
+      command: ncArgv(target.ip, port, timeoutMs),
+      timeoutMs: ncTimeLimitMs(timeoutMs),
+    });
+    outcome = parseNc(result, port.protocol);
+  } catch (err) {
+    const failure = classifyKubeError(err);
+    outcome = { kind: 'exec-failed', reason: failure.reason, forbidden: failure.kind === 'forbidden' };
+  }
+  return { key, from: cluster.name, probe, target, port, outcome };
 }
 
 /** `ipsec statusall` first; a pod that only has swanctl (charon with vici) answers the second. */

@@ -9,6 +9,7 @@ import {
   appTargets,
   type ComponentPods,
   controlPlaneTargets,
+  nodeProbePods,
   type PodInfo,
   pickPod,
   podInfo,
@@ -52,6 +53,56 @@ export function probeSelector(config: MeshConfig, cluster: Cluster): PodSelector
 }
 
 export const describeSelector = (s: PodSelector) => `${s.selector} in namespace ${s.namespace}`;
+
+/** The default node probe: an injected app pod (it has istio-proxy, whose image has ping and nc). */
+const DEFAULT_NODE_PROBE = { namespace: 'default', container: PROXY };
+
+export interface NodeProbeSelector {
+  namespace: string;
+  selector?: string;
+  container: string;
+}
+
+/** Per cluster beats mesh-wide beats the default, field by field. */
+export function nodeProbeSelector(config: MeshConfig, cluster: Cluster): NodeProbeSelector {
+  const own = cluster.config.vpn?.nodeProbe;
+  const mesh = config.vpn.nodeProbe;
+  const selector = own?.selector ?? mesh?.selector;
+  return {
+    namespace: own?.namespace ?? mesh?.namespace ?? DEFAULT_NODE_PROBE.namespace,
+    ...(selector ? { selector } : {}),
+    container: own?.container ?? mesh?.container ?? DEFAULT_NODE_PROBE.container,
+  };
+}
+
+export type NodeProbes = { ok: true; pods: PodRef[] } | { ok: false; problem: string };
+
+/** One ordinary pod per node to probe from, never one meshops already uses (strongSwan, the probe pod). */
+export async function findNodeProbes(
+  cluster: Cluster,
+  selector: NodeProbeSelector,
+  exclude: readonly PodRef[],
+  timeoutMs: number,
+  now: number,
+): Promise<NodeProbes> {
+  try {
+    const list = await cluster.core.listNamespacedPod(
+      { namespace: selector.namespace, ...(selector.selector ? { labelSelector: selector.selector } : {}) },
+      cluster.options(timeoutMs),
+    );
+    const picked = nodeProbePods(
+      list.items.map((p) => podInfo(p, now)),
+      selector.container,
+      exclude,
+    );
+    return {
+      ok: true,
+      pods: picked.map((p) => ({ ...ref(cluster, p, selector.container), node: p.nodeName! })),
+    };
+  } catch (err) {
+    return { ok: false, problem: `listing pods failed: ${classifyKubeError(err, timeoutMs).reason}` };
+  }
+}
 
 export type FoundPod =
   | { ok: true; pod: PodRef }

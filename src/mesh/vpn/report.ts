@@ -1,5 +1,8 @@
+import type { MtuOutcome, SizeResult } from './mtu.ts';
 import type { PingOutcome } from './ping.ts';
 import type { ConnConfig, EspCounters, IkeSa, TunnelTool } from './strongswan.ts';
+import type { PortSpec } from './targets.ts';
+import type { PortOutcome } from './tcp.ts';
 
 /**
  * The result of `/mesh vpn` or `/mesh ping` as plain JSON: rendered for Slack by render.ts, kept in Redis
@@ -31,6 +34,8 @@ export interface PodRef {
   name: string;
   ip?: string;
   container?: string;
+  /** The node it runs on, for probes from ordinary pods. */
+  node?: string;
 }
 
 /** One side's view of its tunnel to one peer. */
@@ -108,6 +113,32 @@ export interface ProbeResult {
   status: ProbeStatus;
 }
 
+/** The largest DF packet that crosses from one cluster to another, against the expected inner MTU. */
+export interface MtuResult {
+  /** `from>to`. */
+  key: string;
+  from: string;
+  to: string;
+  probe: PodRef;
+  target: ProbeTarget;
+  /** vpn.mtu. */
+  expected: number;
+  /** Each packet size tried (bytes on the wire, IP header included) and whether it crossed. */
+  sizes: SizeResult[];
+  outcome: MtuOutcome;
+}
+
+/** One control-plane port tried from a remote's app pod. */
+export interface PortResult {
+  /** `from>to/label:port/protocol`. */
+  key: string;
+  from: string;
+  probe: PodRef;
+  target: ProbeTarget;
+  port: PortSpec;
+  outcome: PortOutcome;
+}
+
 export interface RttChange {
   key: string;
   beforeMs: number;
@@ -143,6 +174,10 @@ export interface VpnReport {
   pairs: [string, string][];
   tunnels: TunnelSide[];
   probes: ProbeResult[];
+  /** Pings from one ordinary pod per node (vpn.nodeProbe), each naming its node. */
+  nodeProbes: ProbeResult[];
+  mtu: MtuResult[];
+  ports: PortResult[];
   findings: Finding[];
   /** Only for the full matrix, and only when an earlier run was kept. */
   comparison?: Comparison;
