@@ -246,6 +246,8 @@ export function createFaults(deps: FaultDeps): SimFaults & { stop(): void } {
             age: '1d',
             ping: options.ping ?? 'iputils',
             strongswan: false,
+            hostNetwork: false,
+            createdBeforeInjection: false,
           },
           c.timing.now(),
         );

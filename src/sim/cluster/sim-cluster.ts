@@ -130,13 +130,13 @@ export class SimCluster {
         }
       }
     }
-    if (key === 'pods' || key === 'services' || key === 'deployments.apps') {
+    if (key === 'pods' || key === 'services' || key === 'deployments.apps' || key === 'daemonsets.apps') {
       this.controller.changed(key, object);
     }
   }
 }
 
-/** The Deployment (or Job) that owns a pod, from its ReplicaSet owner reference. */
+/** The Deployment (or Job, DaemonSet) that owns a pod, from its owner reference. */
 export function workloadOf(pod: KubeObject): string | undefined {
   const owner = pod.metadata.ownerReferences?.[0];
   if (!owner) return undefined;
