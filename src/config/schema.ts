@@ -80,6 +80,11 @@ const clusterSchema = strictObject({
     probe: podRef.optional(),
     nodeProbe: podRef.optional(),
   }).optional(),
+  /**
+   * On a remote: the Secret in the primary's Istio namespace that holds this cluster's kubeconfig for
+   * pilot. Unset, meshops looks for `<name>` (Istio 1.0) and `istio-remote-secret-<name>` (istioctl).
+   */
+  remoteSecret: k8sName.optional(),
 });
 
 const scheduleSchema = strictObject({
@@ -172,6 +177,13 @@ export const configSchema = strictObject({
   }
   const seen = new Set<string>();
   config.clusters.forEach((c, i) => {
+    if (c.role === 'primary' && c.remoteSecret !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['clusters', i, 'remoteSecret'],
+        message: `"${c.name}" is the primary: remoteSecret names a remote's secret on the primary, so set it on the remote's entry`,
+      });
+    }
     if (seen.has(c.name)) {
       ctx.addIssue({ code: 'custom', path: ['clusters', i, 'name'], message: `"${c.name}" is used twice` });
     }

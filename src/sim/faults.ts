@@ -57,6 +57,11 @@ export interface SimFaults {
   setPathMtu(from: string, to: string, mtu: number): void;
   /** A firewall drops TCP from `from`'s pods to `to` while ICMP passes. */
   setTcpBlocked(from: string, to: string, blocked?: boolean): void;
+  /**
+   * The routes DaemonSet down on one node: its pod there crash-loops, so that node's pods lose their route
+   * into the tunnel (the tunnel, the gateway and the other nodes are fine). Returns the pod's name.
+   */
+  stopRoutes(cluster: string, node: string): string;
   /** Replaces `cluster`'s local and/or remote subnets of its tunnel to `peer` (e.g. a missing service CIDR). */
   setSubnets(
     cluster: string,
@@ -219,6 +224,23 @@ export function createFaults(deps: FaultDeps): SimFaults & { stop(): void } {
       deps.network.setTcpBlocked(from, to, blocked);
     },
 
+    stopRoutes(name, node) {
+      const c = cluster(name);
+      const routes = deps.network.sidesOf(name).find((v) => v.side.routes)?.side.routes;
+      if (!routes) throw new Error(`${name}: no tunnel side names a routes DaemonSet`);
+      const pod = c
+        .list('pods', routes.namespace)
+        .find(
+          (p) =>
+            p.metadata.ownerReferences?.[0]?.name === routes.daemonSet && (p as Json).spec?.nodeName === node,
+        );
+      if (!pod) throw new Error(`${name}: no ${routes.daemonSet} pod on node ${node}`);
+      mutatePods(name, routes.namespace, pod.metadata.name, (p, now) =>
+        crashLoop(p, containerOf(p), 'Error', now),
+      );
+      return pod.metadata.name;
+    },
+
     setSubnets(name, peer, subnets) {
       deps.network.setSubnets(name, peer, subnets);
     },
@@ -274,6 +296,8 @@ export function createFaults(deps: FaultDeps): SimFaults & { stop(): void } {
             age: '1d',
             ping: options.ping ?? 'iputils',
             strongswan: false,
+            hostNetwork: false,
+            createdBeforeInjection: false,
           },
           c.timing.now(),
         );

@@ -70,6 +70,7 @@ export async function startSimMesh(options: SimMeshOptions): Promise<SimMesh> {
       }
       return undefined;
     },
+    routesReady: (cluster, node, routes) => states.get(cluster)?.daemonPodReady(routes, node) ?? false,
   });
 
   const servers = new Map<string, ClusterApiServer>();

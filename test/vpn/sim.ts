@@ -10,6 +10,7 @@ import type { VpnReport } from '../../src/mesh/vpn/report.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import type { CommandOf } from '../../src/queue/jobs.ts';
 import { type SimMesh, type SimMeshOptions, startSimMesh } from '../../src/sim/index.ts';
+import { remoteSecretOf } from '../helpers/kube.ts';
 import { dropPrefix, REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
 
 /** The seed's address plan (src/sim/scenarios/seed.yaml), as an operator writes it into meshops' config. */
@@ -36,7 +37,8 @@ export function vpnConfigYaml(mesh: SimMesh, options: ConfigOptions = {}): strin
         ? `, podCidrs: [${own.pod.join(', ')}], serviceCidrs: [${own.service.join(', ')}]`
         : '';
       const more = options.cluster?.[c.name] ? `, ${options.cluster[c.name]}` : '';
-      return `  - { name: ${c.name}, role: ${c.role}, kubeconfig: ./${c.name}.kubeconfig${ranges}${more} }`;
+      const secret = remoteSecretOf(mesh, c.name);
+      return `  - { name: ${c.name}, role: ${c.role}, kubeconfig: ./${c.name}.kubeconfig${ranges}${secret ? `, remoteSecret: ${secret}` : ''}${more} }`;
     })
     .join('\n');
   return `clusters:\n${clusters}\n${options.extra ?? ''}`;

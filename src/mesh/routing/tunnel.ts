@@ -1,7 +1,8 @@
+import { strongswanSelector } from '../../config/vpn-pods.ts';
 import type { JobContext } from '../../jobs/types.ts';
 import type { Cluster } from '../../kube/cluster.ts';
 import { readTunnelSide } from '../vpn/exec.ts';
-import { cidrsOf, findPod, strongswanSelector } from '../vpn/gather.ts';
+import { cidrsOf, findPod } from '../vpn/gather.ts';
 import type { TunnelProbe, TunnelState } from './preflight.ts';
 
 /**

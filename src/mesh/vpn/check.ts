@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { MeshConfig } from '../../config/schema.ts';
+import { probeSelector, strongswanSelector } from '../../config/vpn-pods.ts';
 import type { Cluster } from '../../kube/cluster.ts';
 import { classifyKubeError } from '../../kube/errors.ts';
 import type { Clusters } from '../../kube/registry.ts';
@@ -24,8 +25,6 @@ import {
   type NodeProbes,
   nodeProbeSelector,
   podWithIp,
-  probeSelector,
-  strongswanSelector,
   type Targets,
 } from './gather.ts';
 import { compare, loadSnapshot, saveSnapshot, snapshotOf } from './history.ts';

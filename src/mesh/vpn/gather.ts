@@ -1,5 +1,6 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import type { MeshConfig } from '../../config/schema.ts';
+import { describeSelector, type PodSelector } from '../../config/vpn-pods.ts';
 import type { Cluster } from '../../kube/cluster.ts';
 import { classifyKubeError } from '../../kube/errors.ts';
 import { PROXY } from '../istio/facts.ts';
@@ -18,41 +19,6 @@ import {
 } from './targets.ts';
 
 /** The Kubernetes API side of the check (lists only, never exec): which pods to use and which to ping. */
-
-export interface PodSelector {
-  namespace: string;
-  selector: string;
-  container?: string;
-}
-
-const DEFAULT_STRONGSWAN = { namespace: 'default', selector: 'app=strongswan' };
-
-/** Per cluster beats mesh-wide beats the default, field by field. */
-export function strongswanSelector(config: MeshConfig, cluster: Cluster): PodSelector {
-  const own = cluster.config.vpn?.strongswan;
-  const mesh = config.vpn.strongswan;
-  const container = own?.container ?? mesh.container;
-  return {
-    namespace: own?.namespace ?? mesh.namespace ?? DEFAULT_STRONGSWAN.namespace,
-    selector: own?.selector ?? mesh.selector ?? DEFAULT_STRONGSWAN.selector,
-    ...(container ? { container } : {}),
-  };
-}
-
-/** Where pings run from: a configured probe, else the strongSwan pod itself (it sits on the tunnel). */
-export function probeSelector(config: MeshConfig, cluster: Cluster): PodSelector {
-  const own = cluster.config.vpn?.probe;
-  const mesh = config.vpn.probe;
-  if (!own && !mesh) return strongswanSelector(config, cluster);
-  const container = own?.container ?? mesh?.container;
-  return {
-    namespace: own?.namespace ?? mesh?.namespace ?? DEFAULT_STRONGSWAN.namespace,
-    selector: own?.selector ?? mesh?.selector ?? DEFAULT_STRONGSWAN.selector,
-    ...(container ? { container } : {}),
-  };
-}
-
-export const describeSelector = (s: PodSelector) => `${s.selector} in namespace ${s.namespace}`;
 
 /** The default node probe: an injected app pod (it has istio-proxy, whose image has ping and nc). */
 const DEFAULT_NODE_PROBE = { namespace: 'default', container: PROXY };

@@ -3,7 +3,7 @@
 // scenarios give the same IPs on every run and a restarted pod (new name) gets a new IP.
 
 import { type Cidr, formatIpv4, parseCidr } from '../net/ipv4.ts';
-import type { Location, Port } from '../net/network.ts';
+import type { Location } from '../net/network.ts';
 import { fnv1a } from './ids.ts';
 
 export class AddressIndex {
@@ -23,16 +23,13 @@ export class AddressIndex {
     return this.#holders.has(ip);
   }
 
-  claim(ip: string, owner: string, kind: Location['kind'], nodeName?: string, ports?: readonly Port[]): void {
-    this.#holders.set(ip, {
-      owner,
-      location: {
-        cluster: this.#cluster,
-        kind,
-        ...(nodeName ? { nodeName } : {}),
-        ...(ports ? { ports } : {}),
-      },
-    });
+  claim(
+    ip: string,
+    owner: string,
+    kind: Location['kind'],
+    more: Omit<Location, 'cluster' | 'kind'> = {},
+  ): void {
+    this.#holders.set(ip, { owner, location: { cluster: this.#cluster, kind, ...more } });
     const ips = this.#byOwner.get(owner) ?? [];
     if (!ips.includes(ip)) ips.push(ip);
     this.#byOwner.set(owner, ips);

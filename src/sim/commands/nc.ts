@@ -42,12 +42,22 @@ export const ncProgram: Program = async function* nc(args, ctx) {
   const udp = has('u');
   const verbose = has('v');
   const pod = ctx.pod as { status?: { podIP?: string }; spec?: { nodeName?: string } };
-  const result = ctx.network.connect(ctx.cluster, pod.spec?.nodeName, pod.status?.podIP ?? '', host, {
-    port,
-    protocol: udp ? 'UDP' : 'TCP',
-  });
+  const result = ctx.network.connect(
+    ctx.cluster,
+    pod.spec?.nodeName,
+    pod.status?.podIP ?? '',
+    host,
+    { port, protocol: udp ? 'UDP' : 'TCP' },
+    ctx.traits.strongswan,
+  );
   const proto = udp ? 'udp' : 'tcp';
-  const rtt = ctx.network.route(ctx.cluster, pod.spec?.nodeName, pod.status?.podIP ?? '', host);
+  const rtt = ctx.network.route(
+    ctx.cluster,
+    pod.spec?.nodeName,
+    pod.status?.podIP ?? '',
+    host,
+    ctx.traits.strongswan,
+  );
   // UDP "connects" without a packet, and the test writes go out before any ICMP error could come back.
   if (udp || result === 'open') {
     if (!udp && rtt.reachable) await ctx.wait(rtt.rttMs);

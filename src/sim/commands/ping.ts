@@ -184,7 +184,13 @@ export function pingProgram(flavour: Flavour): Program {
     const o = parsed.options;
     yield* parsed.warnings;
     const pod = ctx.pod as { status?: { podIP?: string }; spec?: { nodeName?: string } };
-    const route = ctx.network.route(ctx.cluster, pod.spec?.nodeName, pod.status?.podIP ?? '', o.target);
+    const route = ctx.network.route(
+      ctx.cluster,
+      pod.spec?.nodeName,
+      pod.status?.podIP ?? '',
+      o.target,
+      ctx.traits.strongswan,
+    );
     const intervalMs = o.interval * 1000;
     const deadlineMs = o.deadline === undefined ? undefined : o.deadline * 1000;
     const timeoutMs = (o.timeout ?? 10) * 1000;

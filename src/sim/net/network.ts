@@ -17,6 +17,8 @@ export interface TunnelSideSpec {
   localSubnets: readonly string[];
   remoteSubnets: readonly string[];
   state: TunnelState;
+  /** Who routes pod traffic into the tunnel on each node; without it, every node is taken to have routes. */
+  routes?: RoutesRef;
 }
 
 export interface TunnelSpec {
@@ -50,11 +52,21 @@ export interface Location {
   nodeName?: string;
   /** What listens there: a pod's containerPorts, a Service's ports. */
   ports?: readonly Port[];
+  /** The strongSwan pod: it is the tunnel's end, so its packets need no node route into the tunnel. */
+  gateway?: boolean;
+}
+
+/** The DaemonSet that puts the routes to the peer's subnets on every node of one side (the IBM chart's). */
+export interface RoutesRef {
+  namespace: string;
+  daemonSet: string;
 }
 
 /** Who holds an address right now; backed by the clusters' live pods and services. */
 export interface AddressBook {
   locate(ip: string): Location | undefined;
+  /** Whether the routes DaemonSet's pod on `node` runs and is ready (its routes are in place). */
+  routesReady?(cluster: string, node: string, routes: RoutesRef): boolean;
 }
 
 export type Route =
@@ -346,8 +358,27 @@ export class Network {
     };
   }
 
-  /** Where an ICMP echo from `srcIp` (a pod in `fromCluster` on `fromNode`) to `dstIp` goes. */
-  route(fromCluster: string, fromNode: string | undefined, srcIp: string, dstIp: string): Route {
+  /**
+   * Whether a packet from a pod on `node` towards a peer enters the tunnel: the strongSwan pod is the
+   * tunnel's end; every other pod needs its node's route to the peer's subnets, which the side's routes
+   * DaemonSet puts there (gone while its pod on that node is not running and ready).
+   */
+  #nodeRouted(side: TunnelSideSpec, cluster: string, node: string | undefined, gateway: boolean): boolean {
+    if (gateway || !side.routes || !this.#book.routesReady) return true;
+    return node !== undefined && this.#book.routesReady(cluster, node, side.routes);
+  }
+
+  /**
+   * Where an ICMP echo from `srcIp` (a pod in `fromCluster` on `fromNode`; `fromGateway` for the strongSwan
+   * pod) to `dstIp` goes.
+   */
+  route(
+    fromCluster: string,
+    fromNode: string | undefined,
+    srcIp: string,
+    dstIp: string,
+    fromGateway = false,
+  ): Route {
     const dst = parseIpv4(dstIp);
     const src = parseIpv4(srcIp);
     const where = this.#book.locate(dstIp);
@@ -369,6 +400,14 @@ export class Network {
     const here = tunnel?.sides.get(fromCluster);
     const there = tunnel?.sides.get(where.cluster);
     if (!tunnel || !here || !there || here.state !== 'up' || there.state !== 'up')
+      return { reachable: false };
+    // A pod whose node lacks the routes sends into the node's default route: the packet never enters the
+    // tunnel; the reply of such a pod is lost the same way.
+    if (!this.#nodeRouted(here, fromCluster, fromNode, fromGateway)) return { reachable: false };
+    if (
+      where.kind === 'pod' &&
+      !this.#nodeRouted(there, where.cluster, where.nodeName, where.gateway === true)
+    )
       return { reachable: false };
     // The CHILD SA's traffic selectors decide what enters the tunnel in each direction.
     const selectors = this.childSelectors(fromCluster, where.cluster);
@@ -395,8 +434,9 @@ export class Network {
     srcIp: string,
     dstIp: string,
     port: Port,
+    fromGateway = false,
   ): Connect {
-    const route = this.route(fromCluster, fromNode, srcIp, dstIp);
+    const route = this.route(fromCluster, fromNode, srcIp, dstIp, fromGateway);
     if (!route.reachable) return 'unreachable';
     if (route.tunnel) {
       const { from, to } = route.tunnel;
