@@ -65,6 +65,8 @@ const podRef = strictObject({
   container: k8sName.optional(),
 });
 
+const routesRef = strictObject({ namespace: k8sName.optional(), selector: labelSelector.optional() });
+
 const clusterSchema = strictObject({
   name: z
     .string()
@@ -79,6 +81,7 @@ const clusterSchema = strictObject({
     strongswan: podRef.optional(),
     probe: podRef.optional(),
     nodeProbe: podRef.optional(),
+    routes: routesRef.optional(),
   }).optional(),
   /**
    * On a remote: the Secret in the primary's Istio namespace that holds this cluster's kubeconfig for
@@ -112,6 +115,8 @@ export const configSchema = strictObject({
      * `istio-proxy` container (an injected app pod), exec'd in that container.
      */
     nodeProbe: podRef.optional(),
+    /** The DaemonSet that routes pods into the tunnel on every node (default app=strongswan-routes). */
+    routes: routesRef.optional(),
     /** The largest packet (IP header included) the tunnel must carry without fragmenting. */
     mtu: z.number().int().min(576).max(9000).default(1400),
     count: z.number().int().min(1).max(20).default(3),

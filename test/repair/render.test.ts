@@ -41,6 +41,7 @@ const vpn = (verdict: VpnReport['verdict']): VpnReport => ({
   nodeProbes: [],
   mtu: [],
   ports: [],
+  routes: [],
   findings:
     verdict === 'healthy'
       ? []

@@ -113,4 +113,37 @@ describe('/mesh vpn finds what a gateway ping misses (simulated seed mesh)', () 
     const statsd = r.ports.find((p) => p.port.protocol === 'UDP');
     assert.equal(statsd?.outcome.kind, 'udp-sent', 'UDP is never judged open or blocked by nc');
   });
+
+  it('routes DaemonSet down on one node: that node is named, and it explains its pods’ failed pings both ways', async () => {
+    const before = await sim.vpn();
+    const reviews = before.probes.find((p) => p.key === 'icp>iks/reviews-v3')?.target;
+    assert.ok(reviews?.node, 'reviews-v3 runs on a known node');
+    assert.deepEqual(
+      before.routes.map((r) => (r.ok ? [r.cluster, r.daemonSet, r.desired, r.ready, r.nodesWithout] : r)),
+      [
+        ['icp', 'vpn-strongswan-routes', 3, 3, []],
+        ['iks', 'vpn-strongswan-routes', 3, 3, []],
+      ],
+    );
+    sim.mesh.faults.stopRoutes('iks', reviews.node);
+    const r = await sim.vpn();
+    assert.equal(r.verdict, 'down');
+    const f = find(r, `vpn/routes/iks/${reviews.node}`);
+    assert.match(
+      f.text,
+      new RegExp(
+        `^node ${reviews.node.replace(/\./g, '\\.')} on iks has no ready vpn-strongswan-routes pod \\(2 of 3 ready\\), so pods there have no route into the tunnel: the ping from default/reviews-v3-[a-z0-9-]+ to pilot on icp \\([\\d.]+\\) is lost, reviews-v3 \\(${reviews.ip.replace(/\./g, '\\.')}\\) on that node does not answer icp$`,
+      ),
+    );
+    assert.deepEqual(
+      judged(r),
+      [`vpn/routes/iks/${reviews.node}`],
+      'one cause for the failed pings of that node',
+    );
+    const gateway = r.probes.filter((p) => p.from === 'iks');
+    assert.ok(
+      gateway.every((p) => p.status === 'ok'),
+      'the gateway pod still reaches icp',
+    );
+  });
 });

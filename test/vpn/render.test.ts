@@ -48,6 +48,7 @@ const base = (over: Partial<VpnReport> = {}): VpnReport => ({
   nodeProbes: [],
   mtu: [],
   ports: [],
+  routes: [],
   findings: [],
   ...over,
 });

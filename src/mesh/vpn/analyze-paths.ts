@@ -1,5 +1,5 @@
 import { containingCidr } from './ipv4.ts';
-import type { Finding, MtuResult, PortResult, ProbeResult } from './report.ts';
+import type { Finding, MtuResult, PortResult, ProbeResult, RoutesState } from './report.ts';
 
 /**
  * Findings of the probes that start where app traffic starts: a pod per node, the path MTU, the
@@ -8,23 +8,26 @@ import type { Finding, MtuResult, PortResult, ProbeResult } from './report.ts';
  * path's.
  */
 
-export interface RoutesView {
-  cluster: string;
-  /** Nodes without a ready routes pod (the DaemonSet that routes the peers' subnets into the tunnel). */
-  nodesWithout: string[];
-  daemonSet: string;
-}
-
 export interface PathInput {
   clusters: readonly { name: string; podCidrs: readonly string[]; serviceCidrs: readonly string[] }[];
   probes: readonly ProbeResult[];
   nodeProbes: readonly ProbeResult[];
   mtu: readonly MtuResult[];
   ports: readonly PortResult[];
-  routes: readonly RoutesView[];
+  routes: readonly RoutesState[];
 }
 
 type Add = (f: Finding) => void;
+
+/** The routes DaemonSet of `cluster` when its pod on `node` is not ready. */
+export function routeless(
+  routes: readonly RoutesState[],
+  cluster: string,
+  node: string | undefined,
+): Extract<RoutesState, { ok: true }> | undefined {
+  const r = routes.find((x) => x.cluster === cluster);
+  return r?.ok && node !== undefined && r.nodesWithout.includes(node) ? r : undefined;
+}
 
 /** One cause, one finding: the tunnel read, the pings and the other probes all meet the same 403. */
 export function execForbidden(cluster: string, problem: string): Finding {
@@ -53,22 +56,61 @@ function repliesLost(p: ProbeResult, input: PathInput): boolean {
 }
 
 const answered = (p: ProbeResult) => p.outcome.kind === 'stats' && p.status !== 'lost';
-const failed = (p: ProbeResult) => p.status === 'lost' || p.outcome.kind === 'error';
+export const failed = (p: ProbeResult) => p.status === 'lost' || p.outcome.kind === 'error';
 const pod = (p: { namespace: string; name: string }) => `${p.namespace}/${p.name}`;
 const list = (items: readonly string[], max = 4) =>
   items.length <= max ? items.join(', ') : `${items.slice(0, max).join(', ')} and ${items.length - max} more`;
 
+/**
+ * The routes DaemonSet per cluster: every node whose pod is not ready, with the pings that node explains —
+ * its pods' own pings and the other clusters' pings to pods on it (their replies have no route back).
+ */
+function routesFindings(input: PathInput, add: Add): void {
+  for (const r of input.routes) {
+    if (!r.ok) {
+      add({ id: `vpn/routes/${r.cluster}`, area: 'not-checked', severity: 'warning', text: r.problem });
+      continue;
+    }
+    for (const node of r.nodesWithout) {
+      const own = input.nodeProbes.filter((p) => p.from === r.cluster && p.probe.node === node && failed(p));
+      const answers = input.probes.filter(
+        (p) => p.target.cluster === r.cluster && p.target.node === node && failed(p),
+      );
+      const victims = [
+        ...own.map(
+          (p) =>
+            `the ping from ${pod(p.probe)} to ${p.target.label} on ${p.target.cluster} (${p.target.ip}) is lost`,
+        ),
+        ...answers.map((p) => `${p.target.label} (${p.target.ip}) on that node does not answer ${p.from}`),
+      ];
+      add({
+        id: `vpn/routes/${r.cluster}/${node}`,
+        area: 'reachability',
+        severity: victims.length > 0 ? 'critical' : 'warning',
+        text: `node ${node} on ${r.cluster} has no ready ${r.daemonSet} pod (${r.ready} of ${r.desired} ready), so pods there have no route into the tunnel${victims.length > 0 ? `: ${list(victims, 3)}` : ''}`,
+        action: `the DaemonSet adds the routes to the other clusters' subnets on each node: find why its pod on ${node} is not ready (kubectl -n <namespace> get pods -o wide | grep ${r.daemonSet}; kubectl describe pod on that node)`,
+      });
+    }
+    if (r.unscheduled > 0) {
+      add({
+        id: `vpn/routes/${r.cluster}/unscheduled`,
+        area: 'reachability',
+        severity: 'warning',
+        text: `${r.daemonSet} on ${r.cluster} wants ${r.desired} pods, but ${r.unscheduled} of its nodes have none: pods there have no route into the tunnel`,
+        action: `kubectl describe daemonset ${r.daemonSet}: look for node selectors, taints without tolerations, or pods that cannot be created`,
+      });
+    }
+  }
+}
+
+/** A node's pods that cannot reach a peer while the gateway's ping answers, on a node with its routes pod ready. */
 function nodeFindings(input: PathInput, add: Add): void {
   const byNode = new Map<string, ProbeResult[]>();
   for (const p of input.nodeProbes) {
-    if (!failed(p)) continue;
+    if (!failed(p) || routeless(input.routes, p.from, p.probe.node)) continue;
     // Explained by the tunnel: the gateway's ping to the same address fails as well.
     const gateway = input.probes.find((g) => g.from === p.from && g.target.ip === p.target.ip);
-    if (!gateway || !answered(gateway)) continue;
-    const routes = input.routes.find(
-      (r) => r.cluster === p.from && r.nodesWithout.includes(p.probe.node ?? ''),
-    );
-    if (!routes && repliesLost(p, input)) continue;
+    if (!gateway || !answered(gateway) || repliesLost(p, input)) continue;
     const key = `${p.from}/${p.probe.node}`;
     byNode.set(key, [...(byNode.get(key) ?? []), p]);
   }
@@ -77,24 +119,13 @@ function nodeFindings(input: PathInput, add: Add): void {
     const node = probe.node ?? 'its node';
     const peers = [...new Set(group.map((p) => p.target.cluster))];
     const what = list(group.map((p) => `${p.target.label} on ${p.target.cluster} (${p.target.ip})`));
-    const routes = input.routes.find((r) => r.cluster === from && r.nodesWithout.includes(node));
-    add(
-      routes
-        ? {
-            id: `vpn/routes/${from}/${node}`,
-            area: 'reachability',
-            severity: 'critical',
-            text: `node ${node} on ${from} has no ready ${routes.daemonSet} pod, so pods there cannot reach ${list(peers)}: the ping from ${pod(probe)} to ${what} is lost while the strongSwan pod's answers`,
-            action: `the ${routes.daemonSet} DaemonSet adds the routes to the other clusters' subnets on each node: find why its pod on ${node} is not ready (kubectl describe pod -l app=strongswan-routes --field-selector spec.nodeName=${node})`,
-          }
-        : {
-            id: `vpn/node/${from}/${node}`,
-            area: 'reachability',
-            severity: 'critical',
-            text: `pods on node ${node} of ${from} cannot reach ${list(peers)}: the ping from ${pod(probe)} to ${what} fails while the strongSwan pod's answers`,
-            action: `check the routes to ${list(peers)}'s subnets on ${node} (\`ip route\` on the node; the strongswan-routes DaemonSet adds them) and the network policies of ${pod(probe)}`,
-          },
-    );
+    add({
+      id: `vpn/node/${from}/${node}`,
+      area: 'reachability',
+      severity: 'critical',
+      text: `pods on node ${node} of ${from} cannot reach ${list(peers)}: the ping from ${pod(probe)} to ${what} fails while the strongSwan pod's answers`,
+      action: `check the routes to ${list(peers)}'s subnets on ${node} (\`ip route\` on the node; the strongswan-routes DaemonSet adds them) and the network policies of ${pod(probe)}`,
+    });
   }
 }
 
@@ -143,11 +174,19 @@ function mtuFindings(input: PathInput, add: Add): void {
   }
 }
 
+function icmpPasses(p: PortResult, input: PathInput): boolean {
+  if (routeless(input.routes, p.from, p.probe.node)) return false;
+  const own = input.nodeProbes.find(
+    (g) => g.probe.name === p.probe.name && g.probe.namespace === p.probe.namespace,
+  );
+  if (own) return answered(own);
+  return input.probes.some((g) => g.from === p.from && g.target.ip === p.target.ip && answered(g));
+}
+
 const portText = (p: PortResult) =>
   `${p.target.label} ${p.target.ip}:${p.port.port}/${p.port.protocol.toLowerCase()}`;
 
 function portFindings(input: PathInput, add: Add): void {
-  const pings = [...input.probes, ...input.nodeProbes];
   const groups = new Map<string, PortResult[]>();
   for (const p of input.ports) {
     const key = `${p.outcome.kind}|${p.from}|${p.target.cluster}`;
@@ -159,10 +198,9 @@ function portFindings(input: PathInput, add: Add): void {
     switch (outcome.kind) {
       case 'timeout':
       case 'unreachable': {
-        // Where ping to the same address fails too, the path is down and said elsewhere.
-        const icmp = group.filter((p) =>
-          pings.some((g) => g.from === from && g.target.ip === p.target.ip && answered(g)),
-        );
+        // Where ping fails too (from that pod, else from the gateway to the same address), the path is down
+        // and said elsewhere.
+        const icmp = group.filter((p) => icmpPasses(p, input));
         if (icmp.length === 0) break;
         const ports = [...new Set(icmp.map((p) => p.port.port))].sort((a, b) => a - b);
         add({
@@ -240,6 +278,7 @@ function nodeProbeProblems(input: PathInput, add: Add): void {
 }
 
 export function pathFindings(input: PathInput, add: Add): void {
+  routesFindings(input, add);
   nodeFindings(input, add);
   nodeProbeProblems(input, add);
   mtuFindings(input, add);

@@ -1,4 +1,4 @@
-import { execForbidden, pathFindings, type RoutesView } from './analyze-paths.ts';
+import { execForbidden, failed, pathFindings, routeless } from './analyze-paths.ts';
 import { cidrCovers, parseCidr } from './ipv4.ts';
 import type { PingOutcome } from './ping.ts';
 import type {
@@ -9,6 +9,7 @@ import type {
   PortResult,
   ProbeResult,
   ProbeStatus,
+  RoutesState,
   Severity,
   SideState,
   TunnelSide,
@@ -48,7 +49,7 @@ export interface AnalysisInput {
   nodeProbes?: readonly ProbeResult[];
   mtu?: readonly MtuResult[];
   ports?: readonly PortResult[];
-  routes?: readonly RoutesView[];
+  routes?: readonly RoutesState[];
   /** Clusters where no ordinary pod could be found to probe from. */
   nodeProbeProblems?: readonly { cluster: string; problem: string }[];
 }
@@ -592,7 +593,12 @@ export function analyze(input: AnalysisInput): Analysis {
       text: `could not list the pods to ping on ${d.cluster}: ${d.problem}`,
     });
   }
-  pairFindings(input, sides, add);
+  // A pod on a node without its routes pod cannot answer across the tunnel: that node explains those pings.
+  const routes = input.routes ?? [];
+  const unexplained = input.probes.filter(
+    (p) => !(failed(p) && routeless(routes, p.target.cluster, p.target.node)),
+  );
+  pairFindings({ ...input, probes: unexplained }, sides, add);
   probeProblems(input.probes, add);
   pathFindings(
     {
@@ -601,7 +607,7 @@ export function analyze(input: AnalysisInput): Analysis {
       nodeProbes: input.nodeProbes ?? [],
       mtu: input.mtu ?? [],
       ports: input.ports ?? [],
-      routes: input.routes ?? [],
+      routes,
     },
     add,
   );

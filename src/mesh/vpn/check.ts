@@ -25,12 +25,14 @@ import {
   type NodeProbes,
   nodeProbeSelector,
   podWithIp,
+  readRoutes,
+  routesSelector,
   type Targets,
 } from './gather.ts';
 import { compare, loadSnapshot, saveSnapshot, snapshotOf } from './history.ts';
 import { containingCidr, isIpv4 } from './ipv4.ts';
 import { mapLimit } from './pool.ts';
-import type { PodRef, ProbeResult, ProbeTarget, VpnReport, VpnSettings } from './report.ts';
+import type { PodRef, ProbeResult, ProbeTarget, RoutesState, VpnReport, VpnSettings } from './report.ts';
 import { CONTROL_PLANE_PORTS, withoutPods } from './targets.ts';
 import type { PeerCidrs } from './tunnel.ts';
 
@@ -109,6 +111,8 @@ interface Plan {
   endpoints: Map<string, Endpoints>;
   /** Ordinary pods to probe from, per cluster (the full check only; `/mesh ping` stays one probe). */
   nodeProbes?: Map<string, NodeProbes>;
+  /** The routes DaemonSet of each cluster that has one (the full check only). */
+  routes?: RoutesState[];
   discovery: { cluster: string; problem: string }[];
   skipped: string[];
 }
@@ -255,6 +259,7 @@ async function execute(deps: VpnDeps, plan: Plan, started: number, checkedAt: st
     sources: dedupe(sources),
     probes,
     ...paths.results,
+    routes: plan.routes ?? [],
     nodeProbeProblems: [...(plan.nodeProbes ?? [])].flatMap(([cluster, n]) =>
       n.ok
         ? n.pods.length === 0
@@ -278,6 +283,7 @@ async function execute(deps: VpnDeps, plan: Plan, started: number, checkedAt: st
     tunnels: tunnels.sort((a, b) => a.cluster.localeCompare(b.cluster)),
     probes,
     ...paths.results,
+    routes: plan.routes ?? [],
     findings: analysis.findings,
   };
 }
@@ -304,18 +310,20 @@ export async function runVpnCheck(deps: VpnDeps): Promise<VpnReport> {
   const timeout = config.checks.clusterTimeout;
   const found = await Promise.all(
     all.map(async (c) => {
-      const [{ e, n }, t] = await Promise.all([
+      const [{ e, n }, t, r] = await Promise.all([
         endpointsOf(deps, c, now).then(async (e) => ({
           e,
           n: await findNodeProbes(c, nodeProbeSelector(config, c), usedPods(e), timeout, now),
         })),
         discoverTargets(config, c, timeout, now),
+        readRoutes(c, routesSelector(config, c), timeout, now),
       ]);
-      return { e, n, t: withoutPods(t, usedPods(e)) };
+      return { e, n, r, t: withoutPods(t, usedPods(e)) };
     }),
   );
   const endpoints = new Map(all.map((c, i) => [c.name, found[i]!.e]));
   const nodeProbes = new Map(all.map((c, i) => [c.name, found[i]!.n]));
+  const routes = found.flatMap((f) => (f.r ? [f.r] : []));
   const targets = new Map(all.map((c, i) => [c.name, found[i]!.t]));
   const primary = clusters.primary;
   const plan: Plan = {
@@ -328,6 +336,7 @@ export async function runVpnCheck(deps: VpnDeps): Promise<VpnReport> {
     ],
     endpoints,
     nodeProbes,
+    routes,
     ...collect(targets),
   };
   const checkedAt = new Date(now).toISOString();

@@ -1,11 +1,11 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import type { MeshConfig } from '../../config/schema.ts';
-import { describeSelector, type PodSelector } from '../../config/vpn-pods.ts';
+import { describeSelector, type PodSelector, strongswanSelector } from '../../config/vpn-pods.ts';
 import type { Cluster } from '../../kube/cluster.ts';
 import { classifyKubeError } from '../../kube/errors.ts';
 import { PROXY } from '../istio/facts.ts';
 import { istioSetup } from '../istio/profiles.ts';
-import type { PodRef, ProbeTarget } from './report.ts';
+import type { PodRef, ProbeTarget, RoutesState } from './report.ts';
 import {
   appTargets,
   type ComponentPods,
@@ -19,6 +19,70 @@ import {
 } from './targets.ts';
 
 /** The Kubernetes API side of the check (lists only, never exec): which pods to use and which to ping. */
+
+/** The IBM chart's routes DaemonSet, in the strongSwan pod's namespace unless configured. */
+export function routesSelector(
+  config: MeshConfig,
+  cluster: Cluster,
+): { namespace: string; selector: string } {
+  const own = cluster.config.vpn?.routes;
+  const mesh = config.vpn.routes;
+  return {
+    namespace: own?.namespace ?? mesh?.namespace ?? strongswanSelector(config, cluster).namespace,
+    selector: own?.selector ?? mesh?.selector ?? 'app=strongswan-routes',
+  };
+}
+
+/**
+ * The routes DaemonSet: how many pods it wants and has ready, and on which nodes its pod is not ready (from
+ * its pods: a node with no pod at all is only counted). None found is not an error: routes can be static.
+ */
+export async function readRoutes(
+  cluster: Cluster,
+  where: { namespace: string; selector: string },
+  timeoutMs: number,
+  now: number,
+): Promise<RoutesState | undefined> {
+  try {
+    const [sets, pods] = await Promise.all([
+      cluster.apps.listNamespacedDaemonSet(
+        { namespace: where.namespace, labelSelector: where.selector },
+        cluster.options(timeoutMs),
+      ),
+      cluster.core.listNamespacedPod(
+        { namespace: where.namespace, labelSelector: where.selector },
+        cluster.options(timeoutMs),
+      ),
+    ]);
+    const set = sets.items[0];
+    if (!set) return undefined;
+    const name = set.metadata?.name ?? '';
+    const owned = pods.items.filter((p) =>
+      p.metadata?.ownerReferences?.some((o) => o.kind === 'DaemonSet' && o.name === name),
+    );
+    const infos = owned.map((p) => podInfo(p, now));
+    const readyNodes = new Set(infos.filter((p) => p.ready && p.nodeName).map((p) => p.nodeName!));
+    const nodesWithout = [
+      ...new Set(infos.flatMap((p) => (p.nodeName && !readyNodes.has(p.nodeName) ? [p.nodeName] : []))),
+    ].sort();
+    const desired = set.status?.desiredNumberScheduled ?? 0;
+    return {
+      cluster: cluster.name,
+      ok: true,
+      daemonSet: name,
+      desired,
+      ready: set.status?.numberReady ?? 0,
+      nodesWithout,
+      unscheduled: Math.max(0, desired - new Set(infos.map((p) => p.nodeName)).size),
+    };
+  } catch (err) {
+    return {
+      cluster: cluster.name,
+      ok: false,
+      problem: `reading the routes DaemonSet failed: ${classifyKubeError(err, timeoutMs).reason}`,
+    };
+  }
+}
 
 /** The default node probe: an injected app pod (it has istio-proxy, whose image has ping and nc). */
 const DEFAULT_NODE_PROBE = { namespace: 'default', container: PROXY };

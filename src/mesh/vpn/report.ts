@@ -99,7 +99,23 @@ export interface ProbeTarget {
   pod?: { namespace: string; name: string };
   /** The configured CIDR of `cluster` that holds the address, if any. */
   cidr?: string;
+  /** The node of the target pod. */
+  node?: string;
 }
+
+/** The routes DaemonSet of one cluster (the IBM chart's `<release>-strongswan-routes`): desired vs ready. */
+export type RoutesState =
+  | {
+      cluster: string;
+      ok: true;
+      daemonSet: string;
+      desired: number;
+      ready: number;
+      /** Nodes whose routes pod is not ready; `unscheduled` more are desired but have no pod at all. */
+      nodesWithout: string[];
+      unscheduled: number;
+    }
+  | { cluster: string; ok: false; problem: string };
 
 export type ProbeStatus = 'ok' | 'slow' | 'loss' | 'lost' | 'error' | 'unparsed';
 
@@ -178,6 +194,7 @@ export interface VpnReport {
   nodeProbes: ProbeResult[];
   mtu: MtuResult[];
   ports: PortResult[];
+  routes: RoutesState[];
   findings: Finding[];
   /** Only for the full matrix, and only when an earlier run was kept. */
   comparison?: Comparison;

@@ -116,6 +116,7 @@ function target(cluster: string, cidrs: readonly string[], label: string, pod: P
     label,
     pod: { namespace: pod.namespace, name: pod.name },
     ...(cidr ? { cidr } : {}),
+    ...(pod.nodeName ? { node: pod.nodeName } : {}),
   };
 }
 
