@@ -1,4 +1,4 @@
-import type { ApplyResult, ApprovalRequest, ChangeKind, RecheckResult } from '../../access/approvals.ts';
+import type { ApplyResult, ApprovalRequest, ChangeKind, RecheckResult } from '../../approvals/decide.ts';
 import type { JobContext } from '../../jobs/types.ts';
 import type { Cluster } from '../../kube/cluster.ts';
 import { classifyKubeError } from '../../kube/errors.ts';

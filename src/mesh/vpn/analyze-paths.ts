@@ -1,5 +1,6 @@
+import type { Finding } from '../health.ts';
 import { containingCidr } from './ipv4.ts';
-import type { Finding, MtuResult, PortResult, ProbeResult, RoutesState } from './report.ts';
+import type { MtuResult, PortResult, ProbeResult, RoutesState, VpnArea } from './report.ts';
 
 /**
  * Findings of the probes that start where app traffic starts: a pod per node, the path MTU, the
@@ -17,7 +18,7 @@ export interface PathInput {
   routes: readonly RoutesState[];
 }
 
-type Add = (f: Finding) => void;
+type Add = (f: Finding<VpnArea>) => void;
 
 /** The routes DaemonSet of `cluster` when its pod on `node` is not ready. */
 export function routeless(
@@ -30,7 +31,7 @@ export function routeless(
 }
 
 /** One cause, one finding: the tunnel read, the pings and the other probes all meet the same 403. */
-export function execForbidden(cluster: string, problem: string): Finding {
+export function execForbidden(cluster: string, problem: string): Finding<VpnArea> {
   return {
     id: `vpn/exec/${cluster}`,
     area: 'not-checked',

@@ -1,8 +1,8 @@
+import { type Finding, type Health, SEVERITY_ORDER } from '../health.ts';
 import { execForbidden, failed, pathFindings, routeless } from './analyze-paths.ts';
 import { cidrCovers, parseCidr } from './ipv4.ts';
 import type { PingOutcome } from './ping.ts';
 import type {
-  Finding,
   MtuResult,
   PeerTunnel,
   PodRef,
@@ -10,11 +10,10 @@ import type {
   ProbeResult,
   ProbeStatus,
   RoutesState,
-  Severity,
   SideState,
   TunnelSide,
+  VpnArea,
   VpnSettings,
-  VpnVerdict,
 } from './report.ts';
 
 /**
@@ -55,9 +54,9 @@ export interface AnalysisInput {
 }
 
 export interface Analysis {
-  verdict: VpnVerdict;
+  verdict: Health;
   summary: string;
-  findings: Finding[];
+  findings: Finding<VpnArea>[];
 }
 
 type Stats = Extract<PingOutcome, { kind: 'stats' }>;
@@ -162,7 +161,7 @@ const named = (p: ProbeResult) => `${p.target.label} (${p.target.ip})`;
 const list = (items: readonly string[], max = 4) =>
   items.length <= max ? items.join(', ') : `${items.slice(0, max).join(', ')} and ${items.length - max} more`;
 
-type Add = (f: Finding) => void;
+type Add = (f: Finding<VpnArea>) => void;
 
 /** `skipped`: clusters whose pings were skipped for the same pod; said once, with the tunnel. */
 function sideFindings(tunnels: readonly TunnelSide[], skipped: ReadonlySet<string>, add: Add): void {
@@ -375,7 +374,7 @@ function espFinding(
   b: string,
   tb: PeerTunnel | undefined,
   name: string,
-): Finding | undefined {
+): Finding<VpnArea> | undefined {
   const deaf = (t: PeerTunnel | undefined) =>
     !!t?.traffic && t.traffic.bytesOut > 0 && t.traffic.bytesIn === 0;
   const [deafA, deafB] = [deaf(ta), deaf(tb)];
@@ -560,10 +559,8 @@ function probeProblems(probes: readonly ProbeResult[], add: Add): void {
   }
 }
 
-const ORDER: Record<Severity, number> = { critical: 0, warning: 1, info: 2 };
-
 export function analyze(input: AnalysisInput): Analysis {
-  const findings: Finding[] = [];
+  const findings: Finding<VpnArea>[] = [];
   const add: Add = (f) => {
     // The same cause seen twice (exec forbidden for the tunnel read and for the pings) is one finding.
     if (!findings.some((x) => x.id === f.id)) findings.push(f);
@@ -624,10 +621,10 @@ export function analyze(input: AnalysisInput): Analysis {
   input.skipped.forEach((text, i) => {
     add({ id: `vpn/skipped/${i}`, area: 'skipped', severity: 'info', text });
   });
-  findings.sort((x, y) => ORDER[x.severity] - ORDER[y.severity]);
+  findings.sort((x, y) => SEVERITY_ORDER[x.severity] - SEVERITY_ORDER[y.severity]);
 
   const measured = input.probes.filter((p) => p.outcome.kind === 'stats');
-  const verdict: VpnVerdict = findings.some((f) => f.severity === 'critical')
+  const verdict: Health = findings.some((f) => f.severity === 'critical')
     ? 'down'
     : measured.length === 0 && !input.tunnels.some((t) => t.ok)
       ? 'failed'
@@ -637,7 +634,7 @@ export function analyze(input: AnalysisInput): Analysis {
   return { verdict, summary: summarize(verdict, findings, input), findings };
 }
 
-function summarize(verdict: VpnVerdict, findings: readonly Finding[], input: AnalysisInput): string {
+function summarize(verdict: Health, findings: readonly Finding<VpnArea>[], input: AnalysisInput): string {
   const answered = input.probes.filter((p) => p.outcome.kind === 'stats' && p.status !== 'lost');
   const pings = `${answered.length} of ${input.probes.length} ping targets answer`;
   if (verdict !== 'healthy') {

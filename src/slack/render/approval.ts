@@ -1,6 +1,6 @@
 import type { KnownBlock } from '@slack/types';
-import type { ApprovalCheck, ApprovalRequest, ApprovalStatus } from '../../access/approvals.ts';
-import { actions, button, clip, context, header, linesToSections, section } from '../blocks.ts';
+import type { ApprovalCheck, ApprovalRequest, ApprovalStatus } from '../../approvals/decide.ts';
+import { actions, button, clip, context, header, linesToSections, section } from './blocks.ts';
 
 /** The approval message for any change kind, in every state it goes through, and its thread replies. */
 
