@@ -59,7 +59,7 @@ describe('/mesh vpn and /mesh ping end to end (Slack → queue → worker → si
     assert.match(text, /VPN: strongSwan tunnels and pod-IP pings/);
     assert.match(
       text,
-      /\*icp ⇄ iks\*: icp: up \(k8s-conn\[\d+\] ESTABLISHED, CHILD k8s-conn\{\d+\} INSTALLED, via `ipsec`\)/,
+      /\*icp ⇄ iks\*: icp: up \(k8s-conn\[\d+\] ESTABLISHED, CHILD k8s-conn\{\d+\} INSTALLED, via `ipsec`; ESP \d+ k?B in, \d+ k?B out during the probes\)/,
     );
     assert.match(text, /\*iks → icp\* from `default\/vpn-strongswan-[a-z0-9-]+`/);
     assert.match(
