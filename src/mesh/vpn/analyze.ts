@@ -364,6 +364,8 @@ const bytes = (n: number) =>
       ? `${(n / 1000).toFixed(1)} kB`
       : `${n} bytes`;
 
+const ONE_WAY_MIN_PACKETS = 3;
+
 /**
  * One-way ESP: a side whose CHILD SA encrypted packets between the two reads of its counters but decrypted
  * none. Its peer's ESP does not arrive, while both ends still show the tunnel INSTALLED.
@@ -375,8 +377,9 @@ function espFinding(
   tb: PeerTunnel | undefined,
   name: string,
 ): Finding<VpnArea> | undefined {
+  // A few packets out and none in: one echo request just before the second read is not yet one-way ESP.
   const deaf = (t: PeerTunnel | undefined) =>
-    !!t?.traffic && t.traffic.bytesOut > 0 && t.traffic.bytesIn === 0;
+    !!t?.traffic && t.traffic.packetsOut >= ONE_WAY_MIN_PACKETS && t.traffic.bytesIn === 0;
   const [deafA, deafB] = [deaf(ta), deaf(tb)];
   if (!deafA && !deafB) return undefined;
   const window = (t: PeerTunnel) => `${Math.max(1, Math.round(t.traffic!.seconds))} s`;

@@ -20,10 +20,11 @@ import {
   cidrsOf,
   discoverTargets,
   type FoundPod,
-  findNodeProbes,
   findPod,
+  listNodeProbeCandidates,
   type NodeProbes,
   nodeProbeSelector,
+  pickNodeProbes,
   podWithIp,
   readRoutes,
   routesSelector,
@@ -229,10 +230,14 @@ async function execute(deps: VpnDeps, plan: Plan, started: number, checkedAt: st
   const paths = plan.nodeProbes
     ? pathProbes(plan, plan.nodeProbes, sources, deps.config)
     : { jobs: [], results: emptyPaths() };
+  // The second read of the SA counters goes out once the first ping is back: the pings are then nearly
+  // done, so the two reads bracket their packets without adding a round after the last probe.
+  const { promise: firstPing, resolve: pingBack } = Promise.withResolvers<void>();
   const jobs: Job[] = [
     ...matrix.map((j, i) => ({
       run: async () => {
         probes[i] = await runProbe(j.from, j.probe, j.target, settings);
+        pingBack();
       },
       abort: () => {
         probes[i] = notStarted(j.from, j.probe, j.target);
@@ -240,18 +245,19 @@ async function execute(deps: VpnDeps, plan: Plan, started: number, checkedAt: st
     })),
     ...paths.jobs,
   ];
-  // Tunnel reads and every probe go out together: the check takes about as long as its slowest probe.
-  const [firstReads] = await Promise.all([
-    Promise.all(sides),
-    mapLimit(jobs, settings.concurrency, (j) => j.run(), {
-      ...(deps.signal ? { signal: deps.signal } : {}),
-      onAbort: (j) => j.abort(),
-    }),
-  ]);
-  // The SA counters again, after the probes: bytes out without bytes in between the reads is one-way ESP.
-  const tunnels = await Promise.all(
-    firstReads.map((side, i) => rereadCounters(plan.sides[i]!, side, contexts[i]!, readAt[i]!)),
+  const firstReads = Promise.all(sides);
+  const secondReads = Promise.all([firstReads, firstPing]).then(([reads]) =>
+    Promise.all(reads.map((side, i) => rereadCounters(plan.sides[i]!, side, contexts[i]!, readAt[i]!))),
   );
+  // Tunnel reads and every probe go out together: the check takes about as long as its slowest probe.
+  await mapLimit(jobs, settings.concurrency, (j) => j.run(), {
+    ...(deps.signal ? { signal: deps.signal } : {}),
+    onAbort: (j) => j.abort(),
+  });
+  pingBack();
+  const tunnels = await secondReads;
+  paths.results.mtu.sort((a, b) => a.key.localeCompare(b.key));
+  paths.results.ports.sort((a, b) => a.key.localeCompare(b.key));
   const input: AnalysisInput = {
     clusters: clusters.all.map(netOf),
     pairs: plan.pairs,
@@ -310,14 +316,14 @@ export async function runVpnCheck(deps: VpnDeps): Promise<VpnReport> {
   const timeout = config.checks.clusterTimeout;
   const found = await Promise.all(
     all.map(async (c) => {
-      const [{ e, n }, t, r] = await Promise.all([
-        endpointsOf(deps, c, now).then(async (e) => ({
-          e,
-          n: await findNodeProbes(c, nodeProbeSelector(config, c), usedPods(e), timeout, now),
-        })),
+      const selector = nodeProbeSelector(config, c);
+      const [e, candidates, t, r] = await Promise.all([
+        endpointsOf(deps, c, now),
+        listNodeProbeCandidates(c, selector, timeout, now),
         discoverTargets(config, c, timeout, now),
         readRoutes(c, routesSelector(config, c), timeout, now),
       ]);
+      const n = pickNodeProbes(c, selector, candidates, usedPods(e));
       return { e, n, r, t: withoutPods(t, usedPods(e)) };
     }),
   );

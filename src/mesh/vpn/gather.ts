@@ -107,31 +107,40 @@ export function nodeProbeSelector(config: MeshConfig, cluster: Cluster): NodePro
 
 export type NodeProbes = { ok: true; pods: PodRef[] } | { ok: false; problem: string };
 
-/** One ordinary pod per node to probe from, never one meshops already uses (strongSwan, the probe pod). */
-export async function findNodeProbes(
+/**
+ * The pods that could be probed from (listed at once with the other lookups); `pickNodeProbes` chooses one per
+ * node once the pods meshops already uses are known.
+ */
+export async function listNodeProbeCandidates(
   cluster: Cluster,
   selector: NodeProbeSelector,
-  exclude: readonly PodRef[],
   timeoutMs: number,
   now: number,
-): Promise<NodeProbes> {
+): Promise<{ ok: true; pods: PodInfo[] } | { ok: false; problem: string }> {
   try {
     const list = await cluster.core.listNamespacedPod(
       { namespace: selector.namespace, ...(selector.selector ? { labelSelector: selector.selector } : {}) },
       cluster.options(timeoutMs),
     );
-    const picked = nodeProbePods(
-      list.items.map((p) => podInfo(p, now)),
-      selector.container,
-      exclude,
-    );
-    return {
-      ok: true,
-      pods: picked.map((p) => ({ ...ref(cluster, p, selector.container), node: p.nodeName! })),
-    };
+    return { ok: true, pods: list.items.map((p) => podInfo(p, now)) };
   } catch (err) {
     return { ok: false, problem: `listing pods failed: ${classifyKubeError(err, timeoutMs).reason}` };
   }
+}
+
+/** One ordinary pod per node to probe from, never one meshops already uses (strongSwan, the probe pod). */
+export function pickNodeProbes(
+  cluster: Cluster,
+  selector: NodeProbeSelector,
+  candidates: Awaited<ReturnType<typeof listNodeProbeCandidates>>,
+  exclude: readonly PodRef[],
+): NodeProbes {
+  if (!candidates.ok) return candidates;
+  const picked = nodeProbePods(candidates.pods, selector.container, exclude);
+  return {
+    ok: true,
+    pods: picked.map((p) => ({ ...ref(cluster, p, selector.container), node: p.nodeName! })),
+  };
 }
 
 export type FoundPod =

@@ -48,6 +48,8 @@ export interface EspTraffic {
   seconds: number;
   bytesIn: number;
   bytesOut: number;
+  packetsIn: number;
+  packetsOut: number;
 }
 
 /** Why a cluster's tunnel state could not be read. */

@@ -97,5 +97,7 @@ export function espTraffic(before: PeerTunnel, after: PeerTunnel, seconds: numbe
     seconds,
     bytesIn: after.esp.counters.bytesIn - before.esp.counters.bytesIn,
     bytesOut: after.esp.counters.bytesOut - before.esp.counters.bytesOut,
+    packetsIn: after.esp.counters.packetsIn - before.esp.counters.packetsIn,
+    packetsOut: after.esp.counters.packetsOut - before.esp.counters.packetsOut,
   };
 }
