@@ -133,7 +133,7 @@ describe('analyze: findings with an action, and one verdict', () => {
     const both = analyze(input({ tunnels: tunnels(traffic(6, 0), traffic(6, 0)), probes: lost }));
     assert.match(both.findings[0]!.text, /^ESP lost both ways between icp and iks/);
     const early = analyze(
-      input({ tunnels: tunnels(traffic(6, 504), traffic(1, 0)), probes: fromIks(answered) }),
+      input({ tunnels: tunnels(traffic(6, 504), traffic(1, 0)), probes: fromIks(() => answered()) }),
     );
     assert.deepEqual(early.findings, [], 'one request out just before the read is not one-way ESP');
   });
