@@ -15,6 +15,9 @@ export const AUDIT_ACTIONS = [
   'refused',
   'applied',
   'failed',
+  // After an applied routing change: the verification window's verdict, and meshops' own revert.
+  'verified',
+  'reverted',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
@@ -89,3 +92,17 @@ export function createAudit(deps: { redis: Redis; prefix: string; retentionMs: n
     },
   };
 }
+
+/** The audit trail of a deployment, as its config sets the retention. */
+export const auditOf = (deps: {
+  redis: Redis;
+  prefix: string;
+  config: { audit: { retention: number } };
+  log: Logger;
+}): Audit =>
+  createAudit({
+    redis: deps.redis,
+    prefix: deps.prefix,
+    retentionMs: deps.config.audit.retention,
+    log: deps.log,
+  });

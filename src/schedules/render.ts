@@ -1,9 +1,9 @@
 import type { KnownBlock } from '@slack/types';
+import { escapeMrkdwn as mrkdwn } from '../chat/mrkdwn.ts';
 import type { JobResult } from '../chat/reply.ts';
 import type { ScheduleConfig } from '../config/schema.ts';
 import { clip, context, header, linesToSections, section } from '../slack/render/blocks.ts';
 import { type ParentMessage, VERDICT_ICON } from '../slack/render/parent.ts';
-import { escapeMrkdwn as mrkdwn } from '../slack/render/vpn.ts';
 import type { RunFinding, RunOutcome } from './report.ts';
 import type { LastRun, PausedState, PostingError } from './store.ts';
 import { clockTime, dateTime, dayKey } from './timing.ts';

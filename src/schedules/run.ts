@@ -1,14 +1,21 @@
 import { WebAPIRateLimitedError } from '@slack/web-api';
+import type { ReplyPort } from '../chat/reply.ts';
 import type { ScheduleConfig } from '../config/schema.ts';
-import type { JobContext } from '../jobs/types.ts';
-import { proposeScheduledRepairs } from '../mesh/repair/propose.ts';
+import { type ProposeDeps, proposeScheduledRepairs } from '../mesh/repair/propose.ts';
 import { scrub } from '../observability/logger.ts';
 import { SlackApiError } from '../slack/poster.ts';
 import { type RunView, renderChange, renderDigest, renderRunPost } from './render.ts';
-import { combine, failedReport, type RunOutcome, type ScheduledChecks } from './report.ts';
+import { type CheckDeps, combine, failedReport, type RunOutcome, type ScheduledChecks } from './report.ts';
 import { type LastRun, type PausedState, type ScheduleStore, scheduleStore } from './store.ts';
 import { dayKey, nextRun } from './timing.ts';
 import { compare, type Transition } from './transition.ts';
+
+/** What a scheduled run uses: the checks, the reply port, its Redis keys, and drift proposals. */
+export interface ScheduleDeps extends CheckDeps, ProposeDeps {
+  config: CheckDeps['config'] & ProposeDeps['config'];
+  reply: ReplyPort;
+  signal: AbortSignal;
+}
 
 export interface RunRequest {
   schedule: ScheduleConfig;
@@ -45,7 +52,7 @@ export function postingErrorCode(err: unknown): string {
 async function runChecks(
   schedule: ScheduleConfig,
   checks: ScheduledChecks,
-  ctx: JobContext,
+  ctx: ScheduleDeps,
 ): Promise<RunOutcome> {
   const reports = await Promise.all(
     schedule.checks.map((name) =>
@@ -64,7 +71,7 @@ interface Posting {
   view: RunView;
   transition: Transition;
   store: ScheduleStore;
-  ctx: JobContext;
+  ctx: ScheduleDeps;
 }
 
 /** Edits the day's parent (posting it on the day's first run), then replies in its thread if the state changed. */
@@ -128,7 +135,7 @@ function lastRun(view: RunView): LastRun {
  */
 export async function runSchedule(
   request: RunRequest,
-  ctx: JobContext,
+  ctx: ScheduleDeps,
   checks: ScheduledChecks,
 ): Promise<RunResult> {
   const { schedule, slot } = request;
@@ -153,7 +160,10 @@ export async function runSchedule(
     const posting: Posting = { request, view, transition, store, ctx };
     try {
       const ts = await (schedule.mode === 'digest' ? postDigest(posting) : postEveryRun(posting));
-      await proposeScheduledRepairs(ctx, { channel: schedule.channel, ts }, outcome.reports);
+      const statusFindings = outcome.reports.flatMap((r) =>
+        r.check === 'status' ? r.findings.map((f) => f.id) : [],
+      );
+      await proposeScheduledRepairs(ctx, { channel: schedule.channel, ts }, statusFindings);
       return { kind: 'posted', outcome, transition, ts, ...(paused ? { paused } : {}) } as const;
     } catch (err) {
       const previous = await store.postingError(schedule.name);

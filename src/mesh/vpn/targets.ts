@@ -91,7 +91,8 @@ export const CONTROL_PLANE_PORTS: Readonly<Record<string, readonly PortSpec[]>> 
   ],
 };
 
-/** The primary components a remote's sidecars reach by pod IP across the VPN (research istio-vpn.md §3, §4). */
+/** The primary components a remote's sidecars reach by pod IP across the VPN (the addresses
+ * the istio-remote chart writes, install/kubernetes/helm/istio-remote in istio/istio 1.0.2). */
 export const SIDECAR_NEEDS: Record<IstioProfile, readonly string[]> = {
   'istio-1.0': ['pilot', 'policy', 'telemetry', 'statsd-prom-bridge', 'tracing'],
   modern: ['istiod', 'eastwestgateway'],

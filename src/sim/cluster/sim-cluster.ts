@@ -2,7 +2,7 @@
 // switches faults flip (latency, 503, revoked token, exec denial). No I/O here; the API server
 // (api/server.ts) serves it.
 
-import { matchesLabels, parseLabelSelector } from '../../kube/selector.ts';
+import { matchesLabels, parseLabelSelector } from '../../config/selector.ts';
 import { createRegistry, type ResourceRegistry, type ResourceType, storeKey } from '../api/resources.ts';
 import type { Port } from '../net/network.ts';
 import type { ClusterSpec } from '../scenario/schema.ts';
@@ -47,6 +47,11 @@ export class SimCluster {
   switches: ClusterSwitches;
   /** Traits of the pods a workload creates, by `namespace/workload`. */
   readonly traits = new Map<string, PodTraits>();
+  /**
+   * Where a Service's endpoints really answer, for the API server's service proxy: keyed
+   * `<namespace>/<service>:<port>`, e.g. a real Prometheus for `istio-system/prometheus:9090`.
+   */
+  readonly serviceBackends = new Map<string, string>();
 
   constructor(spec: ClusterSpec, timing: ClusterTiming) {
     this.name = spec.name;

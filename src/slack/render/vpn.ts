@@ -1,4 +1,5 @@
 import type { KnownBlock } from '@slack/types';
+import { escapeMrkdwn } from '../../chat/mrkdwn.ts';
 import type { JobResult } from '../../chat/reply.ts';
 import type { Finding, Severity } from '../../mesh/health.ts';
 import type {
@@ -31,10 +32,6 @@ const STATUS_ICON: Record<ProbeStatus, string> = {
   error: ':red_circle:',
   unparsed: ':grey_question:',
 };
-
-/** Slack mrkdwn needs &, < and > escaped; anything from a cluster is text, never markup. */
-export const escapeMrkdwn = (text: string) =>
-  text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 const ms = (n: number) => (n < 10 ? n.toFixed(2) : n < 100 ? n.toFixed(1) : String(Math.round(n)));
 const seconds = (n: number) => `${(n / 1000).toFixed(1)} s`;
