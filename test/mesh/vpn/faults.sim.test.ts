@@ -1,17 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
-import type { Finding } from '../../../src/mesh/health.ts';
 import type { VpnReport } from '../../../src/mesh/vpn/report.ts';
-import { startVpnSim, type VpnSim } from './sim.ts';
+import { findFinding, findingIds, startVpnSim, type VpnSim } from './sim.ts';
 
 /** The failures a ping from the gateway misses (issue #18), each injected into the simulated seed mesh. */
 
-const ids = (r: VpnReport) => r.findings.map((f) => f.id);
-function find(r: VpnReport, id: string): Finding {
-  const f = r.findings.find((x) => x.id === id);
-  assert.ok(f, `finding ${id} among: ${ids(r).join(', ') || '(none)'}`);
-  return f;
-}
+const find = findFinding;
 const judged = (r: VpnReport) => r.findings.filter((f) => f.severity !== 'info').map((f) => f.id);
 
 describe('/mesh vpn finds what a gateway ping misses (simulated seed mesh)', () => {

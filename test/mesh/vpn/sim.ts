@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -99,4 +100,13 @@ export function pingCommand(from: string, target: string): CommandOf<'ping'> {
   return /^[\d.]+$/.test(target)
     ? { kind: 'ping', from, target: { type: 'ip', ip: target } }
     : { kind: 'ping', from, target: { type: 'cluster', name: target } };
+}
+
+export const findingIds = (r: VpnReport) => r.findings.map((f) => f.id);
+
+/** The finding with `id`, or a failure that lists the ones there are. */
+export function findFinding(r: VpnReport, id: string): VpnReport['findings'][number] {
+  const f = r.findings.find((x) => x.id === id);
+  assert.ok(f, `finding ${id} among: ${findingIds(r).join(', ') || '(none)'}`);
+  return f;
 }

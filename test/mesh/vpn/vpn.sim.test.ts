@@ -1,16 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
-import type { Finding } from '../../../src/mesh/health.ts';
 import { cidrContains, parseCidr } from '../../../src/mesh/vpn/ipv4.ts';
 import type { ProbeResult, VpnReport } from '../../../src/mesh/vpn/report.ts';
-import { startVpnSim, type VpnSim } from './sim.ts';
+import { findFinding, findingIds, startVpnSim, type VpnSim } from './sim.ts';
 
-const ids = (r: VpnReport) => r.findings.map((f) => f.id);
-function find(r: VpnReport, id: string): Finding {
-  const f = r.findings.find((x) => x.id === id);
-  assert.ok(f, `finding ${id} among: ${ids(r).join(', ') || '(none)'}`);
-  return f;
-}
+const ids = findingIds;
+const find = findFinding;
 const probe = (r: VpnReport, key: string): ProbeResult => {
   const p = r.probes.find((x) => x.key === key);
   assert.ok(p, `probe ${key} among: ${r.probes.map((x) => x.key).join(', ')}`);
