@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
 import type { VpnReport } from '../../../src/mesh/vpn/report.ts';
-import { findFinding, findingIds, startVpnSim, type VpnSim } from './sim.ts';
+import { findFinding, startVpnSim, type VpnSim } from './sim.ts';
 
 /** The failures a ping from the gateway misses (issue #18), each injected into the simulated seed mesh. */
 
