@@ -65,6 +65,8 @@ const podRef = strictObject({
   container: k8sName.optional(),
 });
 
+const routesRef = strictObject({ namespace: k8sName.optional(), selector: labelSelector.optional() });
+
 const clusterSchema = strictObject({
   name: z
     .string()
@@ -75,7 +77,17 @@ const clusterSchema = strictObject({
   podCidrs: z.array(cidr).default([]),
   serviceCidrs: z.array(cidr).default([]),
   istio: clusterIstioSchema.optional(),
-  vpn: strictObject({ strongswan: podRef.optional(), probe: podRef.optional() }).optional(),
+  vpn: strictObject({
+    strongswan: podRef.optional(),
+    probe: podRef.optional(),
+    nodeProbe: podRef.optional(),
+    routes: routesRef.optional(),
+  }).optional(),
+  /**
+   * On a remote: the Secret in the primary's Istio namespace that holds this cluster's kubeconfig for
+   * pilot. Unset, meshops looks for `<name>` (Istio 1.0) and `istio-remote-secret-<name>` (istioctl).
+   */
+  remoteSecret: k8sName.optional(),
   /**
    * The primary's Prometheus as a URL. Without it meshops goes through the API server's service proxy to
    * `prometheus:9090` in the Istio namespace (one credential; RBAC `services/proxy` on that Service).
@@ -144,6 +156,15 @@ export const configSchema = strictObject({
     strongswan: podRef.default({}),
     /** Where pings run from; by default the strongSwan pod itself. */
     probe: podRef.optional(),
+    /**
+     * The ordinary pods probes also start from, one per node: by default a pod in `default` with an
+     * `istio-proxy` container (an injected app pod), exec'd in that container.
+     */
+    nodeProbe: podRef.optional(),
+    /** The DaemonSet that routes pods into the tunnel on every node (default app=strongswan-routes). */
+    routes: routesRef.optional(),
+    /** The largest packet (IP header included) the tunnel must carry without fragmenting. */
+    mtu: z.number().int().min(576).max(9000).default(1400),
     count: z.number().int().min(1).max(20).default(3),
     timeout: duration.default(2000),
     concurrency: z.number().int().min(1).max(200).default(16),
@@ -154,6 +175,7 @@ export const configSchema = strictObject({
     }).default({ lossPercent: 0, rttWarnMs: 100, rttChangePercent: 50 }),
   }).default({
     strongswan: {},
+    mtu: 1400,
     count: 3,
     timeout: 2000,
     concurrency: 16,
@@ -210,6 +232,13 @@ export const configSchema = strictObject({
   }
   const seen = new Set<string>();
   config.clusters.forEach((c, i) => {
+    if (c.role === 'primary' && c.remoteSecret !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['clusters', i, 'remoteSecret'],
+        message: `"${c.name}" is the primary: remoteSecret names a remote's secret on the primary, so set it on the remote's entry`,
+      });
+    }
     if (seen.has(c.name)) {
       ctx.addIssue({ code: 'custom', path: ['clusters', i, 'name'], message: `"${c.name}" is used twice` });
     }

@@ -108,6 +108,8 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
           kubeconfig: `./${relative(dir, sim.kubeconfigPath(c.name))}`,
           podCidr: c.podCidr,
           serviceCidr: c.serviceCidr,
+          // Named as the scenario names it (the seed's is iriscluster), so a visitor sees the key in use.
+          ...secretOf(sim, c.name),
         })),
       ),
     );
@@ -150,4 +152,9 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
     await stop();
     throw err;
   }
+}
+
+function secretOf(sim: SimMesh, cluster: string): { remoteSecret?: string } {
+  const name = sim.scenario.clusters.flatMap((c) => c.remoteSecrets).find((s) => s.cluster === cluster)?.name;
+  return name ? { remoteSecret: name } : {};
 }

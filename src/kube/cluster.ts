@@ -45,6 +45,8 @@ export interface Cluster {
   readonly name: string;
   readonly role: 'primary' | 'remote';
   readonly config: ClusterConfig;
+  /** The API server URL of the kubeconfig's current context. */
+  readonly server: string;
   readonly core: CoreV1Api;
   readonly apps: AppsV1Api;
   readonly custom: CustomObjectsApi;
@@ -173,6 +175,7 @@ export function createCluster(config: ClusterConfig, defaultTimeoutMs: number): 
     name: config.name,
     role: config.role,
     config,
+    server: kc.getCurrentCluster()?.server ?? '',
     core: counted(kc.makeApiClient(CoreV1Api), config.name),
     apps: counted(kc.makeApiClient(AppsV1Api), config.name),
     custom: counted(kc.makeApiClient(CustomObjectsApi), config.name),

@@ -56,6 +56,23 @@ export interface SimFaults {
   setTunnel(a: string, b: string, state: TunnelState, options?: { side?: string }): void;
   /** Loss and RTT for probes sent from `from` to `to`, optionally only towards `cidr`. */
   setLink(from: string, to: string, quality: Partial<LinkQuality>, options?: { cidr?: string }): void;
+  /** ESP (UDP 4500) from `from` to `to` is dropped on the way: one-way ESP; the CHILD SAs stay INSTALLED. */
+  setEspBlocked(from: string, to: string, blocked?: boolean): void;
+  /** An MTU black hole: DF packets from `from` to `to` above `mtu` bytes vanish without an ICMP error. */
+  setPathMtu(from: string, to: string, mtu: number): void;
+  /** A firewall drops TCP from `from`'s pods to `to` while ICMP passes. */
+  setTcpBlocked(from: string, to: string, blocked?: boolean): void;
+  /**
+   * The routes DaemonSet down on one node: its pod there crash-loops, so that node's pods lose their route
+   * into the tunnel (the tunnel, the gateway and the other nodes are fine). Returns the pod's name.
+   */
+  stopRoutes(cluster: string, node: string): string;
+  /** Replaces `cluster`'s local and/or remote subnets of its tunnel to `peer` (e.g. a missing service CIDR). */
+  setSubnets(
+    cluster: string,
+    peer: string,
+    subnets: { localSubnets?: readonly string[]; remoteSubnets?: readonly string[] },
+  ): void;
   setApiLatency(cluster: string, ms: number): void;
   setExecLatency(cluster: string, ms: number): void;
   /** Every API request answers 503 ServiceUnavailable. */
@@ -213,6 +230,39 @@ export function createFaults(deps: FaultDeps): SimFaults & { stop(): void } {
       deps.network.setLink(from, to, quality, options.cidr);
     },
 
+    setEspBlocked(from, to, blocked = true) {
+      deps.network.setEspBlocked(from, to, blocked);
+    },
+
+    setPathMtu(from, to, mtu) {
+      deps.network.setPathMtu(from, to, mtu);
+    },
+
+    setTcpBlocked(from, to, blocked = true) {
+      deps.network.setTcpBlocked(from, to, blocked);
+    },
+
+    stopRoutes(name, node) {
+      const c = cluster(name);
+      const routes = deps.network.sidesOf(name).find((v) => v.side.routes)?.side.routes;
+      if (!routes) throw new Error(`${name}: no tunnel side names a routes DaemonSet`);
+      const pod = c
+        .list('pods', routes.namespace)
+        .find(
+          (p) =>
+            p.metadata.ownerReferences?.[0]?.name === routes.daemonSet && (p as Json).spec?.nodeName === node,
+        );
+      if (!pod) throw new Error(`${name}: no ${routes.daemonSet} pod on node ${node}`);
+      mutatePods(name, routes.namespace, pod.metadata.name, (p, now) =>
+        crashLoop(p, containerOf(p), 'Error', now),
+      );
+      return pod.metadata.name;
+    },
+
+    setSubnets(name, peer, subnets) {
+      deps.network.setSubnets(name, peer, subnets);
+    },
+
     setApiLatency(name, ms) {
       cluster(name).switches.apiLatencyMs = ms;
     },
@@ -264,6 +314,8 @@ export function createFaults(deps: FaultDeps): SimFaults & { stop(): void } {
             age: '1d',
             ping: options.ping ?? 'iputils',
             strongswan: false,
+            hostNetwork: false,
+            createdBeforeInjection: false,
           },
           c.timing.now(),
         );

@@ -87,6 +87,7 @@ export async function startSimMesh(options: SimMeshOptions): Promise<SimMesh> {
       }
       return undefined;
     },
+    routesReady: (cluster, node, routes) => states.get(cluster)?.daemonPodReady(routes, node) ?? false,
   });
 
   const controlPlane = new SimControlPlane(states, network, {

@@ -18,14 +18,26 @@ export function kubeConfigs(sim: SimMesh): (cluster: string) => KubeConfig {
   };
 }
 
-/** The `clusters:` part of a meshops config for the seed simulation: icp the primary, iks the remote. */
-export function seedClustersYaml(sim: SimMesh): string {
-  return `clusters:
-  - name: icp
-    role: primary
-    kubeconfig: ${sim.kubeconfigPath('icp')}
-  - name: iks
-    role: remote
-    kubeconfig: ${sim.kubeconfigPath('iks')}
-`;
+/**
+ * A remote's `clusters[].remoteSecret`, as an SRE configures it after `kubectl get secret -n istio-system -l
+ * istio/multiCluster=true`: set when the scenario's secret has a name meshops would not guess (the seed's
+ * iriscluster), left out otherwise.
+ */
+export function remoteSecretOf(sim: SimMesh, cluster: string): string | undefined {
+  const secret = sim.scenario.clusters
+    .flatMap((c) => c.remoteSecrets)
+    .find((s) => s.cluster === cluster)?.name;
+  return secret && secret !== cluster && secret !== `istio-remote-secret-${cluster}` ? secret : undefined;
 }
+
+/** The `clusters:` part of a meshops config for a simulation, kubeconfigs by absolute path. */
+export function simClustersYaml(sim: SimMesh, options: { remoteSecrets?: boolean } = {}): string {
+  const lines = [...sim.clusters.values()].map((c) => {
+    const secret = options.remoteSecrets === false ? undefined : remoteSecretOf(sim, c.name);
+    return `  - { name: ${c.name}, role: ${c.role}, kubeconfig: ${sim.kubeconfigPath(c.name)}${secret ? `, remoteSecret: ${secret}` : ''} }`;
+  });
+  return `clusters:\n${lines.join('\n')}\n`;
+}
+
+/** The `clusters:` part of a meshops config for the seed simulation: icp the primary, iks the remote. */
+export const seedClustersYaml = (sim: SimMesh) => simClustersYaml(sim);

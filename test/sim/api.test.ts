@@ -164,9 +164,10 @@ describe('core resources', () => {
     });
     assert.deepEqual(
       secrets.items.map((s) => s.metadata?.name),
-      ['iks'],
+      ['iriscluster'],
+      "the seed's secret name",
     );
-    const remoteKubeconfig = parse(Buffer.from(secrets.items[0]!.data!.iks!, 'base64').toString());
+    const remoteKubeconfig = parse(Buffer.from(secrets.items[0]!.data!.iriscluster!, 'base64').toString());
     assert.equal(remoteKubeconfig.clusters[0].cluster.server, t.mesh.clusters.get('iks')!.url);
     const svc = await core.readNamespacedService({ name: 'istio-pilot', namespace: 'istio-system' });
     assert.deepEqual(

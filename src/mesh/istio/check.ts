@@ -1,4 +1,5 @@
 import type { MeshConfig } from '../../config/schema.ts';
+import { strongswanSelector } from '../../config/vpn-pods.ts';
 import type { Clusters } from '../../kube/registry.ts';
 import { detectDrift, primaryControlPlane, remoteControlPlane } from './drift.ts';
 import { componentReport, dataPlaneReport, remoteSecretReports, unreachable } from './evaluate.ts';
@@ -24,7 +25,7 @@ import { clusterVersions, referenceTag, versionDrafts } from './versions.ts';
 
 /** What the check needs from a job context; a scheduler passes the same. */
 export interface StatusCheckDeps {
-  config: Pick<MeshConfig, 'istio' | 'checks'>;
+  config: Pick<MeshConfig, 'istio' | 'checks' | 'vpn'>;
   clusters: Clusters;
   now?: () => number;
 }
@@ -213,7 +214,13 @@ export async function runStatusCheck(
       asked.map((c) =>
         gatherCluster(c, istioSetup(config, c.config), {
           timeoutMs: config.checks.clusterTimeout,
-          remotes: clusters.remotes.map((r) => r.name),
+          remotes: clusters.remotes.map((r) => ({
+            name: r.name,
+            server: r.server,
+            ...(r.config.remoteSecret ? { secret: r.config.remoteSecret } : {}),
+          })),
+          // The IPsec gateway only: a probe pod elsewhere may well belong in the mesh.
+          vpnPods: [strongswanSelector(config, c)],
           ...(deps.now ? { now: deps.now } : {}),
         }),
       ),

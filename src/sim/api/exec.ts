@@ -144,7 +144,12 @@ export async function runExec(
   };
   try {
     await sleep(timing.execLatencyMs + cluster.switches.execLatencyMs, undefined, { signal: abort.signal });
-    const program = resolveProgram(plan.argv[0]!, ctx.traits)(plan.argv.slice(1), ctx);
+    const containers = [
+      ...(plan.pod as Json).spec.containers,
+      ...((plan.pod as Json).spec.initContainers ?? []),
+    ];
+    const image: string = containers.find((c: Json) => c.name === plan.container)?.image ?? '';
+    const program = resolveProgram(plan.argv[0]!, ctx.traits, image)(plan.argv.slice(1), ctx);
     let step = await program.next();
     while (!step.done) {
       send(step.value.stream, step.value.text);

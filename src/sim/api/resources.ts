@@ -111,17 +111,30 @@ const CORE: ResourceType[] = [
   },
 ];
 
-const APPS: ResourceType = {
-  group: 'apps',
-  versions: ['v1'],
-  resource: 'deployments',
-  singular: 'deployment',
-  kind: 'Deployment',
-  namespaced: true,
-  verbs: ALL_VERBS,
-  shortNames: ['deploy'],
-  categories: ['all'],
-};
+const APPS: ResourceType[] = [
+  {
+    group: 'apps',
+    versions: ['v1'],
+    resource: 'deployments',
+    singular: 'deployment',
+    kind: 'Deployment',
+    namespaced: true,
+    verbs: ALL_VERBS,
+    shortNames: ['deploy'],
+    categories: ['all'],
+  },
+  {
+    group: 'apps',
+    versions: ['v1'],
+    resource: 'daemonsets',
+    singular: 'daemonset',
+    kind: 'DaemonSet',
+    namespaced: true,
+    verbs: ALL_VERBS,
+    shortNames: ['ds'],
+    categories: ['all'],
+  },
+];
 
 const DISCOVERY: ResourceType = {
   group: 'discovery.k8s.io',
@@ -168,7 +181,7 @@ export interface ResourceRegistry {
 
 /** Istio 1.22+ serves networking.istio.io at v1, v1beta1 and v1alpha3; a 1.0 cluster only v1alpha3. */
 export function createRegistry(istioVersions: readonly string[]): ResourceRegistry {
-  const all = [...CORE, APPS, DISCOVERY, ...(istioVersions.length > 0 ? istio(istioVersions) : [])];
+  const all = [...CORE, ...APPS, DISCOVERY, ...(istioVersions.length > 0 ? istio(istioVersions) : [])];
   return {
     all,
     find: (group, version, resource) =>

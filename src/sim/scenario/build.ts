@@ -173,7 +173,9 @@ export function populate(cluster: SimCluster, ctx: BuildContext): void {
         ...(secret.annotations ? { annotations: secret.annotations } : {}),
       },
       type: 'Opaque',
-      data: { [secret.cluster]: Buffer.from(ctx.kubeconfig(secret.cluster)).toString('base64') },
+      data: {
+        [secret.key ?? secret.cluster]: Buffer.from(ctx.kubeconfig(secret.cluster)).toString('base64'),
+      },
     });
   }
 

@@ -114,7 +114,7 @@ function detailBlocks(c: ClusterReport, now: number): KnownBlock[] {
     );
     blocks.push(
       section(
-        `*Data plane on ${c.name}*: ${plural(dp.problems.length, 'pod')} of ${dp.pods} without a ready sidecar (in ${dp.namespaces.map((n) => `${n.name} [${n.injection}]`).join(', ')})${dp.optedOut ? `; ${dp.optedOut} opted out` : ''}`,
+        `*Data plane on ${c.name}*: ${plural(dp.problems.length, 'pod')} of ${dp.pods} without a ready sidecar (in ${dp.namespaces.map((n) => `${n.name} [${n.injection}]`).join(', ')})${dp.optedOut ? `; ${dp.optedOut} opted out` : ''}${dp.notInjected ? `; ${dp.notInjected} never injected (host network or VPN gateway)` : ''}`,
       ),
       ...linesToSections(
         capped(

@@ -2,7 +2,15 @@ import type { KnownBlock } from '@slack/types';
 import { escapeMrkdwn } from '../../chat/mrkdwn.ts';
 import type { JobResult } from '../../chat/reply.ts';
 import type { Finding, Severity } from '../../mesh/health.ts';
-import type { ProbeResult, ProbeStatus, TunnelSide, VpnReport } from '../../mesh/vpn/report.ts';
+import type {
+  MtuResult,
+  PortResult,
+  ProbeResult,
+  ProbeStatus,
+  RoutesState,
+  TunnelSide,
+  VpnReport,
+} from '../../mesh/vpn/report.ts';
 import { clip, context, header, LIMITS, linesToSections, section } from './blocks.ts';
 import { VERDICT_ICON } from './parent.ts';
 
@@ -50,7 +58,72 @@ function sideLine(side: TunnelSide, peer: string): string {
   const words = { up: 'up', 'no-child': 'IKE up, no CHILD SA', connecting: 'CONNECTING', 'no-sa': 'no SA' }[
     t.state
   ];
-  return `${side.cluster}: ${words} (${escapeMrkdwn(t.detail)}, via \`${side.tool}\`)`;
+  const esp = t.traffic
+    ? `; ESP ${bytes(t.traffic.bytesIn)} in, ${bytes(t.traffic.bytesOut)} out during the probes`
+    : '';
+  return `${side.cluster}: ${words} (${escapeMrkdwn(t.detail)}, via \`${side.tool}\`${esp})`;
+}
+
+const bytes = (n: number) => (n >= 10_000 ? `${Math.round(n / 1000)} kB` : `${n} B`);
+
+function nodeLines(report: VpnReport): string[] {
+  return report.nodeProbes.map(
+    (p) =>
+      `${probeLine(p)} — from ${p.from} node \`${escapeMrkdwn(p.probe.node ?? '?')}\` (\`${p.probe.namespace}/${p.probe.name}\`)`,
+  );
+}
+
+function mtuLine(m: MtuResult): string {
+  const where = `*${m.from} → ${m.to}* from \`${m.probe.namespace}/${m.probe.name}\`:`;
+  const o = m.outcome;
+  switch (o.kind) {
+    case 'fits':
+      return `${where} :large_green_circle: ${m.expected}-byte packets with DF set cross`;
+    case 'black-hole':
+      return `${where} :red_circle: ${m.expected}-byte DF packets vanish; the largest that crosses is ${o.largest} bytes (${o.lost} is lost)`;
+    case 'unreachable':
+      return `${where} :red_circle: not even a small DF ping crosses`;
+    case 'no-df':
+      return `${where} :information_source: not measured: ${escapeMrkdwn(o.reason)}`;
+    default:
+      return `${where} :grey_question: not measured: ${escapeMrkdwn(o.reason)}`;
+  }
+}
+
+const PORT_WORDS: Record<PortResult['outcome']['kind'], string> = {
+  open: ':large_green_circle: open',
+  refused: ':large_yellow_circle: refused (nothing listens)',
+  timeout: ':red_circle: timed out',
+  unreachable: ':red_circle: unreachable',
+  'udp-sent': ':white_circle: sent — UDP has no handshake, so only a refusal would show; not judged',
+  'no-tool': ':grey_question: no nc in the container',
+  'exec-failed': ':grey_question: could not run nc',
+  unparsed: ':grey_question: answer not understood',
+};
+
+function portLines(report: VpnReport): string[] {
+  const byFrom = new Map<string, PortResult[]>();
+  for (const p of report.ports) byFrom.set(p.from, [...(byFrom.get(p.from) ?? []), p]);
+  return [...byFrom.values()].flatMap((ports) => {
+    const { from, probe, target } = ports[0]!;
+    return [
+      `*${from} → ${target.cluster}* from \`${probe.namespace}/${probe.name}\` (${escapeMrkdwn(probe.container ?? 'default container')}), \`nc -z\`:`,
+      ...ports.map(
+        (p) =>
+          `${PORT_WORDS[p.outcome.kind]} — ${escapeMrkdwn(p.target.label)} \`${p.target.ip}:${p.port.port}/${p.port.protocol.toLowerCase()}\``,
+      ),
+    ];
+  });
+}
+
+function routesLine(r: RoutesState): string {
+  if (!r.ok) return `${r.cluster}: ${escapeMrkdwn(r.problem)}`;
+  const icon = r.ready >= r.desired && r.nodesWithout.length === 0 ? ':large_green_circle:' : ':red_circle:';
+  const missing =
+    r.nodesWithout.length > 0
+      ? `; no ready pod on ${r.nodesWithout.map((n) => `\`${escapeMrkdwn(n)}\``).join(', ')}`
+      : '';
+  return `${icon} ${r.cluster}: \`${escapeMrkdwn(r.daemonSet)}\` ${r.ready} of ${r.desired} ready${missing}`;
 }
 
 function tunnelLines(report: VpnReport): string[] {
@@ -125,6 +198,19 @@ export function renderVpn(report: VpnReport): JobResult {
     ...linesToSections(findingLines(report.findings)),
     ...linesToSections(['*Tunnels*', ...tunnelLines(report)]),
     ...(report.probes.length > 0 ? linesToSections(['*Pings*', ...matrixLines(report)]) : []),
+    ...(report.nodeProbes.length > 0
+      ? linesToSections(['*Pings from app pods, one per node*', ...nodeLines(report)])
+      : []),
+    ...(report.mtu.length > 0
+      ? linesToSections(['*Path MTU* (`ping -M do -s N`)', ...report.mtu.map(mtuLine)])
+      : []),
+    ...(report.ports.length > 0 ? linesToSections(['*Control-plane ports*', ...portLines(report)]) : []),
+    ...(report.routes.length > 0
+      ? linesToSections([
+          '*Routes into the tunnel* (DaemonSet, desired vs ready)',
+          ...report.routes.map(routesLine),
+        ])
+      : []),
     ...linesToSections(comparisonLines(report)),
     ...rawBlocks(report.findings),
     context(

@@ -20,7 +20,9 @@ describe('/mesh status with the modern profile (istiod + east-west gateway on ic
       icp?.components.map((c) => `${c.name} ${c.health} ${c.selector}`),
       ['istiod ok app=istiod', 'eastwestgateway ok istio=eastwestgateway'],
     );
-    assert.deepEqual(icp?.remoteSecrets, [{ remote: 'iks', secret: 'istio-remote-secret-iks' }]);
+    assert.deepEqual(icp?.remoteSecrets, [
+      { remote: 'iks', looked: ['iks', 'istio-remote-secret-iks'], secret: 'istio-remote-secret-iks' },
+    ]);
     assert.equal(remote?.profile, 'modern');
     assert.deepEqual(remote?.components, [], 'a modern remote runs no istiod pod');
     assert.deepEqual(remote?.drift, []);

@@ -7,6 +7,7 @@ import { type Clusters, createClusters } from '../../../src/kube/registry.ts';
 import { runStatusCheck } from '../../../src/mesh/istio/check.ts';
 import type { StatusReport } from '../../../src/mesh/istio/report.ts';
 import { type ScenarioSource, type SimMesh, startSimMesh } from '../../../src/sim/index.ts';
+import { simClustersYaml } from '../../helpers/kube.ts';
 
 /** A simulated mesh plus a meshops config pointing at it, for checks run straight against the clusters. */
 export interface StatusSim {
@@ -19,19 +20,21 @@ export interface StatusSim {
   close(): Promise<void>;
 }
 
-export function configFor(mesh: SimMesh, extra = ''): string {
-  const clusters = [...mesh.clusters.values()]
-    .map((c) => `  - { name: ${c.name}, role: ${c.role}, kubeconfig: ./${c.name}.kubeconfig }`)
-    .join('\n');
-  return `clusters:\n${clusters}\n${extra}`;
+export function configFor(mesh: SimMesh, extra = '', options: { remoteSecrets?: boolean } = {}): string {
+  return `${simClustersYaml(mesh, options)}${extra}`;
 }
 
 export async function startStatusSim(
-  options: { scenario?: ScenarioSource; extraConfig?: string } = {},
+  options: {
+    scenario?: ScenarioSource;
+    extraConfig?: string;
+    /** Configure clusters[].remoteSecret where the scenario's name is not a default (true). */
+    remoteSecrets?: boolean;
+  } = {},
 ): Promise<StatusSim> {
   const dir = mkdtempSync(join(tmpdir(), 'meshops-status-'));
   const mesh = await startSimMesh({ dir, ...(options.scenario ? { scenario: options.scenario } : {}) });
-  const configYaml = configFor(mesh, options.extraConfig);
+  const configYaml = configFor(mesh, options.extraConfig, { remoteSecrets: options.remoteSecrets ?? true });
   const config = parseConfig(configYaml, join(dir, 'meshops.yaml'), dir);
   const clusters = createClusters(config);
   return {

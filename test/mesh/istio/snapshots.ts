@@ -105,7 +105,16 @@ export function snapshot(
     ...(role === 'primary'
       ? {
           services: fetched(o.services ?? []),
-          remoteSecrets: ok((o.secrets ?? []).map((name) => ({ name, clusterNames: [name], values: [] }))),
+          // The seed's one remote, iks, looked up by the default names; `secrets` are those found.
+          remoteSecrets: ok([
+            {
+              remote: { name: 'iks', server: '' },
+              looked: ['iks', 'istio-remote-secret-iks'],
+              ...((o.secrets ?? []).includes('iks')
+                ? { secret: { name: 'iks', labelled: true, servers: [] } }
+                : {}),
+            },
+          ]),
         }
       : profile === 'istio-1.0'
         ? {

@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +11,7 @@ import type { VpnReport } from '../../../src/mesh/vpn/report.ts';
 import { createLogger } from '../../../src/observability/logger.ts';
 import type { CommandOf } from '../../../src/queue/jobs.ts';
 import { type SimMesh, type SimMeshOptions, startSimMesh } from '../../../src/sim/index.ts';
+import { remoteSecretOf } from '../../helpers/kube.ts';
 import { dropPrefix, REDIS_URL, uniquePrefix } from '../../helpers/redis.ts';
 
 /** The seed's address plan (src/sim/scenarios/seed.yaml), as an operator writes it into meshops' config. */
@@ -36,7 +38,8 @@ export function vpnConfigYaml(mesh: SimMesh, options: ConfigOptions = {}): strin
         ? `, podCidrs: [${own.pod.join(', ')}], serviceCidrs: [${own.service.join(', ')}]`
         : '';
       const more = options.cluster?.[c.name] ? `, ${options.cluster[c.name]}` : '';
-      return `  - { name: ${c.name}, role: ${c.role}, kubeconfig: ./${c.name}.kubeconfig${ranges}${more} }`;
+      const secret = remoteSecretOf(mesh, c.name);
+      return `  - { name: ${c.name}, role: ${c.role}, kubeconfig: ./${c.name}.kubeconfig${ranges}${secret ? `, remoteSecret: ${secret}` : ''}${more} }`;
     })
     .join('\n');
   return `clusters:\n${clusters}\n${options.extra ?? ''}`;
@@ -97,4 +100,13 @@ export function pingCommand(from: string, target: string): CommandOf<'ping'> {
   return /^[\d.]+$/.test(target)
     ? { kind: 'ping', from, target: { type: 'ip', ip: target } }
     : { kind: 'ping', from, target: { type: 'cluster', name: target } };
+}
+
+export const findingIds = (r: VpnReport) => r.findings.map((f) => f.id);
+
+/** The finding with `id`, or a failure that lists the ones there are. */
+export function findFinding(r: VpnReport, id: string): VpnReport['findings'][number] {
+  const f = r.findings.find((x) => x.id === id);
+  assert.ok(f, `finding ${id} among: ${findingIds(r).join(', ') || '(none)'}`);
+  return f;
 }
