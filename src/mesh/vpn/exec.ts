@@ -7,15 +7,16 @@ import { parsePing, pingArgv, probeTimeLimitMs } from './ping.ts';
 import type {
   MtuResult,
   PodRef,
+  PortOutcome,
   PortResult,
+  PortSpec,
   ProbeResult,
   ProbeTarget,
   TunnelSide,
   VpnSettings,
 } from './report.ts';
 import { readTunnel, TUNNEL_COMMANDS, type TunnelReading, type TunnelTool } from './strongswan.ts';
-import type { PortSpec } from './targets.ts';
-import { ncArgv, ncTimeLimitMs, type PortOutcome, parseNc } from './tcp.ts';
+import { ncArgv, ncTimeLimitMs, parseNc } from './tcp.ts';
 import { espTraffic, type PeerCidrs, peerTunnel } from './tunnel.ts';
 
 /** The exec side of the check: argv arrays of validated values, each under its own time bound. */

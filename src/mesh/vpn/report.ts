@@ -2,8 +2,23 @@ import type { Finding, Health } from '../health.ts';
 import type { MtuOutcome, SizeResult } from './mtu.ts';
 import type { PingOutcome } from './ping.ts';
 import type { ConnConfig, EspCounters, IkeSa, TunnelTool } from './strongswan.ts';
-import type { PortSpec } from './targets.ts';
-import type { PortOutcome } from './tcp.ts';
+
+/** A control-plane port a remote's sidecars open across the VPN. */
+export interface PortSpec {
+  port: number;
+  protocol: 'TCP' | 'UDP';
+}
+
+export type PortOutcome =
+  | { kind: 'open' }
+  | { kind: 'refused' }
+  | { kind: 'timeout' }
+  | { kind: 'unreachable'; reason: string }
+  /** UDP: sent, and no refusal came back in time; not a proof of delivery. */
+  | { kind: 'udp-sent' }
+  | { kind: 'no-tool'; reason: string }
+  | { kind: 'exec-failed'; reason: string; forbidden: boolean }
+  | { kind: 'unparsed'; reason: string; raw: string };
 
 /**
  * The result of `/mesh vpn` or `/mesh ping` as plain JSON: rendered for Slack by render.ts, kept in Redis

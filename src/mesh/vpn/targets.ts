@@ -2,7 +2,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import type { IstioProfile } from '../../config/schema.ts';
 import { podState } from '../istio/pod-status.ts';
 import { containingCidr } from './ipv4.ts';
-import type { ProbeTarget } from './report.ts';
+import type { PortSpec, ProbeTarget } from './report.ts';
 
 /**
  * Which pod IPs are worth a ping, chosen from live pods: the primary's control-plane pods that remote
@@ -65,11 +65,6 @@ export function nodeProbePods(
     if (!byNode.has(pod.nodeName)) byNode.set(pod.nodeName, pod);
   }
   return [...byNode.values()].sort((a, b) => a.nodeName!.localeCompare(b.nodeName!));
-}
-
-export interface PortSpec {
-  port: number;
-  protocol: 'TCP' | 'UDP';
 }
 
 /**

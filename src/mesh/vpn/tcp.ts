@@ -1,6 +1,6 @@
 import type { ExecResult } from '../../kube/cluster.ts';
 import { isIpv4 } from './ipv4.ts';
-import type { PortSpec } from './targets.ts';
+import type { PortOutcome, PortSpec } from './report.ts';
 
 /**
  * TCP reachability with netcat's zero-I/O port check (`nc -z`), which Istio 1.0's proxy image carries
@@ -31,17 +31,6 @@ export function ncArgv(ip: string, port: PortSpec, timeoutMs: number): string[] 
 
 /** The exec bound: netcat's own -w plus the exec's set-up. */
 export const ncTimeLimitMs = (timeoutMs: number) => Math.max(1000, Math.ceil(timeoutMs / 1000) * 1000) + 3000;
-
-export type PortOutcome =
-  | { kind: 'open' }
-  | { kind: 'refused' }
-  | { kind: 'timeout' }
-  | { kind: 'unreachable'; reason: string }
-  /** UDP: sent, and no refusal came back in time; not a proof of delivery. */
-  | { kind: 'udp-sent' }
-  | { kind: 'no-tool'; reason: string }
-  | { kind: 'exec-failed'; reason: string; forbidden: boolean }
-  | { kind: 'unparsed'; reason: string; raw: string };
 
 export function parseNc(result: ExecResult, protocol: PortSpec['protocol']): PortOutcome {
   const said = `${result.stderr}\n${result.stdout}`.trim();
