@@ -268,7 +268,7 @@ async function holderText(d: Deps, holderId: string): Promise<{ stale: boolean; 
   const { request, status } = holder;
   const until =
     status.state === 'applying'
-      ? `being applied now (approved by <@${status.decidedBy ?? '?'}>)`
+      ? `being applied now (approved by ${who(status.decidedBy)})`
       : `waiting for approval until ${when(request.expiresAt)}`;
   return {
     stale: false,
@@ -430,7 +430,7 @@ async function expire(
 }
 
 function stateText(status: ApprovalStatus): string {
-  const by = status.decidedBy && status.decidedBy !== 'meshops' ? ` by <@${status.decidedBy}>` : '';
+  const by = status.decidedBy && status.decidedBy !== 'meshops' ? ` by ${who(status.decidedBy)}` : '';
   const at = status.decidedAt ? ` at ${when(status.decidedAt)}` : '';
   switch (status.state) {
     case 'applying':

@@ -7,6 +7,7 @@ import type { Logger } from '../observability/logger.ts';
 import type { Producer } from '../queue/producer.ts';
 import { QueueUnavailableError } from '../queue/producer.ts';
 import { boltLogger } from './bolt-logger.ts';
+import { toMrkdwn } from './mrkdwn.ts';
 import { helpText, type ParseContext, parseCommand } from './parse-command.ts';
 import { MEMBERSHIP_ERRORS, SlackApiError, type SlackPoster } from './poster.ts';
 import { queuedMessage, unavailableMessage } from './render/parent.ts';
@@ -47,7 +48,7 @@ const INVITE_ADVICE =
 
 async function ephemeral(respond: RespondFn, text: string, log: Logger): Promise<void> {
   try {
-    await respond({ response_type: 'ephemeral', replace_original: false, text });
+    await respond({ response_type: 'ephemeral', replace_original: false, text: toMrkdwn(text) });
   } catch (err) {
     log.warn({ err }, 'could not send an ephemeral reply');
   }
@@ -101,7 +102,7 @@ export function createSlackApp(deps: SlackAppDeps): SlackApp {
       const usage = parsed.usage
         ? `\nUsage:\n\`\`\`${parsed.usage}\`\`\``
         : '\nType `/mesh help` for every command.';
-      await ack({ response_type: 'ephemeral', text: `:warning: ${parsed.error}${usage}` });
+      await ack({ response_type: 'ephemeral', text: toMrkdwn(`:warning: ${parsed.error}${usage}`) });
       reqLog.info({ text: command.text, error: parsed.error }, 'command refused');
       deps.onCommand?.('invalid', 'refused');
       return;

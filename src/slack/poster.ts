@@ -8,6 +8,7 @@ import {
   WebClient,
 } from '@slack/web-api';
 import type { Logger } from '../observability/logger.ts';
+import { toMrkdwn } from './mrkdwn.ts';
 
 export interface PostMessage {
   channel: string;
@@ -134,15 +135,24 @@ export function createPoster(options: PosterOptions): SlackPoster {
   return {
     async post(message) {
       const res = await call('chat.postMessage', message.channel, () =>
-        client.chat.postMessage({ ...message, unfurl_links: false, unfurl_media: false }),
+        client.chat.postMessage({
+          ...message,
+          text: toMrkdwn(message.text),
+          unfurl_links: false,
+          unfurl_media: false,
+        }),
       );
       return { channel: String(res.channel ?? message.channel), ts: String(res.ts) };
     },
     async update(message) {
-      await call('chat.update', message.channel, () => client.chat.update(message));
+      await call('chat.update', message.channel, () =>
+        client.chat.update({ ...message, text: toMrkdwn(message.text) }),
+      );
     },
     async ephemeral(message) {
-      await call('chat.postEphemeral', message.channel, () => client.chat.postEphemeral(message));
+      await call('chat.postEphemeral', message.channel, () =>
+        client.chat.postEphemeral({ ...message, text: toMrkdwn(message.text) }),
+      );
     },
   };
 }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { findButton, messageToHtml } from '../../src/console/render.ts';
 import { actions, button, context, divider, fields, header, section } from '../../src/slack/blocks.ts';
+import { userRef } from '../../src/slack/mrkdwn.ts';
 
 const names = { user: (id: string) => (id === 'U0BOB' ? 'bob' : undefined), channel: () => undefined };
 const render = (blocks: unknown[], text = 'fallback') => messageToHtml({ text, blocks }, names);
@@ -12,7 +13,7 @@ describe('Block Kit as the console shows it', () => {
       header(':red_circle: Mesh status: down'),
       section('*iks* unreachable'),
       fields(['*pilot*\n1/1', '*telemetry*\n0/1']),
-      context('checked by <@U0BOB>'),
+      context(`checked by ${userRef('U0BOB')}`),
       divider(),
       actions(
         button('Approve', 'mesh.approve', 'ap-1', 'primary'),

@@ -12,6 +12,7 @@ import {
 } from '../../src/schedules/render.ts';
 import { combine } from '../../src/schedules/report.ts';
 import { compare } from '../../src/schedules/transition.ts';
+import { toMrkdwn } from '../../src/slack/mrkdwn.ts';
 
 const schedule: ScheduleConfig = {
   name: 'morning',
@@ -50,9 +51,9 @@ function view(findings: number, extra: Partial<RunView> = {}): RunView {
 
 describe('scheduled post rendering', () => {
   it('mentions users as <@U…> and user groups as <!subteam^S…>', () => {
-    assert.equal(mentionOf('U0ALICE'), '<@U0ALICE>');
-    assert.equal(mentionOf('W0ALICE'), '<@W0ALICE>');
-    assert.equal(mentionOf('S0ONCALL'), '<!subteam^S0ONCALL>');
+    assert.equal(toMrkdwn(mentionOf('U0ALICE')), '<@U0ALICE>');
+    assert.equal(toMrkdwn(mentionOf('W0ALICE')), '<@W0ALICE>');
+    assert.equal(toMrkdwn(mentionOf('S0ONCALL')), '<!subteam^S0ONCALL>');
   });
 
   it('a digest shows the verdict, the time in the zone, each check and today’s counts', () => {
@@ -95,7 +96,7 @@ describe('scheduled post rendering', () => {
     const v = view(1);
     const t = compare({ verdict: 'healthy', findings: [], at: 0 }, v.outcome);
     const m = renderChange(v, t);
-    assert.match(m.text, /healthy → degraded\* <!subteam\^S0ONCALL> at 09:00/);
+    assert.match(toMrkdwn(m.text), /healthy → degraded\* <!subteam\^S0ONCALL> at 09:00/);
     assert.match(text(m.blocks), /\*New\*\\n:warning: icp: component c0/);
   });
 

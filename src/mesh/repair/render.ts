@@ -8,7 +8,6 @@ import type { DriftProblem } from '../istio/drift.ts';
 import { hostOf } from '../istio/facts.ts';
 import { MAX_LIST_LINES } from '../istio/render.ts';
 import type { StatusReport } from '../istio/report.ts';
-import { escapeMrkdwn } from '../vpn/render.ts';
 import type { VpnReport } from '../vpn/report.ts';
 import { type Edit, objectLabel, type RepairPlan } from './plan.ts';
 import type { RestartPlan } from './restart-plan.ts';
@@ -233,8 +232,7 @@ const STEP_ICON: Record<RolloutStep['state'], string> = {
 
 export function stepLines(steps: readonly RolloutStep[]): string[] {
   return steps.map(
-    (s) =>
-      `${STEP_ICON[s.state]} \`${s.deployment}\` ${s.state}${s.detail ? `: ${escapeMrkdwn(s.detail)}` : ''}`,
+    (s) => `${STEP_ICON[s.state]} \`${s.deployment}\` ${s.state}${s.detail ? `: ${s.detail}` : ''}`,
   );
 }
 
@@ -286,8 +284,8 @@ export function renderVerification(v: Verification): { text: string; blocks: Kno
     ? `${VERDICT_ICON[v.status.report.health]} *Status of ${v.remote}*: ${v.status.report.health} — ${v.status.summary}`
     : `${VERDICT_ICON.failed} *Status of ${v.remote}*: the check could not run: ${v.status.reason}`;
   const vpnLine = v.vpn.ok
-    ? `${VERDICT_ICON[v.vpn.report.verdict]} *VPN ${v.remote} → ${v.primary}*: ${v.vpn.report.verdict} — ${escapeMrkdwn(v.vpn.report.summary)}`
-    : `${VERDICT_ICON.failed} *VPN ${v.remote} → ${v.primary}*: the check could not run: ${escapeMrkdwn(v.vpn.reason)}`;
+    ? `${VERDICT_ICON[v.vpn.report.verdict]} *VPN ${v.remote} → ${v.primary}*: ${v.vpn.report.verdict} — ${v.vpn.report.summary}`
+    : `${VERDICT_ICON.failed} *VPN ${v.remote} → ${v.primary}*: the check could not run: ${v.vpn.reason}`;
   const left = [
     ...(v.status.ok
       ? v.status.report.findings
@@ -297,7 +295,7 @@ export function renderVerification(v: Verification): { text: string; blocks: Kno
     ...(v.vpn.ok
       ? v.vpn.report.findings
           .filter((f) => f.severity !== 'info')
-          .map((f) => `• ${escapeMrkdwn(f.text)}${f.action ? ` → ${escapeMrkdwn(f.action)}` : ''}`)
+          .map((f) => `• ${f.text}${f.action ? ` → ${f.action}` : ''}`)
       : []),
   ];
   const blocks: KnownBlock[] = [section(headline), section(`${statusLine}\n${vpnLine}`)];

@@ -2,6 +2,8 @@ import type { ApplyResult, ApprovalRequest, ChangeKind, RecheckResult } from '..
 import type { JobContext } from '../../jobs/types.ts';
 import type { Cluster } from '../../kube/cluster.ts';
 import { classifyKubeError } from '../../kube/errors.ts';
+import { codeBlock } from '../../slack/mrkdwn.ts';
+import { who } from '../../slack/render/approval.ts';
 import {
   createVirtualService,
   deleteVirtualService,
@@ -154,9 +156,9 @@ async function apply(request: ApprovalRequest<RoutingPayload>, ctx: JobContext):
             replan
               ? replan.changes.length === 0
                 ? 'Against the live state now, there is nothing left to change.'
-                : `Against the live state now, the change would be:\n\`\`\`${replan.diff}\`\`\``
+                : `Against the live state now, the change would be:\n${codeBlock(replan.diff)}`
               : 'The live state could not be re-read to re-plan.',
-            `<@${request.requester}>, request it again to apply it against the new state.`,
+            `${who(request.requester)}, request it again to apply it against the new state.`,
           ],
         };
       }

@@ -1,6 +1,7 @@
 import type { KnownBlock } from '@slack/types';
 import type { JobResult } from '../../jobs/types.ts';
-import { clip, context, header, LIMITS, linesToSections, section } from '../../slack/blocks.ts';
+import { clip, clipEscaped, context, header, LIMITS, linesToSections, section } from '../../slack/blocks.ts';
+import { neutraliseFences } from '../../slack/mrkdwn.ts';
 import { VERDICT_ICON } from '../../slack/render/parent.ts';
 import type { Finding, ProbeResult, ProbeStatus, Severity, TunnelSide, VpnReport } from './report.ts';
 
@@ -23,36 +24,32 @@ const STATUS_ICON: Record<ProbeStatus, string> = {
   unparsed: ':grey_question:',
 };
 
-/** Slack mrkdwn needs &, < and > escaped; anything from a cluster is text, never markup. */
-export const escapeMrkdwn = (text: string) =>
-  text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-
 const ms = (n: number) => (n < 10 ? n.toFixed(2) : n < 100 ? n.toFixed(1) : String(Math.round(n)));
 const seconds = (n: number) => `${(n / 1000).toFixed(1)} s`;
 
 function probeLine(p: ProbeResult): string {
   const o = p.outcome;
-  const what = `${STATUS_ICON[p.status]} ${escapeMrkdwn(p.target.label)} \`${p.target.ip}\``;
+  const what = `${STATUS_ICON[p.status]} ${p.target.label} \`${p.target.ip}\``;
   switch (o.kind) {
     case 'stats': {
       const rtt = o.rtt ? `, rtt ${ms(o.rtt.min)}/${ms(o.rtt.avg)}/${ms(o.rtt.max)} ms` : '';
       return `${what} — ${o.lossPercent}% loss (${o.received}/${o.transmitted})${rtt}`;
     }
     case 'unparsed':
-      return `${what} — could not parse the output: ${escapeMrkdwn(o.reason)}`;
+      return `${what} — could not parse the output: ${o.reason}`;
     default:
-      return `${what} — ${escapeMrkdwn(o.reason)}`;
+      return `${what} — ${o.reason}`;
   }
 }
 
 function sideLine(side: TunnelSide, peer: string): string {
-  if (!side.ok) return `${side.cluster}: ${escapeMrkdwn(side.problem)}`;
+  if (!side.ok) return `${side.cluster}: ${side.problem}`;
   const t = side.peers.find((p) => p.peer === peer);
   if (!t) return `${side.cluster}: no view of ${peer}`;
   const words = { up: 'up', 'no-child': 'IKE up, no CHILD SA', connecting: 'CONNECTING', 'no-sa': 'no SA' }[
     t.state
   ];
-  return `${side.cluster}: ${words} (${escapeMrkdwn(t.detail)}, via \`${side.tool}\`)`;
+  return `${side.cluster}: ${words} (${t.detail}, via \`${side.tool}\`)`;
 }
 
 function tunnelLines(report: VpnReport): string[] {
@@ -81,23 +78,17 @@ function matrixLines(report: VpnReport): string[] {
 }
 
 function findingLines(findings: readonly Finding[]): string[] {
-  return findings.map(
-    (f) => `${iconOf(f)} ${escapeMrkdwn(f.text)}${f.action ? `\n      _${escapeMrkdwn(f.action)}_` : ''}`,
-  );
+  return findings.map((f) => `${iconOf(f)} ${f.text}${f.action ? `\n      _${f.action}_` : ''}`);
 }
 
 function comparisonLines(report: VpnReport): string[] {
   const c = report.comparison;
   if (!c) return report.scope.kind === 'matrix' ? ['First run: nothing earlier to compare with.'] : [];
   const rtt = (x: { key: string; beforeMs: number; afterMs: number; percent: number }) =>
-    `${escapeMrkdwn(x.key)} ${ms(x.beforeMs)} → ${ms(x.afterMs)} ms (${x.percent > 0 ? '+' : ''}${Math.round(x.percent)}%)`;
+    `${x.key} ${ms(x.beforeMs)} → ${ms(x.afterMs)} ms (${x.percent > 0 ? '+' : ''}${Math.round(x.percent)}%)`;
   const lines = [
-    ...(c.newlyFailing.length > 0
-      ? [`:red_circle: newly failing: ${c.newlyFailing.map(escapeMrkdwn).join(', ')}`]
-      : []),
-    ...(c.recovered.length > 0
-      ? [`:large_green_circle: recovered: ${c.recovered.map(escapeMrkdwn).join(', ')}`]
-      : []),
+    ...(c.newlyFailing.length > 0 ? [`:red_circle: newly failing: ${c.newlyFailing.join(', ')}`] : []),
+    ...(c.recovered.length > 0 ? [`:large_green_circle: recovered: ${c.recovered.join(', ')}`] : []),
     ...(c.rttUp.length > 0 ? [`:arrow_up: RTT up: ${c.rttUp.map(rtt).join(', ')}`] : []),
     ...(c.rttDown.length > 0 ? [`:arrow_down: RTT down: ${c.rttDown.map(rtt).join(', ')}`] : []),
   ];
@@ -110,7 +101,7 @@ function rawBlocks(findings: readonly Finding[]): KnownBlock[] {
     .filter((f) => f.raw !== undefined)
     .map((f) => {
       const fence = '```';
-      const body = clip(escapeMrkdwn(f.raw!).replace(/```/g, '`\u200b``'), LIMITS.sectionText - 200);
+      const body = clipEscaped(neutraliseFences(f.raw!), LIMITS.sectionText - 200);
       return section(`Raw output for \`${f.id}\`:\n${fence}${body || '(empty)'}${fence}`);
     });
 }
@@ -123,7 +114,7 @@ export function renderVpn(report: VpnReport): JobResult {
   const s = report.settings;
   const blocks: KnownBlock[] = [
     header(title),
-    section(`${VERDICT_ICON[report.verdict]} *${report.verdict}*: ${escapeMrkdwn(report.summary)}`),
+    section(`${VERDICT_ICON[report.verdict]} *${report.verdict}*: ${report.summary}`),
     ...linesToSections(findingLines(report.findings)),
     ...linesToSections(['*Tunnels*', ...tunnelLines(report)]),
     ...(report.probes.length > 0 ? linesToSections(['*Pings*', ...matrixLines(report)]) : []),
@@ -143,6 +134,6 @@ export function renderVpn(report: VpnReport): JobResult {
 
 /** A `/mesh ping` target that is not allowed: said plainly, nothing was executed. */
 export function renderRefusal(reason: string): JobResult {
-  const text = `:no_entry: Not pinged: ${escapeMrkdwn(reason)}`;
+  const text = `:no_entry: Not pinged: ${reason}`;
   return { verdict: 'failed', summary: `refused: ${reason}`, text, blocks: [section(text)] };
 }

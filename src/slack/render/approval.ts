@@ -1,6 +1,7 @@
 import type { KnownBlock } from '@slack/types';
 import type { ApprovalCheck, ApprovalRequest, ApprovalStatus } from '../../access/approvals.ts';
 import { actions, button, clip, context, header, linesToSections, section } from '../blocks.ts';
+import { dateRef, userRef } from '../mrkdwn.ts';
 
 /** The approval message for any change kind, in every state it goes through, and its thread replies. */
 
@@ -18,15 +19,10 @@ const CHECK_ICON: Record<ApprovalCheck['level'], string> = {
 // A diff longer than this many sections stays in the audit log and the requester's thread.
 const MAX_DIFF_SECTIONS = 6;
 
-/** A time every reader sees in their own time zone, with an ISO fallback for notifications. */
-export const when = (ms: number) => {
-  const s = Math.floor(ms / 1000);
-  return `<!date^${s}^{date_short_pretty} {time}|${new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z')}>`;
-};
+export const when = dateRef;
 
 /** A Slack user as a mention; meshops itself (or its scheduled runs) by name. */
-export const who = (user: string | undefined) =>
-  user && /^[UW][A-Z0-9]+$/.test(user) ? `<@${user}>` : user || 'meshops';
+export const who = (user: string | undefined) => (user ? userRef(user) : 'meshops');
 
 /** One line saying where the request stands; the first thing under the header once it is decided. */
 export function statusLine(request: ApprovalRequest, status: ApprovalStatus): string {

@@ -1,6 +1,7 @@
 import type { KnownBlock } from '@slack/types';
 import type { Verdict } from '../../jobs/types.ts';
 import { clip, context, section } from '../blocks.ts';
+import { userRef } from '../mrkdwn.ts';
 
 export const VERDICT_ICON: Record<Verdict, string> = {
   healthy: ':large_green_circle:',
@@ -18,7 +19,7 @@ export interface ParentMessage {
 const seconds = (ms: number) => `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`;
 
 function parent(commandText: string, user: string, state: string): ParentMessage {
-  const line = `\`${clip(commandText, 200)}\` requested by <@${user}> — ${state}`;
+  const line = `\`${clip(commandText, 200)}\` requested by ${userRef(user)} — ${state}`;
   return { text: line, blocks: [section(line)] };
 }
 
