@@ -11,7 +11,7 @@ import { defaultHandlers } from './jobs/index.ts';
 import type { Handlers } from './jobs/types.ts';
 import { createClusters } from './kube/registry.ts';
 import { presetsFor } from './mesh/routing/presets.ts';
-import { opsRoutes, startOpsServer } from './observability/http.ts';
+import { healthzRoute, opsRoutes, startOpsServer } from './observability/http.ts';
 import { createLogger, type Logger, registerSecret } from './observability/logger.ts';
 import { metrics } from './observability/metrics.ts';
 import { createRedis } from './queue/connection.ts';
@@ -50,6 +50,9 @@ export interface Meshops {
   worker?: Worker;
   /** Base URL of the app, e.g. http://127.0.0.1:3000. */
   url?: string;
+  /** Base URL of /healthz, /readyz and /metrics (OPS_PORT), in every role. */
+  opsUrl: string;
+  opsServer?: Server;
   /** Set when the app runs in Socket Mode (SLACK_APP_TOKEN). */
   socketMode?: SocketMode;
   stop(): Promise<void>;
@@ -80,7 +83,7 @@ export async function startMeshops(options: StartOptions): Promise<Meshops> {
   // One BullMQ job scheduler per `schedules:` entry, in every role: it is idempotent across replicas.
   const stopScheduleSync = await syncAtStart(producer.queue, config.schedules, log);
   closers.push(async () => stopScheduleSync());
-  const result: Meshops = { log, config, stop: async () => {} };
+  const result: Meshops = { log, config, opsUrl: '', stop: async () => {} };
   let draining = false;
   let socketMode: SocketMode | undefined;
   const routes = opsRoutes({
@@ -130,7 +133,7 @@ export async function startMeshops(options: StartOptions): Promise<Meshops> {
       producer,
       poster,
       permissions,
-      routes,
+      routes: [healthzRoute],
       rateLimit: createRateLimiter(
         redis,
         env.REDIS_PREFIX,
@@ -164,14 +167,18 @@ export async function startMeshops(options: StartOptions): Promise<Meshops> {
     closers.push(() => slackApp.stop());
     if (socketMode) {
       result.socketMode = socketMode;
-      log.info({ port, role }, 'Slack app in Socket Mode; /healthz, /readyz and /metrics on this port');
+      log.info({ port, role }, 'Slack app in Socket Mode; /healthz on this port');
     } else log.info({ port, role }, 'Slack app listening on /slack/events');
-  } else {
-    // A worker has no Slack endpoint, but its health and job metrics must still be scrapeable.
-    const server = await startOpsServer(env.PORT, options.host, routes);
-    result.server = server;
-    closers.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
   }
+
+  // Every role, the worker included, is scraped and probed here; the app's public port has /healthz only.
+  const ops = await startOpsServer(env.OPS_PORT, env.OPS_HOST ?? options.host, routes);
+  const opsAddress = ops.address();
+  const opsPort = typeof opsAddress === 'object' && opsAddress ? opsAddress.port : env.OPS_PORT;
+  result.opsUrl = `http://${env.OPS_HOST ?? options.host ?? '127.0.0.1'}:${opsPort}`;
+  result.opsServer = ops;
+  closers.push(() => new Promise<void>((resolve) => ops.close(() => resolve())));
+  log.info({ port: opsPort, role }, '/healthz, /readyz and /metrics on the ops port');
 
   if (role !== 'app') {
     const worker = startWorker({

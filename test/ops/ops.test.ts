@@ -46,7 +46,7 @@ access:
   });
 
   it('exposes Prometheus metrics for commands, jobs, Slack errors, cluster errors and the queue', async () => {
-    const text = await (await fetch(`${h.meshops.url}/metrics`)).text();
+    const text = await (await fetch(`${h.meshops.opsUrl}/metrics`)).text();
     assert.match(text, /meshops_commands_total\{subcommand="clusters",outcome="queued"\} [4-9]/);
     assert.match(text, /meshops_commands_total\{subcommand="clusters",outcome="rate_limited"\} 1/);
     assert.match(text, /meshops_job_duration_seconds_count\{job="clusters",outcome="completed"\} \d+/);

@@ -69,7 +69,7 @@ async function startSocketHarness(
 }
 
 const readyz = async (h: Harness) => {
-  const res = await fetch(`${h.meshops.url}/readyz`);
+  const res = await fetch(`${h.meshops.opsUrl}/readyz`);
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 };
 
@@ -94,6 +94,8 @@ describe('/mesh and buttons through Socket Mode', () => {
     });
     assert.equal((await fetch(`${s.h.meshops.url}/healthz`)).status, 200);
     assert.equal((await fetch(`${s.h.meshops.url}/slack/events`, { method: 'POST' })).status, 404);
+    for (const path of ['/readyz', '/metrics'])
+      assert.equal((await fetch(`${s.h.meshops.url}${path}`)).status, 404, `${path} only on OPS_PORT`);
     assert.match(s.h.logs.text(), /Slack app in Socket Mode/);
     assert.ok(!s.h.logs.text().includes(APP_TOKEN), 'the app-level token never reaches the log');
   });
