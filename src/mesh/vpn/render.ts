@@ -1,6 +1,6 @@
 import type { KnownBlock } from '@slack/types';
 import type { JobResult } from '../../jobs/types.ts';
-import { clip, clipEscaped, context, header, LIMITS, linesToSections, section } from '../../slack/blocks.ts';
+import { clipEscaped, context, header, LIMITS, linesToSections, section } from '../../slack/blocks.ts';
 import { neutraliseFences } from '../../slack/mrkdwn.ts';
 import { VERDICT_ICON } from '../../slack/render/parent.ts';
 import type { Finding, ProbeResult, ProbeStatus, Severity, TunnelSide, VpnReport } from './report.ts';
