@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -243,6 +244,64 @@ describe('the console as Slack for a real meshops', () => {
       actionId: 'mesh.nope',
     });
     assert.equal(missing.status, 404);
+  });
+
+  it('refuses a command or click posted by another site, and every body that is not JSON', async () => {
+    const before = slackConsole.slack.messages.length;
+    const body = JSON.stringify({ user: 'U0ALICE', channel: OPS, text: '/mesh route apply reviews-v3' });
+    const attempts: [string, Record<string, string>, string][] = [
+      // What a form or a no-cors fetch on any web page can send without a preflight.
+      ['text/plain', { 'content-type': 'text/plain' }, body],
+      [
+        'a form',
+        { 'content-type': 'application/x-www-form-urlencoded' },
+        `payload=${encodeURIComponent(body)}`,
+      ],
+      ['another origin', { 'content-type': 'application/json', origin: 'https://evil.example' }, body],
+      ['cross-site fetch', { 'content-type': 'application/json', 'sec-fetch-site': 'cross-site' }, body],
+    ];
+    for (const [what, headers, payload] of attempts) {
+      for (const path of ['command', 'click']) {
+        const res = await fetch(`${slackConsole.url}console/${path}`, {
+          method: 'POST',
+          headers,
+          body: payload,
+        });
+        assert.equal(res.status, 403, `${what} to ${path}`);
+      }
+    }
+    // fetch cannot set Host: a page on a name re-bound to this machine, as the browser sends it.
+    const u = new URL(`${slackConsole.url}console/command`);
+    const rebound = await new Promise<number>((resolve, reject) =>
+      request(
+        {
+          host: u.hostname,
+          port: u.port,
+          path: u.pathname,
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            host: `evil.example:${u.port}`,
+            origin: `http://evil.example:${u.port}`,
+          },
+        },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      )
+        .on('error', reject)
+        .end(body),
+    );
+    assert.equal(rebound, 403, 'a re-bound name');
+    assert.equal(slackConsole.slack.messages.length, before, 'nothing reached the bot');
+    const own = new URL(slackConsole.url).origin;
+    const res = await fetch(`${slackConsole.url}console/command`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: own, 'sec-fetch-site': 'same-origin' },
+      body: JSON.stringify({ user: 'U0ALICE', channel: OPS, text: '/mesh help' }),
+    });
+    assert.equal(res.status, 200, 'the console page itself still posts');
   });
 
   it('refuses input that names no user or channel of the workspace', async () => {
