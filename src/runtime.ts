@@ -107,10 +107,14 @@ export async function startMeshops(options: StartOptions): Promise<Meshops> {
 
   // The app checks who may request; the worker checks who may approve. Both resolve Slack user groups.
   const groupClient = createSlackClient(env.SLACK_BOT_TOKEN!, env.SLACK_API_URL, 3000);
-  const permissions = createPermissions(config.access, async (group) => {
-    const res = await groupClient.usergroups.users.list({ usergroup: group });
-    return res.users ?? [];
-  });
+  const permissions = createPermissions(
+    config.access,
+    async (group) => {
+      const res = await groupClient.usergroups.users.list({ usergroup: group });
+      return res.users ?? [];
+    },
+    { onLookupFailed: (group, err) => log.warn({ group, err }, 'user group lookup failed; not remembered') },
+  );
 
   const audit = createAudit({ redis, prefix: env.REDIS_PREFIX, retentionMs: config.audit.retention, log });
 
