@@ -116,7 +116,13 @@ export async function startMeshops(options: StartOptions): Promise<Meshops> {
     { onLookupFailed: (group, err) => log.warn({ group, err }, 'user group lookup failed; not remembered') },
   );
 
-  const audit = createAudit({ redis, prefix: env.REDIS_PREFIX, retentionMs: config.audit.retention, log });
+  const audit = createAudit({
+    redis,
+    prefix: env.REDIS_PREFIX,
+    retentionMs: config.audit.retention,
+    maxEntries: config.audit.maxEntries,
+    log,
+  });
 
   if (role !== 'worker') {
     const slackApp = createSlackApp({

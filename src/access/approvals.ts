@@ -250,6 +250,7 @@ export const auditOf = (ctx: JobContext): Audit =>
     redis: ctx.redis,
     prefix: ctx.prefix,
     retentionMs: ctx.config.audit.retention,
+    maxEntries: ctx.config.audit.maxEntries,
     log: ctx.log,
   });
 

@@ -46,6 +46,10 @@ export interface SlackApp {
 const INVITE_ADVICE =
   "I can't post in this channel. Invite me with `/invite @meshops` (in a private channel, open the channel details → Integrations → Add apps), then run the command again.";
 
+function rateLimitedText(rate: Extract<RateDecision, { ok: false }>, what: 'commands' | 'clicks'): string {
+  return `:raised_hand: You have sent ${rate.limit} commands and clicks in the last ${Math.round(rate.perMs / 1000)} s, the most meshops takes from one person. Try again in ${Math.ceil(rate.retryInMs / 1000)} s${what === 'clicks' ? '; this click was not recorded' : ''}.`;
+}
+
 async function ephemeral(respond: RespondFn, text: string, log: Logger): Promise<void> {
   try {
     await respond({ response_type: 'ephemeral', replace_original: false, text: toMrkdwn(text) });
@@ -108,6 +112,13 @@ export function createSlackApp(deps: SlackAppDeps): SlackApp {
       return;
     }
     const sub = parsed.spec.words.join(' ');
+    // Before the permission checks: a refusal costs a group lookup and an audit write, so refusals count too.
+    const rate = await deps.rateLimit(command.user_id);
+    if (!rate.ok) {
+      await ack({ response_type: 'ephemeral', text: rateLimitedText(rate, 'commands') });
+      deps.onCommand?.(sub, 'rate_limited');
+      return;
+    }
     if (parsed.spec.access === 'operator' && !(await deps.permissions.isOperator(command.user_id))) {
       await ack({
         response_type: 'ephemeral',
@@ -130,18 +141,8 @@ export function createSlackApp(deps: SlackAppDeps): SlackApp {
       deps.onCommand?.(sub, 'forbidden');
       return;
     }
-    // Everything that needs Redis or Slack happens after the ack, so a slow dependency never costs the 3 s.
+    // Everything else that needs Redis or Slack happens after the ack, so a slow dependency never costs the 3 s.
     await ack();
-    const rate = await deps.rateLimit(command.user_id);
-    if (!rate.ok) {
-      await ephemeral(
-        respond,
-        `:raised_hand: You have run ${rate.limit} commands in the last ${Math.round(rate.perMs / 1000)} s, the most meshops takes from one person. Try again in ${Math.ceil(rate.retryInMs / 1000)} s.`,
-        reqLog,
-      );
-      deps.onCommand?.(sub, 'rate_limited');
-      return;
-    }
 
     const text = `/mesh ${command.text.trim()}`;
     let parentTs: string;
@@ -195,6 +196,12 @@ export function createSlackApp(deps: SlackAppDeps): SlackApp {
     const channel = body.container?.channel_id ?? body.channel?.id;
     const messageTs = body.container?.message_ts ?? body.message?.ts;
     if (!channel || !messageTs) return;
+    const rate = await deps.rateLimit(body.user.id);
+    if (!rate.ok) {
+      log.info({ user: body.user.id, action: action.action_id }, 'button click rate-limited');
+      if (respond) await ephemeral(respond, rateLimitedText(rate, 'clicks'), log);
+      return;
+    }
     try {
       await deps.producer.enqueue(
         {
