@@ -66,6 +66,8 @@ export function configYaml(sim: SimMesh, options: WorldOptions = {}): string {
 ${seedClustersYaml(sim)}access:
   operators: [${ALICE}, U0ERIN]
   approvers: [${ALICE}, ${BOB}, ${GROUP}]
+  # A suite's commands and clicks by one person fall within a minute; rate limits have their own test.
+  rateLimit: { commands: 100, per: 1m }
 ${options.approvalTtl ? `  approvalTtl: ${options.approvalTtl}\n` : ''}routing:
   preflight: ${options.preflight ?? 'block'}
 ${options.presets ? `  presets: ${options.presets}\n` : ''}jobs:

@@ -1,7 +1,7 @@
 import type { ApplyResult, ApprovalRequest, ChangeKind, RecheckResult } from '../../access/approvals.ts';
 import type { JobContext } from '../../jobs/types.ts';
 import type { Cluster } from '../../kube/cluster.ts';
-import { classifyKubeError } from '../../kube/errors.ts';
+import { classifyKubeError, type KubeFailureKind } from '../../kube/errors.ts';
 import { codeBlock } from '../../slack/mrkdwn.ts';
 import { who } from '../../slack/render/approval.ts';
 import {
@@ -11,7 +11,7 @@ import {
   readVirtualService,
   replaceVirtualService,
 } from './live.ts';
-import { type Change, type LiveVirtualService, makePlan, type Target } from './plan.ts';
+import { type Change, type LiveVirtualService, makePlan, sameSpec, type Target } from './plan.ts';
 import { refText, type VirtualServiceSpec, type VsRef } from './types.ts';
 
 /**
@@ -115,6 +115,40 @@ async function writeOne(primary: Cluster, change: Change): Promise<string | null
   );
 }
 
+/** Failures after which the API server may have stored the write anyway: the answer was lost, not a refusal. */
+const UNCLEAR: ReadonlySet<KubeFailureKind> = new Set(['timeout', 'server-error', 'unknown']);
+
+type WriteOutcome =
+  | { state: 'applied'; rv: string | null }
+  | { state: 'not applied' }
+  | { state: 'unknown'; why: string };
+
+/**
+ * What a write whose answer was lost did, read back from the cluster: the bound resourceVersion still live
+ * means it was not stored (it would have moved); the requested spec live under a new one means it was.
+ */
+async function writeOutcome(primary: Cluster, change: Change): Promise<WriteOutcome> {
+  let found: Awaited<ReturnType<typeof readVirtualService>>;
+  try {
+    found = await readVirtualService(primary, change.ref);
+  } catch (err) {
+    return { state: 'unknown', why: `it could not be read back (${classifyKubeError(err).reason})` };
+  }
+  const live = found?.live;
+  if (!live) {
+    if (change.after === null) return { state: 'applied', rv: null };
+    if (change.resourceVersion === null) return { state: 'not applied' };
+    return { state: 'unknown', why: 'it is gone: someone deleted it' };
+  }
+  if (live.resourceVersion === change.resourceVersion) return { state: 'not applied' };
+  if (change.after !== null && sameSpec(live.spec, change.after))
+    return { state: 'applied', rv: live.resourceVersion };
+  return {
+    state: 'unknown',
+    why: `it is at resourceVersion ${live.resourceVersion} with a spec this change did not write`,
+  };
+}
+
 async function apply(request: ApprovalRequest<RoutingPayload>, ctx: JobContext): Promise<ApplyResult> {
   const primary = primaryFor(request, ctx);
   if (typeof primary === 'string') return { ok: false, summary: primary, detail: [] };
@@ -131,15 +165,41 @@ async function apply(request: ApprovalRequest<RoutingPayload>, ctx: JobContext):
   // replaces the point an earlier change left.
   await ctx.redis.set(snapshotKey(ctx.prefix, request.id), JSON.stringify(snapshot), 'EX', retentionSec);
   const done: string[] = [];
+  const written = async (change: Change, rv: string | null, note = '') => {
+    done.push(
+      `${refText(change.ref)}: ${rv === null ? 'deleted' : `resourceVersion ${change.resourceVersion ?? '(new)'} → ${rv}`}${note}`,
+    );
+    if (done.length === 1) await ctx.redis.set(lastKey(ctx.prefix), request.id, 'EX', retentionSec);
+  };
   for (const change of changes) {
     try {
-      const rv = await writeOne(primary, change);
-      done.push(
-        `${refText(change.ref)}: ${rv === null ? 'deleted' : `resourceVersion ${change.resourceVersion ?? '(new)'} → ${rv}`}`,
-      );
-      if (done.length === 1) await ctx.redis.set(lastKey(ctx.prefix), request.id, 'EX', retentionSec);
+      await written(change, await writeOne(primary, change));
     } catch (err) {
       const failure = classifyKubeError(err);
+      const outcome = UNCLEAR.has(failure.kind) ? await writeOutcome(primary, change) : undefined;
+      if (outcome?.state === 'applied') {
+        // The rollback point follows what is live: this change is, whatever the lost answer said.
+        await written(
+          change,
+          outcome.rv,
+          ` (the API server answered "${failure.reason}", but reading it back shows it applied)`,
+        );
+        continue;
+      }
+      if (outcome?.state === 'unknown') {
+        return {
+          ok: false,
+          summary: `${refText(change.ref)}: outcome unknown — the API server answered "${failure.reason}" and ${outcome.why}`,
+          detail: [
+            ...(done.length > 0 ? [`Written: ${done.join('; ')}`] : []),
+            `${refText(change.ref)} may or may not hold this change: check it with \`/mesh route show ${change.ref.name}\` before requesting anything else.`,
+            done.length > 0
+              ? '`/mesh route rollback` undoes what was written.'
+              : '`/mesh route rollback` still restores the state before the previous applied change.',
+          ],
+        };
+      }
+      const notApplied = outcome ? ` (read back: not applied)` : '';
       const wrote =
         done.length > 0
           ? [`Already written: ${done.join('; ')}`, 'Use `/mesh route rollback` to undo them.']
@@ -164,7 +224,7 @@ async function apply(request: ApprovalRequest<RoutingPayload>, ctx: JobContext):
       }
       return {
         ok: false,
-        summary: `${refText(change.ref)} could not be written: ${failure.reason}`,
+        summary: `${refText(change.ref)} could not be written: ${failure.reason}${notApplied}`,
         detail: wrote,
       };
     }

@@ -23,6 +23,7 @@ interface Reply {
 }
 
 const MAX_BODY = 16 * 1024 * 1024;
+const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 function statusReply(e: unknown): Reply {
   const error =
@@ -136,7 +137,12 @@ export class ClusterApiServer {
     const body = await readBody(req);
     await this.#gate(req);
     const url = new URL(req.url ?? '/', 'https://localhost');
-    this.#send(res, this.#route(req, url, body));
+    const write = WRITE_METHODS.has(req.method ?? '') && parseRoute(url.pathname).kind === 'resource';
+    const fault = write ? this.#cluster.switches.writeFaults.shift() : undefined;
+    if (fault === 'not-committed') throw errors.etcdTimeout();
+    const reply = this.#route(req, url, body);
+    if (fault === 'lost-reply' && reply.status < 300) throw errors.timeout();
+    this.#send(res, reply);
   }
 
   #route(req: IncomingMessage, url: URL, body: string): Reply {
