@@ -10,6 +10,7 @@ import { boltLogger } from './bolt-logger.ts';
 import { toMrkdwn } from './mrkdwn.ts';
 import { helpText, type ParseContext, parseCommand } from './parse-command.ts';
 import { MEMBERSHIP_ERRORS, SlackApiError, type SlackPoster } from './poster.ts';
+import { APPROVE_ACTION, REJECT_ACTION, WITHDRAW_ACTION } from './render/approval.ts';
 import { queuedMessage, unavailableMessage } from './render/parent.ts';
 import { createSocketMode, type SocketMode, type SocketModeOptions } from './socket/receiver.ts';
 
@@ -45,6 +46,9 @@ export interface SlackApp {
 
 const INVITE_ADVICE =
   "I can't post in this channel. Invite me with `/invite @meshops` (in a private channel, open the channel details → Integrations → Add apps), then run the command again.";
+
+/** The only buttons meshops posts. */
+const BUTTONS: ReadonlySet<string> = new Set([APPROVE_ACTION, REJECT_ACTION, WITHDRAW_ACTION]);
 
 function rateLimitedText(rate: Extract<RateDecision, { ok: false }>, what: 'commands' | 'clicks'): string {
   return `:raised_hand: You have sent ${rate.limit} commands and clicks in the last ${Math.round(rate.perMs / 1000)} s, the most meshops takes from one person. Try again in ${Math.ceil(rate.retryInMs / 1000)} s${what === 'clicks' ? '; this click was not recorded' : ''}.`;
@@ -190,9 +194,29 @@ export function createSlackApp(deps: SlackAppDeps): SlackApp {
   });
 
   // Buttons carry the id of what they act on; the worker decides (approver? expired? already applied?).
+  // Every action in meshops' namespace reaches this listener, so an id it never posts is refused, not queued.
   app.action(/^mesh\./, async ({ ack, body, action, respond }) => {
     await ack();
-    if (body.type !== 'block_actions' || action.type !== 'button' || !('action_id' in action)) return;
+    if (
+      body.type !== 'block_actions' ||
+      action.type !== 'button' ||
+      !('action_id' in action) ||
+      !BUTTONS.has(action.action_id)
+    ) {
+      // Internal jobs (approval expiry, drift verification, re-planning) share the action queue: never from Slack.
+      log.warn(
+        {
+          user: body.user.id,
+          action: 'action_id' in action ? action.action_id : undefined,
+          type: action.type,
+        },
+        'refused an action meshops never posts',
+      );
+      deps.onCommand?.('action', 'refused');
+      if (respond)
+        await ephemeral(respond, ':no_entry: meshops does not take that action; nothing was done.', log);
+      return;
+    }
     const channel = body.container?.channel_id ?? body.channel?.id;
     const messageTs = body.container?.message_ts ?? body.message?.ts;
     if (!channel || !messageTs) return;

@@ -8,6 +8,7 @@ import { defaultHandlers } from '../../src/jobs/index.ts';
 import type { Handlers } from '../../src/jobs/types.ts';
 import type { ActionJob } from '../../src/queue/jobs.ts';
 import type { StartOptions } from '../../src/runtime.ts';
+import { REJECT_ACTION } from '../../src/slack/render/approval.ts';
 import { createSocketMode, SocketModeAuthError } from '../../src/slack/socket/receiver.ts';
 import type { WatchdogOptions } from '../../src/slack/socket/watchdog.ts';
 import { APP_TOKEN, type FakeSocketMode, startFakeSocketMode } from '../helpers/fake-socket-mode.ts';
@@ -78,7 +79,7 @@ describe('/mesh and buttons through Socket Mode', () => {
   const clicks: ActionJob[] = [];
   before(async () => {
     const handlers = defaultHandlers();
-    handlers.actions['mesh.test.record'] = async (job) => {
+    handlers.actions[REJECT_ACTION] = async (job) => {
       clicks.push(job);
     };
     s = await startSocketHarness('socket', { watchdog: { ...FAST, idleTimeoutMs: 3_600_000 } }, handlers);
@@ -129,7 +130,7 @@ describe('/mesh and buttons through Socket Mode', () => {
       userName: 'bob',
       channelId: 'C0SOCKET',
       messageTs: '1700000000.000100',
-      actionId: 'mesh.test.record',
+      actionId: REJECT_ACTION,
       value: 'approval-42',
     });
     assert.deepEqual(ack.payload, {});
@@ -138,6 +139,21 @@ describe('/mesh and buttons through Socket Mode', () => {
     assert.equal(click.user, 'U0BOB');
     assert.equal(click.channel, 'C0SOCKET');
     assert.equal(click.messageTs, '1700000000.000100');
+  });
+
+  it('refuses an internal action id over Socket Mode too: acked, never queued', async () => {
+    await s.socket.click({
+      userId: 'U0BOB',
+      userName: 'bob',
+      channelId: 'C0SOCKET',
+      messageTs: '1700000000.000100',
+      actionId: 'mesh.approval-expire',
+      value: 'approval-43',
+    });
+    await waitFor('the refusal in the log', () =>
+      /refused an action meshops never posts/.test(s.h.logs.text()),
+    );
+    assert.ok(!clicks.some((c) => c.value === 'approval-43'));
   });
 
   it('runs a redelivered command once: same envelope, and a retry in a new envelope', async () => {

@@ -7,6 +7,8 @@ import { dateRef, userRef } from '../mrkdwn.ts';
 
 export const APPROVE_ACTION = 'mesh.approve';
 export const REJECT_ACTION = 'mesh.reject';
+/** The requester takes back a pending request and releases its lock. */
+export const WITHDRAW_ACTION = 'mesh.withdraw';
 /** The delayed job that expires a request; never a button, but an action id like the buttons' answers. */
 export const EXPIRE_ACTION = 'mesh.approval-expire';
 
