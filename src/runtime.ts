@@ -34,7 +34,7 @@ export interface StartOptions {
   host?: string;
   /** Slack pacing per channel; Slack's 1 message/s by default. */
   channelIntervalMs?: number;
-  /** How long SIGTERM waits for running jobs before leaving them to another worker. */
+  /** How long SIGTERM waits for running jobs before leaving them to another worker (default shutdownGrace). */
   shutdownGraceMs?: number;
   stalledIntervalMs?: number;
   lockDurationMs?: number;
@@ -57,6 +57,13 @@ export interface Meshops {
   socketMode?: SocketMode;
   stop(): Promise<void>;
 }
+
+/**
+ * How long SIGTERM waits for running jobs: the longest a job may run (jobs.timeout bounds every one; a drift
+ * restart takes up to three quarters of it) and a little for its last Slack update. A job cut short is
+ * re-run by another worker, which is safe but slower than letting it finish.
+ */
+export const shutdownGrace = (config: Pick<MeshConfig, 'jobs'>) => config.jobs.timeout + 5_000;
 
 export async function startMeshops(options: StartOptions): Promise<Meshops> {
   const { env, role } = options;
@@ -207,7 +214,7 @@ export async function startMeshops(options: StartOptions): Promise<Meshops> {
       ...(options.lockDurationMs ? { lockDurationMs: options.lockDurationMs } : {}),
     });
     result.worker = worker;
-    closers.push(() => closeWorker(worker, options.shutdownGraceMs ?? 25_000));
+    closers.push(() => closeWorker(worker, options.shutdownGraceMs ?? shutdownGrace(config)));
     log.info({ concurrency: config.jobs.concurrency, clusters: clusters.names() }, 'worker started');
   }
 

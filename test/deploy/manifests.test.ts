@@ -3,6 +3,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { parseAllDocuments } from 'yaml';
+import { shutdownGrace } from '../../src/runtime.ts';
 
 type Manifest = {
   apiVersion: string;
@@ -98,6 +99,20 @@ describe('deploy/ manifests', () => {
     assert.ok(
       !external.some((m) => m.kind === 'StatefulSet'),
       'the external-redis overlay drops the in-namespace Redis',
+    );
+  });
+
+  it('gives a worker time to finish the longest job before Kubernetes kills it', () => {
+    const jobs = { timeout: 60_000, concurrency: 8 }; // the defaults
+    const grace = shutdownGrace({ jobs });
+    // A drift restart may use three quarters of jobs.timeout (45 s) and still has to post its outcome.
+    assert.ok(grace >= jobs.timeout, `grace ${grace} ms covers a whole job`);
+    const worker = docs(readFileSync('deploy/kubernetes/base/worker.yaml', 'utf8')).find(
+      (m) => m.kind === 'Deployment',
+    ) as unknown as { spec: { template: { spec: { terminationGracePeriodSeconds: number } } } };
+    assert.ok(
+      worker.spec.template.spec.terminationGracePeriodSeconds * 1000 > grace,
+      'the pod is not killed before the grace ends',
     );
   });
 
