@@ -12,6 +12,7 @@ import { defaultHandlers } from '../../src/jobs/index.ts';
 import type { ActionJob } from '../../src/queue/jobs.ts';
 import { type Meshops, startMeshops } from '../../src/runtime.ts';
 import { actions, button } from '../../src/slack/blocks.ts';
+import { REJECT_ACTION } from '../../src/slack/render/approval.ts';
 import { LogSink, REFUSED_PORT, unreachableKubeconfig } from '../helpers/harness.ts';
 import { dropPrefix, REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -100,7 +101,7 @@ describe('the console as Slack for a real meshops', () => {
     unreachableKubeconfig(dir, 'icp');
     slackConsole = await startConsole({ workspace: WORKSPACE, signingSecret: SECRET });
     const handlers = defaultHandlers();
-    handlers.actions['mesh.echo'] = async (job, ctx) => {
+    handlers.actions[REJECT_ACTION] = async (job, ctx) => {
       clicks.push(job);
       await ctx.slack.ephemeral({ channel: job.channel, user: job.user, text: `echo ${job.value}` });
     };
@@ -216,7 +217,7 @@ describe('the console as Slack for a real meshops', () => {
       body: JSON.stringify({
         channel: OPS,
         text: 'echo?',
-        blocks: [actions(button('Echo', 'mesh.echo', 'v-42'))],
+        blocks: [actions(button('Echo', REJECT_ACTION, 'v-42'))],
       }),
     });
     const { ts } = (await res.json()) as { ts: string };
@@ -225,7 +226,7 @@ describe('the console as Slack for a real meshops', () => {
       channel: OPS,
       ts,
       blockId: 'b0',
-      actionId: 'mesh.echo',
+      actionId: REJECT_ACTION,
     });
     assert.equal(click.status, 200);
     const job = await waitFor('the click to reach the worker', () => clicks[0]);
