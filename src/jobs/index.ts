@@ -1,10 +1,10 @@
-import { approvalActions } from '../access/approvals.ts';
+import { approvalActions } from '../approvals/decide.ts';
 import { driftRepairChange, driftRestartChange } from '../mesh/repair/change.ts';
-import { followUpActions } from '../mesh/repair/followup.ts';
 import { routingChange } from '../mesh/routing/change.ts';
 import { defaultChecks } from '../schedules/checks.ts';
 import { auditHandler } from './audit.ts';
 import { clustersHandler } from './clusters.ts';
+import { followUpActions } from './drift-followup.ts';
 import { pingHandler } from './ping.ts';
 import { repairDriftHandler } from './repair-drift.ts';
 import { routeApplyHandler } from './route-apply.ts';

@@ -1,5 +1,5 @@
-import { type RemoteOutcome, renderRepairReply } from '../mesh/repair/render.ts';
 import { proposeRepair } from '../mesh/repair/request.ts';
+import { type RemoteOutcome, renderRepairReply } from '../slack/render/repair.ts';
 import type { CommandHandler } from './types.ts';
 
 /**

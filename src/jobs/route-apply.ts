@@ -1,8 +1,8 @@
 import { presetTargets } from '../mesh/routing/plan.ts';
 import { findPreset, presetsFor } from '../mesh/routing/presets.ts';
-import { renderNotRequested } from '../mesh/routing/render.ts';
 import { requestRoutingChange } from '../mesh/routing/request.ts';
 import { tunnelProbe } from '../mesh/routing/tunnel.ts';
+import { renderNotRequested } from '../slack/render/routing.ts';
 import type { CommandHandler } from './types.ts';
 
 /** `/mesh route apply <preset>` (operators): plans, pre-flights and asks for approval; never writes itself. */

@@ -1,7 +1,7 @@
 import { lastSnapshot } from '../mesh/routing/change.ts';
-import { renderNotRequested } from '../mesh/routing/render.ts';
 import { requestRoutingChange } from '../mesh/routing/request.ts';
 import { tunnelProbe } from '../mesh/routing/tunnel.ts';
+import { renderNotRequested } from '../slack/render/routing.ts';
 import type { CommandHandler } from './types.ts';
 
 /**

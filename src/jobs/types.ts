@@ -1,26 +1,10 @@
-import type { KnownBlock } from '@slack/types';
 import type { Redis } from 'ioredis';
 import type { Permissions } from '../access/permissions.ts';
+import type { JobResult, ReplyPort } from '../chat/reply.ts';
 import type { MeshConfig } from '../config/schema.ts';
 import type { Clusters } from '../kube/registry.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { ActionJob, CommandJob, CommandKind, CommandOf, ScheduleJob } from '../queue/jobs.ts';
-import type { SlackPoster } from '../slack/poster.ts';
-
-/**
- * healthy / degraded / down describe the mesh; failed means the command itself could not run;
- * info is for answers that carry no health judgement (lists, audit entries, pending approvals).
- */
-export type Verdict = 'healthy' | 'degraded' | 'down' | 'failed' | 'info';
-
-export interface JobResult {
-  verdict: Verdict;
-  /** One line for the parent message, e.g. "2 clusters answer". */
-  summary: string;
-  /** Fallback text for notifications and screen readers. */
-  text: string;
-  blocks: KnownBlock[];
-}
 
 export interface EnqueueOptions {
   delayMs?: number;
@@ -35,7 +19,8 @@ export interface JobContext {
   readonly redis: Redis;
   /** Key prefix for every Redis key the handler writes (isolates tests and deployments). */
   readonly prefix: string;
-  readonly slack: SlackPoster;
+  /** The one port messages go out through. */
+  readonly reply: ReplyPort;
   readonly log: Logger;
   readonly signal: AbortSignal;
   /** Who may operate and approve (Slack user groups resolved), for decisions made in the worker. */

@@ -80,7 +80,7 @@ async function postDigest({ request, view, transition, store, ctx }: Posting): P
   });
   if (digest) {
     try {
-      await ctx.slack.update({ channel, ts: digest.ts, ...message });
+      await ctx.reply.update({ channel, ts: digest.ts, ...message });
     } catch (err) {
       // Someone deleted today's digest: start a new one rather than fail every run until midnight.
       if (!(err instanceof SlackApiError && err.code === 'message_not_found')) throw err;
@@ -88,10 +88,10 @@ async function postDigest({ request, view, transition, store, ctx }: Posting): P
       digest = undefined;
     }
   }
-  const ts = digest?.ts ?? (await ctx.slack.post({ channel, ...message })).ts;
+  const ts = digest?.ts ?? (await ctx.reply.post({ channel, ...message })).ts;
   if (!digest) await store.startDigest(name, channel, day, ts);
   if (changed && !(await store.slot(name, slot)).reply) {
-    const reply = await ctx.slack.post({ channel, thread_ts: ts, ...renderChange(view, transition) });
+    const reply = await ctx.reply.post({ channel, thread_ts: ts, ...renderChange(view, transition) });
     await store.markSlot(name, slot, 'reply', reply.ts);
   }
   await store.finishRun(name, slot, lastRun(view), { channel, day, changed });
@@ -102,7 +102,7 @@ async function postEveryRun({ request, view, transition, store, ctx }: Posting):
   const { schedule, slot } = request;
   let ts = (await store.slot(schedule.name, slot)).post;
   if (!ts) {
-    ts = (await ctx.slack.post({ channel: schedule.channel, ...renderRunPost(view, transition) })).ts;
+    ts = (await ctx.reply.post({ channel: schedule.channel, ...renderRunPost(view, transition) })).ts;
     await store.markSlot(schedule.name, slot, 'post', ts);
   }
   await store.finishRun(schedule.name, slot, lastRun(view));

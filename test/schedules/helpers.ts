@@ -10,7 +10,7 @@ import { createClusters } from '../../src/kube/registry.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { createRedis, redisOptions } from '../../src/queue/connection.ts';
 import { QUEUE_NAME } from '../../src/queue/jobs.ts';
-import type { CheckName, CheckReport, Finding, ScheduledChecks } from '../../src/schedules/report.ts';
+import type { CheckName, CheckReport, RunFinding, ScheduledChecks } from '../../src/schedules/report.ts';
 import { createPoster } from '../../src/slack/poster.ts';
 import { BOT_TOKEN, type LogSink } from '../helpers/harness.ts';
 import { REDIS_URL } from '../helpers/redis.ts';
@@ -38,13 +38,13 @@ export function settableChecks() {
         findings: [],
       };
     },
-    degrade(check: CheckName, ...findings: Finding[]) {
+    degrade(check: CheckName, ...findings: RunFinding[]) {
       state[check] = { verdict: 'degraded', summary: `${findings.length} problem(s)`, findings };
     },
   };
 }
 
-export const finding = (id: string, text = id): Finding => ({ id, severity: 'warning', text });
+export const finding = (id: string, text = id): RunFinding => ({ id, severity: 'warning', text });
 
 export function handlersWith(checks: ScheduledChecks): Handlers {
   const base = defaultHandlers();
@@ -88,7 +88,7 @@ export function jobContext(options: {
     clusters: createClusters(options.config),
     redis,
     prefix: options.prefix,
-    slack: createPoster({ token: BOT_TOKEN, apiUrl: options.slackUrl, log, channelIntervalMs: 0 }),
+    reply: createPoster({ token: BOT_TOKEN, apiUrl: options.slackUrl, log, channelIntervalMs: 0 }),
     log,
     signal: new AbortController().signal,
     permissions: createPermissions(options.config.access, async () => []),

@@ -4,15 +4,15 @@ import {
   approvalStore,
   type ChangeKind,
   type RecheckResult,
-} from '../../access/approvals.ts';
+} from '../../approvals/decide.ts';
+import { enqueueFollowUp, REPLAN_ACTION, VERIFY_ACTION } from '../../jobs/drift-followup.ts';
 import type { JobContext } from '../../jobs/types.ts';
 import type { Cluster } from '../../kube/cluster.ts';
 import { classifyKubeError } from '../../kube/errors.ts';
 import { who } from '../../slack/render/approval.ts';
-import { enqueueFollowUp, REPLAN_ACTION, VERIFY_ACTION } from './followup.ts';
+import { renderProgress, stepLines, writtenLines } from '../../slack/render/repair.ts';
 import { planRemote } from './live.ts';
 import { type Edit, objectLabel, planChanges } from './plan.ts';
-import { renderProgress, stepLines, writtenLines } from './render.ts';
 import { REPAIR_KIND, RESTART_KIND, type RepairPayload, type RestartPayload } from './request.ts';
 import { restartPlanChanges } from './restart-plan.ts';
 import type { RolloutStep } from './rollout-state.ts';
@@ -167,8 +167,8 @@ async function applyRestart(request: ApprovalRequest<RestartPayload>, ctx: JobCo
   const show = async () => {
     const message = { channel: request.channel, ...renderProgress(remote, steps) };
     try {
-      if (progressTs) await ctx.slack.update({ ...message, ts: progressTs });
-      else if (threadTs) progressTs = (await ctx.slack.post({ ...message, thread_ts: threadTs })).ts;
+      if (progressTs) await ctx.reply.update({ ...message, ts: progressTs });
+      else if (threadTs) progressTs = (await ctx.reply.post({ ...message, thread_ts: threadTs })).ts;
     } catch (err) {
       ctx.log.warn({ err, request: request.id }, 'could not post the restart progress');
     }

@@ -1,7 +1,5 @@
-import { type LockTarget, requestApproval } from '../../access/approvals.ts';
+import { type LockTarget, requestApproval } from '../../approvals/decide.ts';
 import type { JobContext } from '../../jobs/types.ts';
-import { type Planned, planRemote } from './live.ts';
-import type { Edit } from './plan.ts';
 import {
   type RemoteOutcome,
   repairChecks,
@@ -10,7 +8,9 @@ import {
   restartChecks,
   restartEffect,
   restartTitle,
-} from './render.ts';
+} from '../../slack/render/repair.ts';
+import { type Planned, planRemote } from './live.ts';
+import type { Edit } from './plan.ts';
 import type { RestartTarget } from './restart-plan.ts';
 
 /**

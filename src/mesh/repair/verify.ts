@@ -1,8 +1,7 @@
 import type { JobContext } from '../../jobs/types.ts';
+import type { Verification } from '../../slack/render/repair.ts';
 import { runStatusCheck } from '../istio/check.ts';
-import { renderStatus } from '../istio/render.ts';
 import { runPingCheck } from '../vpn/check.ts';
-import type { Verification } from './render.ts';
 
 const reasonOf = (err: unknown) =>
   (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? String(err);
@@ -18,7 +17,7 @@ export async function checkRemote(
   const primary = ctx.clusters.primary.name;
   const [status, vpn] = await Promise.all([
     runStatusCheck(ctx, { cluster: remote }).then(
-      (report) => ({ ok: true as const, report, summary: renderStatus(report).summary }),
+      (report) => ({ ok: true as const, report, summary: report.summary }),
       (err: unknown) => ({ ok: false as const, reason: reasonOf(err) }),
     ),
     runPingCheck(ctx, { kind: 'ping', from: remote, target: { type: 'cluster', name: primary } }).then(

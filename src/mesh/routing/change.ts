@@ -1,8 +1,8 @@
-import type { ApplyResult, ApprovalRequest, ChangeKind, RecheckResult } from '../../access/approvals.ts';
+import type { ApplyResult, ApprovalRequest, ChangeKind, RecheckResult } from '../../approvals/decide.ts';
 import type { JobContext } from '../../jobs/types.ts';
 import type { Cluster } from '../../kube/cluster.ts';
 import { classifyKubeError, type KubeFailureKind } from '../../kube/errors.ts';
-import { codeBlock } from '../../slack/mrkdwn.ts';
+import { codeBlock } from '../../slack/render/mrkdwn.ts';
 import { who } from '../../slack/render/approval.ts';
 import {
   createVirtualService,

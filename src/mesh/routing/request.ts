@@ -1,12 +1,13 @@
-import { auditOf, requestApproval } from '../../access/approvals.ts';
-import type { JobContext, JobResult } from '../../jobs/types.ts';
+import { auditOf, requestApproval } from '../../approvals/decide.ts';
+import type { JobResult } from '../../chat/reply.ts';
+import type { JobContext } from '../../jobs/types.ts';
 import { classifyKubeError } from '../../kube/errors.ts';
 import type { CommandJob } from '../../queue/jobs.ts';
+import { effectLines, renderNotRequested, renderRequested } from '../../slack/render/routing.ts';
 import { lockKey, lockLabel, ROUTING_KIND, type RoutingPayload } from './change.ts';
 import { listVirtualServices } from './live.ts';
 import { makePlan, type Target } from './plan.ts';
 import { type PreflightCheck, runPreflight, type TunnelProbe } from './preflight.ts';
-import { effectLines, renderNotRequested, renderRequested } from './render.ts';
 
 export interface RoutingRequest {
   /** Where the specs come from, as the diff and the audit log name it: a preset name or "rollback". */

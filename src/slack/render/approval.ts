@@ -1,7 +1,7 @@
 import type { KnownBlock } from '@slack/types';
-import type { ApprovalCheck, ApprovalRequest, ApprovalStatus } from '../../access/approvals.ts';
-import { actions, button, clip, context, header, linesToSections, section } from '../blocks.ts';
-import { dateRef, userRef } from '../mrkdwn.ts';
+import type { ApprovalCheck, ApprovalRequest, ApprovalStatus } from '../../approvals/decide.ts';
+import { actions, button, clip, context, header, linesToSections, section } from './blocks.ts';
+import { dateRef, userRef } from './mrkdwn.ts';
 
 /** The approval message for any change kind, in every state it goes through, and its thread replies. */
 
