@@ -82,7 +82,13 @@ export interface Binding {
 
 export interface ApprovalInput<P = unknown> {
   kind: string;
+  /** The person who started it (a Slack user id), or meshops itself for an unattended scheduled run. */
   requester: string;
+  /**
+   * Further people whose action made this request (who ran the schedule that proposed it, carried over to
+   * its follow-ups): like the requester, none of them may decide it.
+   */
+  triggeredBy?: string[];
   channel: string;
   /** The requesting command's parent message, to point back at. */
   threadTs?: string;
@@ -281,6 +287,10 @@ export type RequestOutcome<P> =
   | { ok: true; request: ApprovalRequest<P>; messageTs: string }
   | { ok: false; reason: string };
 
+/** "; triggered by U…" for the audit: who made a request happen besides its requester. */
+const triggerText = (input: Pick<ApprovalInput, 'triggeredBy'>) =>
+  input.triggeredBy?.length ? `; triggered by ${input.triggeredBy.join(', ')}` : '';
+
 /** Locks the targets, records the request, posts the approval message and schedules its expiry. */
 export async function requestApproval<P>(
   ctx: JobContext,
@@ -370,7 +380,7 @@ export async function requestApproval<P>(
     request: request.id,
     planHash: input.planHash,
     diff: input.diff,
-    result: `pending until ${new Date(request.expiresAt).toISOString()}`,
+    result: `pending until ${new Date(request.expiresAt).toISOString()}${triggerText(input)}`,
   });
   return { ok: true, request, messageTs };
 }
@@ -482,11 +492,12 @@ async function claimPending(
     );
     return undefined;
   }
-  if (job.user === request.requester) {
+  if (job.user === request.requester || request.triggeredBy?.includes(job.user)) {
+    const why = job.user === request.requester ? 'requested' : 'triggered';
     await refuse(
       d,
       job,
-      `Four eyes: you requested "${request.title}", so someone else in access.approvers must ${verb} it.`,
+      `Four eyes: you ${why} "${request.title}", so someone else in access.approvers must ${verb} it.`,
       request,
     );
     return undefined;

@@ -1,5 +1,5 @@
 import type { KnownBlock } from '@slack/types';
-import type { JobResult } from '../chat/reply.ts';
+import type { JobResult, Message } from '../chat/reply.ts';
 import type { ScheduleConfig } from '../config/schema.ts';
 import { clip, context, header, linesToSections, section } from '../slack/render/blocks.ts';
 import { channelRef, groupRef, userRef } from '../slack/render/mrkdwn.ts';
@@ -267,4 +267,10 @@ export function renderCannotPost(schedule: ScheduleConfig, code: string): JobRes
     text: line,
     blocks: [section(line)],
   };
+}
+
+/** Under a run someone started who may not request repairs: the drift stays reported, nothing is requested. */
+export function renderRepairNotProposed(remotes: readonly string[], runBy: string): Message {
+  const text = `:information_source: Drift found on ${remotes.join(', ')}. No repair was proposed: ${userRef(runBy)} ran this schedule and is not in access.operators. An operator can run \`/mesh repair drift\`.`;
+  return { text, blocks: [section(text)] };
 }

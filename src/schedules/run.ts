@@ -4,7 +4,13 @@ import type { JobContext } from '../jobs/types.ts';
 import { proposeScheduledRepairs } from '../mesh/repair/propose.ts';
 import { scrub } from '../observability/logger.ts';
 import { SlackApiError } from '../slack/poster.ts';
-import { type RunView, renderChange, renderDigest, renderRunPost } from './render.ts';
+import {
+  type RunView,
+  renderChange,
+  renderDigest,
+  renderRepairNotProposed,
+  renderRunPost,
+} from './render.ts';
 import { combine, failedReport, type RunOutcome, type ScheduledChecks } from './report.ts';
 import { type LastRun, type PausedState, type ScheduleStore, scheduleStore } from './store.ts';
 import { dayKey, nextRun } from './timing.ts';
@@ -153,7 +159,20 @@ export async function runSchedule(
     const posting: Posting = { request, view, transition, store, ctx };
     try {
       const ts = await (schedule.mode === 'digest' ? postDigest(posting) : postEveryRun(posting));
-      await proposeScheduledRepairs(ctx, { channel: schedule.channel, ts }, outcome.reports);
+      const { notProposed } = await proposeScheduledRepairs(
+        ctx,
+        { channel: schedule.channel, ts },
+        outcome.reports,
+        request.requestedBy,
+      );
+      if (notProposed.length > 0 && request.requestedBy)
+        await ctx.reply
+          .post({
+            channel: schedule.channel,
+            thread_ts: ts,
+            ...renderRepairNotProposed(notProposed, request.requestedBy),
+          })
+          .catch((err: unknown) => ctx.log.warn({ err }, 'could not say why no repair was proposed'));
       return { kind: 'posted', outcome, transition, ts, ...(paused ? { paused } : {}) } as const;
     } catch (err) {
       const previous = await store.postingError(schedule.name);

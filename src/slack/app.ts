@@ -8,10 +8,10 @@ import type { Logger } from '../observability/logger.ts';
 import type { Producer } from '../queue/producer.ts';
 import { QueueUnavailableError } from '../queue/producer.ts';
 import { boltLogger } from './bolt-logger.ts';
-import { toMrkdwn } from './render/mrkdwn.ts';
 import { helpText, type ParseContext, parseCommand } from './parse-command.ts';
 import { MEMBERSHIP_ERRORS, SlackApiError } from './poster.ts';
 import { APPROVE_ACTION, REJECT_ACTION, WITHDRAW_ACTION } from './render/approval.ts';
+import { toMrkdwn } from './render/mrkdwn.ts';
 import { queuedMessage, unavailableMessage } from './render/parent.ts';
 import { createSocketMode, type SocketMode, type SocketModeOptions } from './socket/receiver.ts';
 

@@ -12,7 +12,7 @@ import {
 } from '../../src/schedules/render.ts';
 import { combine } from '../../src/schedules/report.ts';
 import { compare } from '../../src/schedules/transition.ts';
-import { toMrkdwn } from '../../src/slack/mrkdwn.ts';
+import { toMrkdwn } from '../../src/slack/render/mrkdwn.ts';
 
 const schedule: ScheduleConfig = {
   name: 'morning',

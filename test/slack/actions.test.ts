@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { REPLAN_ACTION, VERIFY_ACTION } from '../../src/mesh/repair/followup.ts';
+import { REPLAN_ACTION, VERIFY_ACTION } from '../../src/jobs/drift-followup.ts';
 import { EXPIRE_ACTION } from '../../src/slack/render/approval.ts';
 import { waitFor } from '../helpers/wait.ts';
-import { ALICE, BOB, blocksText, CAROL, presetSpec, startWorld, type World } from '../routing/world.ts';
+import { ALICE, BOB, blocksText, CAROL, presetSpec, startWorld, type World } from '../mesh/routing/world.ts';
 
 describe('button clicks from Slack', () => {
   let w: World;

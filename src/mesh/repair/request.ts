@@ -21,7 +21,7 @@ import type { RestartTarget } from './restart-plan.ts';
 export const REPAIR_KIND = 'drift-repair';
 export const RESTART_KIND = 'drift-restart';
 
-/** What a scheduled health run requests as: shown as such, and never a Slack user, so any approver may decide. */
+/** What an unattended scheduled run requests as: shown as such, never a Slack user. */
 export const SCHEDULED_REQUESTER = 'meshops (scheduled)';
 
 export interface RepairPayload {
@@ -48,6 +48,8 @@ const editBinding = (remote: string, e: { kind: string; namespace: string; name:
 
 export interface Requester {
   requester: string;
+  /** Who else made the request happen; none of them may approve it (see ApprovalInput.triggeredBy). */
+  triggeredBy?: string[];
   channel: string;
   /** Where the request came from (the command's parent, the scheduled post, the earlier approval). */
   threadTs?: string;

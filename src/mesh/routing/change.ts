@@ -2,8 +2,8 @@ import type { ApplyResult, ApprovalRequest, ChangeKind, RecheckResult } from '..
 import type { JobContext } from '../../jobs/types.ts';
 import type { Cluster } from '../../kube/cluster.ts';
 import { classifyKubeError, type KubeFailureKind } from '../../kube/errors.ts';
-import { codeBlock } from '../../slack/render/mrkdwn.ts';
 import { who } from '../../slack/render/approval.ts';
+import { codeBlock } from '../../slack/render/mrkdwn.ts';
 import {
   createVirtualService,
   deleteVirtualService,

@@ -76,7 +76,9 @@ export function approvalMessage(
   const blocks: KnownBlock[] = [
     header(pending ? `Approval needed: ${request.title}` : request.title),
     section(line),
-    section(`*Requested by* ${who(request.requester)} at ${when(request.createdAt)}`),
+    section(
+      `*Requested by* ${who(request.requester)}${request.triggeredBy?.length ? ` (triggered by ${request.triggeredBy.map(who).join(', ')})` : ''} at ${when(request.createdAt)}`,
+    ),
   ];
   if (request.effect.length > 0) blocks.push(...linesToSections(request.effect, '*Effect*\n'));
   blocks.push(...diffSections(request.diff));
@@ -89,7 +91,7 @@ export function approvalMessage(
         : `*Lock* on ${locks} released`,
     ),
     context(
-      `Only approvers (access.approvers) may approve or reject, never the requester · plan \`${request.planHash.slice(0, 12)}\` · request \`${request.id}\``,
+      `Only approvers (access.approvers) may approve or reject, never the requester or whoever triggered it · plan \`${request.planHash.slice(0, 12)}\` · request \`${request.id}\``,
     ),
   );
   if (pending)
