@@ -11,6 +11,7 @@ export const AUDIT_ACTIONS = [
   'requested',
   'approved',
   'rejected',
+  'withdrawn',
   'expired',
   'refused',
   'applied',

@@ -9,6 +9,7 @@ import {
   decisionReply,
   EXPIRE_ACTION,
   REJECT_ACTION,
+  WITHDRAW_ACTION,
   when,
   who,
 } from '../slack/render/approval.ts';
@@ -58,6 +59,7 @@ export type ApprovalState =
   | 'applying'
   | 'applied'
   | 'rejected'
+  | 'withdrawn'
   | 'expired'
   | 'refused'
   | 'failed';
@@ -142,7 +144,14 @@ export interface ChangeKind<P = unknown> {
   apply(request: ApprovalRequest<P>, ctx: JobContext): Promise<ApplyResult>;
 }
 
-const TERMINAL: readonly ApprovalState[] = ['applied', 'rejected', 'expired', 'refused', 'failed'];
+const TERMINAL: readonly ApprovalState[] = [
+  'applied',
+  'rejected',
+  'withdrawn',
+  'expired',
+  'refused',
+  'failed',
+];
 // How long a request record outlives its decision, for late clicks to be answered with what happened.
 const KEEP_DECIDED_MS = 7 * 86_400_000;
 
@@ -450,6 +459,8 @@ function stateText(status: ApprovalStatus): string {
       return `already approved${by} and applied${at}`;
     case 'rejected':
       return `already rejected${by}${at}`;
+    case 'withdrawn':
+      return `withdrawn${by}${at}`;
     case 'expired':
       return `expired${at}`;
     case 'refused':
@@ -461,7 +472,31 @@ function stateText(status: ApprovalStatus): string {
   }
 }
 
-/** Checks that hold for both buttons; answers the clicker and returns undefined when the click is refused. */
+type Verb = 'approve' | 'reject' | 'withdraw';
+const CLAIMED_STATE = { approve: 'applying', reject: 'rejected', withdraw: 'withdrawn' } as const;
+
+/** Why `user` may not approve or reject: four eyes (requester or trigger), or not an approver. */
+async function decideRefusal(
+  d: Deps,
+  request: ApprovalRequest,
+  user: string,
+  verb: 'approve' | 'reject',
+): Promise<string | undefined> {
+  if (user === request.requester || request.triggeredBy?.includes(user)) {
+    const why = user === request.requester ? 'requested' : 'triggered';
+    return `Four eyes: you ${why} "${request.title}", so someone else in access.approvers must ${verb} it.`;
+  }
+  if (!(await d.ctx.permissions.isApprover(user)))
+    return `Only approvers (access.approvers) may ${verb} "${request.title}"; you are not one.`;
+  return undefined;
+}
+
+/** Only the person who requested a change may take it back; approvers reject instead. */
+function withdrawRefusal(request: ApprovalRequest, user: string): string | undefined {
+  if (user === request.requester) return undefined;
+  return `Only ${who(request.requester)}, who requested "${request.title}", may withdraw it; an approver may reject it.`;
+}
+
 /**
  * Checks that `job.user` may decide the request now and moves it out of pending (to applying or rejected).
  * The move is the claim: of every click, retry and worker racing here, exactly one wins; the others are told why not.
@@ -469,7 +504,7 @@ function stateText(status: ApprovalStatus): string {
 async function claimPending(
   d: Deps,
   job: ActionJob,
-  verb: 'approve' | 'reject',
+  verb: Verb,
 ): Promise<{ request: ApprovalRequest; messageTs: string } | undefined> {
   const found = await d.store.get(job.value);
   if (!found) {
@@ -492,26 +527,15 @@ async function claimPending(
     );
     return undefined;
   }
-  if (job.user === request.requester || request.triggeredBy?.includes(job.user)) {
-    const why = job.user === request.requester ? 'requested' : 'triggered';
-    await refuse(
-      d,
-      job,
-      `Four eyes: you ${why} "${request.title}", so someone else in access.approvers must ${verb} it.`,
-      request,
-    );
+  const refusal =
+    verb === 'withdraw'
+      ? withdrawRefusal(request, job.user)
+      : await decideRefusal(d, request, job.user, verb);
+  if (refusal) {
+    await refuse(d, job, refusal, request);
     return undefined;
   }
-  if (!(await d.ctx.permissions.isApprover(job.user))) {
-    await refuse(
-      d,
-      job,
-      `Only approvers (access.approvers) may ${verb} "${request.title}"; you are not one.`,
-      request,
-    );
-    return undefined;
-  }
-  const to = verb === 'approve' ? 'applying' : 'rejected';
+  const to = CLAIMED_STATE[verb];
   const claim = await d.store.transition(request.id, 'pending', to, { by: job.user, expiry: 'live' });
   if (!claim.ok) {
     if (claim.why === 'expired') await expire(d, request, messageTs, true);
@@ -651,28 +675,25 @@ async function approve(d: Deps, job: ActionJob, kinds: ReadonlyMap<string, Chang
   );
 }
 
-async function reject(d: Deps, job: ActionJob): Promise<void> {
-  const claimed = await claimPending(d, job, 'reject');
+/** Reject (an approver) or withdraw (the requester): nothing is changed and the lock is released. */
+async function close(d: Deps, job: ActionJob, verb: 'reject' | 'withdraw'): Promise<void> {
+  const claimed = await claimPending(d, job, verb);
   if (!claimed) return;
   const { request, messageTs } = claimed;
+  const state = CLAIMED_STATE[verb];
   await d.locks.release(
     request.locks.map((l) => l.key),
     request.id,
   );
-  await updateMessage(
-    d,
-    request,
-    { state: 'rejected', decidedBy: job.user, decidedAt: Date.now() },
-    messageTs,
-  );
+  await updateMessage(d, request, { state, decidedBy: job.user, decidedAt: Date.now() }, messageTs);
   await d.audit.record({
-    action: 'rejected',
+    action: state,
     who: job.user,
     kind: request.kind,
     subject: request.subject,
     request: request.id,
     planHash: request.planHash,
-    result: `rejected; requested by ${request.requester}`,
+    result: verb === 'reject' ? `rejected; requested by ${request.requester}` : 'withdrawn by the requester',
   });
 }
 
@@ -694,7 +715,8 @@ export function approvalActions(kinds: readonly ChangeKind[]): Record<string, Ac
   const byKind = new Map(kinds.map((k) => [k.kind, k]));
   return {
     [APPROVE_ACTION]: (job, ctx) => approve(depsOf(ctx), job, byKind),
-    [REJECT_ACTION]: (job, ctx) => reject(depsOf(ctx), job),
+    [REJECT_ACTION]: (job, ctx) => close(depsOf(ctx), job, 'reject'),
+    [WITHDRAW_ACTION]: (job, ctx) => close(depsOf(ctx), job, 'withdraw'),
     [EXPIRE_ACTION]: (job, ctx) => expireJob(depsOf(ctx), job),
   };
 }

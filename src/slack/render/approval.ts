@@ -39,6 +39,8 @@ export function statusLine(request: ApprovalRequest, status: ApprovalStatus): st
       return `:white_check_mark: *Applied* at ${at} — requested by ${who(request.requester)}, approved by ${approver}, applied by meshops${status.outcome ? `: ${clip(status.outcome, 500)}` : ''}`;
     case 'rejected':
       return `:no_entry_sign: *Rejected* by ${approver} at ${at}. Nothing was changed.`;
+    case 'withdrawn':
+      return `:leftwards_arrow_with_hook: *Withdrawn* by ${approver} at ${at}. Nothing was changed and the lock is released.`;
     case 'expired':
       return `:hourglass: *Expired* at ${at}: nobody approved it in time. Nothing was changed and the lock is released; ${who(request.requester)} can request it again.`;
     case 'refused':
@@ -91,7 +93,7 @@ export function approvalMessage(
         : `*Lock* on ${locks} released`,
     ),
     context(
-      `Only approvers (access.approvers) may approve or reject, never the requester or whoever triggered it · plan \`${request.planHash.slice(0, 12)}\` · request \`${request.id}\``,
+      `Only approvers (access.approvers) may approve or reject, never the requester or whoever triggered it; the requester may withdraw it · plan \`${request.planHash.slice(0, 12)}\` · request \`${request.id}\``,
     ),
   );
   if (pending)
@@ -99,6 +101,7 @@ export function approvalMessage(
       actions(
         button('Approve', APPROVE_ACTION, request.id, 'primary'),
         button('Reject', REJECT_ACTION, request.id, 'danger'),
+        button('Withdraw', WITHDRAW_ACTION, request.id),
       ),
     );
   return { text: `${request.title}: ${line}`, blocks };
