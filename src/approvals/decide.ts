@@ -122,6 +122,8 @@ export interface ApprovalStatus {
   /** A refusal's last sentence, when the change kind does something better than ask for a new request. */
   next?: string;
   messageTs?: string;
+  /** The click (action ts and user) whose job claimed it for applying: a re-run of that job resumes it. */
+  claim?: string;
 }
 
 /**
@@ -138,10 +140,26 @@ export interface ApplyResult {
   detail: string[];
 }
 
+/**
+ * What an apply has written so far, kept in Redis line by line as it goes ("default/reviews: resourceVersion
+ * 7 → 9"), so a worker that dies mid-apply leaves a record the next run reports and works from.
+ */
+export interface Progress {
+  /** Lines recorded by an earlier run of this apply (a worker that stopped); empty on a first run. */
+  readonly earlier: readonly string[];
+  record(line: string): Promise<void>;
+}
+
 export interface ChangeKind<P = unknown> {
   readonly kind: string;
   recheck(request: ApprovalRequest<P>, ctx: JobContext): Promise<RecheckResult>;
-  apply(request: ApprovalRequest<P>, ctx: JobContext): Promise<ApplyResult>;
+  apply(request: ApprovalRequest<P>, ctx: JobContext, progress: Progress): Promise<ApplyResult>;
+  /**
+   * Finishes an apply whose worker stopped part-way, judging each object by what is live (the bound
+   * resourceVersion still there: not written yet; the planned state there: written). Without it, an
+   * interrupted apply is re-run only when its re-check shows nothing was written, and concluded failed otherwise.
+   */
+  resume?(request: ApprovalRequest<P>, ctx: JobContext, progress: Progress): Promise<ApplyResult>;
 }
 
 const TERMINAL: readonly ApprovalState[] = [
@@ -177,6 +195,7 @@ if ARGV[5] == 'live' and now >= expiresAt then
 end
 if ARGV[5] == 'due' and now < expiresAt then return {'EARLY', tostring(expiresAt - now)} end
 redis.call('HSET', KEYS[1], 'state', ARGV[2], 'decidedBy', ARGV[4], 'decidedAt', ARGV[3], 'outcome', ARGV[6])
+if ARGV[7] ~= '' then redis.call('HSET', KEYS[1], 'claim', ARGV[7]) end
 return {'OK'}
 `;
 
@@ -193,7 +212,7 @@ export interface ApprovalStore {
     id: string,
     from: ApprovalState,
     to: ApprovalState,
-    opts: { by: string; outcome?: string; expiry?: 'live' | 'due' },
+    opts: { by: string; outcome?: string; expiry?: 'live' | 'due'; claim?: string },
   ): Promise<TransitionResult>;
 }
 
@@ -213,6 +232,7 @@ export function approvalStore(ctx: Pick<JobContext, 'redis' | 'prefix'>): Approv
           ...(h.decidedAt ? { decidedAt: Number(h.decidedAt) } : {}),
           ...(h.outcome ? { outcome: h.outcome } : {}),
           ...(h.messageTs ? { messageTs: h.messageTs } : {}),
+          ...(h.claim ? { claim: h.claim } : {}),
         },
       };
     },
@@ -227,6 +247,7 @@ export function approvalStore(ctx: Pick<JobContext, 'redis' | 'prefix'>): Approv
         opts.by,
         opts.expiry ?? 'any',
         opts.outcome ?? '',
+        opts.claim ?? '',
       )) as string[];
       switch (res[0]) {
         case 'OK':
@@ -536,7 +557,11 @@ async function claimPending(
     return undefined;
   }
   const to = CLAIMED_STATE[verb];
-  const claim = await d.store.transition(request.id, 'pending', to, { by: job.user, expiry: 'live' });
+  const claim = await d.store.transition(request.id, 'pending', to, {
+    by: job.user,
+    expiry: 'live',
+    ...(to === 'applying' ? { claim: claimOf(job) } : {}),
+  });
   if (!claim.ok) {
     if (claim.why === 'expired') await expire(d, request, messageTs, true);
     const now = claim.why === 'state' ? claim.status : { state: 'expired' as const };
@@ -586,7 +611,93 @@ async function finish(
   });
 }
 
+const claimOf = (job: ActionJob) => `${job.actionTs}/${job.user}`;
+const progressKey = (prefix: string, id: string) => `${prefix}:approval:${id}:progress`;
+
+async function progressOf(d: Deps, request: ApprovalRequest): Promise<Progress> {
+  const key = progressKey(d.ctx.prefix, request.id);
+  const earlier = await d.ctx.redis.lrange(key, 0, -1);
+  return {
+    earlier,
+    async record(line) {
+      await d.ctx.redis
+        .multi()
+        .rpush(key, line)
+        .pexpire(key, d.ctx.config.access.approvalTtl + KEEP_DECIDED_MS)
+        .exec();
+    },
+  };
+}
+
+/**
+ * The same approval job run again on a request it left "applying" (its worker was killed; BullMQ hands the
+ * stalled job to another worker): finish what the first run started, judged by what is live, or conclude it
+ * failed, and say what was written either way.
+ */
+async function resumeApply(
+  d: Deps,
+  job: ActionJob,
+  found: { request: ApprovalRequest; status: ApprovalStatus },
+  kinds: ReadonlyMap<string, ChangeKind>,
+): Promise<void> {
+  const { request, status } = found;
+  const messageTs = status.messageTs ?? job.messageTs;
+  const progress = await progressOf(d, request);
+  d.ctx.log.warn(
+    { request: request.id, written: progress.earlier.length },
+    'an apply was interrupted (its worker stopped); resuming it against the live state',
+  );
+  await d.locks.extend(
+    request.locks.map((l) => l.key),
+    request.id,
+    applyingLockMs(d.ctx),
+  );
+  const earlier =
+    progress.earlier.length > 0
+      ? `written before: ${progress.earlier.join('; ')}`
+      : 'nothing recorded as written';
+  const kind = kinds.get(request.kind);
+  let result: ApplyResult;
+  try {
+    if (kind?.resume) result = await kind.resume(request, d.ctx, progress);
+    else {
+      const check = kind
+        ? await kind.recheck(request, d.ctx)
+        : { ok: false as const, reason: `this worker cannot apply "${request.kind}" changes` };
+      // Unchanged bindings mean the stopped run wrote nothing: applying now is the apply that was approved.
+      result = check.ok
+        ? await kind!.apply(request, d.ctx, progress)
+        : {
+            ok: false,
+            summary: `the worker applying it stopped, and the live state no longer matches the plan (${check.reason}); it was not finished`,
+            detail: [`Check the live state before requesting it again (${earlier}).`],
+          };
+    }
+  } catch (err) {
+    d.ctx.log.error({ err, request: request.id }, 'resuming an interrupted apply failed');
+    result = {
+      ok: false,
+      summary: `resuming the interrupted apply failed: ${reasonOf(err)}`,
+      detail: [earlier],
+    };
+  }
+  await finish(
+    d,
+    request,
+    messageTs,
+    status.decidedBy ?? job.user,
+    result.ok ? 'applied' : 'failed',
+    `${result.summary} (resumed after the worker applying it stopped)`,
+    result.detail,
+  );
+}
+
 async function approve(d: Deps, job: ActionJob, kinds: ReadonlyMap<string, ChangeKind>): Promise<void> {
+  const current = await d.store.get(job.value);
+  if (current?.status.state === 'applying' && current.status.claim === claimOf(job)) {
+    await resumeApply(d, job, current, kinds);
+    return;
+  }
   const claimed = await claimPending(d, job, 'approve');
   if (!claimed) return;
   const { request, messageTs } = claimed;
@@ -659,7 +770,7 @@ async function approve(d: Deps, job: ActionJob, kinds: ReadonlyMap<string, Chang
   }
   let result: ApplyResult;
   try {
-    result = await kind.apply(request, d.ctx);
+    result = await kind.apply(request, d.ctx, await progressOf(d, request));
   } catch (err) {
     d.ctx.log.error({ err, request: request.id }, 'applying an approved change failed');
     result = { ok: false, summary: `applying failed: ${reasonOf(err)}`, detail: [] };

@@ -1,4 +1,10 @@
-import type { ApplyResult, ApprovalRequest, ChangeKind, RecheckResult } from '../../approvals/decide.ts';
+import type {
+  ApplyResult,
+  ApprovalRequest,
+  ChangeKind,
+  Progress,
+  RecheckResult,
+} from '../../approvals/decide.ts';
 import type { JobContext } from '../../jobs/types.ts';
 import type { Cluster } from '../../kube/cluster.ts';
 import { classifyKubeError, type KubeFailureKind } from '../../kube/errors.ts';
@@ -149,7 +155,17 @@ async function writeOutcome(primary: Cluster, change: Change): Promise<WriteOutc
   };
 }
 
-async function apply(request: ApprovalRequest<RoutingPayload>, ctx: JobContext): Promise<ApplyResult> {
+/**
+ * Writes each change at its bound resourceVersion, recording each write as progress. `resuming` (a worker
+ * died part-way) first reads each object back: what is already live is counted as written, what still has the
+ * bound resourceVersion is written now, and anything else stops the apply as changed by someone else.
+ */
+async function write(
+  request: ApprovalRequest<RoutingPayload>,
+  ctx: JobContext,
+  progress: Progress,
+  resuming: boolean,
+): Promise<ApplyResult> {
   const primary = primaryFor(request, ctx);
   if (typeof primary === 'string') return { ok: false, summary: primary, detail: [] };
   const { changes, label } = request.payload;
@@ -166,12 +182,30 @@ async function apply(request: ApprovalRequest<RoutingPayload>, ctx: JobContext):
   await ctx.redis.set(snapshotKey(ctx.prefix, request.id), JSON.stringify(snapshot), 'EX', retentionSec);
   const done: string[] = [];
   const written = async (change: Change, rv: string | null, note = '') => {
-    done.push(
-      `${refText(change.ref)}: ${rv === null ? 'deleted' : `resourceVersion ${change.resourceVersion ?? '(new)'} → ${rv}`}${note}`,
-    );
+    const line = `${refText(change.ref)}: ${rv === null ? 'deleted' : `resourceVersion ${change.resourceVersion ?? '(new)'} → ${rv}`}`;
+    done.push(`${line}${note}`);
     if (done.length === 1) await ctx.redis.set(lastKey(ctx.prefix), request.id, 'EX', retentionSec);
+    await progress.record(line);
   };
   for (const change of changes) {
+    if (resuming) {
+      const live = await writeOutcome(primary, change);
+      if (live.state === 'applied') {
+        await written(change, live.rv, ' (written before the worker stopped)');
+        continue;
+      }
+      if (live.state === 'unknown')
+        return {
+          ok: false,
+          summary: `${refText(change.ref)} was not finished: ${live.why}`,
+          detail: [
+            ...(done.length > 0
+              ? [`Written: ${done.join('; ')}`, 'Use `/mesh route rollback` to undo them.']
+              : []),
+            `Check it with \`/mesh route show ${change.ref.name}\` before requesting anything else.`,
+          ],
+        };
+    }
     try {
       await written(change, await writeOne(primary, change));
     } catch (err) {
@@ -236,4 +270,9 @@ async function apply(request: ApprovalRequest<RoutingPayload>, ctx: JobContext):
   };
 }
 
-export const routingChange: ChangeKind<RoutingPayload> = { kind: ROUTING_KIND, recheck, apply };
+export const routingChange: ChangeKind<RoutingPayload> = {
+  kind: ROUTING_KIND,
+  recheck,
+  apply: (request, ctx, progress) => write(request, ctx, progress, false),
+  resume: (request, ctx, progress) => write(request, ctx, progress, true),
+};

@@ -59,6 +59,8 @@ export interface WorldOptions {
   preflight?: 'block' | 'warn';
   /** A presets folder instead of the shipped ones. */
   presets?: string;
+  /** `app`: no worker in this process (a test starts its own, e.g. one it can kill). */
+  role?: 'app';
 }
 
 export function configYaml(sim: SimMesh, options: WorldOptions = {}): string {
@@ -78,7 +80,12 @@ ${options.presets ? `  presets: ${options.presets}\n` : ''}jobs:
 export async function startWorld(label: string, options: WorldOptions = {}): Promise<World> {
   const dir = mkdtempSync(join(tmpdir(), `meshops-${label}-`));
   const sim = await startSimMesh({ dir });
-  const h = await startHarness({ configYaml: configYaml(sim, options), configDir: dir, label });
+  const h = await startHarness({
+    configYaml: configYaml(sim, options),
+    configDir: dir,
+    label,
+    ...(options.role ? { role: options.role } : {}),
+  });
   h.slack.userGroups.set(GROUP, [DAVE]);
   const { redis, audit } = auditOf(h.prefix);
 
