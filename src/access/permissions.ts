@@ -73,21 +73,18 @@ export function createPermissions(
     return entry.members ?? [];
   }
 
-  async function inList(list: readonly string[], user: string): Promise<boolean> {
-    if (list.includes(user)) return true;
-    for (const entry of list) {
-      if (entry.startsWith('S') && (await members(entry)).includes(user)) return true;
-    }
-    return false;
+  // Every group of the lists is looked up at once, so a check waits one deadline at most, however many groups.
+  async function inAny(lists: readonly (readonly string[])[], user: string): Promise<boolean> {
+    const entries = lists.flat();
+    if (entries.includes(user)) return true;
+    const groups = [...new Set(entries.filter((e) => e.startsWith('S')))];
+    return (await Promise.all(groups.map(members))).some((m) => m.includes(user));
   }
 
   return {
-    isOperator: (user) => inList(access.operators, user),
-    isApprover: (user) => inList(access.approvers, user),
+    isOperator: (user) => inAny([access.operators], user),
+    isApprover: (user) => inAny([access.approvers], user),
     isViewer: async (user) =>
-      access.viewers === undefined ||
-      (await inList(access.viewers, user)) ||
-      (await inList(access.operators, user)) ||
-      (await inList(access.approvers, user)),
+      access.viewers === undefined || inAny([access.viewers, access.operators, access.approvers], user),
   };
 }

@@ -49,6 +49,23 @@ describe('user-group memberships', () => {
     const p = createPermissions(access, hanging, { deadlineMs: 50 });
     // Resolves at all only because of the deadline: the lookup never answers in this test until below.
     assert.equal(await p.isOperator('U0ALICE'), false);
+    // Many groups that never answer cost one deadline together, not one each: every lookup starts at once.
+    const started: string[] = [];
+    const many = createPermissions(
+      {
+        operators: [],
+        approvers: [],
+        viewers: ['S1', 'S2', 'S3', 'S4', 'S5', 'S6'],
+      } as unknown as MeshConfig['access'],
+      (g) => {
+        started.push(g);
+        return new Promise(() => {});
+      },
+      { deadlineMs: 50 },
+    );
+    const viewer = many.isViewer('U0X');
+    assert.equal(started.length, 6, 'every lookup started before waiting on any');
+    assert.equal(await viewer, false);
     answer!(['U0ALICE']);
     await waitFor('the late answer to be used', () => p.isOperator('U0ALICE'));
   });
