@@ -43,7 +43,7 @@ describe('an approved change whose worker is killed (kill -9) mid-apply', () => 
     redis.disconnect();
   });
 
-  it('is finished by the re-run of its job on another worker: requests left "applying" 0', async () => {
+  it('is finished by the re-run of its job on another worker: requests left "applying" 0', async (t) => {
     // Two VirtualServices to change, so the kill falls between the first write and the second.
     await w.editVs('icp', 'reviews', presetSpec('reviews-v3'));
     await w.editVs('icp', 'details', {
@@ -90,6 +90,7 @@ describe('an approved change whose worker is killed (kill -9) mid-apply', () => 
     assert.match(w.message('C0KILLED', ts).text, /applying now/);
     assert.deepEqual(Object.values(await statesOf(redis, w.h.prefix)), ['applying']);
 
+    const restarted = performance.now();
     survivor = await startMeshops({
       role: 'worker',
       env: parseEnv(env, 'worker'),
@@ -102,6 +103,10 @@ describe('an approved change whose worker is killed (kill -9) mid-apply', () => 
       'the apply concluded',
       () => /\*(Applied|Failed)\*/.test(w.message('C0KILLED', ts).text),
       30_000,
+    );
+    // Reported, never asserted: the figure in docs/benchmarks.md (BullMQ's stall detection sets most of it).
+    t.diagnostic(
+      `concluded ${((performance.now() - restarted) / 1000).toFixed(1)} s after the new worker started`,
     );
     const final = w.message('C0KILLED', ts).text;
     assert.match(
