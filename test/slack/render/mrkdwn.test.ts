@@ -6,14 +6,24 @@ import type { ScheduleConfig } from '../../../src/config/schema.ts';
 import { judgeStatus } from '../../../src/mesh/istio/check.ts';
 import { makePlan } from '../../../src/mesh/routing/plan.ts';
 import type { VirtualServiceSpec } from '../../../src/mesh/routing/types.ts';
-import { renderCannotPost, renderScheduleList } from '../../../src/schedules/render.ts';
+import {
+  renderCannotPost,
+  renderRepairNotProposed,
+  renderScheduleList,
+} from '../../../src/schedules/render.ts';
 import { approvalMessage } from '../../../src/slack/render/approval.ts';
 import { renderAudit } from '../../../src/slack/render/audit.ts';
 import { renderClusters } from '../../../src/slack/render/clusters.ts';
 import { codeBlock, toMrkdwn, userRef } from '../../../src/slack/render/mrkdwn.ts';
 import { errorReply, verdictMessage } from '../../../src/slack/render/parent.ts';
 import { renderRepairReply, renderVerification } from '../../../src/slack/render/repair.ts';
-import { renderDiff, renderPresetList, renderShow } from '../../../src/slack/render/routing.ts';
+import {
+  renderDiff,
+  renderNotRequested,
+  renderPresetList,
+  renderRequested,
+  renderShow,
+} from '../../../src/slack/render/routing.ts';
 import { renderStatus } from '../../../src/slack/render/status.ts';
 import { renderRefusal, renderVpn } from '../../../src/slack/render/vpn.ts';
 import { pod, snapshot } from '../../mesh/istio/snapshots.ts';
@@ -190,6 +200,12 @@ describe('mrkdwn', () => {
       ['clusters', renderClusters([{ name: 'iks', role: 'remote', ok: false, reason: HOSTILE, ms: 1 }])],
       ['parent', verdictMessage(`/mesh route show ${HOSTILE}`, 'U0ALICE', 'failed', HOSTILE, 1)],
       ['error', errorReply(HOSTILE, 'job-1')],
+      [
+        'route requested',
+        renderRequested('Route apply x', plan, [{ level: 'warn', text: HOSTILE }], request),
+      ],
+      ['route not requested', renderNotRequested('Route apply x', HOSTILE)],
+      ['repair not proposed', renderRepairNotProposed([HOSTILE], 'U0BOB')],
     ];
     for (const [name, message] of rendered) assertInert(name, message);
   });
