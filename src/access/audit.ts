@@ -97,3 +97,18 @@ export function createAudit(deps: {
     },
   };
 }
+
+/** The audit trail of a deployment, as its config sets the retention. */
+export const auditOf = (deps: {
+  redis: Redis;
+  prefix: string;
+  config: { audit: { retention: number; maxEntries: number } };
+  log: Logger;
+}): Audit =>
+  createAudit({
+    redis: deps.redis,
+    prefix: deps.prefix,
+    retentionMs: deps.config.audit.retention,
+    maxEntries: deps.config.audit.maxEntries,
+    log: deps.log,
+  });

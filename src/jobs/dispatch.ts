@@ -1,12 +1,14 @@
 import { UnrecoverableError } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Permissions } from '../access/permissions.ts';
+import { approvalsFor } from '../approvals/request.ts';
 import type { JobResult, ReplyPort } from '../chat/reply.ts';
 import type { MeshConfig } from '../config/schema.ts';
 import type { Clusters } from '../kube/registry.ts';
 import { type Logger, scrub } from '../observability/logger.ts';
 import type { CommandJob } from '../queue/jobs.ts';
 import type { Dispatch, JobRun } from '../queue/worker.ts';
+import { approvalView } from '../slack/render/approval.ts';
 import { splitMessages } from '../slack/render/blocks.ts';
 import { errorReply, failedMessage, runningMessage, verdictMessage } from '../slack/render/parent.ts';
 import type { Handlers, JobContext } from './types.ts';
@@ -51,24 +53,32 @@ function reasonOf(err: unknown): string {
   return scrub(message.split('\n')[0] ?? message).slice(0, 500);
 }
 
+/** The context one job's handler gets: the worker's deps, the job's log and time bound, approvals through Slack. */
+export function jobContext(
+  deps: Omit<DispatchDeps, 'handlers'>,
+  run: { jobId: string; log: Logger; signal: AbortSignal },
+): JobContext {
+  const base = {
+    ...run,
+    config: deps.config,
+    clusters: deps.clusters,
+    redis: deps.redis,
+    prefix: deps.prefix,
+    reply: deps.reply,
+    permissions: deps.permissions,
+    enqueue: deps.enqueue,
+  };
+  return { ...base, approvals: approvalsFor(base, approvalView) };
+}
+
 /**
  * The handlers behind the worker: each job gets its context, runs under `jobs.timeout`, and a command's
  * parent message follows it (running, then its verdict, or failed with the reason in the thread).
  */
 export function createDispatch(deps: DispatchDeps): Dispatch {
   const { reply } = deps;
-  const contextFor = (jobId: string, log: Logger, signal: AbortSignal): JobContext => ({
-    jobId,
-    config: deps.config,
-    clusters: deps.clusters,
-    redis: deps.redis,
-    prefix: deps.prefix,
-    reply,
-    log,
-    signal,
-    permissions: deps.permissions,
-    enqueue: deps.enqueue,
-  });
+  const contextFor = (jobId: string, log: Logger, signal: AbortSignal): JobContext =>
+    jobContext(deps, { jobId, log, signal });
   const timeout = deps.config.jobs.timeout;
 
   async function command(data: CommandJob, run: JobRun): Promise<JobResult> {

@@ -1,79 +1,88 @@
-import {
-  type ApprovalRequest,
-  type ApprovalState,
-  type ApprovalStatus,
-  approvalStore,
-} from '../approvals/decide.ts';
+import { approvalStore } from '../approvals/store.ts';
+import type { ApprovalDeps, ApprovalStatus, Decision } from '../approvals/types.ts';
+import type { ReplyPort } from '../chat/reply.ts';
+import type { ApprovalRequest, Requester } from '../mesh/change.ts';
+import { stalePodLines } from '../mesh/repair/describe.ts';
 import { planRemote } from '../mesh/repair/live.ts';
 import {
   proposeRepair,
   REPAIR_KIND,
   type RepairPayload,
-  type Requester,
   type RestartPayload,
   requestRestart,
   SCHEDULED_REQUESTER,
 } from '../mesh/repair/request.ts';
-import { checkRemote } from '../mesh/repair/verify.ts';
+import type { RolloutStep } from '../mesh/repair/rollout-state.ts';
+import { checkRemote, type Verification } from '../mesh/repair/verify.ts';
 import { section } from '../slack/render/blocks.ts';
-import { renderVerification, stalePodLines, type Verification } from '../slack/render/repair.ts';
+import { renderProgress, renderVerification } from '../slack/render/repair.ts';
 import type { ActionHandler, JobContext } from './types.ts';
 
 /**
- * What happens after an approved step, as jobs of their own so the approval is finished (message updated,
- * lock released) first: verify the remote and offer the restart, or re-plan a plan that went stale.
- * Neither is a button: like the approval expiry, they are action jobs only meshops queues.
+ * What happens after an approved drift step, as jobs of their own queued once the approval is concluded
+ * (message updated, lock released): verify the remote and offer the restart, or re-plan a plan that went
+ * stale. Neither is a button: like the approval expiry, they are action jobs only meshops queues.
  */
 
 export const VERIFY_ACTION = 'mesh.drift-verify';
 export const REPLAN_ACTION = 'mesh.drift-replan';
 
-const DECIDING: readonly ApprovalState[] = ['pending', 'applying'];
-const POLL_MS = 100;
+type DriftRequest = ApprovalRequest<RepairPayload | RestartPayload>;
 
-/** Queues a follow-up of request `request`; false when it could not be queued (the caller says so). */
-export async function enqueueFollowUp(
-  ctx: JobContext,
-  request: ApprovalRequest,
-  action: typeof VERIFY_ACTION | typeof REPLAN_ACTION,
-): Promise<boolean> {
-  const found = await approvalStore(ctx).get(request.id);
-  const step = action === VERIFY_ACTION ? 'verify' : 'replan';
+/** The drift kinds' afterDecision hook: queues the follow-up that recheck or apply asked for. */
+export async function afterDriftDecision(
+  request: DriftRequest,
+  decision: Decision,
+  deps: ApprovalDeps,
+): Promise<void> {
+  if (!decision.followUp) return;
+  const step = decision.followUp;
+  const { remote } = request.payload;
   try {
-    await ctx.enqueue(
+    await deps.enqueue(
       {
         type: 'action',
-        action,
+        action: step === 'verify' ? VERIFY_ACTION : REPLAN_ACTION,
         value: request.id,
         user: 'meshops',
         channel: request.channel,
-        messageTs: found?.status.messageTs ?? request.threadTs ?? request.id,
+        messageTs: decision.messageTs,
         actionTs: `${step}-${request.id}`,
         requestedAt: Date.now(),
       },
       { jobId: `drift-${step}-${request.id}` },
     );
-    return true;
   } catch (err) {
-    ctx.log.warn({ err, request: request.id, action }, 'could not queue the follow-up of a drift repair');
-    return false;
+    deps.log.warn({ err, request: request.id, step }, 'could not queue the follow-up of a drift repair');
+    const text =
+      step === 'verify'
+        ? `:warning: The verification could not be queued: run \`/mesh status ${remote}\` and \`/mesh vpn\` to verify it.`
+        : `:warning: The re-plan could not be queued: \`/mesh repair drift ${remote}\` plans it again.`;
+    await deps.reply
+      .post({ channel: request.channel, thread_ts: decision.messageTs, text, blocks: [section(text)] })
+      .catch((e: unknown) => deps.log.warn({ err: e }, 'could not say the follow-up was not queued'));
   }
 }
 
-/** The request once its approval has finished (applied, refused, failed), waiting a bounded while for it. */
-async function settled(
-  ctx: JobContext,
-  id: string,
-): Promise<{ request: ApprovalRequest; status: ApprovalStatus } | undefined> {
-  const deadline = Date.now() + Math.min(30_000, ctx.config.jobs.timeout / 2);
-  for (;;) {
-    const found = await approvalStore(ctx).get(id);
-    if (!found) return undefined;
-    if (!DECIDING.includes(found.status.state) || Date.now() > deadline || ctx.signal.aborted) return found;
-    await new Promise((r) => setTimeout(r, POLL_MS));
-  }
+/** Shows a rolling restart's progress in the approval's thread: one message, updated as each step moves. */
+export function restartProgress(
+  thread: { reply: ReplyPort; channel: string; ts: string },
+  remote: string,
+  log: JobContext['log'],
+): (steps: readonly RolloutStep[]) => Promise<void> {
+  let progressTs: string | undefined;
+  return async (steps) => {
+    const message = { channel: thread.channel, ...renderProgress(remote, steps) };
+    try {
+      if (progressTs) await thread.reply.update({ ...message, ts: progressTs });
+      else progressTs = (await thread.reply.post({ ...message, thread_ts: thread.ts })).ts;
+    } catch (err) {
+      log.warn({ err, remote }, 'could not post the restart progress');
+    }
+  };
 }
 
+/** After the configuration repair: which pods still hold old addresses, and the restart offered for them. */
 /**
  * A follow-up is requested as its origin was: the same requester, and whoever triggered that. When no person
  * requested the origin (an unattended scheduled run), its approver triggered the follow-up, so one approver
@@ -90,7 +99,6 @@ function followUpOf(request: ApprovalRequest, status: ApprovalStatus, threadTs: 
   };
 }
 
-/** After the configuration repair: which pods still hold old addresses, and the restart offered for them. */
 async function podsAfterRepair(
   ctx: JobContext,
   request: ApprovalRequest<RepairPayload>,
@@ -114,7 +122,7 @@ async function podsAfterRepair(
   if (lines.length === 0) return undefined;
   if (restart.targets.length === 0)
     return { lines, offer: 'meshops restarts only Deployments, so these are left for you.' };
-  const who: Requester = followUpOf(request, status, threadTs);
+  const who = followUpOf(request, status, threadTs);
   const outcome = await requestRestart(ctx, who, planned);
   const deployments = restart.targets.map((t) => `\`${t.namespace}/${t.name}\``).join(', ');
   return {
@@ -126,8 +134,15 @@ async function podsAfterRepair(
   };
 }
 
+/** The concluded request a follow-up is about; it was queued after the conclusion, so no waiting. */
+async function concludedRequest(ctx: JobContext, id: string) {
+  const found = await approvalStore(ctx).get(id);
+  if (!found) ctx.log.warn({ request: id }, 'the request of a drift follow-up is gone');
+  return found;
+}
+
 const verify: ActionHandler = async (job, ctx) => {
-  const found = await settled(ctx, job.value);
+  const found = await concludedRequest(ctx, job.value);
   if (!found) return;
   const { request, status } = found;
   const threadTs = status.messageTs ?? job.messageTs;
@@ -152,7 +167,7 @@ const verify: ActionHandler = async (job, ctx) => {
 };
 
 const replan: ActionHandler = async (job, ctx) => {
-  const found = await settled(ctx, job.value);
+  const found = await concludedRequest(ctx, job.value);
   if (!found) return;
   const { request, status } = found;
   const threadTs = status.messageTs ?? job.messageTs;

@@ -1,5 +1,6 @@
+import type { RemoteOutcome } from '../mesh/repair/describe.ts';
 import { proposeRepair } from '../mesh/repair/request.ts';
-import { type RemoteOutcome, renderRepairReply } from '../slack/render/repair.ts';
+import { renderRepairReply } from '../slack/render/repair.ts';
 import type { CommandHandler } from './types.ts';
 
 /**

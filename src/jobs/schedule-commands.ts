@@ -1,4 +1,4 @@
-import { auditOf } from '../approvals/decide.ts';
+import { auditOf } from '../access/audit.ts';
 import type { JobResult } from '../chat/reply.ts';
 import type { ScheduleConfig } from '../config/schema.ts';
 import type { CommandJob } from '../queue/jobs.ts';

@@ -3,13 +3,16 @@ import type { Permissions } from '../access/permissions.ts';
 import type { JobResult, ReplyPort } from '../chat/reply.ts';
 import type { MeshConfig } from '../config/schema.ts';
 import type { Clusters } from '../kube/registry.ts';
+import type { Approvals, Requester } from '../mesh/change.ts';
 import type { Logger } from '../observability/logger.ts';
-import type { ActionJob, CommandJob, CommandKind, CommandOf, ScheduleJob } from '../queue/jobs.ts';
-
-export interface EnqueueOptions {
-  delayMs?: number;
-  jobId?: string;
-}
+import type {
+  ActionJob,
+  CommandJob,
+  CommandKind,
+  CommandOf,
+  EnqueueOptions,
+  ScheduleJob,
+} from '../queue/jobs.ts';
 
 /** Everything a handler may touch. Handlers get no Bolt objects: the worker owns Slack I/O. */
 export interface JobContext {
@@ -21,6 +24,8 @@ export interface JobContext {
   readonly prefix: string;
   /** The one port messages go out through. */
   readonly reply: ReplyPort;
+  /** Puts a planned change up for approval. */
+  readonly approvals: Approvals;
   readonly log: Logger;
   readonly signal: AbortSignal;
   /** Who may operate and approve (Slack user groups resolved), for decisions made in the worker. */
@@ -50,3 +55,10 @@ export interface Handlers {
   actions: Record<string, ActionHandler>;
   schedule?: ScheduleHandler;
 }
+
+/** The user who typed the command, asking in its channel, pointing back at its parent message. */
+export const requesterOf = (job: CommandJob): Requester => ({
+  requester: job.user,
+  channel: job.channel,
+  threadTs: job.parentTs,
+});

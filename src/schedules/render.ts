@@ -1,8 +1,8 @@
 import type { KnownBlock } from '@slack/types';
+import { channelRef, groupRef, userRef } from '../chat/mrkdwn.ts';
 import type { JobResult, Message } from '../chat/reply.ts';
 import type { ScheduleConfig } from '../config/schema.ts';
 import { clip, context, header, linesToSections, section } from '../slack/render/blocks.ts';
-import { channelRef, groupRef, userRef } from '../slack/render/mrkdwn.ts';
 import { type ParentMessage, VERDICT_ICON } from '../slack/render/parent.ts';
 import type { RunFinding, RunOutcome } from './report.ts';
 import type { LastRun, PausedState, PostingError } from './store.ts';

@@ -1,5 +1,6 @@
-import type { JobContext } from '../jobs/types.ts';
 import { type Finding, type Health, worstHealth } from '../mesh/health.ts';
+import type { StatusCheckDeps } from '../mesh/istio/check.ts';
+import type { VpnDeps } from '../mesh/vpn/check.ts';
 
 export type CheckName = 'status' | 'vpn';
 
@@ -15,7 +16,10 @@ export interface CheckReport {
 }
 
 /** The status and VPN checks, as the scheduler calls them (adapters in checks.ts). */
-export type ScheduledCheck = (ctx: JobContext) => Promise<CheckReport>;
+/** What the scheduled checks use: what `/mesh status` and `/mesh vpn` use. */
+export type CheckDeps = StatusCheckDeps & VpnDeps;
+
+export type ScheduledCheck = (deps: CheckDeps) => Promise<CheckReport>;
 export type ScheduledChecks = Record<CheckName, ScheduledCheck>;
 
 /** A run's combined outcome. Finding ids are namespaced by check so the two checks never collide. */

@@ -1,7 +1,8 @@
 import { WebAPIRateLimitedError } from '@slack/web-api';
+import type { Permissions } from '../access/permissions.ts';
+import type { ReplyPort } from '../chat/reply.ts';
 import type { ScheduleConfig } from '../config/schema.ts';
-import type { JobContext } from '../jobs/types.ts';
-import { proposeScheduledRepairs } from '../mesh/repair/propose.ts';
+import { type ProposeDeps, proposeScheduledRepairs } from '../mesh/repair/propose.ts';
 import { scrub } from '../observability/logger.ts';
 import { SlackApiError } from '../slack/poster.ts';
 import {
@@ -11,10 +12,19 @@ import {
   renderRepairNotProposed,
   renderRunPost,
 } from './render.ts';
-import { combine, failedReport, type RunOutcome, type ScheduledChecks } from './report.ts';
+import { type CheckDeps, combine, failedReport, type RunOutcome, type ScheduledChecks } from './report.ts';
 import { type LastRun, type PausedState, type ScheduleStore, scheduleStore } from './store.ts';
 import { dayKey, nextRun } from './timing.ts';
 import { compare, type Transition } from './transition.ts';
+
+/** What a scheduled run uses: the checks, the reply port, its Redis keys, and drift proposals. */
+export interface ScheduleDeps extends CheckDeps, ProposeDeps {
+  config: CheckDeps['config'] & ProposeDeps['config'];
+  reply: ReplyPort;
+  /** Who may request repairs: a run someone started proposes one only when they are an operator. */
+  permissions: Pick<Permissions, 'isOperator'>;
+  signal: AbortSignal;
+}
 
 export interface RunRequest {
   schedule: ScheduleConfig;
@@ -51,7 +61,7 @@ export function postingErrorCode(err: unknown): string {
 async function runChecks(
   schedule: ScheduleConfig,
   checks: ScheduledChecks,
-  ctx: JobContext,
+  ctx: ScheduleDeps,
 ): Promise<RunOutcome> {
   const reports = await Promise.all(
     schedule.checks.map((name) =>
@@ -70,7 +80,7 @@ interface Posting {
   view: RunView;
   transition: Transition;
   store: ScheduleStore;
-  ctx: JobContext;
+  ctx: ScheduleDeps;
 }
 
 /** Edits the day's parent (posting it on the day's first run), then replies in its thread if the state changed. */
@@ -134,7 +144,7 @@ function lastRun(view: RunView): LastRun {
  */
 export async function runSchedule(
   request: RunRequest,
-  ctx: JobContext,
+  ctx: ScheduleDeps,
   checks: ScheduledChecks,
 ): Promise<RunResult> {
   const { schedule, slot } = request;
@@ -159,19 +169,19 @@ export async function runSchedule(
     const posting: Posting = { request, view, transition, store, ctx };
     try {
       const ts = await (schedule.mode === 'digest' ? postDigest(posting) : postEveryRun(posting));
+      const statusFindings = outcome.reports.flatMap((r) =>
+        r.check === 'status' ? r.findings.map((f) => f.id) : [],
+      );
+      const by = request.requestedBy;
       const { notProposed } = await proposeScheduledRepairs(
         ctx,
         { channel: schedule.channel, ts },
-        outcome.reports,
-        request.requestedBy,
+        statusFindings,
+        by ? { user: by, operator: await ctx.permissions.isOperator(by) } : undefined,
       );
-      if (notProposed.length > 0 && request.requestedBy)
+      if (notProposed.length > 0 && by)
         await ctx.reply
-          .post({
-            channel: schedule.channel,
-            thread_ts: ts,
-            ...renderRepairNotProposed(notProposed, request.requestedBy),
-          })
+          .post({ channel: schedule.channel, thread_ts: ts, ...renderRepairNotProposed(notProposed, by) })
           .catch((err: unknown) => ctx.log.warn({ err }, 'could not say why no repair was proposed'));
       return { kind: 'posted', outcome, transition, ts, ...(paused ? { paused } : {}) } as const;
     } catch (err) {

@@ -6,9 +6,9 @@ import {
   WebAPIRequestError,
   WebClient,
 } from '@slack/web-api';
+import { toMrkdwn } from '../chat/mrkdwn.ts';
 import type { ReplyPort } from '../chat/reply.ts';
 import type { Logger } from '../observability/logger.ts';
-import { toMrkdwn } from './render/mrkdwn.ts';
 
 /** A Slack error code (`not_in_channel`, `channel_not_found`, …) the caller can turn into advice. */
 export class SlackApiError extends Error {

@@ -4,7 +4,7 @@ import { Redis } from 'ioredis';
 import pino from 'pino';
 import { createAudit } from '../../src/access/audit.ts';
 import { createLocks } from '../../src/access/locks.ts';
-import { approvalStore } from '../../src/approvals/decide.ts';
+import { approvalStore } from '../../src/approvals/store.ts';
 import { dropPrefix, REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
 
 const redis = new Redis(REDIS_URL);

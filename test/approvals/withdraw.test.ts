@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
-import { WITHDRAW_ACTION } from '../../src/slack/render/approval.ts';
+import { WITHDRAW_ACTION } from '../../src/approvals/types.ts';
 import { REDIS_URL } from '../helpers/redis.ts';
 import { waitFor } from '../helpers/wait.ts';
 import {

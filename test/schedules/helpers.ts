@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Queue } from 'bullmq';
 import { createPermissions } from '../../src/access/permissions.ts';
 import type { MeshConfig } from '../../src/config/schema.ts';
+import { jobContext as workerJobContext } from '../../src/jobs/dispatch.ts';
 import { defaultHandlers } from '../../src/jobs/index.ts';
 import { createScheduleHandler } from '../../src/jobs/schedule.ts';
 import { createScheduleRunHandler } from '../../src/jobs/schedule-commands.ts';
@@ -82,19 +83,19 @@ export function jobContext(options: {
 }): JobContext & { close(): void } {
   const log = createLogger('debug', options.logs);
   const redis = createRedis(REDIS_URL);
-  return {
-    jobId: options.jobId,
-    config: options.config,
-    clusters: createClusters(options.config),
-    redis,
-    prefix: options.prefix,
-    reply: createPoster({ token: BOT_TOKEN, apiUrl: options.slackUrl, log, channelIntervalMs: 0 }),
-    log,
-    signal: new AbortController().signal,
-    permissions: createPermissions(options.config.access, async () => []),
-    enqueue: async () => {
-      throw new Error('not used');
+  const ctx = workerJobContext(
+    {
+      config: options.config,
+      clusters: createClusters(options.config),
+      redis,
+      prefix: options.prefix,
+      reply: createPoster({ token: BOT_TOKEN, apiUrl: options.slackUrl, log, channelIntervalMs: 0 }),
+      permissions: createPermissions(options.config.access, async () => []),
+      enqueue: async () => {
+        throw new Error('not used');
+      },
     },
-    close: () => redis.disconnect(),
-  };
+    { jobId: options.jobId, log, signal: new AbortController().signal },
+  );
+  return { ...ctx, close: () => redis.disconnect() };
 }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { KnownBlock } from '@slack/types';
+import { toMrkdwn } from '../../src/chat/mrkdwn.ts';
 import type { ScheduleConfig } from '../../src/config/schema.ts';
 import {
   mentionOf,
@@ -12,7 +13,6 @@ import {
 } from '../../src/schedules/render.ts';
 import { combine } from '../../src/schedules/report.ts';
 import { compare } from '../../src/schedules/transition.ts';
-import { toMrkdwn } from '../../src/slack/render/mrkdwn.ts';
 
 const schedule: ScheduleConfig = {
   name: 'morning',

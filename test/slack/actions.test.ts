@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { EXPIRE_ACTION } from '../../src/approvals/types.ts';
 import { REPLAN_ACTION, VERIFY_ACTION } from '../../src/jobs/drift-followup.ts';
-import { EXPIRE_ACTION } from '../../src/slack/render/approval.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { ALICE, BOB, blocksText, CAROL, presetSpec, startWorld, type World } from '../mesh/routing/world.ts';
 

@@ -177,7 +177,8 @@ export function remoteSecretFindings(
     }));
 }
 
-/** The istio-remote chart value that writes each component's address (istio-vpn.md §3). */
+/** The istio-remote chart value that writes each component's address (istio/istio 1.0.2
+ * install/kubernetes/helm/istio-remote/templates/configmap.yaml). */
 const CHART_VALUE: Record<string, string> = {
   pilot: 'global.remotePilotAddress',
   policy: 'global.remotePolicyAddress',

@@ -1,7 +1,8 @@
-import type { JobContext } from '../../jobs/types.ts';
-import type { CheckReport } from '../../schedules/report.ts';
+import type { Redis } from 'ioredis';
+import type { MeshConfig } from '../../config/schema.ts';
+import type { Logger } from '../../observability/logger.ts';
 import { planRemote } from './live.ts';
-import { nextStep, requestNext, SCHEDULED_REQUESTER } from './request.ts';
+import { nextStep, type RequestDeps, requestNext, SCHEDULED_REQUESTER } from './request.ts';
 
 /**
  * `drift.autoRepair: propose`: a scheduled health run that finds drift puts the repair up for approval in
@@ -11,6 +12,14 @@ import { nextStep, requestNext, SCHEDULED_REQUESTER } from './request.ts';
 
 /** Status finding ids are `<cluster>/drift/<component>` while a remote's addresses drift. */
 const DRIFT_ID = /^([^/]+)\/drift\//;
+
+/** What proposing scheduled repairs uses: planning and requesting, and Redis to propose each plan once. */
+export interface ProposeDeps extends RequestDeps {
+  config: RequestDeps['config'] & Pick<MeshConfig, 'drift' | 'access'>;
+  redis: Redis;
+  prefix: string;
+  log: Logger;
+}
 
 export function remotesWithDrift(findingIds: readonly string[], remotes: readonly string[]): string[] {
   const found = new Set(findingIds.flatMap((id) => DRIFT_ID.exec(id)?.[1] ?? []));
@@ -23,22 +32,25 @@ export function remotesWithDrift(findingIds: readonly string[], remotes: readonl
  * the health post has been made, and a failed proposal is only logged.
  */
 export async function proposeScheduledRepairs(
-  ctx: JobContext,
+  ctx: ProposeDeps,
   post: { channel: string; ts: string },
-  reports: readonly CheckReport[],
-  /** Who ran the schedule now (`/mesh schedule run`); absent for a cron run. */
-  runBy?: string,
+  statusFindingIds: readonly string[],
+  /** Who ran the schedule now (`/mesh schedule run`) and whether they are an operator; absent for a cron run. */
+  runBy?: { user: string; operator: boolean },
 ): Promise<{ notProposed: string[] }> {
   const none = { notProposed: [] };
   if (ctx.config.drift.autoRepair !== 'propose') return none;
   const remotes = remotesWithDrift(
-    reports.flatMap((r) => (r.check === 'status' ? r.findings.map((f) => f.id) : [])),
+    statusFindingIds,
     ctx.clusters.remotes.map((r) => r.name),
   );
   if (remotes.length === 0) return none;
   // A run started by a person is their request: only an operator may cause one, as with /mesh repair drift.
-  if (runBy && !(await ctx.permissions.isOperator(runBy))) {
-    ctx.log.info({ remotes, runBy }, 'scheduled drift repair not proposed: run by a non-operator');
+  if (runBy && !runBy.operator) {
+    ctx.log.info(
+      { remotes, runBy: runBy.user },
+      'scheduled drift repair not proposed: run by a non-operator',
+    );
     return { notProposed: remotes };
   }
   for (const remote of remotes) {
@@ -55,7 +67,7 @@ export async function proposeScheduledRepairs(
       if (first !== 'OK') continue;
       const outcome = await requestNext(
         ctx,
-        { requester: runBy ?? SCHEDULED_REQUESTER, channel: post.channel, threadTs: post.ts },
+        { requester: runBy?.user ?? SCHEDULED_REQUESTER, channel: post.channel, threadTs: post.ts },
         planned,
       );
       ctx.log.info({ remote, outcome: outcome.kind }, 'scheduled drift repair proposed');

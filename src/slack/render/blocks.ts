@@ -7,7 +7,7 @@ import type {
   KnownBlock,
   SectionBlock,
 } from '@slack/types';
-import { escapeMrkdwn, neutraliseFences, toMrkdwn } from './mrkdwn.ts';
+import { escapeMrkdwn, neutraliseFences, toMrkdwn } from '../../chat/mrkdwn.ts';
 
 /** Slack's Block Kit limits (docs.slack.dev/reference/block-kit): exceeding any of them rejects the whole message. */
 export const LIMITS = {

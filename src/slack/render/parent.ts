@@ -1,7 +1,7 @@
 import type { KnownBlock } from '@slack/types';
+import { userRef } from '../../chat/mrkdwn.ts';
 import type { JobResult } from '../../chat/reply.ts';
 import { clip, context, section } from './blocks.ts';
-import { userRef } from './mrkdwn.ts';
 
 export const VERDICT_ICON: Record<JobResult['verdict'], string> = {
   healthy: ':large_green_circle:',

@@ -1,9 +1,10 @@
 import type { KnownBlock } from '@slack/types';
 import type { JobResult } from '../../chat/reply.ts';
-import { describeRules, describeVirtualService } from '../../mesh/routing/describe.ts';
-import { type Change, diffStat, type LiveVirtualService, type Plan } from '../../mesh/routing/plan.ts';
+import { describeVirtualService, effectLines } from '../../mesh/routing/describe.ts';
+import { diffStat, type LiveVirtualService, type Plan } from '../../mesh/routing/plan.ts';
 import type { PreflightCheck } from '../../mesh/routing/preflight.ts';
 import type { Preset } from '../../mesh/routing/presets.ts';
+import type { RoutingOutcome } from '../../mesh/routing/request.ts';
 import { refText } from '../../mesh/routing/types.ts';
 import { checkLines, diffSections, when } from './approval.ts';
 import { context, header, linesToSections, section } from './blocks.ts';
@@ -11,15 +12,6 @@ import { context, header, linesToSections, section } from './blocks.ts';
 /** What `/mesh route …` answers, as pure functions of typed data. */
 
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
-
-/** "reviews: everyone → v1  ⇒  everyone → v3" for each change, the way the approval message states the effect. */
-export function effectLines(changes: readonly Change[]): string[] {
-  return changes.map((c) => {
-    const before = c.before ? describeRules(c.before) : '(no VirtualService)';
-    const after = c.after ? describeRules(c.after) : '(deleted)';
-    return `*${c.ref.name}*: ${before}  ⇒  ${after}`;
-  });
-}
 
 export type LiveState =
   | { ok: true; cluster: string; virtualServices: ReadonlyMap<string, LiveVirtualService> }
@@ -152,4 +144,11 @@ export function renderNotRequested(
   ];
   if (checks.length > 0) blocks.push(...linesToSections(checkLines(checks), '*Pre-flight*\n'));
   return { verdict, summary: reason, text: `${title}: ${reason}`, blocks };
+}
+
+/** The thread reply to `/mesh route apply|rollback`: the request made, or why there is none. */
+export function renderRoutingOutcome(outcome: RoutingOutcome): JobResult {
+  return outcome.kind === 'requested'
+    ? renderRequested(outcome.title, outcome.plan, outcome.checks, outcome.request)
+    : renderNotRequested(outcome.title, outcome.reason, outcome.checks, outcome.verdict);
 }

@@ -1,4 +1,5 @@
 import type { KnownBlock } from '@slack/types';
+import { MAX_LIST_LINES } from '../../chat/mrkdwn.ts';
 import type { JobResult } from '../../chat/reply.ts';
 import type { Finding } from '../../mesh/health.ts';
 import { podLine } from '../../mesh/istio/findings.ts';
@@ -12,7 +13,6 @@ import { VERDICT_ICON } from './parent.ts';
  * cluster; the detail follows (the worker moves blocks past 50 into further replies). Lists longer than
  * MAX_LIST_LINES end with a line saying how many were left out and where to see them.
  */
-export const MAX_LIST_LINES = 150;
 
 const COMPONENT_ICON: Record<ComponentReport['health'], string> = {
   ok: ':white_check_mark:',

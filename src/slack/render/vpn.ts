@@ -1,9 +1,9 @@
 import type { KnownBlock } from '@slack/types';
+import { neutraliseFences } from '../../chat/mrkdwn.ts';
 import type { JobResult } from '../../chat/reply.ts';
 import type { Finding, Severity } from '../../mesh/health.ts';
 import type { ProbeResult, ProbeStatus, TunnelSide, VpnReport } from '../../mesh/vpn/report.ts';
 import { clipEscaped, context, header, LIMITS, linesToSections, section } from './blocks.ts';
-import { neutraliseFences } from './mrkdwn.ts';
 import { VERDICT_ICON } from './parent.ts';
 
 /** A VpnReport as one Slack thread reply: verdict, findings with causes, tunnels, the ping matrix, changes. */

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { SelectorError, selectorText } from '../../../src/kube/selector.ts';
+import { SelectorError, selectorText } from '../../../src/config/selector.ts';
 import { makePlan, presetTargets } from '../../../src/mesh/routing/plan.ts';
 import {
   type DestinationFacts,

@@ -2,15 +2,12 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { KnownBlock } from '@slack/types';
 import type { StatusReport } from '../../../src/mesh/istio/report.ts';
+import { stalePodLines } from '../../../src/mesh/repair/describe.ts';
 import { remotesWithDrift } from '../../../src/mesh/repair/propose.ts';
 import type { RestartPlan } from '../../../src/mesh/repair/restart-plan.ts';
+import type { Verification } from '../../../src/mesh/repair/verify.ts';
 import type { VpnReport } from '../../../src/mesh/vpn/report.ts';
-import {
-  renderRepairReply,
-  renderVerification,
-  stalePodLines,
-  type Verification,
-} from '../../../src/slack/render/repair.ts';
+import { renderRepairReply, renderVerification } from '../../../src/slack/render/repair.ts';
 import { limitViolations } from '../../helpers/slack-limits.ts';
 
 const status = (health: StatusReport['health'], findings: StatusReport['findings'] = []): StatusReport => ({

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { MAX_LIST_LINES } from '../../../src/chat/mrkdwn.ts';
 import { judgeStatus } from '../../../src/mesh/istio/check.ts';
 import type { StatusReport } from '../../../src/mesh/istio/report.ts';
 import { splitMessages } from '../../../src/slack/render/blocks.ts';
-import { MAX_LIST_LINES, renderStatus } from '../../../src/slack/render/status.ts';
+import { renderStatus } from '../../../src/slack/render/status.ts';
 import { blocksText, limitViolations } from '../../helpers/slack-limits.ts';
 import { address, labelsOf, pod, snapshot } from '../../mesh/istio/snapshots.ts';
 

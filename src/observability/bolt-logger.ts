@@ -1,5 +1,5 @@
 import { type Logger as BoltLogger, LogLevel } from '@slack/logger';
-import type { Logger } from '../observability/logger.ts';
+import type { Logger } from './logger.ts';
 
 /** Routes Bolt's own logging into pino, so its warnings carry our redaction and format. */
 export function boltLogger(log: Logger): BoltLogger {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { matchesLabels, parseLabelSelector, SelectorError, selectorText } from '../../src/kube/selector.ts';
+import { matchesLabels, parseLabelSelector, SelectorError, selectorText } from '../../src/config/selector.ts';
 
 const pilot = { istio: 'pilot', app: 'pilot' };
 const policy = { istio: 'mixer', 'istio-mixer-type': 'policy', app: 'policy' };

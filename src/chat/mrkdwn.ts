@@ -1,6 +1,9 @@
 import { randomBytes } from 'node:crypto';
 
 /**
+ * Text conventions of the messages meshops writes (Slack's mrkdwn), shared by the renderers and the domain's
+ * plain-words lines that end up in messages.
+ *
  * The one way text reaches Slack mrkdwn. Every section, field and context block and every message's `text`
  * goes through `toMrkdwn`, which escapes `&`, `<` and `>` in all of it: a value from a cluster, a preset, an
  * error or a user (`<!channel>`, `<https://evil.example|Approve here>`) is shown, never obeyed.
@@ -27,12 +30,6 @@ export function toMrkdwn(text: string): string {
   return escapeMrkdwn(text).split(OPEN).join('<').split(CLOSE).join('>').replace(STALE, '');
 }
 
-/** A fenced code block whose body cannot close the fence early. */
-export const codeBlock = (body: string) => `\`\`\`${neutraliseFences(body)}\`\`\``;
-
-/** A zero-width space breaks ``` so text inside a code block cannot end it. */
-export const neutraliseFences = (text: string) => text.replace(/```/g, '`\u200b``');
-
 const USER = /^[UW][A-Z0-9]+$/;
 const CHANNEL = /^[CGD][A-Z0-9]+$/;
 const GROUP = /^S[A-Z0-9]+$/;
@@ -47,3 +44,15 @@ export const dateRef = (ms: number) => {
   const s = Math.floor(ms / 1000);
   return token(`!date^${s}^{date_short_pretty} {time}|${new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z')}`);
 };
+
+/** A fenced code block whose body cannot close the fence early, for any chat surface that renders ``` fences. */
+export const codeBlock = (body: string) => `\`\`\`${neutraliseFences(body)}\`\`\``;
+
+/** A zero-width space breaks ``` so text inside a code block cannot end it. */
+export const neutraliseFences = (text: string) => text.replace(/```/g, '`\u200b``');
+
+/**
+ * Lists longer than this end with a line saying how many were left out and where to see them, so one reply
+ * stays readable (the worker moves blocks past 50 into further replies).
+ */
+export const MAX_LIST_LINES = 150;

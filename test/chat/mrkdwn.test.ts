@@ -1,32 +1,28 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { KnownBlock } from '@slack/types';
-import type { ApprovalRequest } from '../../../src/approvals/decide.ts';
-import type { ScheduleConfig } from '../../../src/config/schema.ts';
-import { judgeStatus } from '../../../src/mesh/istio/check.ts';
-import { makePlan } from '../../../src/mesh/routing/plan.ts';
-import type { VirtualServiceSpec } from '../../../src/mesh/routing/types.ts';
-import {
-  renderCannotPost,
-  renderRepairNotProposed,
-  renderScheduleList,
-} from '../../../src/schedules/render.ts';
-import { approvalMessage } from '../../../src/slack/render/approval.ts';
-import { renderAudit } from '../../../src/slack/render/audit.ts';
-import { renderClusters } from '../../../src/slack/render/clusters.ts';
-import { codeBlock, toMrkdwn, userRef } from '../../../src/slack/render/mrkdwn.ts';
-import { errorReply, verdictMessage } from '../../../src/slack/render/parent.ts';
-import { renderRepairReply, renderVerification } from '../../../src/slack/render/repair.ts';
+import { codeBlock, toMrkdwn, userRef } from '../../src/chat/mrkdwn.ts';
+import type { ScheduleConfig } from '../../src/config/schema.ts';
+import type { ApprovalRequest } from '../../src/mesh/change.ts';
+import { judgeStatus } from '../../src/mesh/istio/check.ts';
+import { makePlan } from '../../src/mesh/routing/plan.ts';
+import type { VirtualServiceSpec } from '../../src/mesh/routing/types.ts';
+import { renderCannotPost, renderRepairNotProposed, renderScheduleList } from '../../src/schedules/render.ts';
+import { approvalMessage } from '../../src/slack/render/approval.ts';
+import { renderAudit } from '../../src/slack/render/audit.ts';
+import { renderClusters } from '../../src/slack/render/clusters.ts';
+import { errorReply, verdictMessage } from '../../src/slack/render/parent.ts';
+import { renderRepairReply, renderVerification } from '../../src/slack/render/repair.ts';
 import {
   renderDiff,
   renderNotRequested,
   renderPresetList,
   renderRequested,
   renderShow,
-} from '../../../src/slack/render/routing.ts';
-import { renderStatus } from '../../../src/slack/render/status.ts';
-import { renderRefusal, renderVpn } from '../../../src/slack/render/vpn.ts';
-import { pod, snapshot } from '../../mesh/istio/snapshots.ts';
+} from '../../src/slack/render/routing.ts';
+import { renderStatus } from '../../src/slack/render/status.ts';
+import { renderRefusal, renderVpn } from '../../src/slack/render/vpn.ts';
+import { pod, snapshot } from '../mesh/istio/snapshots.ts';
 
 /** What a VirtualService's header match, a pod, an error or a user could carry to make meshops speak. */
 const HOSTILE = '<!channel> <https://evil.example/sso|Approve here> & <@U0MALLORY> <!subteam^S0ALL>';
