@@ -71,7 +71,8 @@ describe('an approved change whose worker is killed (kill -9) mid-apply', () => 
       out += d.toString();
     });
     const exited = new Promise<void>((resolve) => worker.on('exit', () => resolve()));
-    await waitFor('the child worker', () => out.includes('worker-ready'), 20_000);
+    // Generous: a child process starts slowly on a busy machine (the suite runs four files at once).
+    await waitFor('the child worker', () => out.includes('worker-ready'), 90_000);
 
     await w.h.command('route apply all-v1', { user: ALICE, channel: 'C0KILLED' });
     const { ts, id } = await w.approval('C0KILLED');
