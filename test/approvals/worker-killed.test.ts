@@ -97,7 +97,6 @@ describe('an approved change whose worker is killed (kill -9) mid-apply', () => 
       env: parseEnv(env, 'worker'),
       config: parseConfig(yaml, join(w.dir, 'meshops.yaml'), w.dir),
       host: '127.0.0.1',
-      channelIntervalMs: 0,
       stalledIntervalMs: 1000,
     });
     await waitFor(

@@ -194,7 +194,7 @@ describe('mrkdwn', () => {
         ),
       ],
       ['clusters', renderClusters([{ name: 'iks', role: 'remote', ok: false, reason: HOSTILE, ms: 1 }])],
-      ['parent', verdictMessage(`/mesh route show ${HOSTILE}`, 'U0ALICE', 'failed', HOSTILE, 1)],
+      ['parent', verdictMessage(`/mesh route show ${HOSTILE}`, ['U0ALICE'], 'failed', HOSTILE, 1)],
       ['error', errorReply(HOSTILE, 'job-1')],
       [
         'route requested',

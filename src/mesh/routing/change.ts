@@ -25,6 +25,7 @@ import {
 import { type Change, type LiveVirtualService, makePlan, type Plan, sameSpec, type Target } from './plan.ts';
 import { type PreflightCheck, runPreflight, type TunnelProbe } from './preflight.ts';
 import { refText, type VirtualServiceSpec, type VsRef } from './types.ts';
+import { rememberWritten, type WrittenObject } from './written.ts';
 
 /**
  * Routing changes as an approval kind: a set of VirtualService specs for the primary, bound to the
@@ -299,8 +300,10 @@ async function write(
   // replaces the point an earlier change left.
   await ctx.redis.set(snapshotKey(ctx.prefix, request.id), JSON.stringify(snapshot), 'EX', retentionSec);
   const done: string[] = [];
-  const written = async (change: Change, rv: string | null, note = '') => {
+  const written: WrittenObject[] = [];
+  const record = async (change: Change, rv: string | null, note = '') => {
     const line = `${refText(change.ref)}: ${rv === null ? 'deleted' : `resourceVersion ${change.resourceVersion ?? '(new)'} → ${rv}`}`;
+    written.push({ ref: change.ref, resourceVersion: rv, restore: change.before });
     done.push(`${line}${note}`);
     if (done.length === 1) await ctx.redis.set(lastKey(ctx.prefix), request.id, 'EX', retentionSec);
     await ctx.progress.record(line);
@@ -309,7 +312,7 @@ async function write(
     if (resuming) {
       const live = await writeOutcome(primary, change);
       if (live.state === 'applied') {
-        await written(change, live.rv, ' (written before the worker stopped)');
+        await record(change, live.rv, ' (written before the worker stopped)');
         continue;
       }
       if (live.state === 'unknown')
@@ -325,13 +328,13 @@ async function write(
         };
     }
     try {
-      await written(change, await writeOne(primary, change));
+      await record(change, await writeOne(primary, change));
     } catch (err) {
       const failure = classifyKubeError(err);
       const outcome = UNCLEAR.has(failure.kind) ? await writeOutcome(primary, change) : undefined;
       if (outcome?.state === 'applied') {
         // The rollback point follows what is live: this change is, whatever the lost answer said.
-        await written(
+        await record(
           change,
           outcome.rv,
           ` (the API server answered "${failure.reason}", but reading it back shows it applied)`,
@@ -381,10 +384,18 @@ async function write(
       };
     }
   }
+  const watched = await rememberWritten(ctx, request.id, written);
+  const { window, revert } = ctx.config.routing.verify;
   return {
     ok: true,
     summary: `${label} is live on ${primary.name} (${done.length} VirtualService${done.length === 1 ? '' : 's'})`,
-    detail: done,
+    detail: [
+      ...done,
+      watched
+        ? `meshops watches the traffic for ${Math.round(window / 60_000) || '<1'} min and ${revert === 'auto' ? 'reverts the change itself' : revert === 'propose' ? 'proposes a revert' : 'reports'} if it breaches routing.verify's thresholds.`
+        : 'The traffic after this change could not be put under verification.',
+    ],
+    ...(watched ? { followUp: 'verify' as const } : {}),
   };
 }
 

@@ -61,25 +61,35 @@ export interface WorldOptions {
   presets?: string;
   /** `app`: no worker in this process (a test starts its own, e.g. one it can kill). */
   role?: 'app';
+  /** The modern scenario (istiod, in-proxy telemetry) with `istio.profile: modern`, instead of the seed. */
+  modern?: boolean;
+  /** `routing.verify` keys, e.g. `{ window: '6s', interval: '1s' }`. */
+  verify?: Record<string, string | number>;
 }
 
 export function configYaml(sim: SimMesh, options: WorldOptions = {}): string {
   return `
-${seedClustersYaml(sim)}access:
+${seedClustersYaml(sim)}${options.modern ? 'istio:\n  profile: modern\n' : ''}access:
   operators: [${ALICE}, U0ERIN]
   approvers: [${ALICE}, ${BOB}, ${GROUP}]
   # A suite's commands and clicks by one person fall within a minute; rate limits have their own test.
   rateLimit: { commands: 100, per: 1m }
 ${options.approvalTtl ? `  approvalTtl: ${options.approvalTtl}\n` : ''}routing:
   preflight: ${options.preflight ?? 'block'}
-${options.presets ? `  presets: ${options.presets}\n` : ''}jobs:
+${options.presets ? `  presets: ${options.presets}\n` : ''}${
+  options.verify
+    ? `  verify:\n${Object.entries(options.verify)
+        .map(([k, v]) => `    ${k}: ${JSON.stringify(v)}\n`)
+        .join('')}`
+    : ''
+}jobs:
   timeout: 20s
 `;
 }
 
 export async function startWorld(label: string, options: WorldOptions = {}): Promise<World> {
   const dir = mkdtempSync(join(tmpdir(), `meshops-${label}-`));
-  const sim = await startSimMesh({ dir });
+  const sim = await startSimMesh({ dir, ...(options.modern ? { scenario: 'modern' } : {}) });
   const h = await startHarness({
     configYaml: configYaml(sim, options),
     configDir: dir,
