@@ -12,7 +12,7 @@ import { defaultHandlers } from './jobs/index.ts';
 import type { Handlers } from './jobs/types.ts';
 import { createClusters } from './kube/registry.ts';
 import { presetsFor } from './mesh/routing/presets.ts';
-import { opsRoutes, startOpsServer } from './observability/http.ts';
+import { healthzRoute, opsRoutes, startOpsServer } from './observability/http.ts';
 import { createLogger, type Logger, registerSecret } from './observability/logger.ts';
 import { metrics } from './observability/metrics.ts';
 import { createAdmitter } from './queue/admit.ts';
@@ -35,7 +35,7 @@ export interface StartOptions {
   logDestination?: DestinationStream;
   /** Listen address for the app; tests bind 127.0.0.1 on port 0. */
   host?: string;
-  /** How long SIGTERM waits for running jobs before leaving them to another worker. */
+  /** How long SIGTERM waits for running jobs before leaving them to another worker (default shutdownGrace). */
   shutdownGraceMs?: number;
   stalledIntervalMs?: number;
   lockDurationMs?: number;
@@ -51,10 +51,20 @@ export interface Meshops {
   worker?: Worker;
   /** Base URL of the app, e.g. http://127.0.0.1:3000. */
   url?: string;
+  /** Base URL of /healthz, /readyz and /metrics (OPS_PORT), in every role. */
+  opsUrl: string;
+  opsServer?: Server;
   /** Set when the app runs in Socket Mode (SLACK_APP_TOKEN). */
   socketMode?: SocketMode;
   stop(): Promise<void>;
 }
+
+/**
+ * How long SIGTERM waits for running jobs: the longest a job may run (jobs.timeout bounds every one; a drift
+ * restart takes up to three quarters of it) and a little for its last Slack update. A job cut short is
+ * re-run by another worker, which is safe but slower than letting it finish.
+ */
+export const shutdownGrace = (config: Pick<MeshConfig, 'jobs'>) => config.jobs.timeout + 5_000;
 
 export async function startMeshops(options: StartOptions): Promise<Meshops> {
   const { env, role } = options;
@@ -81,7 +91,7 @@ export async function startMeshops(options: StartOptions): Promise<Meshops> {
   // One BullMQ job scheduler per `schedules:` entry, in every role: it is idempotent across replicas.
   const stopScheduleSync = await syncAtStart(producer.queue, config.schedules, log);
   closers.push(async () => stopScheduleSync());
-  const result: Meshops = { log, config, stop: async () => {} };
+  const result: Meshops = { log, config, opsUrl: '', stop: async () => {} };
   let draining = false;
   let socketMode: SocketMode | undefined;
   const routes = opsRoutes({
@@ -105,12 +115,22 @@ export async function startMeshops(options: StartOptions): Promise<Meshops> {
 
   // The app checks who may request; the worker checks who may approve. Both resolve Slack user groups.
   const groupClient = createSlackClient(env.SLACK_BOT_TOKEN!, env.SLACK_API_URL, 3000);
-  const permissions = createPermissions(config.access, async (group) => {
-    const res = await groupClient.usergroups.users.list({ usergroup: group });
-    return res.users ?? [];
-  });
+  const permissions = createPermissions(
+    config.access,
+    async (group) => {
+      const res = await groupClient.usergroups.users.list({ usergroup: group });
+      return res.users ?? [];
+    },
+    { onLookupFailed: (group, err) => log.warn({ group, err }, 'user group lookup failed; not remembered') },
+  );
 
-  const audit = createAudit({ redis, prefix: env.REDIS_PREFIX, retentionMs: config.audit.retention, log });
+  const audit = createAudit({
+    redis,
+    prefix: env.REDIS_PREFIX,
+    retentionMs: config.audit.retention,
+    maxEntries: config.audit.maxEntries,
+    log,
+  });
 
   if (role !== 'worker') {
     const slackApp = createSlackApp({
@@ -131,7 +151,7 @@ export async function startMeshops(options: StartOptions): Promise<Meshops> {
       producer,
       admitter: createAdmitter(producer, env.REDIS_PREFIX),
       permissions,
-      routes,
+      routes: [healthzRoute],
       rateLimit: createRateLimiter(
         redis,
         env.REDIS_PREFIX,
@@ -165,14 +185,18 @@ export async function startMeshops(options: StartOptions): Promise<Meshops> {
     closers.push(() => slackApp.stop());
     if (socketMode) {
       result.socketMode = socketMode;
-      log.info({ port, role }, 'Slack app in Socket Mode; /healthz, /readyz and /metrics on this port');
+      log.info({ port, role }, 'Slack app in Socket Mode; /healthz on this port');
     } else log.info({ port, role }, 'Slack app listening on /slack/events');
-  } else {
-    // A worker has no Slack endpoint, but its health and job metrics must still be scrapeable.
-    const server = await startOpsServer(env.PORT, options.host, routes);
-    result.server = server;
-    closers.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
   }
+
+  // Every role, the worker included, is scraped and probed here; the app's public port has /healthz only.
+  const ops = await startOpsServer(env.OPS_PORT, env.OPS_HOST ?? options.host, routes);
+  const opsAddress = ops.address();
+  const opsPort = typeof opsAddress === 'object' && opsAddress ? opsAddress.port : env.OPS_PORT;
+  result.opsUrl = `http://${env.OPS_HOST ?? options.host ?? '127.0.0.1'}:${opsPort}`;
+  result.opsServer = ops;
+  closers.push(() => new Promise<void>((resolve) => ops.close(() => resolve())));
+  log.info({ port: opsPort, role }, '/healthz, /readyz and /metrics on the ops port');
 
   if (role !== 'app') {
     const worker = startWorker({
@@ -195,7 +219,7 @@ export async function startMeshops(options: StartOptions): Promise<Meshops> {
       ...(options.lockDurationMs ? { lockDurationMs: options.lockDurationMs } : {}),
     });
     result.worker = worker;
-    closers.push(() => closeWorker(worker, options.shutdownGraceMs ?? 25_000));
+    closers.push(() => closeWorker(worker, options.shutdownGraceMs ?? shutdownGrace(config)));
     log.info({ concurrency: config.jobs.concurrency, clusters: clusters.names() }, 'worker started');
   }
 

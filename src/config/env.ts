@@ -27,6 +27,8 @@ const envSchema = z.object({
     .regex(/^[A-Za-z0-9_-]+$/, 'may hold only letters, digits, _ and -')
     .default('meshops'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  OPS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
+  OPS_HOST: z.string().min(1).optional(),
   MESHOPS_CONFIG: z.string().min(1).default('./meshops.yaml'),
   LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
 });
@@ -64,6 +66,10 @@ export function parseEnv(source: NodeJS.ProcessEnv, role: Role): Env {
       'SLACK_SIGNING_SECRET: is required in HTTP mode (Slack app → Basic Information → Signing Secret); set SLACK_APP_TOKEN instead for Socket Mode',
     );
   }
+  if (result.success && result.data.OPS_PORT !== 0 && result.data.OPS_PORT === result.data.PORT)
+    problems.push(
+      'OPS_PORT: must differ from PORT (/metrics and /readyz are never served on the public Slack port)',
+    );
   if (!result.success || problems.length > 0) throw new EnvError(problems);
   return result.data;
 }

@@ -210,7 +210,9 @@ export const configSchema = strictObject({
   }),
   audit: strictObject({
     retention: duration.default(90 * 86_400_000),
-  }).default({ retention: 90 * 86_400_000 }),
+    // Refusals are audited too, so a flood of them must not grow the stream without bound within the retention.
+    maxEntries: z.number().int().min(1000).default(100_000),
+  }).default({ retention: 90 * 86_400_000, maxEntries: 100_000 }),
   schedules: z.array(scheduleSchema).default([]),
   drift: strictObject({
     autoRepair: z.enum(['off', 'propose']).default('off'),

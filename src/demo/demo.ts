@@ -130,6 +130,7 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
         REDIS_URL: redis.url,
         REDIS_PREFIX: prefix,
         PORT: '0',
+        OPS_PORT: '0',
         MESHOPS_CONFIG: configPath,
         LOG_LEVEL: options.logLevel ?? 'info',
       },

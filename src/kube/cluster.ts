@@ -32,6 +32,8 @@ export interface ExecRequest {
   /** argv, never a shell string: each element reaches the container as one argument. */
   command: readonly string[];
   timeoutMs: number;
+  /** Bytes kept of stdout and of stderr each (default EXEC_OUTPUT_CAP); the rest is counted and said. */
+  outputCap?: number;
 }
 
 export interface ExecResult {
@@ -92,14 +94,34 @@ function timeoutOptions(ms: number, shared: { dispatcher?: Dispatcher }): Config
   };
 }
 
+/** More output than any command meshops runs prints (ipsec statusall on a busy gateway is tens of KiB). */
+export const EXEC_OUTPUT_CAP = 1024 * 1024;
+
+/** Keeps the first EXEC_OUTPUT_CAP bytes of a stream and counts the rest, so a chatty pod cannot exhaust memory. */
 class Collect extends Writable {
   chunks: Buffer[] = [];
+  kept = 0;
+  dropped = 0;
+  readonly cap: number;
+  constructor(cap: number) {
+    super();
+    this.cap = cap;
+  }
   override _write(chunk: Buffer, _enc: BufferEncoding, done: () => void): void {
-    this.chunks.push(chunk);
+    const room = this.cap - this.kept;
+    if (room > 0) {
+      const part = chunk.length > room ? chunk.subarray(0, room) : chunk;
+      this.chunks.push(part);
+      this.kept += part.length;
+    }
+    this.dropped += Math.max(0, chunk.length - Math.max(0, room));
     done();
   }
   text(): string {
-    return Buffer.concat(this.chunks).toString('utf8');
+    const text = Buffer.concat(this.chunks).toString('utf8');
+    return this.dropped > 0
+      ? `${text}\n[output cut: ${this.dropped} more bytes after the first ${this.cap}]`
+      : text;
   }
 }
 
@@ -216,8 +238,8 @@ export function createCluster(config: ClusterConfig, defaultTimeoutMs: number): 
 }
 
 function runExec(execApi: Exec, request: ExecRequest): Promise<ExecResult> {
-  const stdout = new Collect();
-  const stderr = new Collect();
+  const stdout = new Collect(request.outputCap ?? EXEC_OUTPUT_CAP);
+  const stderr = new Collect(request.outputCap ?? EXEC_OUTPUT_CAP);
   return new Promise<ExecResult>((resolve, reject) => {
     let settled = false;
     let socket: { close(): void } | undefined;

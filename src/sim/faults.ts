@@ -77,6 +77,11 @@ export interface SimFaults {
   setExecLatency(cluster: string, ms: number): void;
   /** Every API request answers 503 ServiceUnavailable. */
   setUnavailable(cluster: string, unavailable: boolean): void;
+  /**
+   * The next writes go wrong the way an overloaded control plane makes them: `lost-reply` is stored and then
+   * answered 504 Timeout; `not-committed` is answered 500 (etcd timed out) with nothing stored.
+   */
+  failWrites(cluster: string, ...faults: ('lost-reply' | 'not-committed')[]): void;
   /** Closes the listener: connections are refused until restoreConnections. */
   refuseConnections(cluster: string): Promise<void>;
   /** Listens again on the same port. */
@@ -273,6 +278,9 @@ export function createFaults(deps: FaultDeps): SimFaults & { stop(): void } {
 
     setUnavailable(name, unavailable) {
       cluster(name).switches.unavailable = unavailable;
+    },
+    failWrites(name, ...faults) {
+      cluster(name).switches.writeFaults.push(...faults);
     },
 
     refuseConnections: (name) => server(name).refuse(),

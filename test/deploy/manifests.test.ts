@@ -3,6 +3,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { parseAllDocuments } from 'yaml';
+import { shutdownGrace } from '../../src/runtime.ts';
 
 type Manifest = {
   apiVersion: string;
@@ -48,11 +49,14 @@ describe('deploy/ manifests', () => {
       spec: {
         replicas: number;
         template: {
+          metadata: { annotations: Record<string, string> };
           spec: {
             securityContext: { runAsNonRoot: boolean };
             containers: {
-              readinessProbe: { httpGet: { path: string } };
-              livenessProbe: { httpGet: { path: string } };
+              ports: { name: string; containerPort: number }[];
+              env: { name: string; value: string }[];
+              readinessProbe: { httpGet: { path: string; port: string } };
+              livenessProbe: { httpGet: { path: string; port: string } };
               securityContext: { readOnlyRootFilesystem: boolean; capabilities: { drop: string[] } };
               resources: { limits: unknown; requests: unknown };
             }[];
@@ -65,6 +69,24 @@ describe('deploy/ manifests', () => {
     assert.equal(pod.securityContext.runAsNonRoot, true);
     assert.equal(pod.containers[0]!.readinessProbe.httpGet.path, '/readyz');
     assert.equal(pod.containers[0]!.livenessProbe.httpGet.path, '/healthz');
+    // /readyz and /metrics are probed and scraped on the ops port, never on the public Slack port.
+    const worker = byName.get('Deployment/meshops-worker') as unknown as typeof app;
+    for (const d of [app, worker]) {
+      const c = d.spec.template.spec.containers[0]!;
+      const ops = c.ports.find((p) => p.name === 'ops')?.containerPort;
+      assert.equal(ops, 9464);
+      assert.equal(c.env.find((e) => e.name === 'OPS_PORT')?.value, String(ops));
+      assert.equal(c.readinessProbe.httpGet.port, 'ops');
+      assert.equal(d.spec.template.metadata.annotations['prometheus.io/port'], String(ops));
+    }
+    const service = byName.get('Service/meshops-app') as unknown as {
+      spec: { ports: { targetPort: string }[] };
+    };
+    assert.deepEqual(
+      service.spec.ports.map((p) => p.targetPort),
+      ['http'],
+      'the public Service reaches PORT only',
+    );
     assert.equal(pod.containers[0]!.securityContext.readOnlyRootFilesystem, true);
     assert.deepEqual(pod.containers[0]!.securityContext.capabilities.drop, ['ALL']);
     assert.ok(pod.containers[0]!.resources.limits && pod.containers[0]!.resources.requests);
@@ -77,6 +99,20 @@ describe('deploy/ manifests', () => {
     assert.ok(
       !external.some((m) => m.kind === 'StatefulSet'),
       'the external-redis overlay drops the in-namespace Redis',
+    );
+  });
+
+  it('gives a worker time to finish the longest job before Kubernetes kills it', () => {
+    const jobs = { timeout: 60_000, concurrency: 8 }; // the defaults
+    const grace = shutdownGrace({ jobs });
+    // A drift restart may use three quarters of jobs.timeout (45 s) and still has to post its outcome.
+    assert.ok(grace >= jobs.timeout, `grace ${grace} ms covers a whole job`);
+    const worker = docs(readFileSync('deploy/kubernetes/base/worker.yaml', 'utf8')).find(
+      (m) => m.kind === 'Deployment',
+    ) as unknown as { spec: { template: { spec: { terminationGracePeriodSeconds: number } } } };
+    assert.ok(
+      worker.spec.template.spec.terminationGracePeriodSeconds * 1000 > grace,
+      'the pod is not killed before the grace ends',
     );
   });
 

@@ -1,4 +1,4 @@
-import { escapeMrkdwn, MAX_LIST_LINES } from '../../chat/mrkdwn.ts';
+import { MAX_LIST_LINES } from '../../chat/mrkdwn.ts';
 import type { ApprovalCheck } from '../change.ts';
 import type { DriftProblem } from '../istio/drift.ts';
 import { hostOf } from '../istio/facts.ts';
@@ -155,8 +155,7 @@ const STEP_ICON: Record<RolloutStep['state'], string> = {
 
 export function stepLines(steps: readonly RolloutStep[]): string[] {
   return steps.map(
-    (s) =>
-      `${STEP_ICON[s.state]} \`${s.deployment}\` ${s.state}${s.detail ? `: ${escapeMrkdwn(s.detail)}` : ''}`,
+    (s) => `${STEP_ICON[s.state]} \`${s.deployment}\` ${s.state}${s.detail ? `: ${s.detail}` : ''}`,
   );
 }
 

@@ -1,4 +1,4 @@
-import { selectorText } from '../../config/selector.ts';
+import { labelsProblem, selectorText } from '../../config/selector.ts';
 import type { Cluster } from '../../kube/cluster.ts';
 import { classifyKubeError } from '../../kube/errors.ts';
 import { shortHost } from './describe.ts';
@@ -94,6 +94,11 @@ export function subsetLabels(
   if (!subset)
     return {
       problem: `DestinationRule ${rule.name} has no subset ${target.subset} (it has ${rule.subsets.map((s) => s.name).join(', ') || 'none'})`,
+    };
+  const invalid = labelsProblem(subset.labels);
+  if (invalid)
+    return {
+      problem: `DestinationRule ${rule.name} subset ${target.subset} has labels no pod can carry (${invalid})`,
     };
   return { labels: subset.labels };
 }

@@ -121,4 +121,16 @@ export const errors = {
 
   unavailable: () =>
     new ApiError(503, 'ServiceUnavailable', 'the server is currently unable to handle the request'),
+
+  // k8s.io/apiserver's timeout filter: the handler may still finish (and an etcd write commit) after this.
+  timeout: () =>
+    new ApiError(
+      504,
+      'Timeout',
+      'Timeout: request did not complete within requested timeout - context deadline exceeded',
+    ),
+
+  // What an etcd leader election looks like to a client: the write was not committed.
+  etcdTimeout: () =>
+    new ApiError(500, 'InternalError', 'Internal error occurred: etcdserver: request timed out'),
 };

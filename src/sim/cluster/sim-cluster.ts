@@ -21,6 +21,11 @@ export interface ClusterSwitches {
   tokenRevoked: boolean;
   /** Namespaces where exec gets 403; `*` for all. */
   execForbidden: Set<string>;
+  /**
+   * What the next writes (create, update, patch, delete) meet: `lost-reply` is committed and then answered
+   * 504 Timeout, `not-committed` is answered 500 with nothing stored. One entry per write, in order.
+   */
+  writeFaults: ('lost-reply' | 'not-committed')[];
 }
 
 export interface PodTraits {
@@ -72,6 +77,7 @@ export class SimCluster {
       unavailable: false,
       tokenRevoked: false,
       execForbidden: new Set(spec.execForbiddenNamespaces),
+      writeFaults: [],
     };
   }
 

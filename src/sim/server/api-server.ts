@@ -24,6 +24,7 @@ interface Reply {
 }
 
 const MAX_BODY = 16 * 1024 * 1024;
+const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 function statusReply(e: unknown): Reply {
   const error =
@@ -151,7 +152,12 @@ export class ClusterApiServer {
       this.#send(res, await this.#proxy(req, route, url, body));
       return;
     }
-    this.#send(res, this.#route(req, url, body));
+    const write = WRITE_METHODS.has(req.method ?? '') && route.kind === 'resource';
+    const fault = write ? this.#cluster.switches.writeFaults.shift() : undefined;
+    if (fault === 'not-committed') throw errors.etcdTimeout();
+    const reply = this.#route(req, url, body);
+    if (fault === 'lost-reply' && reply.status < 300) throw errors.timeout();
+    this.#send(res, reply);
   }
 
   /**

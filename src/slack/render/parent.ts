@@ -1,4 +1,5 @@
 import type { KnownBlock } from '@slack/types';
+import { userRef } from '../../chat/mrkdwn.ts';
 import type { JobResult } from '../../chat/reply.ts';
 import { clip, context, section } from './blocks.ts';
 
@@ -19,7 +20,7 @@ const seconds = (ms: number) => `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`;
 
 /** Everyone who asked for the run, in the order they asked, each once. */
 function requestedBy(users: readonly string[]): string {
-  return [...new Set(users)].map((u) => `<@${u}>`).join(', ');
+  return [...new Set(users)].map((u) => userRef(u)).join(', ');
 }
 
 function parent(commandText: string, users: readonly string[], state: string): ParentMessage {

@@ -73,6 +73,6 @@ describe('/mesh status end to end (Slack → queue → worker → simulated clus
       [],
     );
     assert.match(text, /\*Data plane on iks\*: 2000 pods of 2001 without a ready sidecar/);
-    assert.match(text, /…and 1850 more pods: `kubectl get pods -n <namespace>` on iks lists them/);
+    assert.match(text, /…and 1850 more pods: `kubectl get pods -n &lt;namespace&gt;` on iks lists them/);
   });
 });

@@ -255,6 +255,14 @@ describe('/mesh repair drift on Istio 1.0, end to end', () => {
     const second = await w.approval('C0STALE', 2);
     assert.ok(text(note).includes(second.id));
     assert.ok(text(second.message).includes(`+  discoveryAddress: ${latest}:15007`));
+    // The re-planned request is still the requester's: no self-approval through the re-plan.
+    assert.match(text(second.message), /Requested by\* <@U0ALICE>/);
+    await w.approve('C0STALE', second, ALICE);
+    await waitFor('the four-eyes refusal', () =>
+      w.h.slack.messages.some(
+        (m) => m.ephemeralFor === ALICE && /Four eyes: you requested "Repair drift on iks"/.test(m.text),
+      ),
+    );
 
     await w.approve('C0STALE', second);
     await waitFor('the re-planned repair applied', () =>

@@ -59,6 +59,8 @@ export interface WorldOptions {
   preflight?: 'block' | 'warn';
   /** A presets folder instead of the shipped ones. */
   presets?: string;
+  /** `app`: no worker in this process (a test starts its own, e.g. one it can kill). */
+  role?: 'app';
   /** The modern scenario (istiod, in-proxy telemetry) with `istio.profile: modern`, instead of the seed. */
   modern?: boolean;
   /** `routing.verify` keys, e.g. `{ window: '6s', interval: '1s' }`. */
@@ -70,6 +72,8 @@ export function configYaml(sim: SimMesh, options: WorldOptions = {}): string {
 ${seedClustersYaml(sim)}${options.modern ? 'istio:\n  profile: modern\n' : ''}access:
   operators: [${ALICE}, U0ERIN]
   approvers: [${ALICE}, ${BOB}, ${GROUP}]
+  # A suite's commands and clicks by one person fall within a minute; rate limits have their own test.
+  rateLimit: { commands: 100, per: 1m }
 ${options.approvalTtl ? `  approvalTtl: ${options.approvalTtl}\n` : ''}routing:
   preflight: ${options.preflight ?? 'block'}
 ${options.presets ? `  presets: ${options.presets}\n` : ''}${
@@ -86,7 +90,12 @@ ${options.presets ? `  presets: ${options.presets}\n` : ''}${
 export async function startWorld(label: string, options: WorldOptions = {}): Promise<World> {
   const dir = mkdtempSync(join(tmpdir(), `meshops-${label}-`));
   const sim = await startSimMesh({ dir, ...(options.modern ? { scenario: 'modern' } : {}) });
-  const h = await startHarness({ configYaml: configYaml(sim, options), configDir: dir, label });
+  const h = await startHarness({
+    configYaml: configYaml(sim, options),
+    configDir: dir,
+    label,
+    ...(options.role ? { role: options.role } : {}),
+  });
   h.slack.userGroups.set(GROUP, [DAVE]);
   const { redis, audit } = auditOf(h.prefix);
 

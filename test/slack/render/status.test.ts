@@ -122,7 +122,7 @@ describe('renderStatus (pure)', () => {
     assert.match(
       all,
       new RegExp(
-        `…and ${2000 - MAX_LIST_LINES} more pods: \`kubectl get pods -n <namespace>\` on iks lists them`,
+        `…and ${2000 - MAX_LIST_LINES} more pods: \`kubectl get pods -n &lt;namespace&gt;\` on iks lists them`,
       ),
     );
     assert.match(blocksText(messages[0]!), /Mesh status: degraded/);
