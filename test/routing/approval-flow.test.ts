@@ -332,4 +332,28 @@ describe('/mesh route apply behind approval, against the simulated clusters', ()
     assert.match(lines, /\*requested\* rollback by <@U0ALICE>/);
     assert.match(lines, /\*applied\* reviews-50-v3 by <@U0BOB>/);
   });
+
+  it('creates a VirtualService that does not exist yet and deletes it on rollback, within the shipped RBAC', async () => {
+    // The reviews routes removed as an admin would: the preset's VirtualService must be created.
+    await w.kube('icp').deleteNamespacedCustomObject({
+      group: 'networking.istio.io',
+      version: 'v1alpha3',
+      namespace: 'default',
+      plural: 'virtualservices',
+      name: 'reviews',
+    });
+    await w.h.command('route apply reviews-v3', { user: ALICE, channel: 'C0CREATE' });
+    const approval = await w.approval('C0CREATE');
+    await w.approve('C0CREATE', BOB);
+    await waitFor('the apply', () => /Applied\* at/.test(w.message('C0CREATE', approval.ts).text));
+    assert.deepEqual((await w.vs('icp', 'reviews'))?.spec, presetSpec('reviews-v3'));
+    assert.ok(w.requestsTo('icp').some((l) => l.startsWith('POST ') && l.includes('/virtualservices')));
+    await waitFor('locks released', async () => (await redis.keys(`${w.h.prefix}:lock:*`)).length === 0);
+
+    await w.h.command('route rollback', { user: ALICE, channel: 'C0UNCREATE' });
+    const undo = await w.approval('C0UNCREATE');
+    await w.approve('C0UNCREATE', DAVE);
+    await waitFor('the rollback', () => /Applied\* at/.test(w.message('C0UNCREATE', undo.ts).text));
+    assert.equal(await w.vs('icp', 'reviews'), undefined, 'the VirtualService the apply created is gone');
+  });
 });

@@ -66,6 +66,8 @@ export function configYaml(sim: SimMesh, options: WorldOptions = {}): string {
 ${seedClustersYaml(sim)}access:
   operators: [${ALICE}, U0ERIN]
   approvers: [${ALICE}, ${BOB}, ${GROUP}]
+  # One file's tests share a world: more commands a minute than one person would send.
+  rateLimit: { commands: 100, per: 60s }
 ${options.approvalTtl ? `  approvalTtl: ${options.approvalTtl}\n` : ''}routing:
   preflight: ${options.preflight ?? 'block'}
 ${options.presets ? `  presets: ${options.presets}\n` : ''}jobs:

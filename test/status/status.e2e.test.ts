@@ -59,11 +59,11 @@ describe('/mesh status end to end (Slack → queue → worker → simulated clus
   it('2,000 pods without a sidecar: every reply within Slack’s limits, nothing cut silently', async () => {
     await sim.mesh.faults.addPods('iks', 2000, { namespace: 'bulk' });
     // Labelled after the pods exist, so none has a sidecar: all 2,000 are findings.
-    await sim.clusters
+    await sim.admin
       .get('iks')!
       .core.patchNamespace(
         { name: 'bulk', body: { metadata: { labels: { 'istio-injection': 'enabled' } } } },
-        sim.clusters.get('iks')!.mergePatch(),
+        sim.admin.get('iks')!.mergePatch(),
       );
     const { parent, replies, text } = await run('status', 'C0BULK');
     assert.match(
