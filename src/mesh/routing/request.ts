@@ -2,6 +2,7 @@ import { auditOf, requestApproval } from '../../access/approvals.ts';
 import type { JobContext, JobResult } from '../../jobs/types.ts';
 import { classifyKubeError } from '../../kube/errors.ts';
 import type { CommandJob } from '../../queue/jobs.ts';
+import { istioSetup } from '../istio/profiles.ts';
 import { lockKey, lockLabel, ROUTING_KIND, type RoutingPayload } from './change.ts';
 import { listVirtualServices } from './live.ts';
 import { makePlan, type Target } from './plan.ts';
@@ -49,7 +50,12 @@ export async function requestRoutingChange(
     );
 
   const checks: PreflightCheck[] = await runPreflight(
-    { primary, all: ctx.clusters.all, ...(tunnel ? { tunnel } : {}) },
+    {
+      primary,
+      all: ctx.clusters.all,
+      istioNamespace: istioSetup(ctx.config, primary.config).namespace,
+      ...(tunnel ? { tunnel } : {}),
+    },
     plan.changes,
   );
   const failed = checks.filter((c) => c.level === 'fail');
