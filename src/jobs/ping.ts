@@ -1,5 +1,5 @@
 import { runPingCheck } from '../mesh/vpn/check.ts';
-import { renderRefusal, renderVpn } from '../mesh/vpn/render.ts';
+import { renderRefusal, renderVpn } from '../slack/render/vpn.ts';
 import type { CommandHandler } from './types.ts';
 
 /** `/mesh ping <from> <to | IPv4>`: the VPN check for one pair; an address outside every cluster is refused unpinged. */

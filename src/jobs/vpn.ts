@@ -1,5 +1,5 @@
 import { runVpnCheck } from '../mesh/vpn/check.ts';
-import { renderVpn } from '../mesh/vpn/render.ts';
+import { renderVpn } from '../slack/render/vpn.ts';
 import type { CommandHandler } from './types.ts';
 
 /** `/mesh vpn`: every strongSwan tunnel and the pod-IP pings both ways, compared with the previous run. */

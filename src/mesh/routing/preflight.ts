@@ -1,7 +1,7 @@
 import { parse as parseYaml } from 'yaml';
+import { selectorText } from '../../config/selector.ts';
 import type { Cluster } from '../../kube/cluster.ts';
 import { classifyKubeError } from '../../kube/errors.ts';
-import { selectorText } from '../../kube/selector.ts';
 import { remoteSecretNames } from '../istio/gather.ts';
 import { shortHost } from './describe.ts';
 import { type DestinationRuleSubsets, listDestinationRules } from './live.ts';

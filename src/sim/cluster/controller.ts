@@ -4,7 +4,7 @@
 // keep one pod on every node, and selector Services get Endpoints and EndpointSlices that
 // follow the pods.
 
-import { matchesLabels, parseLabelSelector, selectorText } from '../../kube/selector.ts';
+import { matchesLabels, parseLabelSelector, selectorText } from '../../config/selector.ts';
 import type { WorkloadSpec } from '../scenario/schema.ts';
 import { allocateAddress } from './addresses.ts';
 import { fnv1a, kubeSuffix, podTemplateHash, uid } from './ids.ts';
