@@ -49,7 +49,7 @@ describe('/mesh status with the modern profile (istiod + east-west gateway on ic
     const f = r.findings.find((x) => x.id === 'iks/drift/istiod');
     assert.equal(
       f?.text,
-      'iks: the istiod endpoints point at istiod 198.51.100.99, the east-west gateway on icp is at 198.51.100.50 (drift)',
+      'iks: the istiod endpoints point at istiod 198.51.100.99, the east-west gateway on icp is at 198.51.100.50 (drift) — proxies get no configuration and no certificate renewals from istiod',
     );
     assert.match(
       f?.action ?? '',

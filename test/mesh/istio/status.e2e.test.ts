@@ -41,7 +41,7 @@ describe('/mesh status end to end (Slack → queue → worker → simulated clus
       labelSelector: 'istio=pilot',
     });
     const { parent, text } = await run('status iks', 'C0DRIFT');
-    const line = `iks: sidecars point at pilot ${change!.before.ip}, pilot now runs at ${change!.after!.ip} (drift)`;
+    const line = `iks: sidecars point at pilot ${change!.before.ip}, pilot now runs at ${change!.after!.ip} (drift) — new sidecars get no configuration from pilot and never become ready; running ones keep their last routes and endpoints`;
     assert.ok(parent.text.includes(`*degraded*: ${line}`), parent.text);
     assert.match(text, /Status of iks: degraded/);
     assert.ok(text.includes(`*What matters most*\n• ${line}`), text);
