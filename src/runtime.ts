@@ -15,11 +15,13 @@ import { presetsFor } from './mesh/routing/presets.ts';
 import { opsRoutes, startOpsServer } from './observability/http.ts';
 import { createLogger, type Logger, registerSecret } from './observability/logger.ts';
 import { metrics } from './observability/metrics.ts';
+import { createAdmitter } from './queue/admit.ts';
 import { createRedis } from './queue/connection.ts';
 import { createProducer, withTimeout } from './queue/producer.ts';
 import { closeWorker, startWorker } from './queue/worker.ts';
 import { syncAtStart } from './schedules/sync.ts';
 import { createSlackApp } from './slack/app.ts';
+import { createChannelBudget } from './slack/channel-budget.ts';
 import { createPoster, createSlackClient } from './slack/poster.ts';
 import { createEnvelopeDedupe } from './slack/socket/dedupe.ts';
 import type { SocketMode, SocketModeOptions } from './slack/socket/receiver.ts';
@@ -33,8 +35,6 @@ export interface StartOptions {
   logDestination?: DestinationStream;
   /** Listen address for the app; tests bind 127.0.0.1 on port 0. */
   host?: string;
-  /** Slack pacing per channel; Slack's 1 message/s by default. */
-  channelIntervalMs?: number;
   /** How long SIGTERM waits for running jobs before leaving them to another worker. */
   shutdownGraceMs?: number;
   stalledIntervalMs?: number;
@@ -72,7 +72,7 @@ export async function startMeshops(options: StartOptions): Promise<Meshops> {
     token: env.SLACK_BOT_TOKEN!,
     apiUrl: env.SLACK_API_URL,
     log,
-    channelIntervalMs: options.channelIntervalMs ?? 1000,
+    budget: createChannelBudget({ redis, prefix: env.REDIS_PREFIX, log }),
     onRateLimited: (method) => metrics.slackRateLimited.inc({ method }),
     onError: (method, code) => metrics.slackErrors.inc({ method, code }),
   });
@@ -129,7 +129,7 @@ export async function startMeshops(options: StartOptions): Promise<Meshops> {
       apiUrl: env.SLACK_API_URL,
       log,
       producer,
-      poster,
+      admitter: createAdmitter(producer, env.REDIS_PREFIX),
       permissions,
       routes,
       rateLimit: createRateLimiter(

@@ -6,7 +6,34 @@ export interface RecordedCall {
   method: string;
   args: Record<string, unknown>;
   at: number;
+  /** Set when the call was refused with HTTP 429 for exceeding a limit (not for an injected fault). */
+  limited?: true;
 }
+
+/**
+ * Slack's rate limits as this fake enforces them, each as a token bucket (full at start). Slack publishes rates,
+ * not burst sizes (docs.slack.dev/apis/web-api/rate-limits): "1 per second" per channel for chat.postMessage with
+ * "short bursts >1 allowed", and per-minute tiers per method for the workspace. The burst sizes are this fake's.
+ */
+export interface SlackLimits {
+  /** chat.postMessage into one channel. */
+  channel: { burst: number; perSecond: number };
+  /** Calls per minute per method, across the workspace (the bucket holds one minute's worth). */
+  perMinute: Record<string, number>;
+}
+
+export const SLACK_LIMITS: SlackLimits = {
+  channel: { burst: 6, perSecond: 1 },
+  perMinute: {
+    // "several hundred messages per minute" (chat.postMessage), Tier 3 (chat.update), Tier 4, Tier 2, Tier 4.
+    'chat.postMessage': 300,
+    'chat.update': 50,
+    'chat.postEphemeral': 100,
+    'usergroups.users.list': 20,
+    'files.getUploadURLExternal': 100,
+    'files.completeUploadExternal': 100,
+  },
+};
 
 export interface StoredMessage {
   channel: string;
@@ -17,6 +44,26 @@ export interface StoredMessage {
   user?: string;
   ephemeralFor?: string;
   edited?: number;
+  /** Files shared into the message (files.completeUploadExternal); `url` is served by this stub. */
+  files?: SharedFile[];
+}
+
+export interface SharedFile {
+  id: string;
+  name: string;
+  title: string;
+  mimetype: string;
+  url: string;
+  alt?: string;
+}
+
+/** A file between files.getUploadURLExternal and files.completeUploadExternal, then shared. */
+interface UploadedFile {
+  id: string;
+  name: string;
+  length: number;
+  alt?: string;
+  bytes?: Buffer;
 }
 
 /**
@@ -43,6 +90,8 @@ export interface SlackApiOptions {
   /** Display names for `users.info`, by user ID. */
   users?: ReadonlyMap<string, string>;
   routes?: ExtraRoutes;
+  /** Slack's rate limits, on unless a benchmark says otherwise. */
+  limits?: SlackLimits;
 }
 
 /** A fault the next matching call gets instead of success: a Slack error code or an HTTP status. */
@@ -74,11 +123,17 @@ export interface SlackApiStub {
   close(): Promise<void>;
 }
 
-async function readBody(req: IncomingMessage): Promise<string> {
+async function readBody(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
 }
+
+/** What a file's first bytes say it is (the stub serves back what was uploaded, PNG or not). */
+const mimetypeOf = (bytes: Buffer) =>
+  bytes.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))
+    ? 'image/png'
+    : 'application/octet-stream';
 
 function decodeArgs(req: IncomingMessage, body: string): Record<string, unknown> {
   const type = req.headers['content-type'] ?? '';
@@ -116,6 +171,33 @@ export async function startSlackApi(options: SlackApiOptions = {}): Promise<Slac
   const userGroups = new Map<string, string[]>();
   const listeners = new Set<(event: SlackApiEvent) => void>();
   const extensions = new Map<string, Parameters<SlackApiStub['extend']>[1]>();
+  const limits = options.limits ?? SLACK_LIMITS;
+  const buckets = new Map<string, { tokens: number; at: number }>();
+  /** Takes a token; returns 0, or the ms until one is there (nothing taken). */
+  const spend = (key: string, capacity: number, perMs: number): number => {
+    const now = performance.now();
+    const bucket = buckets.get(key) ?? { tokens: capacity, at: now };
+    bucket.tokens = Math.min(capacity, bucket.tokens + (now - bucket.at) * perMs);
+    bucket.at = now;
+    buckets.set(key, bucket);
+    if (bucket.tokens >= 1) {
+      bucket.tokens -= 1;
+      return 0;
+    }
+    return (1 - bucket.tokens) / perMs;
+  };
+  /** The wait Slack would ask for before this call may be made, or 0 when it is within every limit. */
+  const overLimit = (method: string, channel: string | undefined): number => {
+    const perMinute = limits.perMinute[method];
+    const methodWait = perMinute ? spend(`method:${method}`, perMinute, perMinute / 60_000) : 0;
+    if (methodWait > 0) return methodWait;
+    // A file shared into a channel is a message there too.
+    if ((method !== 'chat.postMessage' && method !== 'files.completeUploadExternal') || !channel) return 0;
+    const { burst, perSecond } = limits.channel;
+    return spend(`channel:${channel}`, burst, perSecond / 1000);
+  };
+  const files = new Map<string, UploadedFile>();
+  let base = '';
   let clock = Math.floor(Date.now() / 1000);
   let seq = 0;
   const nextTs = () => {
@@ -235,6 +317,56 @@ export async function startSlackApi(options: SlackApiOptions = {}): Promise<Slac
         emit({ kind: 'message', message });
         return { ok: true, message_ts: message.ts };
       }
+      // Slack's external upload flow (docs.slack.dev files.getUploadURLExternal / completeUploadExternal).
+      case 'files.getUploadURLExternal': {
+        const length = Number(args.length);
+        if (typeof args.filename !== 'string' || !args.filename || !(length > 0))
+          return { ok: false, error: 'missing_argument' };
+        if (typeof args.alt_txt === 'string' && args.alt_txt.length > 1000)
+          return { ok: false, error: 'alt_txt_too_large' };
+        seq += 1;
+        const id = `F0${String(seq).padStart(9, '0')}`;
+        files.set(id, {
+          id,
+          name: args.filename,
+          length,
+          ...(typeof args.alt_txt === 'string' ? { alt: args.alt_txt } : {}),
+        });
+        return { ok: true, upload_url: `${base}/upload/${id}`, file_id: id };
+      }
+      case 'files.completeUploadExternal': {
+        const list = (typeof args.files === 'string' ? JSON.parse(args.files) : args.files) as
+          | { id?: string; title?: string }[]
+          | undefined;
+        if (!Array.isArray(list) || list.length === 0) return { ok: false, error: 'invalid_arguments' };
+        const uploaded = list.map((f) => ({ f, file: files.get(String(f.id)) }));
+        if (uploaded.some((u) => !u.file?.bytes)) return { ok: false, error: 'file_not_found' };
+        const target = typeof args.channel_id === 'string' ? args.channel_id : undefined;
+        if (target && notInChannel.has(target)) return { ok: false, error: 'not_in_channel' };
+        const shared: SharedFile[] = uploaded.map(({ f, file }) => ({
+          id: file!.id,
+          name: file!.name,
+          title: f.title ?? file!.name,
+          mimetype: mimetypeOf(file!.bytes!),
+          url: `${base}/files/${file!.id}`,
+          ...(file!.alt ? { alt: file!.alt } : {}),
+        }));
+        // "If not specified the file will be private": only a channel makes a message.
+        if (target) {
+          const message: StoredMessage = {
+            channel: target,
+            ts: nextTs(),
+            text: typeof args.initial_comment === 'string' ? args.initial_comment : '',
+            blocks: [],
+            ...(typeof args.thread_ts === 'string' ? { thread_ts: args.thread_ts } : {}),
+            user: 'U0MESHBOT',
+            files: shared,
+          };
+          messages.push(message);
+          emit({ kind: 'message', message });
+        }
+        return { ok: true, files: shared.map((f) => ({ id: f.id, title: f.title })) };
+      }
       case 'usergroups.users.list': {
         const users = userGroups.get(String(args.usergroup));
         return users ? { ok: true, users } : { ok: false, error: 'no_such_subteam' };
@@ -250,7 +382,26 @@ export async function startSlackApi(options: SlackApiOptions = {}): Promise<Slac
 
   const server: Server = createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
-    const body = await readBody(req);
+    const bytes = await readBody(req);
+    const body = bytes.toString('utf8');
+    const upload = /^\/upload\/([A-Z0-9]+)$/.exec(url.pathname);
+    if (upload && req.method === 'POST') {
+      const file = files.get(upload[1]!);
+      if (!file || file.bytes || bytes.length !== file.length) {
+        res.writeHead(400, { 'content-type': 'text/plain' }).end('upload rejected');
+        return;
+      }
+      file.bytes = bytes;
+      res.writeHead(200, { 'content-type': 'text/plain' }).end(`OK - ${bytes.length}`);
+      return;
+    }
+    const served = /^\/files\/([A-Z0-9]+)$/.exec(url.pathname);
+    if (served && req.method === 'GET') {
+      const file = files.get(served[1]!);
+      if (!file?.bytes) send(res, 404, { ok: false, error: 'file_not_found' });
+      else res.writeHead(200, { 'content-type': mimetypeOf(file.bytes) }).end(file.bytes);
+      return;
+    }
     const respond = /^\/response\/([^/]+)$/.exec(url.pathname);
     if (respond && req.method === 'POST') {
       const id = decodeURIComponent(respond[1]!);
@@ -272,8 +423,20 @@ export async function startSlackApi(options: SlackApiOptions = {}): Promise<Slac
     }
     const method = api[1]!;
     const args = decodeArgs(req, body);
-    calls.push({ method, args, at: Date.now() });
-    const fault = takeFault(method, typeof args.channel === 'string' ? args.channel : undefined);
+    const channel = typeof args.channel === 'string' ? args.channel : undefined;
+    const shareChannel = typeof args.channel_id === 'string' ? args.channel_id : undefined;
+    const waitMs = overLimit(method, channel ?? shareChannel);
+    calls.push({ method, args, at: Date.now(), ...(waitMs > 0 ? { limited: true as const } : {}) });
+    if (waitMs > 0) {
+      send(
+        res,
+        429,
+        { ok: false, error: 'ratelimited' },
+        { 'retry-after': String(Math.ceil(waitMs / 1000)) },
+      );
+      return;
+    }
+    const fault = takeFault(method, channel);
     if (fault && 'status' in fault) {
       if (fault.status === 429)
         send(res, 429, { ok: false, error: 'ratelimited' }, { 'retry-after': String(fault.retryAfter) });
@@ -297,7 +460,7 @@ export async function startSlackApi(options: SlackApiOptions = {}): Promise<Slac
     });
   });
   const { port: bound } = server.address() as AddressInfo;
-  const base = `http://${host}:${bound}`;
+  base = `http://${host}:${bound}`;
   return {
     url: `${base}/api/`,
     responseUrl: (id) => `${base}/response/${encodeURIComponent(id)}`,

@@ -27,6 +27,10 @@ export function demoConfigYaml(clusters: readonly DemoCluster[]): string {
       ...(c.remoteSecret ? { remoteSecret: c.remoteSecret } : {}),
     })),
     istio: { profile: 'istio-1.0', namespace: 'istio-system' },
+    routing: {
+      // Shorter than production (5m / 30s), so a visitor sees a whole window, chart and all, in two minutes.
+      verify: { window: '2m', interval: '10s' },
+    },
     access: {
       operators: [DEMO_USERS.alice.id],
       approvers: [DEMO_USERS.bob.id],

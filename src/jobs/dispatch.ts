@@ -6,11 +6,20 @@ import type { JobResult, ReplyPort } from '../chat/reply.ts';
 import type { MeshConfig } from '../config/schema.ts';
 import type { Clusters } from '../kube/registry.ts';
 import { type Logger, scrub } from '../observability/logger.ts';
-import type { CommandJob } from '../queue/jobs.ts';
+import type { CommandJob, CommandRequest } from '../queue/jobs.ts';
+import { ensureParent } from '../queue/parent.ts';
+import { CLOSE_GROUP, groupKey, runKey } from '../queue/runs.ts';
 import type { Dispatch, JobRun } from '../queue/worker.ts';
+import { MEMBERSHIP_ERRORS, SlackApiError } from '../slack/poster.ts';
 import { approvalView } from '../slack/render/approval.ts';
 import { splitMessages } from '../slack/render/blocks.ts';
-import { errorReply, failedMessage, runningMessage, verdictMessage } from '../slack/render/parent.ts';
+import {
+  errorReply,
+  failedMessage,
+  notInChannelAdvice,
+  runningMessage,
+  verdictMessage,
+} from '../slack/render/parent.ts';
 import type { Handlers, JobContext } from './types.ts';
 
 export interface DispatchDeps {
@@ -81,15 +90,72 @@ export function createDispatch(deps: DispatchDeps): Dispatch {
     jobContext(deps, { jobId, log, signal });
   const timeout = deps.config.jobs.timeout;
 
-  async function command(data: CommandJob, run: JobRun): Promise<JobResult> {
+  /** Everyone who asked for the run: its requesters list (reads share runs), or the one requester. */
+  async function requestersOf(request: CommandRequest, run: JobRun): Promise<string[]> {
+    const list = await deps.redis.lrange(runKey(deps.prefix, run.jobId, 'requesters'), 0, -1);
+    return list.length > 0 ? list : [request.user];
+  }
+
+  /** Closes the run's group (later commands start a run of their own) and returns its final requesters. */
+  async function closeRun(request: CommandRequest, run: JobRun): Promise<string[]> {
+    const list = (await deps.redis.eval(
+      CLOSE_GROUP,
+      2,
+      groupKey(deps.prefix, request.channel, request.command),
+      runKey(deps.prefix, run.jobId, 'requesters'),
+      run.jobId,
+    )) as string[];
+    return list.length > 0 ? list : [request.user];
+  }
+
+  /** The run's parent message, posted once however often the job is attempted. */
+  async function parentOf(request: CommandRequest, run: JobRun, users: string[]): Promise<string> {
+    try {
+      const parent = await ensureParent(deps.redis, runKey(deps.prefix, run.jobId, 'parent'), async () => {
+        const posted = await reply.post({ channel: request.channel, ...runningMessage(request.text, users) });
+        return posted.ts;
+      });
+      if (!parent.posted)
+        await reply
+          .update({ channel: request.channel, ts: parent.ts, ...runningMessage(request.text, users) })
+          .catch((err: unknown) => run.log.warn({ err }, 'could not mark the parent running'));
+      return parent.ts;
+    } catch (err) {
+      const membership = err instanceof SlackApiError && MEMBERSHIP_ERRORS.has(err.code);
+      run.log.warn({ err }, 'could not post the parent message');
+      if (!membership && !run.lastAttempt) throw err;
+      await closeRun(request, run);
+      if (request.responseUrl)
+        await reply
+          .respond(
+            request.responseUrl,
+            membership
+              ? notInChannelAdvice((err as SlackApiError).code)
+              : `:x: Slack did not accept my message (${reasonOf(err)}), so \`${request.text}\` did not run. Try again shortly.`,
+          )
+          .catch((e: unknown) => run.log.warn({ err: e }, 'could not reply through response_url'));
+      throw new UnrecoverableError(reasonOf(err));
+    }
+  }
+
+  async function command(request: CommandRequest, run: JobRun): Promise<JobResult | null> {
     const started = Date.now();
+    // The app told this command's requester that nothing was queued (Redis answered too late): the run goes
+    // ahead only for those who joined it in the meantime, and never names the requester who was told "no".
+    const abandoned = (await deps.redis.exists(runKey(deps.prefix, run.jobId, 'abandoned'))) === 1;
+    const named = (users: string[]) => (abandoned ? users.slice(1) : users);
+    const users = named(await requestersOf(request, run));
+    if (users.length === 0) {
+      await closeRun(request, run);
+      run.log.info('dropped: the app told its requester that nothing was queued');
+      return null;
+    }
+    const parentTs = await parentOf(request, run, users);
+    const data: CommandJob = { ...request, parentTs };
     const handler = deps.handlers.commands[data.command.kind] as
       | ((c: typeof data.command, j: CommandJob, ctx: JobContext) => Promise<JobResult>)
       | undefined;
-    const parent = { channel: data.channel, ts: data.parentTs };
-    await reply
-      .update({ ...parent, ...runningMessage(data.text, data.user) })
-      .catch((err: unknown) => run.log.warn({ err }, 'could not mark the parent running'));
+    const parent = { channel: data.channel, ts: parentTs };
     try {
       if (!handler)
         throw new UnrecoverableError(`no handler for "${data.command.kind}" in this worker version`);
@@ -97,11 +163,12 @@ export function createDispatch(deps: DispatchDeps): Dispatch {
         handler(data.command, data, contextFor(run.jobId, run.log, signal)),
       );
       for (const blocks of splitMessages(result.blocks)) {
-        await reply.post({ channel: data.channel, thread_ts: data.parentTs, text: result.text, blocks });
+        await reply.post({ channel: data.channel, thread_ts: parentTs, text: result.text, blocks });
       }
+      const everyone = named(await closeRun(request, run));
       await reply.update({
         ...parent,
-        ...verdictMessage(data.text, data.user, result.verdict, result.summary, Date.now() - started),
+        ...verdictMessage(data.text, everyone, result.verdict, result.summary, Date.now() - started),
       });
       return result;
     } catch (err) {
@@ -110,18 +177,19 @@ export function createDispatch(deps: DispatchDeps): Dispatch {
       if (willRetry) throw err;
       await reply.post({
         channel: data.channel,
-        thread_ts: data.parentTs,
+        thread_ts: parentTs,
         ...errorReply(reasonOf(err), run.jobId),
       });
-      await reply.update({ ...parent, ...failedMessage(data.text, data.user, Date.now() - started) });
+      const everyone = named(await closeRun(request, run));
+      await reply.update({ ...parent, ...failedMessage(data.text, everyone, Date.now() - started) });
       throw new UnrecoverableError(reasonOf(err));
     }
   }
 
   return {
     async command(data, run) {
-      const { verdict, summary } = await command(data, run);
-      return { verdict, summary };
+      const result = await command(data, run);
+      return result ? { verdict: result.verdict, summary: result.summary } : null;
     },
     async action(data, run) {
       const handler = deps.handlers.actions[data.action];

@@ -11,6 +11,7 @@ import type {
   CommandKind,
   CommandOf,
   EnqueueOptions,
+  MeshJob,
   ScheduleJob,
 } from '../queue/jobs.ts';
 
@@ -34,7 +35,7 @@ export interface JobContext {
    * Queues a follow-up job (e.g. verification after an apply) on the same queue; `delayMs` runs it later
    * (an approval's expiry), and a `jobId` makes queueing it twice queue it once.
    */
-  enqueue(job: CommandJob | ScheduleJob | ActionJob, options?: EnqueueOptions): Promise<string>;
+  enqueue(job: MeshJob, options?: EnqueueOptions): Promise<string>;
 }
 
 export type CommandHandler<K extends CommandKind = CommandKind> = (

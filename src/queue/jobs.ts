@@ -43,13 +43,19 @@ const requestFields = {
   requestedAt: z.number().int(),
 };
 
+/**
+ * A slash command as the app writes it to Redis before acknowledging it: everything a worker needs to answer it,
+ * with nothing left in the app's memory. The worker posts the parent message (see ./parent.ts).
+ */
 export const commandJobSchema = z.object({
   type: z.literal('command'),
   command: commandSchema,
   /** The text as typed, for messages and the audit log. */
   text: z.string(),
   ...requestFields,
-  parentTs: z.string().min(1),
+  /** Where the worker tells the requester what it cannot say in the channel (e.g. "invite me"). */
+  responseUrl: z.string().url().optional(),
+  triggerId: z.string().optional(),
 });
 
 /** A button click (approve / reject / a second-step action), run by a worker so writes never happen in the app. */
@@ -73,7 +79,9 @@ export const scheduleJobSchema = z.object({
 
 export const jobSchema = z.discriminatedUnion('type', [commandJobSchema, actionJobSchema, scheduleJobSchema]);
 
-export type CommandJob = z.infer<typeof commandJobSchema>;
+export type CommandRequest = z.infer<typeof commandJobSchema>;
+/** A command once its parent message exists: what handlers get, to answer in its thread. */
+export type CommandJob = CommandRequest & { parentTs: string };
 export type ActionJob = z.infer<typeof actionJobSchema>;
 export type ScheduleJob = z.infer<typeof scheduleJobSchema>;
 export type MeshJob = z.infer<typeof jobSchema>;

@@ -11,7 +11,10 @@ export class QueueUnavailableError extends Error {
 
 export interface Producer {
   readonly queue: Queue;
-  enqueue(job: MeshJob, options?: { writes?: boolean; jobId?: string; delayMs?: number }): Promise<string>;
+  enqueue(
+    job: MeshJob,
+    options?: { writes?: boolean; jobId?: string; delayMs?: number; timeoutMs?: number },
+  ): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -46,7 +49,10 @@ export function createProducer(redisUrl: string, prefix: string, addTimeoutMs = 
         ...(options.delayMs ? { delay: options.delayMs } : {}),
       };
       try {
-        const added = await withTimeout(queue.add(jobName(job), job, opts), addTimeoutMs);
+        const added = await withTimeout(
+          queue.add(jobName(job), job, opts),
+          options.timeoutMs ?? addTimeoutMs,
+        );
         return String(added.id);
       } catch (err) {
         throw new QueueUnavailableError(err);

@@ -3,7 +3,7 @@ import type { Logger } from '../observability/logger.ts';
 import { workerConnection } from './connection.ts';
 import {
   type ActionJob,
-  type CommandJob,
+  type CommandRequest,
   jobSchema,
   type MeshJob,
   QUEUE_NAME,
@@ -23,7 +23,8 @@ export interface JobRun {
  * it while attempts are left, unless it is an UnrecoverableError.
  */
 export interface Dispatch {
-  command(job: CommandJob, run: JobRun): Promise<{ verdict: string; summary: string }>;
+  /** Null when the run was dropped (its requester was told nothing was queued, and nobody joined it). */
+  command(job: CommandRequest, run: JobRun): Promise<{ verdict: string; summary: string } | null>;
   action(job: ActionJob, run: JobRun): Promise<void>;
   schedule(job: ScheduleJob, run: JobRun): Promise<void>;
 }

@@ -2,15 +2,14 @@ import type { Server } from 'node:http';
 import { App, HTTPReceiver, type Receiver, type RespondFn } from '@slack/bolt';
 import type { Permissions } from '../access/permissions.ts';
 import type { RateDecision } from '../access/rate-limit.ts';
-import type { ReplyPort } from '../chat/reply.ts';
 import { boltLogger } from '../observability/bolt-logger.ts';
 import { type Route, startOpsServer } from '../observability/http.ts';
 import type { Logger } from '../observability/logger.ts';
+import type { Admission, Admitter } from '../queue/admit.ts';
 import type { Producer } from '../queue/producer.ts';
-import { QueueUnavailableError } from '../queue/producer.ts';
+import { QueueUnavailableError, withTimeout } from '../queue/producer.ts';
 import { helpText, type ParseContext, parseCommand } from './parse-command.ts';
-import { MEMBERSHIP_ERRORS, SlackApiError } from './poster.ts';
-import { queuedMessage, unavailableMessage } from './render/parent.ts';
+import { joinedText } from './render/parent.ts';
 import { createSocketMode, type SocketMode, type SocketModeOptions } from './socket/receiver.ts';
 
 export interface SlackAppDeps {
@@ -21,8 +20,10 @@ export interface SlackAppDeps {
   botToken: string;
   apiUrl: string;
   log: Logger;
+  /** Buttons are queued through it. */
   producer: Producer;
-  poster: ReplyPort;
+  /** Slash commands are made durable through it before the ack. */
+  admitter: Admitter;
   permissions: Permissions;
   parseContext: ParseContext;
   /** /healthz, /readyz, /metrics, served beside /slack/events. */
@@ -43,8 +44,24 @@ export interface SlackApp {
   stop(): Promise<void>;
 }
 
-const INVITE_ADVICE =
-  "I can't post in this channel. Invite me with `/invite @meshops` (in a private channel, open the channel details → Integrations → Add apps), then run the command again.";
+/** The per-user limit is a courtesy: when Redis is slow it lets the command through rather than spend the ack. */
+const RATE_CHECK_TIMEOUT_MS = 300;
+
+function notQueuedReason(err: unknown): string {
+  const cause = err instanceof Error && err.cause instanceof Error ? err.cause.message : undefined;
+  const reason = err instanceof QueueUnavailableError ? err.message : 'the job could not be queued';
+  return cause ? `${reason} (${cause})` : reason;
+}
+
+/** A link to the run's message, when Slack told us the workspace's domain and the message exists. */
+function threadUrl(
+  teamDomain: string | undefined,
+  channel: string,
+  ts: string | undefined,
+): string | undefined {
+  if (!teamDomain || !ts || !/^[a-z0-9-]+$/.test(teamDomain)) return undefined;
+  return `https://${teamDomain}.slack.com/archives/${channel}/p${ts.replace('.', '')}`;
+}
 
 async function ephemeral(respond: RespondFn, text: string, log: Logger): Promise<void> {
   try {
@@ -86,7 +103,7 @@ export function createSlackApp(deps: SlackAppDeps): SlackApp {
     },
   });
 
-  app.command('/mesh', async ({ command, ack, respond }) => {
+  app.command('/mesh', async ({ command, ack }) => {
     const reqLog = log.child({
       user: command.user_id,
       channel: command.channel_id,
@@ -130,62 +147,61 @@ export function createSlackApp(deps: SlackAppDeps): SlackApp {
       deps.onCommand?.(sub, 'forbidden');
       return;
     }
-    // Everything that needs Redis or Slack happens after the ack, so a slow dependency never costs the 3 s.
-    await ack();
-    const rate = await deps.rateLimit(command.user_id);
+    // Redis is asked before the ack, within a bound: the ack then says what happened, and an acknowledged
+    // command is already durable. Posting to the channel is the worker's job.
+    const rate = await withTimeout(deps.rateLimit(command.user_id), RATE_CHECK_TIMEOUT_MS).catch(
+      (): RateDecision => ({ ok: true }),
+    );
     if (!rate.ok) {
-      await ephemeral(
-        respond,
-        `:raised_hand: You have run ${rate.limit} commands in the last ${Math.round(rate.perMs / 1000)} s, the most meshops takes from one person. Try again in ${Math.ceil(rate.retryInMs / 1000)} s.`,
-        reqLog,
-      );
+      await ack({
+        response_type: 'ephemeral',
+        text: `:raised_hand: You have run ${rate.limit} commands in the last ${Math.round(rate.perMs / 1000)} s, the most meshops takes from one person. Try again in ${Math.ceil(rate.retryInMs / 1000)} s.`,
+      });
       deps.onCommand?.(sub, 'rate_limited');
       return;
     }
 
     const text = `/mesh ${command.text.trim()}`;
-    let parentTs: string;
+    let admission: Admission;
     try {
-      parentTs = (
-        await deps.poster.post({ channel: command.channel_id, ...queuedMessage(text, command.user_id) })
-      ).ts;
-    } catch (err) {
-      const membership = err instanceof SlackApiError && MEMBERSHIP_ERRORS.has(err.code);
-      reqLog.warn({ err }, 'could not post the parent message');
-      await ephemeral(
-        respond,
-        membership
-          ? `:warning: ${INVITE_ADVICE} (Slack said \`${(err as SlackApiError).code}\`)`
-          : ':x: Slack did not accept my message; nothing was queued. Try again shortly.',
-        reqLog,
-      );
-      deps.onCommand?.(sub, membership ? 'not_in_channel' : 'slack_error');
-      return;
-    }
-    try {
-      const jobId = await deps.producer.enqueue(
+      admission = await deps.admitter.admit(
         {
           type: 'command',
           command: parsed.command,
           text,
           user: command.user_id,
           channel: command.channel_id,
-          parentTs,
           requestedAt: Date.now(),
+          ...(command.response_url ? { responseUrl: command.response_url } : {}),
+          ...(command.trigger_id ? { triggerId: command.trigger_id } : {}),
         },
-        { writes: parsed.spec.writes },
+        { writes: parsed.spec.writes, coalesce: parsed.spec.coalesce === true },
       );
-      reqLog.info({ jobId, command: parsed.command.kind }, 'command queued');
-      deps.onCommand?.(sub, 'queued');
     } catch (err) {
       reqLog.error({ err }, 'could not queue the command');
-      const reason = err instanceof QueueUnavailableError ? err.message : 'the job could not be queued';
-      await deps.poster
-        .update({ channel: command.channel_id, ts: parentTs, ...unavailableMessage(text, command.user_id) })
-        .catch(() => {});
-      await ephemeral(respond, `:x: Not queued: ${reason}. Nothing was run; try again in a minute.`, reqLog);
+      await ack({
+        response_type: 'ephemeral',
+        text: `:x: Not queued: ${notQueuedReason(err)}. Nothing was run and nothing will be; try again in a minute.`,
+      });
       deps.onCommand?.(sub, 'queue_unavailable');
+      return;
     }
+    if (admission.outcome === 'joined') {
+      await ack({
+        response_type: 'ephemeral',
+        text: joinedText(
+          text,
+          admission.earlier,
+          threadUrl(command.team_domain, command.channel_id, admission.parentTs),
+        ),
+      });
+      reqLog.info({ jobId: admission.jobId, command: parsed.command.kind }, 'command joined a queued run');
+      deps.onCommand?.(sub, 'joined');
+      return;
+    }
+    await ack();
+    reqLog.info({ jobId: admission.jobId, command: parsed.command.kind }, 'command queued');
+    deps.onCommand?.(sub, 'queued');
   });
 
   // Buttons carry the id of what they act on; the worker decides (approver? expired? already applied?).

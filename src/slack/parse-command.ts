@@ -16,6 +16,8 @@ export interface CommandSpec {
   access: Access;
   /** Commands that change a cluster or state are never retried blindly. */
   writes: boolean;
+  /** Reads whose identical requests in one channel share one run while it is queued or running. */
+  coalesce?: true;
   parse(args: string[], ctx: ParseContext): Command | string;
 }
 
@@ -60,6 +62,7 @@ export const COMMAND_SPECS: readonly CommandSpec[] = [
     summary: 'each cluster with its role and whether its API server answers',
     access: 'anyone',
     writes: false,
+    coalesce: true,
     parse: (args) => exact(args, 0) ?? { kind: 'clusters' },
   },
   {
@@ -68,6 +71,7 @@ export const COMMAND_SPECS: readonly CommandSpec[] = [
     summary: 'Istio control plane, data plane, remote secrets and address drift, with a verdict',
     access: 'anyone',
     writes: false,
+    coalesce: true,
     parse(args, ctx) {
       const extra = exact(args, 1);
       if (extra) return extra;
@@ -82,6 +86,7 @@ export const COMMAND_SPECS: readonly CommandSpec[] = [
     summary: 'strongSwan tunnel state and pod-IP pings across clusters, both directions',
     access: 'anyone',
     writes: false,
+    coalesce: true,
     parse: (args) => exact(args, 0) ?? { kind: 'vpn' },
   },
   {

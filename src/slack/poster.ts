@@ -8,6 +8,7 @@ import {
 } from '@slack/web-api';
 import type { ReplyPort } from '../chat/reply.ts';
 import type { Logger } from '../observability/logger.ts';
+import type { ChannelBudget } from './channel-budget.ts';
 
 /** A Slack error code (`not_in_channel`, `channel_not_found`, …) the caller can turn into advice. */
 export class SlackApiError extends Error {
@@ -23,8 +24,8 @@ export interface PosterOptions {
   token: string;
   apiUrl: string;
   log: Logger;
-  /** Slack allows about one message per second per channel; 0 disables pacing (benchmarks). */
-  channelIntervalMs: number;
+  /** Slack's per-channel budget for chat.postMessage, shared with every replica. */
+  budget: ChannelBudget;
   /** How often a 429 or a 5xx is retried before the error reaches the caller. */
   maxRetries?: number;
   requestTimeoutMs?: number;
@@ -51,17 +52,6 @@ export function createSlackClient(token: string, apiUrl: string, timeoutMs: numb
 export function createPoster(options: PosterOptions): ReplyPort {
   const client = createSlackClient(options.token, options.apiUrl, options.requestTimeoutMs ?? 10_000);
   const maxRetries = options.maxRetries ?? 5;
-  const nextSlot = new Map<string, number>();
-
-  // Reserve the channel's next free slot before waiting, so concurrent jobs in one channel queue up in order
-  // while other channels are not held back at all.
-  async function pace(channel: string): Promise<void> {
-    if (options.channelIntervalMs <= 0) return;
-    const now = Date.now();
-    const slot = Math.max(now, nextSlot.get(channel) ?? 0);
-    nextSlot.set(channel, slot + options.channelIntervalMs);
-    if (slot > now) await sleep(slot - now);
-  }
 
   // Only posting is limited per channel; updates and ephemerals fall under per-method tiers and 429s.
   async function call<T extends WebAPICallResult>(
@@ -70,7 +60,7 @@ export function createPoster(options: PosterOptions): ReplyPort {
     run: () => Promise<T>,
   ): Promise<T> {
     for (let attempt = 0; ; attempt++) {
-      if (method === 'chat.postMessage') await pace(channel);
+      if (method === 'chat.postMessage') await options.budget.take(channel);
       try {
         return await run();
       } catch (err) {
@@ -83,6 +73,8 @@ export function createPoster(options: PosterOptions): ReplyPort {
         if (err instanceof WebAPIRateLimitedError) {
           options.onRateLimited?.(method, err.retryAfter);
           waitMs = err.retryAfter * 1000;
+          // Slack's word outranks our estimate: every replica holds this channel's posts until Retry-After.
+          if (method === 'chat.postMessage') await options.budget.pause(channel, waitMs);
         } else if (
           (err instanceof WebAPIHTTPError && err.statusCode >= 500) ||
           err instanceof WebAPIRequestError ||
@@ -115,6 +107,45 @@ export function createPoster(options: PosterOptions): ReplyPort {
     },
     async ephemeral(message) {
       await call('chat.postEphemeral', message.channel, () => client.chat.postEphemeral(message));
+    },
+    async respond(responseUrl, text) {
+      const res = await fetch(responseUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ response_type: 'ephemeral', replace_original: false, text }),
+        signal: AbortSignal.timeout(options.requestTimeoutMs ?? 10_000),
+      });
+      await res.arrayBuffer();
+      if (!res.ok) throw new SlackApiError(`http_${res.status}`, 'response_url');
+    },
+    async upload(file) {
+      // The three calls directly rather than filesUploadV2: the SDK sends `alt_text`, Slack's method
+      // documents `alt_txt`.
+      const target = await call('files.getUploadURLExternal', file.channel, () =>
+        client.files.getUploadURLExternal({
+          filename: file.filename,
+          length: file.data.length,
+          alt_txt: file.altText.slice(0, 1000),
+        } as Parameters<typeof client.files.getUploadURLExternal>[0]),
+      );
+      const fileId = String(target.file_id);
+      const sent = await fetch(String(target.upload_url), {
+        method: 'POST',
+        headers: { 'content-type': 'application/octet-stream' },
+        body: new Uint8Array(file.data),
+        signal: AbortSignal.timeout(options.requestTimeoutMs ?? 10_000),
+      });
+      if (!sent.ok) throw new SlackApiError(`upload_http_${sent.status}`, 'file upload');
+      // A file share creates a message: it spends from the channel's posting budget like a post.
+      await options.budget.take(file.channel);
+      await call('files.completeUploadExternal', file.channel, () =>
+        client.files.completeUploadExternal({
+          files: [{ id: fileId, title: file.title }],
+          channel_id: file.channel,
+          ...(file.thread_ts ? { thread_ts: file.thread_ts } : {}),
+        }),
+      );
+      return { fileId };
     },
   };
 }

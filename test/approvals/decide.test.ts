@@ -73,6 +73,10 @@ function recorder(): Recorder {
     async ephemeral(m) {
       r.ephemerals.push(m);
     },
+    async respond() {},
+    async upload() {
+      throw new Error('the approval workflow uploads no files');
+    },
   };
   return r;
 }

@@ -193,7 +193,11 @@ describe('/mesh route apply behind approval, against the simulated clusters', ()
     }
     assert.deepEqual(puts, ['PUT /apis/networking.istio.io/v1/namespaces/default/virtualservices/reviews']);
     assert.deepEqual((await w.vs('icp', 'reviews'))?.spec, presetSpec('reviews-jason-v2-v3'));
-    const entries = (await w.audit()).filter((e) => e.request === id);
+    // The audit entry follows the thread reply, which waits for the channel's posting budget.
+    const entries = await waitFor('the audit entry of the apply', async () => {
+      const all = (await w.audit()).filter((e) => e.request === id);
+      return all.some((e) => e.action === 'applied') && all;
+    });
     assert.equal(entries.filter((e) => e.action === 'applied').length, 1);
     assert.equal(entries.filter((e) => e.action === 'approved').length, 1);
   });

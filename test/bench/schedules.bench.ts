@@ -116,7 +116,6 @@ async function lateness() {
     host: '127.0.0.1',
     config: cfg,
     logDestination: new LogSink(),
-    channelIntervalMs: 0,
     handlers: handlersWith(settableChecks().checks),
   });
   try {

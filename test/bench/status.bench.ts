@@ -169,10 +169,17 @@ async function main() {
     .join('\n');
   const [small, large] = rows;
   const growth = small && large ? large.meshops / small.meshops : Number.NaN;
-  const ratioMet = rows.every((r) => r.kubectl !== undefined && r.meshops / r.kubectl <= 0.5);
+  // 2 clusters: issue 15's ≤ 0.2×; larger meshes keep the earlier ≤ 0.5×.
+  const ratioTarget = (clusters: number) => (clusters <= 2 ? 0.2 : 0.5);
+  const ratioMet = rows.every(
+    (r) => r.kubectl !== undefined && r.meshops / r.kubectl <= ratioTarget(r.clusters),
+  );
   const text = `\`/mesh status\` end to end: a signed slash command to meshops' app until the first thread reply reaches
 the (fake) Slack Web API, through Redis, the worker and the simulated clusters, median of ${RUNS} runs after ${WARMUP} warm-up runs.
 Every API request to every simulated cluster waits ${LATENCY_MS} ms first; the simulation runs in its own process.
+Production defaults throughout: the command is written to Redis before the ack, the worker posts the parent, and
+every post spends from the channel's posting budget in Redis; the fake Slack enforces its rate limits (each run
+uses a fresh channel, as a user's command in a quiet channel).
 Baseline in the same run: \`kubectl get pods -n istio-system\` and \`kubectl get pods -n default\` on each cluster,
 one after another (kubectl ${hasKubectl ? '1.32 via /usr/bin/kubectl, discovery cache warm' : 'not installed here: baseline skipped'}), median of 5 runs.
 Machine: ${machine()}.
@@ -181,7 +188,7 @@ Machine: ${machine()}.
 | --- | --- | --- | --- | --- |
 ${table}
 
-Targets: meshops ≤ 0.5× the kubectl baseline — ${hasKubectl ? (ratioMet ? 'met' : '**not met**') : 'not measured'}; from ${small?.clusters} to ${large?.clusters} clusters
+Targets: meshops ≤ 0.2× the kubectl baseline at 2 clusters and ≤ 0.5× at 10 — ${hasKubectl ? (ratioMet ? 'met' : '**not met**') : 'not measured'}; from ${small?.clusters} to ${large?.clusters} clusters
 the time grows **${growth.toFixed(3)}×**, target < 1.3× — ${growth < 1.3 ? 'met' : '**not met** on this machine'}. The sizes run in turns
 against two simulations up at the same time, so other load on the machine falls on both alike.
 

@@ -124,7 +124,6 @@ describe('the console as Slack for a real meshops', () => {
       ),
       host: '127.0.0.1',
       logDestination: logs,
-      channelIntervalMs: 0,
       handlers,
     });
     slackConsole.connect(`${meshops.url}/slack/events`);

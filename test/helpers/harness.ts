@@ -68,6 +68,29 @@ export interface HarnessOptions {
 
 let responseSeq = 0;
 
+/** Sends a signed `/mesh …` to the app at `url` as Slack would; resolves with the ack's status, body and time. */
+export async function sendCommand(
+  url: string,
+  c: { text: string; user: string; channel: string; responseUrl: string },
+): Promise<{ status: number; body: string; ms: number }> {
+  const body = slashCommandBody({
+    command: '/mesh',
+    text: c.text,
+    userId: c.user,
+    userName: c.user.toLowerCase(),
+    channelId: c.channel,
+    channelName: 'mesh-ops',
+    responseUrl: c.responseUrl,
+  });
+  const started = performance.now();
+  const res = await fetch(`${url}/slack/events`, {
+    method: 'POST',
+    headers: signedHeaders(SIGNING_SECRET, body),
+    body,
+  });
+  return { status: res.status, body: await res.text(), ms: performance.now() - started };
+}
+
 export async function startHarness(options: HarnessOptions): Promise<Harness> {
   const slack = options.slack ?? (await startSlackApi());
   const prefix = uniquePrefix(options.label ?? 'h');
@@ -93,7 +116,6 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     config,
     host: '127.0.0.1',
     logDestination: logs,
-    channelIntervalMs: 0,
     ...(options.handlers ? { handlers: options.handlers } : {}),
     ...options.start,
   });

@@ -42,11 +42,19 @@ export class PrivateRedis {
     );
     await waitFor('the private redis-server', () => redisAnswers(this.url));
   }
+  /** Freezes the server (SIGSTOP): connections stay open and commands wait unanswered, as with a hung Redis. */
+  freeze(): void {
+    this.child?.kill('SIGSTOP');
+  }
+  thaw(): void {
+    this.child?.kill('SIGCONT');
+  }
   async down(): Promise<void> {
     const child = this.child;
     if (!child || child.exitCode !== null) return;
     const exited = new Promise((resolve) => child.once('exit', resolve));
     child.kill('SIGKILL');
+    child.kill('SIGCONT');
     await exited;
   }
 }

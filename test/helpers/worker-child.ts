@@ -1,4 +1,6 @@
-// A worker in its own process, so a test can SIGKILL it mid-job. Settings arrive as one JSON argument.
+// meshops in its own process, so a test can SIGKILL it mid-job: a worker, or app and worker (`role: all`).
+// Settings arrive as one JSON argument; stall detection is shortened so a test sees a takeover in seconds.
+import type { Role } from '../../src/config/env.ts';
 import { parseEnv } from '../../src/config/env.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import { startMeshops } from '../../src/runtime.ts';
@@ -7,15 +9,16 @@ const settings = JSON.parse(process.argv[2]!) as {
   env: Record<string, string>;
   configYaml: string;
   dir: string;
+  role?: Role;
 };
-const env = parseEnv(settings.env, 'worker');
-await startMeshops({
-  role: 'worker',
+const role = settings.role ?? 'worker';
+const env = parseEnv(settings.env, role);
+const meshops = await startMeshops({
+  role,
   env,
   config: parseConfig(settings.configYaml, `${settings.dir}/meshops.yaml`, settings.dir),
   host: '127.0.0.1',
-  channelIntervalMs: 0,
   lockDurationMs: 2000,
   stalledIntervalMs: 1000,
 });
-process.stdout.write('worker-ready\n');
+process.stdout.write(`worker-ready ${meshops.url}\n`);

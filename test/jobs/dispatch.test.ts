@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import type { KnownBlock } from '@slack/types';
 import { UnrecoverableError } from 'bullmq';
 import type { PostMessage, ReplyPort, UpdateMessage } from '../../src/chat/reply.ts';
@@ -8,11 +8,21 @@ import { createDispatch } from '../../src/jobs/dispatch.ts';
 import type { Handlers } from '../../src/jobs/types.ts';
 import { createClusters } from '../../src/kube/registry.ts';
 import { createLogger } from '../../src/observability/logger.ts';
-import type { CommandJob } from '../../src/queue/jobs.ts';
+import { createRedis } from '../../src/queue/connection.ts';
+import type { CommandRequest } from '../../src/queue/jobs.ts';
 import type { JobRun } from '../../src/queue/worker.ts';
 import { LogSink, unreachableMesh } from '../helpers/harness.ts';
+import { dropPrefix, REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
 
-/** The dispatcher on its own: handlers given, a reply port that records, no queue and no Redis. */
+/** The dispatcher on its own: handlers given, a reply port that records, Redis under a prefix of its own, no queue. */
+
+const opened: { redis: ReturnType<typeof createRedis>; prefix: string }[] = [];
+after(async () => {
+  for (const { redis, prefix } of opened) {
+    redis.disconnect();
+    await dropPrefix(prefix);
+  }
+});
 
 function setup(handlers: Handlers, timeout = '5s') {
   const mesh = unreachableMesh('dispatch', `jobs:\n  timeout: ${timeout}\n`);
@@ -28,12 +38,19 @@ function setup(handlers: Handlers, timeout = '5s') {
       updates.push(m);
     },
     async ephemeral() {},
+    async respond() {},
+    async upload() {
+      throw new Error('the dispatcher uploads no files');
+    },
   };
+  const redis = createRedis(REDIS_URL);
+  const prefix = uniquePrefix('dispatch');
+  opened.push({ redis, prefix });
   const dispatch = createDispatch({
     config,
     clusters: createClusters(config),
-    redis: undefined as never,
-    prefix: 'unused',
+    redis,
+    prefix,
     reply,
     permissions: undefined as never,
     handlers,
@@ -48,20 +65,19 @@ const run = (lastAttempt: boolean): JobRun => ({
   lastAttempt,
 });
 
-const job: CommandJob = {
+const job: CommandRequest = {
   type: 'command',
   command: { kind: 'clusters' },
   text: '/mesh clusters',
   user: 'U0ME',
   channel: 'C0HERE',
   requestedAt: 0,
-  parentTs: '1.0',
 };
 
 const section = (i: number): KnownBlock => ({ type: 'section', text: { type: 'mrkdwn', text: `part ${i}` } });
 
 describe('dispatching a job to its handler', () => {
-  it('a command: the parent goes running, the reply lands in its thread, the parent shows the verdict', async () => {
+  it('a command: the parent is posted running, the reply lands in its thread, the parent shows the verdict', async () => {
     const { dispatch, posts, updates } = setup({
       commands: {
         clusters: async () => ({
@@ -77,16 +93,18 @@ describe('dispatching a job to its handler', () => {
       verdict: 'healthy',
       summary: '2 clusters answer',
     });
-    assert.match(updates[0]?.text ?? '', /running/);
+    assert.equal(posts[0]?.thread_ts, undefined);
+    assert.match(posts[0]?.text ?? '', /requested by <@U0ME> — .*running/);
     // Slack takes 50 blocks a message: the 60 go out as two replies in the thread.
     assert.deepEqual(
-      posts.map((p) => [p.thread_ts, p.blocks?.length]),
+      posts.slice(1).map((p) => [p.thread_ts, p.blocks?.length]),
       [
-        ['1.0', 50],
-        ['1.0', 10],
+        ['1.1', 50],
+        ['1.1', 10],
       ],
     );
-    assert.match(updates[1]?.text ?? '', /\*healthy\*: 2 clusters answer/);
+    assert.equal(updates.length, 1);
+    assert.match(updates[0]?.text ?? '', /\*healthy\*: 2 clusters answer/);
   });
 
   it('a failure on the last attempt says why in the thread, marks the parent failed and is not retried', async () => {
@@ -99,11 +117,11 @@ describe('dispatching a job to its handler', () => {
       actions: {},
     });
     await assert.rejects(dispatch.command(job, run(true)), UnrecoverableError);
-    assert.match(posts[0]?.text ?? '', /The command failed: the API said no$/);
+    assert.match(posts[1]?.text ?? '', /The command failed: the API said no$/);
     assert.match(updates.at(-1)?.text ?? '', /\*failed\*/);
   });
 
-  it('a failure with attempts left is thrown for the queue to retry, and nothing is posted yet', async () => {
+  it('a failure with attempts left is thrown for the queue to retry; the retry keeps the one parent', async () => {
     const { dispatch, posts, updates } = setup({
       commands: {
         clusters: async () => {
@@ -116,8 +134,12 @@ describe('dispatching a job to its handler', () => {
       dispatch.command(job, run(false)),
       (err: Error) => !(err instanceof UnrecoverableError),
     );
-    assert.deepEqual(posts, []);
-    assert.equal(updates.length, 1, 'only "running"');
+    assert.equal(posts.length, 1, 'only the parent');
+    assert.equal(updates.length, 0);
+    await assert.rejects(dispatch.command(job, run(true)), UnrecoverableError);
+    assert.equal(posts.filter((p) => !p.thread_ts).length, 1, 'the retry found its parent and posted none');
+    assert.match(updates[0]?.text ?? '', /running/);
+    assert.match(updates.at(-1)?.text ?? '', /\*failed\*/);
   });
 
   it('a handler that outlives jobs.timeout is stopped with a reason the user reads', async () => {
@@ -139,13 +161,13 @@ describe('dispatching a job to its handler', () => {
     );
     await assert.rejects(dispatch.command(job, run(true)), UnrecoverableError);
     assert.ok(aborted, 'the handler was told to stop');
-    assert.match(posts[0]?.text ?? '', /timed out after 1 s/);
+    assert.match(posts[1]?.text ?? '', /timed out after 1 s/);
   });
 
   it('no handler for a command, action or schedule fails for good', async () => {
     const { dispatch, posts } = setup({ commands: {}, actions: {} });
     await assert.rejects(dispatch.command(job, run(false)), UnrecoverableError);
-    assert.match(posts[0]?.text ?? '', /no handler for "clusters"/);
+    assert.match(posts[1]?.text ?? '', /no handler for "clusters"/);
     const click = {
       ...job,
       type: 'action' as const,

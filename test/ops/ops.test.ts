@@ -24,17 +24,19 @@ access:
   after(() => h.close());
 
   it('limits commands per user with a clear reply, and other users are not affected', async () => {
+    // Each in a channel of its own: identical commands in one channel would share one run.
     for (let i = 0; i < 3; i++)
-      assert.equal((await h.command('clusters', { user: 'U0BUSY', channel: 'C0RATE' })).body, '');
-    const res = await h.command('clusters', { user: 'U0BUSY', channel: 'C0RATE' });
-    const [fourth] = await waitFor('the ephemeral refusal', () => h.slack.responses.get(res.responseId));
-    assert.equal(fourth!.response_type, 'ephemeral');
-    assert.match(String(fourth!.text), /You have run 3 commands in the last 60 s.*Try again in \d+ s/);
-    assert.equal((await h.command('clusters', { user: 'U0CALM', channel: 'C0RATE' })).body, '');
-    await waitFor(
-      'four verdicts',
-      () => h.parents('C0RATE').filter((m) => /\*down\*/.test(m.text)).length === 4,
-    );
+      assert.equal((await h.command('clusters', { user: 'U0BUSY', channel: `C0RATE${i}` })).body, '');
+    const fourth = JSON.parse((await h.command('clusters', { user: 'U0BUSY', channel: 'C0RATE3' })).body) as {
+      response_type: string;
+      text: string;
+    };
+    assert.equal(fourth.response_type, 'ephemeral');
+    assert.match(fourth.text, /You have run 3 commands in the last 60 s.*Try again in \d+ s/);
+    assert.equal((await h.command('clusters', { user: 'U0CALM', channel: 'C0RATE4' })).body, '');
+    const rated = () => h.slack.messages.filter((m) => m.channel.startsWith('C0RATE') && !m.thread_ts);
+    await waitFor('four verdicts', () => rated().filter((m) => /\*down\*/.test(m.text)).length === 4);
+    assert.equal(rated().length, 4, 'the refused command posted nothing');
   });
 
   it('retries a Slack 5xx and still delivers the reply', async () => {

@@ -5,6 +5,7 @@ import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { Redis } from 'ioredis';
 import { parseEnv } from '../../src/config/env.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import { startMeshops } from '../../src/runtime.ts';
@@ -45,7 +46,15 @@ describe('a worker killed mid-job', () => {
     try {
       await waitFor('the child worker', () => out.includes('worker-ready'), 20_000);
       await h.command('clusters', { channel: 'C0KILL' });
-      await waitFor('the child to start the job', () => h.parents('C0KILL')[0]?.text.includes('running'));
+      const first = await waitFor('the child to start the job', () =>
+        h.parents('C0KILL').find((m) => m.text.includes('running')),
+      );
+      // Killed once the parent's ts is recorded: the job is mid-check, its parent known to whoever takes over.
+      const redis = new Redis(REDIS_URL);
+      await waitFor('the parent ts recorded', async () => {
+        const [key] = await redis.keys(`${h.prefix}:run:*:parent`);
+        return key !== undefined && (await redis.get(key)) === first.ts;
+      }).finally(() => redis.disconnect());
       child.kill('SIGKILL');
 
       survivor = await startMeshops({
@@ -53,11 +62,12 @@ describe('a worker killed mid-job', () => {
         env: parseEnv(env, 'worker'),
         config: parseConfig(configYaml, join(dir, 'meshops.yaml'), dir),
         host: '127.0.0.1',
-        channelIntervalMs: 0,
         stalledIntervalMs: 1000,
       });
       const final = await h.waitForVerdict('C0KILL', '/mesh clusters', 30_000);
       assert.match(final.text, /\*down\*/);
+      assert.equal(final.ts, first.ts, 'the survivor edits the parent it found, posting no second one');
+      assert.equal(h.parents('C0KILL').length, 1);
       const replies = h.thread('C0KILL', final.ts);
       assert.equal(replies.length, 1, 'one reply: the killed worker never got to post');
       assert.match(JSON.stringify(replies[0]!.blocks), /not reachable: timed out after 4000 ms/);

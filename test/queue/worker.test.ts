@@ -4,7 +4,7 @@ import { Queue } from 'bullmq';
 import { freePort } from '../../src/demo/redis.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { producerConnection } from '../../src/queue/connection.ts';
-import { type ActionJob, type CommandJob, QUEUE_NAME } from '../../src/queue/jobs.ts';
+import { type ActionJob, type CommandRequest, QUEUE_NAME } from '../../src/queue/jobs.ts';
 import { createProducer, QueueUnavailableError } from '../../src/queue/producer.ts';
 import { closeWorker, type Dispatch, type JobRun, startWorker } from '../../src/queue/worker.ts';
 import { LogSink } from '../helpers/harness.ts';
@@ -18,14 +18,13 @@ after(async () => {
   for (const p of prefixes) await dropPrefix(p);
 });
 
-const command: CommandJob = {
+const command: CommandRequest = {
   type: 'command',
   command: { kind: 'status', cluster: 'iks' },
   text: '/mesh status iks',
   user: 'U0ME',
   channel: 'C0HERE',
   requestedAt: 1,
-  parentTs: '1.0',
 };
 const click: ActionJob = {
   type: 'action',
@@ -117,7 +116,7 @@ describe('the queue between the app and the worker', () => {
     await w.producer.enqueue({ ...command, text: 'write' }, { writes: true });
     await waitFor('both commands done, one retried', () => w.done.length === 3, 20_000);
     await w.close();
-    const runs = w.seen.map((s) => [(s.data as CommandJob).text, s.run.lastAttempt]);
+    const runs = w.seen.map((s) => [(s.data as CommandRequest).text, s.run.lastAttempt]);
     assert.deepEqual(
       runs.sort(),
       [

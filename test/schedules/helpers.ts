@@ -12,6 +12,7 @@ import { createLogger } from '../../src/observability/logger.ts';
 import { createRedis, redisOptions } from '../../src/queue/connection.ts';
 import { QUEUE_NAME } from '../../src/queue/jobs.ts';
 import type { CheckName, CheckReport, RunFinding, ScheduledChecks } from '../../src/schedules/report.ts';
+import { createChannelBudget } from '../../src/slack/channel-budget.ts';
 import { createPoster } from '../../src/slack/poster.ts';
 import { BOT_TOKEN, type LogSink } from '../helpers/harness.ts';
 import { REDIS_URL } from '../helpers/redis.ts';
@@ -89,7 +90,12 @@ export function jobContext(options: {
       clusters: createClusters(options.config),
       redis,
       prefix: options.prefix,
-      reply: createPoster({ token: BOT_TOKEN, apiUrl: options.slackUrl, log, channelIntervalMs: 0 }),
+      reply: createPoster({
+        token: BOT_TOKEN,
+        apiUrl: options.slackUrl,
+        log,
+        budget: createChannelBudget({ redis, prefix: options.prefix, log }),
+      }),
       permissions: createPermissions(options.config.access, async () => []),
       enqueue: async () => {
         throw new Error('not used');

@@ -65,7 +65,6 @@ async function startWorker(
     host: '127.0.0.1',
     config: meshConfig,
     logDestination: logs,
-    channelIntervalMs: 0,
     handlers: handlersWith(settableChecks().checks),
     shutdownGraceMs: 5000,
   });

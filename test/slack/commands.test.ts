@@ -108,11 +108,14 @@ describe('/mesh through Slack, the queue and a worker', () => {
     const text = JSON.stringify(reply[0]!.blocks);
     assert.match(text, /\*icp\* \(primary\) — not reachable: connection refused/);
     assert.match(text, /\*iks\* \(remote\) — not reachable: connection refused/);
-    const updates = h.slack.calls.filter((c) => c.method === 'chat.update' && c.args.ts === parent.ts);
-    assert.match(String(updates[0]?.args.text), /running/);
+    const posts = h.slack.calls.filter(
+      (c) => c.method === 'chat.postMessage' && c.args.channel === 'C0FLOW' && !c.args.thread_ts,
+    );
+    assert.equal(posts.length, 1, 'the worker posts one parent, already running');
+    assert.match(String(posts[0]?.args.text), /running/);
   });
 
-  it('tells the user how to invite the bot when it cannot post, queueing nothing', async () => {
+  it('tells the user how to invite the bot when it cannot post, and runs nothing', async () => {
     h.slack.notInChannel.add('C0PRIVATE');
     const res = await h.command('clusters', { channel: 'C0PRIVATE' });
     assert.equal(res.status, 200);
@@ -130,7 +133,7 @@ describe('/mesh through Slack, the queue and a worker', () => {
     const replies = h.thread('C0THROW', final.ts);
     assert.equal(replies.length, 1, 'a read-only retry posts no duplicate error');
     assert.match(replies[0]!.text, /The command failed: boom: the handler broke/);
-    assert.match(JSON.stringify(replies[0]!.blocks), /job \d+/);
+    assert.match(JSON.stringify(replies[0]!.blocks), /job cmd-[\w-]+ /);
   });
 
   it('ends a handler that passes its timeout with an error reply', async () => {

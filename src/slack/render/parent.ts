@@ -17,34 +17,41 @@ export interface ParentMessage {
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`;
 
-function parent(commandText: string, user: string, state: string): ParentMessage {
-  const line = `\`${clip(commandText, 200)}\` requested by <@${user}> — ${state}`;
+/** Everyone who asked for the run, in the order they asked, each once. */
+function requestedBy(users: readonly string[]): string {
+  return [...new Set(users)].map((u) => `<@${u}>`).join(', ');
+}
+
+function parent(commandText: string, users: readonly string[], state: string): ParentMessage {
+  const line = `\`${clip(commandText, 200)}\` requested by ${requestedBy(users)} — ${state}`;
   return { text: line, blocks: [section(line)] };
 }
 
-export const queuedMessage = (commandText: string, user: string) => parent(commandText, user, 'queued');
-
-export const runningMessage = (commandText: string, user: string) =>
-  parent(commandText, user, ':hourglass_flowing_sand: running');
+export const runningMessage = (commandText: string, users: readonly string[]) =>
+  parent(commandText, users, ':hourglass_flowing_sand: running');
 
 export function verdictMessage(
   commandText: string,
-  user: string,
+  users: readonly string[],
   verdict: JobResult['verdict'],
   summary: string,
   durationMs: number,
 ): ParentMessage {
   return parent(
     commandText,
-    user,
+    users,
     `${VERDICT_ICON[verdict]} *${verdict}*: ${clip(summary, 500)} (${seconds(durationMs)})`,
   );
 }
 
-export function failedMessage(commandText: string, user: string, durationMs: number): ParentMessage {
+export function failedMessage(
+  commandText: string,
+  users: readonly string[],
+  durationMs: number,
+): ParentMessage {
   return parent(
     commandText,
-    user,
+    users,
     `${VERDICT_ICON.failed} *failed* (${seconds(durationMs)}) — see the thread`,
   );
 }
@@ -57,10 +64,13 @@ export function errorReply(reason: string, jobId: string): ParentMessage {
   };
 }
 
-export function unavailableMessage(commandText: string, user: string): ParentMessage {
-  return parent(
-    commandText,
-    user,
-    `${VERDICT_ICON.failed} *not queued*: the job queue (Redis) is unavailable; try again shortly`,
-  );
+/** The ack's ephemeral text for a requester who joined a run someone else asked for in the channel. */
+export function joinedText(commandText: string, earlier: readonly string[], threadUrl?: string): string {
+  const thread = threadUrl ? `<${threadUrl}|its thread>` : 'its thread';
+  return `:link: \`${clip(commandText, 200)}\` is already queued or running in this channel for ${requestedBy(earlier)}: you joined that run. Its message names you, and the answer is in ${thread}.`;
+}
+
+/** Said to the requester when the bot cannot post in the channel: how to let it in. */
+export function notInChannelAdvice(code: string): string {
+  return `:warning: I can't post in this channel, so the command did not run. Invite me with \`/invite @meshops\` (in a private channel, open the channel details → Integrations → Add apps), then run the command again. (Slack said \`${code}\`)`;
 }

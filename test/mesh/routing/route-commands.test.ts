@@ -116,7 +116,6 @@ describe('/mesh route list, show and diff, warn-mode pre-flight, and a second wo
       env: envFor(w.h.slack.url, w.h.prefix, 'worker'),
       config: w.h.meshops.config,
       host: '127.0.0.1',
-      channelIntervalMs: 0,
     });
     const producer = createProducer(REDIS_URL, w.h.prefix);
     const icp = new URL(w.sim.clusters.get('icp')!.url).origin;

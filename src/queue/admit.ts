@@ -1,0 +1,107 @@
+import { randomUUID } from 'node:crypto';
+import type { CommandRequest } from './jobs.ts';
+import { QUEUE_NAME } from './jobs.ts';
+import { type Producer, QueueUnavailableError, withTimeout } from './producer.ts';
+import { GROUP_PENDING_MS, groupKey, JOIN_OR_LEAD, RUN_KEYS_TTL_MS, runKey } from './runs.ts';
+
+/** What the app tells Slack in its ack: the command is queued as its own run, or joined one already queued. */
+export type Admission =
+  | { outcome: 'queued'; jobId: string }
+  /** `parentTs` is set once the run's parent message is posted. */
+  | { outcome: 'joined'; jobId: string; parentTs?: string; earlier: string[] };
+
+export interface AdmitOptions {
+  /** Commands that change something are never retried blindly. */
+  writes: boolean;
+  /** Identical requests in one channel share one run while it is queued or running (reads only). */
+  coalesce: boolean;
+}
+
+export interface Admitter {
+  /**
+   * Makes the command durable in Redis, or throws QueueUnavailableError within the time bound. The app acks
+   * only after this resolves: an acknowledged command survives the app.
+   */
+  admit(request: CommandRequest, options: AdmitOptions): Promise<Admission>;
+}
+
+/** Slack waits 3 s for the ack; Redis gets 1 s of it, the rest is left for the ack to travel. */
+export const ADMIT_TIMEOUT_MS = 1000;
+
+const JOIN_COMMAND = 'meshopsJoinOrLead';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The job id follows Slack's trigger id, so a command delivered twice is queued once. */
+export function commandJobId(triggerId: string | undefined): string {
+  return `cmd-${(triggerId ?? randomUUID()).replace(/[^A-Za-z0-9_-]/g, '-')}`;
+}
+
+export function createAdmitter(producer: Producer, prefix: string, timeoutMs = ADMIT_TIMEOUT_MS): Admitter {
+  // The script is defined once per connection (BullMQ may reconnect with a new one), then run by its SHA.
+  const defined = new WeakSet<object>();
+  async function join(
+    request: CommandRequest,
+    jobId: string,
+    deadline: number,
+  ): Promise<Admission | undefined> {
+    const client = await producer.queue.getBackend().client;
+    if (!defined.has(client)) {
+      client.defineCommand(JOIN_COMMAND, { numberOfKeys: 1, lua: JOIN_OR_LEAD });
+      defined.add(client);
+    }
+    const key = groupKey(prefix, request.channel, request.command);
+    for (;;) {
+      const [outcome, id, parentTs, ...earlier] = (await client.runCommand(JOIN_COMMAND, [
+        key,
+        jobId,
+        request.user,
+        prefix,
+        QUEUE_NAME,
+        GROUP_PENDING_MS,
+        RUN_KEYS_TTL_MS,
+      ])) as string[];
+      if (outcome === 'joined') return { outcome, jobId: id!, ...(parentTs ? { parentTs } : {}), earlier };
+      if (outcome === 'lead') return undefined;
+      // Another replica claimed the run a moment ago and is still writing its job; rather than wait past the
+      // budget, this command becomes a run of its own.
+      if (Date.now() + 50 > deadline) return undefined;
+      await sleep(10);
+    }
+  }
+
+  /**
+   * The write did not answer in time and the user hears "nothing was queued": if it lands later, the tombstone
+   * (sent after it on the same connection, so applied right after it) makes the worker drop the job.
+   */
+  function abandon(jobId: string): void {
+    void producer.queue
+      .getBackend()
+      .client.then((client) => client.set(runKey(prefix, jobId, 'abandoned'), '1', { PX: RUN_KEYS_TTL_MS }))
+      .catch(() => {});
+  }
+
+  return {
+    async admit(request, options) {
+      const jobId = commandJobId(request.triggerId);
+      const deadline = Date.now() + timeoutMs;
+      const work = (async (): Promise<Admission> => {
+        const joined = options.coalesce ? await join(request, jobId, deadline) : undefined;
+        if (joined) return joined;
+        await producer.enqueue(request, {
+          writes: options.writes,
+          jobId,
+          timeoutMs: Math.max(1, deadline - Date.now()),
+        });
+        return { outcome: 'queued', jobId };
+      })();
+      try {
+        // The command is durable from here: a wait for Redis replicas belongs right here, before the ack.
+        return await withTimeout(work, timeoutMs);
+      } catch (err) {
+        abandon(jobId);
+        throw err instanceof QueueUnavailableError ? err : new QueueUnavailableError(err);
+      }
+    },
+  };
+}

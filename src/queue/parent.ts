@@ -1,0 +1,43 @@
+import type { Redis } from 'ioredis';
+import { RUN_KEYS_TTL_MS } from './runs.ts';
+
+const POSTING = 'posting';
+
+/**
+ * A claim covers one post in flight. An attempt runs again only once BullMQ found the earlier one dead (its lock
+ * lapsed), so a claim still held is a request the dead attempt may have sent; after the Web API timeout it can no
+ * longer land. Only a worker killed between Slack's answer and recording the ts (a few milliseconds) leaves a
+ * parent behind that its retry cannot see, and the retry then posts another.
+ */
+export const PARENT_CLAIM_MS = 10_000;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The parent message of a run, posted once however often its job is attempted: the ts is recorded under `key`,
+ * and a post is claimed before it is made, so two attempts never both post. `posted` says whether this call
+ * posted it (a retry finds the parent of an earlier attempt and updates it instead).
+ */
+export async function ensureParent(
+  redis: Redis,
+  key: string,
+  post: () => Promise<string>,
+): Promise<{ ts: string; posted: boolean }> {
+  for (;;) {
+    if (await redis.set(key, POSTING, 'PX', PARENT_CLAIM_MS, 'NX')) {
+      let ts: string;
+      try {
+        ts = await post();
+      } catch (err) {
+        await redis.del(key);
+        throw err;
+      }
+      await redis.set(key, ts, 'PX', RUN_KEYS_TTL_MS);
+      return { ts, posted: true };
+    }
+    const recorded = await redis.get(key);
+    if (recorded && recorded !== POSTING) return { ts: recorded, posted: false };
+    // Another attempt is posting right now, or died doing so and its claim runs out.
+    await sleep(250);
+  }
+}
