@@ -157,6 +157,94 @@ describe('deploy/ manifests', () => {
   });
 });
 
+/**
+ * Who may read a file the kubelet writes into a Secret or ConfigMap volume (kubernetes.io "Configure a
+ * Security Context for a Pod": volume ownership; pkg/volume SetVolumeOwnership): the file belongs to root,
+ * its group is the pod's fsGroup (root without one), its mode is the item's or the volume's defaultMode
+ * (0644 when unset), and with an fsGroup the kubelet adds owner and group read (0440). The container's
+ * process runs as runAsUser with runAsGroup, fsGroup and supplementalGroups as its groups.
+ */
+function canRead(pod: PodSpec, container: ContainerSpec, volume: string): { readable: boolean; why: string } {
+  const v = pod.volumes?.find((x) => x.name === volume);
+  const source = v?.secret ?? v?.configMap;
+  if (!source) return { readable: true, why: 'not a Secret or ConfigMap volume' };
+  const user = container.securityContext?.runAsUser ?? pod.securityContext?.runAsUser ?? 0;
+  const group = container.securityContext?.runAsGroup ?? pod.securityContext?.runAsGroup ?? 0;
+  const fsGroup = pod.securityContext?.fsGroup;
+  const groups = [
+    group,
+    ...(fsGroup !== undefined ? [fsGroup] : []),
+    ...(pod.securityContext?.supplementalGroups ?? []),
+  ];
+  const fileGroup = fsGroup ?? 0;
+  const mode = (source.defaultMode ?? 0o644) | (fsGroup !== undefined ? 0o440 : 0);
+  const readable = user === 0 || (mode & 0o004) !== 0 || (groups.includes(fileGroup) && (mode & 0o040) !== 0);
+  return {
+    readable,
+    why: `owner root, group ${fileGroup}, mode ${mode.toString(8).padStart(4, '0')}; process uid ${user}, groups ${groups.join(',')}`,
+  };
+}
+
+interface ContainerSpec {
+  name: string;
+  securityContext?: { runAsUser?: number; runAsGroup?: number };
+  volumeMounts?: { name: string; mountPath: string }[];
+}
+interface PodSpec {
+  securityContext?: {
+    runAsUser?: number;
+    runAsGroup?: number;
+    fsGroup?: number;
+    supplementalGroups?: number[];
+  };
+  containers: ContainerSpec[];
+  volumes?: { name: string; secret?: { defaultMode?: number }; configMap?: { defaultMode?: number } }[];
+}
+
+describe('file ownership in the rendered pods', () => {
+  it('the rule: root-owned 0440 files need an fsGroup for uid 1000; 0644 files are readable by all', () => {
+    const c: ContainerSpec = { name: 'app' };
+    const pod = (fsGroup?: number, defaultMode?: number): PodSpec => ({
+      securityContext: { runAsUser: 1000, runAsGroup: 1000, ...(fsGroup !== undefined ? { fsGroup } : {}) },
+      containers: [c],
+      volumes: [{ name: 'k', secret: defaultMode !== undefined ? { defaultMode } : {} }],
+    });
+    assert.equal(
+      canRead(pod(undefined, 0o440), c, 'k').readable,
+      false,
+      'the shipped manifests before the fix',
+    );
+    assert.equal(canRead(pod(1000, 0o440), c, 'k').readable, true);
+    assert.equal(canRead(pod(undefined, 0o444), c, 'k').readable, true);
+    assert.equal(
+      canRead(pod(undefined, 0o400), c, 'k').readable,
+      false,
+      'root-owned, no group or other read',
+    );
+    assert.equal(canRead(pod(1000, 0o400), c, 'k').readable, true);
+  });
+
+  it('every container of both overlays can read every Secret and ConfigMap it mounts', {
+    skip: !hasKubectl && 'kubectl not installed',
+  }, () => {
+    for (const overlay of ['production', 'external-redis']) {
+      for (const m of render(overlay)) {
+        const spec = (m as { spec?: { template?: { spec?: PodSpec } } }).spec?.template?.spec;
+        if (!spec) continue;
+        for (const container of spec.containers) {
+          for (const mount of container.volumeMounts ?? []) {
+            const r = canRead(spec, container, mount.name);
+            assert.ok(
+              r.readable,
+              `${overlay} ${m.kind}/${m.metadata.name} ${container.name} cannot read ${mount.mountPath}: ${r.why}`,
+            );
+          }
+        }
+      }
+    }
+  });
+});
+
 describe('deploy/grafana-dashboard.json', () => {
   it('queries only metrics meshops exports', async () => {
     const { registry } = await import('../../src/observability/metrics.ts');

@@ -2,8 +2,9 @@ import { KubeConfig } from '@kubernetes/client-node';
 import type { SimMesh } from '../../src/sim/index.ts';
 
 /**
- * The test's own view of a simulated cluster, as an SRE's kubectl would have it: one KubeConfig per cluster,
- * loaded once, from which each test world makes the API clients it reads and edits with.
+ * The test's own view of a simulated cluster, as an SRE's kubectl would have it (an administrator, outside
+ * meshops' RBAC): one KubeConfig per cluster, loaded once, from which each test world makes the API clients
+ * it reads and edits with.
  */
 export function kubeConfigs(sim: SimMesh): (cluster: string) => KubeConfig {
   const loaded = new Map<string, KubeConfig>();
@@ -11,7 +12,7 @@ export function kubeConfigs(sim: SimMesh): (cluster: string) => KubeConfig {
     let kc = loaded.get(cluster);
     if (!kc) {
       kc = new KubeConfig();
-      kc.loadFromFile(sim.kubeconfigPath(cluster));
+      kc.loadFromFile(sim.adminKubeconfigPath(cluster));
       loaded.set(cluster, kc);
     }
     return kc;
@@ -20,14 +21,11 @@ export function kubeConfigs(sim: SimMesh): (cluster: string) => KubeConfig {
 
 /**
  * A remote's `clusters[].remoteSecret`, as an SRE configures it after `kubectl get secret -n istio-system -l
- * istio/multiCluster=true`: set when the scenario's secret has a name meshops would not guess (the seed's
- * iriscluster), left out otherwise.
+ * istio/multiCluster=true`: the name of the scenario's secret for that remote (the seed's iriscluster), which
+ * is also the name the shipped RBAC lets meshops read.
  */
 export function remoteSecretOf(sim: SimMesh, cluster: string): string | undefined {
-  const secret = sim.scenario.clusters
-    .flatMap((c) => c.remoteSecrets)
-    .find((s) => s.cluster === cluster)?.name;
-  return secret && secret !== cluster && secret !== `istio-remote-secret-${cluster}` ? secret : undefined;
+  return sim.scenario.clusters.flatMap((c) => c.remoteSecrets).find((s) => s.cluster === cluster)?.name;
 }
 
 /** The `clusters:` part of a meshops config for a simulation, kubeconfigs by absolute path. */
@@ -41,3 +39,11 @@ export function simClustersYaml(sim: SimMesh, options: { remoteSecrets?: boolean
 
 /** The `clusters:` part of a meshops config for the seed simulation: icp the primary, iks the remote. */
 export const seedClustersYaml = (sim: SimMesh) => simClustersYaml(sim);
+
+/** The same `clusters:` through the administrators' kubeconfigs, for test set-up made with meshops' own clients. */
+export function adminClustersYaml(sim: SimMesh): string {
+  const lines = [...sim.clusters.values()].map(
+    (c) => `  - { name: ${c.name}, role: ${c.role}, kubeconfig: ${sim.adminKubeconfigPath(c.name)} }`,
+  );
+  return `clusters:\n${lines.join('\n')}\n`;
+}

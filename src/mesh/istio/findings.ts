@@ -208,13 +208,28 @@ export function remoteSecretFindings(
 
 /** The istio-remote chart value that writes each component's address (istio/istio 1.0.2
  * install/kubernetes/helm/istio-remote/templates/configmap.yaml). */
-const CHART_VALUE: Record<string, string> = {
+export const CHART_VALUE: Record<string, string> = {
   pilot: 'global.remotePilotAddress',
   policy: 'global.remotePolicyAddress',
   telemetry: 'global.remoteTelemetryAddress',
   tracing: 'global.remoteZipkinAddress',
   'statsd-prom-bridge': 'global.proxy.envoyStatsd.host',
   [ISTIOD_COMPONENT]: 'global.remotePilotAddress',
+};
+
+/**
+ * What each drifted address breaks on the remote (docs/repair-drift.md gives the Istio 1.0 sources): pilot
+ * and istiod hand out configuration, policy decides requests, the rest only loses observations.
+ */
+export const DRIFT_EFFECT: Record<string, string> = {
+  pilot:
+    'new sidecars get no configuration from pilot and never become ready; running ones keep their last routes and endpoints',
+  policy:
+    'Mixer policy checks cannot be made, and with policyCheckFailOpen false (the 1.0 default) requests through the sidecars are refused',
+  telemetry: 'Mixer reports are lost: no istio_* request metrics for traffic through the sidecars',
+  tracing: 'spans from the sidecars are dropped without an error: traces lose their hops there',
+  'statsd-prom-bridge': "Envoy's statsd metrics are dropped without an error (UDP)",
+  [ISTIOD_COMPONENT]: 'proxies get no configuration and no certificate renewals from istiod',
 };
 
 const unique = (items: readonly string[]) => [...new Set(items)];
@@ -251,14 +266,15 @@ export function driftFindings(
           : `the ${kinds.join(' and ')} ${kinds.length > 1 ? 'point' : 'points'}`;
     const where =
       profile === 'modern' ? `the east-west gateway on ${primary} is at` : `${component} now runs at`;
+    const effect = DRIFT_EFFECT[component] ? ` — ${DRIFT_EFFECT[component]}` : '';
     const text =
       live.length > 0
-        ? `${remote}: ${subject} at ${component} ${listed(configured)}, ${where} ${listed(live)} (drift)`
+        ? `${remote}: ${subject} at ${component} ${listed(configured)}, ${where} ${listed(live)} (drift)${effect}`
         : `${remote}: ${subject} at ${component} ${listed(configured)}, but ${
             profile === 'modern'
               ? `the east-west gateway on ${primary} has no external address`
               : `${component} has no pod on ${primary}`
-          } (drift)`;
+          } (drift)${effect}`;
     const steps: string[] = [];
     if (config.length > 0 && live[0])
       steps.push(

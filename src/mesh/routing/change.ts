@@ -14,6 +14,7 @@ import type {
   Proposal,
   RecheckResult,
 } from '../change.ts';
+import { istioSetup } from '../istio/profiles.ts';
 import { effectLines } from './describe.ts';
 import {
   createVirtualService,
@@ -66,7 +67,7 @@ export const targetsOf = (changes: readonly Change[]): Target[] =>
 /** What planning, re-checking and applying a routing change use. */
 export interface RoutingDeps {
   clusters: Pick<Clusters, 'primary' | 'all'>;
-  config: Pick<MeshConfig, 'routing' | 'audit'>;
+  config: Pick<MeshConfig, 'routing' | 'audit' | 'istio'>;
   redis: Redis;
   prefix: string;
   log: Logger;
@@ -125,7 +126,12 @@ async function plan(
     };
 
   const checks: PreflightCheck[] = await runPreflight(
-    { primary, all: deps.clusters.all, ...(tunnel ? { tunnel } : {}) },
+    {
+      primary,
+      all: deps.clusters.all,
+      istioNamespace: istioSetup(deps.config, primary.config).namespace,
+      ...(tunnel ? { tunnel } : {}),
+    },
     planned.changes,
   );
   const failed = checks.filter((c) => c.level === 'fail');

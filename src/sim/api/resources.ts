@@ -146,6 +146,23 @@ const DISCOVERY: ResourceType = {
   verbs: ALL_VERBS,
 };
 
+const RBAC: ResourceType[] = [
+  ['roles', 'role', 'Role', true],
+  ['rolebindings', 'rolebinding', 'RoleBinding', true],
+  ['clusterroles', 'clusterrole', 'ClusterRole', false],
+  ['clusterrolebindings', 'clusterrolebinding', 'ClusterRoleBinding', false],
+].map(([resource, singular, kind, namespaced]) => ({
+  group: 'rbac.authorization.k8s.io',
+  versions: ['v1'],
+  resource: resource as string,
+  singular: singular as string,
+  kind: kind as string,
+  namespaced: namespaced as boolean,
+  verbs: ALL_VERBS,
+}));
+
+export const RBAC_KINDS = RBAC.map((t) => t.kind);
+
 function istio(versions: readonly string[]): ResourceType[] {
   const common = {
     group: 'networking.istio.io',
@@ -181,7 +198,13 @@ export interface ResourceRegistry {
 
 /** Istio 1.22+ serves networking.istio.io at v1, v1beta1 and v1alpha3; a 1.0 cluster only v1alpha3. */
 export function createRegistry(istioVersions: readonly string[]): ResourceRegistry {
-  const all = [...CORE, ...APPS, DISCOVERY, ...(istioVersions.length > 0 ? istio(istioVersions) : [])];
+  const all = [
+    ...CORE,
+    ...APPS,
+    DISCOVERY,
+    ...RBAC,
+    ...(istioVersions.length > 0 ? istio(istioVersions) : []),
+  ];
   return {
     all,
     find: (group, version, resource) =>

@@ -100,25 +100,6 @@ export const errors = {
 
   unauthorized: () => new ApiError(401, 'Unauthorized', 'Unauthorized'),
 
-  forbidden: (
-    user: string,
-    verb: string,
-    r: ResourceName,
-    namespace: string | undefined,
-    name?: string,
-    subresource?: string,
-  ) => {
-    const subject = name ? `${qualified(r)} "${name}"` : qualified(r);
-    const resource = subresource ? `${r.resource}/${subresource}` : r.resource;
-    const where = namespace ? ` in the namespace "${namespace}"` : '';
-    return new ApiError(
-      403,
-      'Forbidden',
-      `${subject} is forbidden: User "${user}" cannot ${verb} resource "${resource}" in API group "${r.group}"${where}`,
-      details(r, name ?? ''),
-    );
-  },
-
   unavailable: () =>
     new ApiError(503, 'ServiceUnavailable', 'the server is currently unable to handle the request'),
 

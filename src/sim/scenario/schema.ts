@@ -115,8 +115,8 @@ export const ClusterSpec = z.object({
   nodes: z.array(z.object({ name: z.string(), ip: z.string() })).min(1),
   /** networking.istio.io versions served, preferred first (Istio 1.22+: v1, v1beta1, v1alpha3). */
   istioApiVersions: z.array(z.enum(['v1', 'v1beta1', 'v1alpha3'])).default(['v1', 'v1beta1', 'v1alpha3']),
-  /** The user the bearer token authenticates as, shown in 403 messages. */
-  user: z.string().default('system:serviceaccount:meshops:meshops'),
+  /** The user meshops' bearer token authenticates as: deploy/rbac's ServiceAccount meshops-access/meshops. */
+  user: z.string().default('system:serviceaccount:meshops-access:meshops'),
   namespaces: z.array(
     z.object({ name: z.string(), labels: stringMap.optional(), annotations: stringMap.optional() }),
   ),

@@ -6,8 +6,13 @@ import type { MeshConfig } from '../../../src/config/schema.ts';
 import { type Clusters, createClusters } from '../../../src/kube/registry.ts';
 import { runStatusCheck } from '../../../src/mesh/istio/check.ts';
 import type { StatusReport } from '../../../src/mesh/istio/report.ts';
-import { type ScenarioSource, type SimMesh, startSimMesh } from '../../../src/sim/index.ts';
-import { simClustersYaml } from '../../helpers/kube.ts';
+import {
+  type ScenarioSource,
+  type SimMesh,
+  type SimMeshOptions,
+  startSimMesh,
+} from '../../../src/sim/index.ts';
+import { adminClustersYaml, simClustersYaml } from '../../helpers/kube.ts';
 
 /** A simulated mesh plus a meshops config pointing at it, for checks run straight against the clusters. */
 export interface StatusSim {
@@ -16,6 +21,8 @@ export interface StatusSim {
   configYaml: string;
   config: MeshConfig;
   clusters: Clusters;
+  /** The same clusters through an administrator's kubeconfig: test set-up outside meshops' RBAC. */
+  admin: Clusters;
   check(cluster?: string): Promise<StatusReport>;
   close(): Promise<void>;
 }
@@ -28,21 +35,29 @@ export async function startStatusSim(
   options: {
     scenario?: ScenarioSource;
     extraConfig?: string;
-    /** Configure clusters[].remoteSecret where the scenario's name is not a default (true). */
+    /** Configure clusters[].remoteSecret with the scenario's secret names (true). */
     remoteSecrets?: boolean;
+    /** RBAC for meshops' token other than the shipped files (see SimMeshOptions.rbac). */
+    rbac?: SimMeshOptions['rbac'];
   } = {},
 ): Promise<StatusSim> {
   const dir = mkdtempSync(join(tmpdir(), 'meshops-status-'));
-  const mesh = await startSimMesh({ dir, ...(options.scenario ? { scenario: options.scenario } : {}) });
+  const mesh = await startSimMesh({
+    dir,
+    ...(options.scenario ? { scenario: options.scenario } : {}),
+    ...(options.rbac ? { rbac: options.rbac } : {}),
+  });
   const configYaml = configFor(mesh, options.extraConfig, { remoteSecrets: options.remoteSecrets ?? true });
   const config = parseConfig(configYaml, join(dir, 'meshops.yaml'), dir);
   const clusters = createClusters(config);
+  const admin = createClusters(parseConfig(adminClustersYaml(mesh), join(dir, 'admin.yaml'), dir));
   return {
     mesh,
     dir,
     configYaml,
     config,
     clusters,
+    admin,
     check: (cluster) => runStatusCheck({ config, clusters }, cluster === undefined ? {} : { cluster }),
     close: () => mesh.close(),
   };

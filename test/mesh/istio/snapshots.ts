@@ -24,6 +24,8 @@ export function pod(
     ready?: boolean;
     proxy?: 'ready' | 'unready' | 'none';
     proxyArgs?: string[];
+    /** Age in ms at NOW (one day by default). */
+    ageMs?: number;
   } = {},
 ): PodFacts {
   const proxy = o.proxy ?? 'none';
@@ -32,7 +34,7 @@ export function pod(
       name,
       namespace: o.namespace ?? 'istio-system',
       labels: o.labels ?? {},
-      creationTimestamp: new Date(NOW - 86_400_000),
+      creationTimestamp: new Date(NOW - (o.ageMs ?? 86_400_000)),
     },
     spec: {
       containers: [

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, afterEach, before, describe, it } from 'node:test';
 import type { StatusFinding, StatusReport } from '../../../src/mesh/istio/report.ts';
+import { shippedRbac } from '../../../src/sim/index.ts';
 import { type StatusSim, startStatusSim } from './sim.ts';
 
 const find = (r: StatusReport, id: string): StatusFinding => {
@@ -128,7 +129,7 @@ describe('/mesh status against the simulated seed mesh (icp primary, iks remote)
   });
 
   it('the remote secret missing on the primary: which key names it and how to list the candidates', async () => {
-    await sim.clusters
+    await sim.admin
       .get('icp')!
       .core.deleteNamespacedSecret({ name: 'iriscluster', namespace: 'istio-system' });
     const r = await sim.check();
@@ -155,10 +156,19 @@ describe('/mesh status against the simulated seed mesh (icp primary, iks remote)
   });
 
   it("the seed's secret name unconfigured: both default names are tried and the key to set is named", async () => {
+    // RBAC that names the secrets this config reads (the defaults), as deploy/rbac/primary.yaml asks.
+    const rbac = (role: 'primary' | 'remote') =>
+      shippedRbac(role).map((text) =>
+        text.replace(
+          /resourceNames: \["iriscluster", "istio-remote-secret-iks"\]/,
+          'resourceNames: ["iks", "istio-remote-secret-iks"]',
+        ),
+      );
     const unconfigured = await startStatusSim({
       scenario: sim.mesh.scenario,
       extraConfig: 'checks:\n  clusterTimeout: 1s\n',
       remoteSecrets: false,
+      rbac: { icp: rbac('primary'), iks: rbac('remote') },
     });
     try {
       const r = await unconfigured.check();
@@ -170,15 +180,39 @@ describe('/mesh status against the simulated seed mesh (icp primary, iks remote)
     }
   });
 
+  it('a secret name the RBAC does not grant: not checked, with the grant to add', async () => {
+    const unconfigured = await startStatusSim({
+      scenario: sim.mesh.scenario,
+      extraConfig: 'checks:\n  clusterTimeout: 1s\n',
+      remoteSecrets: false,
+      // Not the shipped files' usage record: this test provokes a 403 on purpose.
+      rbac: { icp: shippedRbac('primary'), iks: shippedRbac('remote') },
+    });
+    try {
+      const r = await unconfigured.check();
+      const f = find(r, 'icp/not-checked/remote-secrets');
+      assert.match(
+        f.text,
+        /403 Forbidden: secrets "iks" is forbidden: User "system:serviceaccount:meshops-access:meshops" cannot get resource "secrets"/,
+      );
+      assert.match(
+        f.action ?? '',
+        /set clusters\[\]\.remoteSecret of each remote .* meshops-remote-secrets \(deploy\/rbac\/primary\.yaml\)/,
+      );
+    } finally {
+      await unconfigured.close();
+    }
+  });
+
   it('a remote secret whose kubeconfig points at another API server; its token is never shown', async () => {
     const icpKubeconfig = readFileSync(sim.mesh.kubeconfigPath('icp'), 'utf8');
-    await sim.clusters.get('icp')!.core.patchNamespacedSecret(
+    await sim.admin.get('icp')!.core.patchNamespacedSecret(
       {
         name: 'iriscluster',
         namespace: 'istio-system',
         body: { data: { iriscluster: Buffer.from(icpKubeconfig).toString('base64') } },
       },
-      sim.clusters.get('icp')!.mergePatch(),
+      sim.admin.get('icp')!.mergePatch(),
     );
     const r = await sim.check();
     const f = find(r, 'icp/remote-secret/iks');
@@ -235,7 +269,10 @@ describe('/mesh status against the simulated seed mesh (icp primary, iks remote)
     assert.equal(r.health, 'degraded');
     assert.deepEqual(r.top, ['iks/drift/pilot']);
     const f = find(r, 'iks/drift/pilot');
-    assert.equal(f.text, `iks: sidecars point at pilot ${old}, pilot now runs at ${now} (drift)`);
+    assert.equal(
+      f.text,
+      `iks: sidecars point at pilot ${old}, pilot now runs at ${now} (drift) — new sidecars get no configuration from pilot and never become ready; running ones keep their last routes and endpoints`,
+    );
     const svc = await sim.clusters
       .get('icp')!
       .core.readNamespacedService({ name: 'istio-pilot', namespace: 'istio-system' });
@@ -276,7 +313,10 @@ describe('/mesh status against the simulated seed mesh (icp primary, iks remote)
     assert.equal(find(r, 'icp/component/pilot').severity, 'critical');
     const drift = find(r, 'iks/drift/pilot');
     assert.equal(drift.causedBy, 'icp/component/pilot');
-    assert.match(drift.text, /but pilot has no pod on icp \(drift\)$/);
+    assert.match(
+      drift.text,
+      /but pilot has no pod on icp \(drift\) — new sidecars get no configuration from pilot/,
+    );
   });
 
   it('a cluster answering 503 is reported as such and hides nothing on the other', async () => {

@@ -67,7 +67,7 @@ describe('verdict (pure, from snapshots)', () => {
     assert.equal(r.findings[1]?.causedBy, 'iks/drift/pilot');
     assert.equal(
       r.findings[0]?.text,
-      'iks: sidecars point at pilot 10.1.0.23, pilot now runs at 10.1.0.57 (drift)',
+      'iks: sidecars point at pilot 10.1.0.23, pilot now runs at 10.1.0.57 (drift) — new sidecars get no configuration from pilot and never become ready; running ones keep their last routes and endpoints',
     );
     assert.equal(explainedCounts(r.findings).get('iks/drift/pilot'), 1);
     assert.deepEqual(

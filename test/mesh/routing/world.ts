@@ -2,7 +2,7 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CustomObjectsApi } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import type { AuditEntry, StoredAuditEntry } from '../../../src/access/audit.ts';
 import type { StoredMessage } from '../../../src/console/slack-api.ts';
 import { DEFAULT_PRESETS_DIR, loadPresets } from '../../../src/mesh/routing/presets.ts';
@@ -34,6 +34,8 @@ export interface World {
   h: Harness;
   dir: string;
   kube(cluster: string): CustomObjectsApi;
+  /** Core objects on a cluster, as an administrator's kubectl reaches them. */
+  core(cluster: string): CoreV1Api;
   /** The live VirtualService on a cluster, as client-node reads it. */
   vs(
     cluster: string,
@@ -126,6 +128,7 @@ export async function startWorld(label: string, options: WorldOptions = {}): Pro
     h,
     dir,
     kube,
+    core: (cluster) => configs(cluster).makeApiClient(CoreV1Api),
     async vs(cluster, name) {
       try {
         const o = (await kube(cluster).getNamespacedCustomObject(ref(name))) as {

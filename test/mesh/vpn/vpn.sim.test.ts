@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { cidrContains, parseCidr } from '../../../src/mesh/vpn/ipv4.ts';
 import type { ProbeResult, VpnReport } from '../../../src/mesh/vpn/report.ts';
-import { findFinding, findingIds, startVpnSim, type VpnSim } from './sim.ts';
+import { findFinding, findingIds, grantProbeExec, startVpnSim, type VpnSim } from './sim.ts';
 
 const ids = findingIds;
 const find = findFinding;
@@ -235,6 +235,7 @@ describe('/mesh vpn against the simulated seed mesh (icp primary, iks remote)', 
 
   it('BusyBox probe pod: its output is read like iputils', async () => {
     await sim.mesh.faults.addPods('iks', 1, { namespace: 'tools', perDeployment: 1, ping: 'busybox' });
+    await grantProbeExec(sim.mesh, 'iks', 'tools');
     const r = await sim
       .withConfig({ cluster: { iks: 'vpn: { probe: { namespace: tools, selector: app=bulk-0 } }' } })
       .vpn();
@@ -254,6 +255,7 @@ describe('/mesh vpn against the simulated seed mesh (icp primary, iks remote)', 
 
   it('a probe pod without ping (exit 127): a finding, not a crash', async () => {
     await sim.mesh.faults.addPods('iks', 1, { namespace: 'tools', perDeployment: 1, ping: 'none' });
+    await grantProbeExec(sim.mesh, 'iks', 'tools');
     const r = await sim
       .withConfig({ cluster: { iks: 'vpn: { probe: { namespace: tools, selector: app=bulk-0 } }' } })
       .vpn();
