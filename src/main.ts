@@ -1,5 +1,6 @@
 import { EnvError, parseEnv, type Role } from './config/env.ts';
 import { ConfigError } from './config/load.ts';
+import { RedisRefusedError } from './queue/redis-facts.ts';
 import { startMeshops } from './runtime.ts';
 import { SocketModeAuthError } from './slack/socket/receiver.ts';
 
@@ -26,7 +27,8 @@ try {
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
 } catch (err) {
-  if (err instanceof EnvError || err instanceof ConfigError) fail(err.problems);
+  if (err instanceof EnvError || err instanceof ConfigError || err instanceof RedisRefusedError)
+    fail(err.problems);
   if (err instanceof SocketModeAuthError) fail([err.message]);
   throw err;
 }

@@ -6,6 +6,7 @@ import { createPermissions } from './access/permissions.ts';
 import { createRateLimiter } from './access/rate-limit.ts';
 import type { Env, Role } from './config/env.ts';
 import { type LoadedConfig, loadConfig } from './config/load.ts';
+import { describeTarget, redisTarget } from './config/redis.ts';
 import type { MeshConfig } from './config/schema.ts';
 import { defaultHandlers } from './jobs/index.ts';
 import type { Handlers } from './jobs/types.ts';
@@ -16,6 +17,7 @@ import { createLogger, type Logger, registerSecret } from './observability/logge
 import { metrics } from './observability/metrics.ts';
 import { createRedis } from './queue/connection.ts';
 import { createProducer, withTimeout } from './queue/producer.ts';
+import { checkRedisAtStart } from './queue/redis-facts.ts';
 import { closeWorker, startWorker } from './queue/worker.ts';
 import { syncAtStart } from './schedules/sync.ts';
 import { createSlackApp } from './slack/app.ts';
@@ -58,15 +60,38 @@ export interface Meshops {
 export async function startMeshops(options: StartOptions): Promise<Meshops> {
   const { env, role } = options;
   const log = createLogger(env.LOG_LEVEL, options.logDestination);
-  for (const secret of [env.SLACK_BOT_TOKEN, env.SLACK_SIGNING_SECRET, env.SLACK_APP_TOKEN])
+  const closing = new AbortController();
+  const target = { ...redisTarget(env), closing: closing.signal };
+  for (const secret of [
+    env.SLACK_BOT_TOKEN,
+    env.SLACK_SIGNING_SECRET,
+    env.SLACK_APP_TOKEN,
+    target.password,
+    target.sentinelPassword,
+  ])
     registerSecret(secret);
   const config = options.config ?? loadConfig(env.MESHOPS_CONFIG);
   // A bad preset stops start-up (ConfigError naming file, document and field) in every role.
   const presets = presetsFor(config.routing);
   const clusters = createClusters(config);
-  const redis = createRedis(env.REDIS_URL);
+  const redis = createRedis(target);
   redis.on('error', (err) => log.debug({ err }, 'redis connection error'));
-  const producer = createProducer(env.REDIS_URL, env.REDIS_PREFIX);
+  try {
+    await checkRedisAtStart(redis, describeTarget(target), log);
+  } catch (err) {
+    redis.disconnect();
+    closing.abort();
+    throw err;
+  }
+  const producer = createProducer(target, env.REDIS_PREFIX, {
+    replicas: {
+      wanted: env.REDIS_WAIT_REPLICAS,
+      onShort: (wanted, acked) => {
+        metrics.redisReplicaWaitShort.inc();
+        log.warn({ wanted, acked }, 'a command was acked before a Redis replica confirmed it');
+      },
+    },
+  });
   const poster = createPoster({
     token: env.SLACK_BOT_TOKEN!,
     apiUrl: env.SLACK_API_URL,
@@ -175,7 +200,7 @@ export async function startMeshops(options: StartOptions): Promise<Meshops> {
 
   if (role !== 'app') {
     const worker = startWorker({
-      redisUrl: env.REDIS_URL,
+      redisTarget: target,
       prefix: env.REDIS_PREFIX,
       config,
       clusters,
@@ -201,6 +226,7 @@ export async function startMeshops(options: StartOptions): Promise<Meshops> {
       await close().catch((err: unknown) => log.error({ err }, 'shutdown step failed'));
     await producer.close().catch(() => {});
     redis.disconnect();
+    closing.abort();
     log.info('stopped');
   };
   return result;

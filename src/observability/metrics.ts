@@ -63,6 +63,11 @@ export const metrics = {
     labelNames: ['cluster'] as const,
     registers: [registry],
   }),
+  redisReplicaWaitShort: new Counter({
+    name: 'meshops_redis_replica_wait_short_total',
+    help: 'Commands acked before the wanted number of Redis replicas confirmed them (WAIT ran out of time)',
+    registers: [registry],
+  }),
   socketReconnects: new Counter({
     name: 'meshops_socket_mode_reconnects_total',
     help: 'Socket Mode reconnects, by reason (stale, disconnect)',

@@ -8,11 +8,11 @@ import { type Logger, scrub } from '../observability/logger.ts';
 import { splitMessages } from '../slack/blocks.ts';
 import type { SlackPoster } from '../slack/poster.ts';
 import { errorReply, failedMessage, runningMessage, verdictMessage } from '../slack/render/parent.ts';
-import { workerConnection } from './connection.ts';
+import { type RedisLocation, workerConnection } from './connection.ts';
 import { type CommandJob, jobSchema, type MeshJob, QUEUE_NAME } from './jobs.ts';
 
 export interface WorkerDeps {
-  redisUrl: string;
+  redisTarget: RedisLocation;
   prefix: string;
   config: MeshConfig;
   clusters: Clusters;
@@ -161,7 +161,7 @@ export function startWorker(deps: WorkerDeps): Worker {
   }
 
   const worker = new Worker(QUEUE_NAME, process, {
-    connection: workerConnection(deps.redisUrl),
+    connection: workerConnection(deps.redisTarget),
     prefix: deps.prefix,
     concurrency: deps.config.jobs.concurrency,
     ...(deps.stalledIntervalMs ? { stalledInterval: deps.stalledIntervalMs } : {}),

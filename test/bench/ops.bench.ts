@@ -130,7 +130,7 @@ const rawWorker = (p: string) =>
   });
 const ourWorker = (p: string) =>
   startWorker({
-    redisUrl: REDIS_URL,
+    redisTarget: REDIS_URL,
     prefix: p,
     config,
     clusters: { all: [], primary: undefined as never, remotes: [], get: () => undefined, names: () => [] },
