@@ -118,7 +118,9 @@ export async function startMeshops(options: StartOptions): Promise<Meshops> {
         return false;
       }
     },
+    // One series per fact: the queue is shared, so only the app role reports its depth, not every worker.
     beforeScrape: async () => {
+      if (role === 'worker') return;
       const counts = await withTimeout(
         producer.queue.getJobCounts('waiting', 'active', 'delayed', 'failed'),
         1000,

@@ -68,6 +68,18 @@ export const metrics = {
     help: 'Commands acked before the wanted number of Redis replicas confirmed them (WAIT ran out of time)',
     registers: [registry],
   }),
+  auditEntries: new Counter({
+    name: 'meshops_audit_entries_total',
+    help: 'Entries appended to the audit stream, by action (requested, approved, applied, …) and kind (change or refused command)',
+    labelNames: ['action', 'kind'] as const,
+    registers: [registry],
+  }),
+  driftFindings: new Gauge({
+    name: 'meshops_drift_findings',
+    help: 'Places where a remote still points at an old control-plane address, per remote, at the last status check',
+    labelNames: ['cluster'] as const,
+    registers: [registry],
+  }),
   socketReconnects: new Counter({
     name: 'meshops_socket_mode_reconnects_total',
     help: 'Socket Mode reconnects, by reason (stale, disconnect)',

@@ -1,6 +1,7 @@
 import { runStatusCheck } from '../mesh/istio/check.ts';
 import { renderStatus } from '../mesh/istio/render.ts';
 import { runVpnCheck } from '../mesh/vpn/check.ts';
+import { recordStatus, recordVpn } from '../observability/record.ts';
 import type { Finding, ScheduledChecks } from './report.ts';
 
 /**
@@ -13,6 +14,7 @@ const problems = (findings: readonly Finding[]): Finding[] =>
 export const defaultChecks: ScheduledChecks = {
   async status(ctx) {
     const report = await runStatusCheck(ctx);
+    recordStatus(report);
     return {
       check: 'status',
       verdict: report.health,
@@ -22,6 +24,7 @@ export const defaultChecks: ScheduledChecks = {
   },
   async vpn(ctx) {
     const report = await runVpnCheck(ctx);
+    recordVpn(report);
     return {
       check: 'vpn',
       verdict: report.verdict,
