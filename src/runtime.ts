@@ -8,6 +8,7 @@ import type { Env, Role } from './config/env.ts';
 import { type LoadedConfig, loadConfig } from './config/load.ts';
 import { describeTarget, redisTarget } from './config/redis.ts';
 import type { MeshConfig } from './config/schema.ts';
+import { createDispatch } from './jobs/dispatch.ts';
 import { defaultHandlers } from './jobs/index.ts';
 import type { Handlers } from './jobs/types.ts';
 import { createClusters } from './kube/registry.ts';
@@ -204,14 +205,18 @@ export async function startMeshops(options: StartOptions): Promise<Meshops> {
     const worker = startWorker({
       redisTarget: target,
       prefix: env.REDIS_PREFIX,
-      config,
-      clusters,
-      redis,
-      slack: poster,
+      concurrency: config.jobs.concurrency,
       log,
-      handlers,
-      permissions,
-      enqueue: (job, opts) => producer.enqueue(job, { writes: true, ...opts }),
+      dispatch: createDispatch({
+        config,
+        prefix: env.REDIS_PREFIX,
+        clusters,
+        redis,
+        reply: poster,
+        handlers,
+        permissions,
+        enqueue: (job, opts) => producer.enqueue(job, { writes: true, ...opts }),
+      }),
       onJobDone: (job, outcome, seconds) => metrics.jobDuration.observe({ job, outcome }, seconds),
       ...(options.stalledIntervalMs ? { stalledIntervalMs: options.stalledIntervalMs } : {}),
       ...(options.lockDurationMs ? { lockDurationMs: options.lockDurationMs } : {}),

@@ -94,3 +94,17 @@ export function createAudit(deps: { redis: Redis; prefix: string; retentionMs: n
     },
   };
 }
+
+/** The audit trail of a deployment, as its config sets the retention. */
+export const auditOf = (deps: {
+  redis: Redis;
+  prefix: string;
+  config: { audit: { retention: number } };
+  log: Logger;
+}): Audit =>
+  createAudit({
+    redis: deps.redis,
+    prefix: deps.prefix,
+    retentionMs: deps.config.audit.retention,
+    log: deps.log,
+  });

@@ -1,6 +1,6 @@
 import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
-import { parseLabelSelector } from '../kube/selector.ts';
+import { parseLabelSelector } from './selector.ts';
 import { duration, strictObject } from './strict.ts';
 
 /** Cluster names are typed in commands and printed on every report line, so keep them short and plain. */

@@ -1,4 +1,4 @@
-import { auditOf } from '../access/approvals.ts';
+import { auditOf } from '../access/audit.ts';
 import { renderAudit } from '../slack/render/audit.ts';
 import type { CommandHandler } from './types.ts';
 

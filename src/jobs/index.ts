@@ -1,10 +1,10 @@
-import { approvalActions } from '../access/approvals.ts';
-import { driftRepairChange, driftRestartChange } from '../mesh/repair/change.ts';
-import { followUpActions } from '../mesh/repair/followup.ts';
-import { routingChange } from '../mesh/routing/change.ts';
+import { approvalActions } from '../approvals/actions.ts';
 import { defaultChecks } from '../schedules/checks.ts';
+import { approvalView } from '../slack/render/approval.ts';
 import { auditHandler } from './audit.ts';
+import { changeKinds } from './changes.ts';
 import { clustersHandler } from './clusters.ts';
+import { followUpActions } from './drift-followup.ts';
 import { pingHandler } from './ping.ts';
 import { repairDriftHandler } from './repair-drift.ts';
 import { routeApplyHandler } from './route-apply.ts';
@@ -45,7 +45,7 @@ export function defaultHandlers(): Handlers {
     },
     // Approve, Reject and expiry for every change kind that goes through approval.
     actions: {
-      ...approvalActions([routingChange, driftRepairChange, driftRestartChange]),
+      ...approvalActions(changeKinds, approvalView),
       // After an approved drift repair: verify it, offer the restart, or re-plan a stale plan.
       ...followUpActions,
     },

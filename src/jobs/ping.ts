@@ -1,6 +1,6 @@
 import { runPingCheck } from '../mesh/vpn/check.ts';
-import { renderRefusal, renderVpn } from '../mesh/vpn/render.ts';
-import { recordVpn } from '../observability/record.ts';
+import { recordVpn } from '../mesh/vpn/metrics.ts';
+import { renderRefusal, renderVpn } from '../slack/render/vpn.ts';
 import type { CommandHandler } from './types.ts';
 
 /** `/mesh ping <from> <to | IPv4>`: the VPN check for one pair; an address outside every cluster is refused unpinged. */

@@ -1,5 +1,6 @@
-import { type RemoteOutcome, renderRepairReply } from '../mesh/repair/render.ts';
+import type { RemoteOutcome } from '../mesh/repair/describe.ts';
 import { proposeRepair } from '../mesh/repair/request.ts';
+import { renderRepairReply } from '../slack/render/repair.ts';
 import type { CommandHandler } from './types.ts';
 
 /**

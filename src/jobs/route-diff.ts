@@ -2,7 +2,7 @@ import { classifyKubeError } from '../kube/errors.ts';
 import { listVirtualServices } from '../mesh/routing/live.ts';
 import { makePlan, presetTargets } from '../mesh/routing/plan.ts';
 import { findPreset, presetsFor } from '../mesh/routing/presets.ts';
-import { renderDiff, renderNotRequested } from '../mesh/routing/render.ts';
+import { renderDiff, renderNotRequested } from '../slack/render/routing.ts';
 import type { CommandHandler } from './types.ts';
 
 /** `/mesh route diff <preset>`: what applying the preset would change on the primary, as a compact diff. */

@@ -2,7 +2,7 @@ import { classifyKubeError } from '../kube/errors.ts';
 import { listVirtualServices } from '../mesh/routing/live.ts';
 import { matchingPresets } from '../mesh/routing/plan.ts';
 import { presetsFor, routingNamespaces } from '../mesh/routing/presets.ts';
-import { type LiveState, renderPresetList } from '../mesh/routing/render.ts';
+import { type LiveState, renderPresetList } from '../slack/render/routing.ts';
 import type { CommandHandler } from './types.ts';
 
 /** `/mesh route list`: every preset in plain words, and which of them the live routes match. */

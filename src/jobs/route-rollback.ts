@@ -1,8 +1,11 @@
+import { approvalsFor } from '../approvals/request.ts';
 import { lastSnapshot } from '../mesh/routing/change.ts';
-import { renderNotRequested } from '../mesh/routing/render.ts';
 import { requestRoutingChange } from '../mesh/routing/request.ts';
 import { tunnelProbe } from '../mesh/routing/tunnel.ts';
+import { approvalView } from '../slack/render/approval.ts';
+import { renderNotRequested, renderRoutingOutcome } from '../slack/render/routing.ts';
 import type { CommandHandler } from './types.ts';
+import { requesterOf } from './types.ts';
 
 /**
  * `/mesh route rollback` (operators): asks to restore the specs saved before the last applied change,
@@ -23,10 +26,11 @@ export const routeRollbackHandler: CommandHandler<'route-rollback'> = async (_co
       title,
       `the saved routes are from ${snapshot.cluster}, but the primary is now ${ctx.clusters.primary.name}`,
     );
-  return requestRoutingChange(
-    ctx,
-    job,
+  const outcome = await requestRoutingChange(
+    { ...ctx, approvals: approvalsFor(ctx, approvalView) },
+    requesterOf(job),
     { label: 'rollback', title, targets: snapshot.objects },
     tunnelProbe(ctx),
   );
+  return renderRoutingOutcome(outcome);
 };

@@ -1,6 +1,6 @@
 import { classifyKubeError } from '../kube/errors.ts';
 import { listVirtualServices } from '../mesh/routing/live.ts';
-import { type LiveState, renderShow } from '../mesh/routing/render.ts';
+import { type LiveState, renderShow } from '../slack/render/routing.ts';
 import type { CommandHandler } from './types.ts';
 
 /** `/mesh route show [virtualservice]`: the live routes on the primary, in the words presets use. */

@@ -1,4 +1,5 @@
-import { auditOf } from '../access/approvals.ts';
+import { auditOf } from '../access/audit.ts';
+import type { JobResult } from '../chat/reply.ts';
 import type { ScheduleConfig } from '../config/schema.ts';
 import type { CommandJob } from '../queue/jobs.ts';
 import {
@@ -12,9 +13,9 @@ import type { ScheduledChecks } from '../schedules/report.ts';
 import { runSchedule } from '../schedules/run.ts';
 import { scheduleStore } from '../schedules/store.ts';
 import { nextRun } from '../schedules/timing.ts';
-import { section } from '../slack/blocks.ts';
 import { MEMBERSHIP_ERRORS, SlackApiError } from '../slack/poster.ts';
-import type { CommandHandler, JobContext, JobResult } from './types.ts';
+import { section } from '../slack/render/blocks.ts';
+import type { CommandHandler, JobContext } from './types.ts';
 
 /** The app parsed the name against its config; a worker on another config version may not know it. */
 function find(name: string, ctx: JobContext): ScheduleConfig | JobResult {

@@ -1,6 +1,6 @@
 import { runStatusCheck } from '../mesh/istio/check.ts';
-import { renderStatus } from '../mesh/istio/render.ts';
-import { recordStatus } from '../observability/record.ts';
+import { recordStatus } from '../mesh/istio/metrics.ts';
+import { renderStatus } from '../slack/render/status.ts';
 import type { CommandHandler } from './types.ts';
 
 /** `/mesh status [cluster]`: the check and its rendering are separate so scheduled posts reuse both. */

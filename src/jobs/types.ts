@@ -1,31 +1,18 @@
-import type { KnownBlock } from '@slack/types';
 import type { Redis } from 'ioredis';
 import type { Permissions } from '../access/permissions.ts';
+import type { JobResult, ReplyPort } from '../chat/reply.ts';
 import type { MeshConfig } from '../config/schema.ts';
 import type { Clusters } from '../kube/registry.ts';
+import type { Approvals, Requester } from '../mesh/change.ts';
 import type { Logger } from '../observability/logger.ts';
-import type { ActionJob, CommandJob, CommandKind, CommandOf, ScheduleJob } from '../queue/jobs.ts';
-import type { SlackPoster } from '../slack/poster.ts';
-
-/**
- * healthy / degraded / down describe the mesh; failed means the command itself could not run;
- * info is for answers that carry no health judgement (lists, audit entries, pending approvals).
- */
-export type Verdict = 'healthy' | 'degraded' | 'down' | 'failed' | 'info';
-
-export interface JobResult {
-  verdict: Verdict;
-  /** One line for the parent message, e.g. "2 clusters answer". */
-  summary: string;
-  /** Fallback text for notifications and screen readers. */
-  text: string;
-  blocks: KnownBlock[];
-}
-
-export interface EnqueueOptions {
-  delayMs?: number;
-  jobId?: string;
-}
+import type {
+  ActionJob,
+  CommandJob,
+  CommandKind,
+  CommandOf,
+  EnqueueOptions,
+  ScheduleJob,
+} from '../queue/jobs.ts';
 
 /** Everything a handler may touch. Handlers get no Bolt objects: the worker owns Slack I/O. */
 export interface JobContext {
@@ -35,7 +22,10 @@ export interface JobContext {
   readonly redis: Redis;
   /** Key prefix for every Redis key the handler writes (isolates tests and deployments). */
   readonly prefix: string;
-  readonly slack: SlackPoster;
+  /** The one port messages go out through. */
+  readonly reply: ReplyPort;
+  /** Puts a planned change up for approval. */
+  readonly approvals: Approvals;
   readonly log: Logger;
   readonly signal: AbortSignal;
   /** Who may operate and approve (Slack user groups resolved), for decisions made in the worker. */
@@ -65,3 +55,10 @@ export interface Handlers {
   actions: Record<string, ActionHandler>;
   schedule?: ScheduleHandler;
 }
+
+/** The user who typed the command, asking in its channel, pointing back at its parent message. */
+export const requesterOf = (job: CommandJob): Requester => ({
+  requester: job.user,
+  channel: job.channel,
+  threadTs: job.parentTs,
+});

@@ -1,6 +1,6 @@
 import { runVpnCheck } from '../mesh/vpn/check.ts';
-import { renderVpn } from '../mesh/vpn/render.ts';
-import { recordVpn } from '../observability/record.ts';
+import { recordVpn } from '../mesh/vpn/metrics.ts';
+import { renderVpn } from '../slack/render/vpn.ts';
 import type { CommandHandler } from './types.ts';
 
 /** `/mesh vpn`: every strongSwan tunnel and the pod-IP pings both ways, compared with the previous run. */

@@ -1,8 +1,9 @@
 /**
  * kubectl's READY, STATUS, RESTARTS and AGE for a pod: a port of printPod in kubernetes
- * pkg/printers/internalversion/printers.go (research kubernetes.md §4.2) and of apimachinery's
- * duration.HumanDuration. Shared so that neither meshops' status check nor the simulated clusters'
- * Tables ever contradict what an SRE sees with `kubectl get pods`.
+ * pkg/printers/internalversion/printers.go and of apimachinery's
+ * duration.HumanDuration, so that meshops' status check never contradicts what an SRE sees with
+ * `kubectl get pods` (test/mesh/istio/kubectl.test.ts compares them through the real kubectl; the simulated
+ * clusters print their Tables with their own port, src/sim/api/pod-printer.ts).
  *
  * Works on a structural pod: client-node's V1Pod (timestamps as Date) and plain pod JSON (timestamps
  * as RFC 3339 strings) both fit.

@@ -59,7 +59,7 @@ export const metrics = {
   }),
   healthVerdict: new Gauge({
     name: 'meshops_health_verdict',
-    help: 'Last status verdict per cluster: 0 healthy, 1 degraded, 2 down',
+    help: 'Last status verdict per cluster: 0 healthy, 1 degraded, 2 down, 3 the check failed',
     labelNames: ['cluster'] as const,
     registers: [registry],
   }),
@@ -88,4 +88,4 @@ export const metrics = {
   }),
 };
 
-export const VERDICT_LEVEL = { healthy: 0, degraded: 1, down: 2 } as const;
+export const VERDICT_LEVEL = { healthy: 0, degraded: 1, down: 2, failed: 3 } as const;

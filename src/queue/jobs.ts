@@ -80,6 +80,13 @@ export type MeshJob = z.infer<typeof jobSchema>;
 
 export const QUEUE_NAME = 'mesh-jobs';
 
+export interface EnqueueOptions {
+  /** Runs the job this much later (an approval's expiry). */
+  delayMs?: number;
+  /** Queueing a job with the same id twice queues it once. */
+  jobId?: string;
+}
+
 /** Job names as BullMQ sees them: one per command kind, action and schedule, so metrics and logs tell them apart. */
 export function jobName(job: MeshJob): string {
   switch (job.type) {

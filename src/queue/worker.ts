@@ -1,115 +1,48 @@
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
-import type { Permissions } from '../access/permissions.ts';
-import type { MeshConfig } from '../config/schema.ts';
-import type { Handlers, JobContext, JobResult } from '../jobs/types.ts';
-import type { Clusters } from '../kube/registry.ts';
-import { type Logger, scrub } from '../observability/logger.ts';
-import { splitMessages } from '../slack/blocks.ts';
-import type { SlackPoster } from '../slack/poster.ts';
-import { errorReply, failedMessage, runningMessage, verdictMessage } from '../slack/render/parent.ts';
+import type { Logger } from '../observability/logger.ts';
 import { type RedisLocation, workerConnection } from './connection.ts';
-import { type CommandJob, jobSchema, type MeshJob, QUEUE_NAME } from './jobs.ts';
+import {
+  type ActionJob,
+  type CommandJob,
+  jobSchema,
+  type MeshJob,
+  QUEUE_NAME,
+  type ScheduleJob,
+} from './jobs.ts';
+
+/** One delivery of a job, as the dispatcher sees it. */
+export interface JobRun {
+  jobId: string;
+  log: Logger;
+  /** True when no further attempt follows a failure of this one. */
+  lastAttempt: boolean;
+}
+
+/**
+ * Where the worker hands each parsed job (src/jobs/dispatch.ts). A throw fails the delivery: BullMQ retries
+ * it while attempts are left, unless it is an UnrecoverableError.
+ */
+export interface Dispatch {
+  command(job: CommandJob, run: JobRun): Promise<{ verdict: string; summary: string }>;
+  action(job: ActionJob, run: JobRun): Promise<void>;
+  schedule(job: ScheduleJob, run: JobRun): Promise<void>;
+}
 
 export interface WorkerDeps {
   redisTarget: RedisLocation;
   prefix: string;
-  config: MeshConfig;
-  clusters: Clusters;
-  redis: Redis;
-  slack: SlackPoster;
+  concurrency: number;
   log: Logger;
-  handlers: Handlers;
-  permissions: Permissions;
-  enqueue: JobContext['enqueue'];
+  dispatch: Dispatch;
   /** Lets tests shorten stall detection; production keeps BullMQ's 30 s. */
   stalledIntervalMs?: number;
   lockDurationMs?: number;
   onJobDone?: (name: string, outcome: 'completed' | 'failed', seconds: number) => void;
 }
 
-export class JobTimeoutError extends Error {
-  constructor(ms: number) {
-    super(`timed out after ${Math.round(ms / 1000)} s`);
-    this.name = 'JobTimeoutError';
-  }
-}
-
-/** Runs `work` under the job's time bound; the signal tells cooperative handlers to stop early. */
-async function bounded<T>(ms: number, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
-  const controller = new AbortController();
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      controller.abort(new JobTimeoutError(ms));
-      reject(new JobTimeoutError(ms));
-    }, ms);
-  });
-  try {
-    return await Promise.race([work(controller.signal), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-function reasonOf(err: unknown): string {
-  const message = err instanceof Error ? err.message : String(err);
-  return scrub(message.split('\n')[0] ?? message).slice(0, 500);
-}
-
+/** Takes jobs off the queue, parses them at the edge and dispatches them; what a job does is not its business. */
 export function startWorker(deps: WorkerDeps): Worker {
   const { log } = deps;
-
-  const contextFor = (jobId: string, jobLog: Logger, signal: AbortSignal): JobContext => ({
-    jobId,
-    config: deps.config,
-    clusters: deps.clusters,
-    redis: deps.redis,
-    prefix: deps.prefix,
-    slack: deps.slack,
-    log: jobLog,
-    signal,
-    permissions: deps.permissions,
-    enqueue: deps.enqueue,
-  });
-
-  async function runCommand(job: Job, data: CommandJob, jobLog: Logger): Promise<JobResult> {
-    const started = Date.now();
-    const handler = deps.handlers.commands[data.command.kind] as
-      | ((c: typeof data.command, j: CommandJob, ctx: JobContext) => Promise<JobResult>)
-      | undefined;
-    const parent = { channel: data.channel, ts: data.parentTs };
-    await deps.slack
-      .update({ ...parent, ...runningMessage(data.text, data.user) })
-      .catch((err: unknown) => jobLog.warn({ err }, 'could not mark the parent running'));
-    try {
-      if (!handler)
-        throw new UnrecoverableError(`no handler for "${data.command.kind}" in this worker version`);
-      const result = await bounded(deps.config.jobs.timeout, (signal) =>
-        handler(data.command, data, contextFor(String(job.id), jobLog, signal)),
-      );
-      for (const blocks of splitMessages(result.blocks)) {
-        await deps.slack.post({ channel: data.channel, thread_ts: data.parentTs, text: result.text, blocks });
-      }
-      await deps.slack.update({
-        ...parent,
-        ...verdictMessage(data.text, data.user, result.verdict, result.summary, Date.now() - started),
-      });
-      return result;
-    } catch (err) {
-      const attempts = job.opts.attempts ?? 1;
-      const willRetry = !(err instanceof UnrecoverableError) && job.attemptsMade + 1 < attempts;
-      jobLog.error({ err, willRetry }, 'command failed');
-      if (willRetry) throw err;
-      await deps.slack.post({
-        channel: data.channel,
-        thread_ts: data.parentTs,
-        ...errorReply(reasonOf(err), String(job.id)),
-      });
-      await deps.slack.update({ ...parent, ...failedMessage(data.text, data.user, Date.now() - started) });
-      throw new UnrecoverableError(reasonOf(err));
-    }
-  }
 
   async function process(job: Job): Promise<unknown> {
     const parsed = jobSchema.safeParse(job.data);
@@ -121,49 +54,41 @@ export function startWorker(deps: WorkerDeps): Worker {
       throw new UnrecoverableError('job payload does not match its schema');
     }
     const data: MeshJob = parsed.data;
-    const jobLog = log.child({
-      jobId: job.id,
-      job: job.name,
-      ...(data.type !== 'schedule' ? { user: data.user, channel: data.channel } : {}),
-    });
+    const run: JobRun = {
+      jobId: String(job.id),
+      log: log.child({
+        jobId: job.id,
+        job: job.name,
+        ...(data.type !== 'schedule' ? { user: data.user, channel: data.channel } : {}),
+      }),
+      lastAttempt: job.attemptsMade + 1 >= (job.opts.attempts ?? 1),
+    };
     const started = performance.now();
     let outcome: 'completed' | 'failed' = 'failed';
     try {
+      let result: unknown = null;
       switch (data.type) {
-        case 'command': {
-          const result = await runCommand(job, data, jobLog);
-          outcome = 'completed';
-          return { verdict: result.verdict, summary: result.summary };
-        }
-        case 'action': {
-          const handler = deps.handlers.actions[data.action];
-          if (!handler) throw new UnrecoverableError(`no handler for action "${data.action}"`);
-          await bounded(deps.config.jobs.timeout, (signal) =>
-            handler(data, contextFor(String(job.id), jobLog, signal)),
-          );
-          outcome = 'completed';
-          return null;
-        }
-        case 'schedule': {
-          const handler = deps.handlers.schedule;
-          if (!handler) throw new UnrecoverableError('this worker has no schedule handler');
-          await bounded(deps.config.jobs.timeout, (signal) =>
-            handler(data, contextFor(String(job.id), jobLog, signal)),
-          );
-          outcome = 'completed';
-          return null;
-        }
+        case 'command':
+          result = await deps.dispatch.command(data, run);
+          break;
+        case 'action':
+          await deps.dispatch.action(data, run);
+          break;
+        case 'schedule':
+          await deps.dispatch.schedule(data, run);
       }
+      outcome = 'completed';
+      return result;
     } finally {
       deps.onJobDone?.(job.name, outcome, (performance.now() - started) / 1000);
-      jobLog.info({ outcome, ms: Math.round(performance.now() - started) }, 'job finished');
+      run.log.info({ outcome, ms: Math.round(performance.now() - started) }, 'job finished');
     }
   }
 
   const worker = new Worker(QUEUE_NAME, process, {
     connection: workerConnection(deps.redisTarget),
     prefix: deps.prefix,
-    concurrency: deps.config.jobs.concurrency,
+    concurrency: deps.concurrency,
     ...(deps.stalledIntervalMs ? { stalledInterval: deps.stalledIntervalMs } : {}),
     ...(deps.lockDurationMs ? { lockDuration: deps.lockDurationMs } : {}),
   });

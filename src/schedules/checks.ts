@@ -1,14 +1,15 @@
+import type { Finding } from '../mesh/health.ts';
 import { runStatusCheck } from '../mesh/istio/check.ts';
-import { renderStatus } from '../mesh/istio/render.ts';
+import { recordStatus } from '../mesh/istio/metrics.ts';
 import { runVpnCheck } from '../mesh/vpn/check.ts';
-import { recordStatus, recordVpn } from '../observability/record.ts';
-import type { Finding, ScheduledChecks } from './report.ts';
+import { recordVpn } from '../mesh/vpn/metrics.ts';
+import type { RunFinding, ScheduledChecks } from './report.ts';
 
 /**
  * The `/mesh status` and `/mesh vpn` checks as scheduled posts call them: the same functions, reduced to
  * verdict, one-line summary and findings. Info findings change no verdict, so they never make a reply.
  */
-const problems = (findings: readonly Finding[]): Finding[] =>
+const problems = (findings: readonly Finding[]): RunFinding[] =>
   findings.filter((f) => f.severity !== 'info').map(({ id, severity, text }) => ({ id, severity, text }));
 
 export const defaultChecks: ScheduledChecks = {
@@ -18,7 +19,7 @@ export const defaultChecks: ScheduledChecks = {
     return {
       check: 'status',
       verdict: report.health,
-      summary: renderStatus(report).summary,
+      summary: report.summary,
       findings: problems(report.findings),
     };
   },

@@ -1,10 +1,10 @@
 import type { KnownBlock } from '@slack/types';
+import { escapeMrkdwn as mrkdwn } from '../chat/mrkdwn.ts';
+import type { JobResult } from '../chat/reply.ts';
 import type { ScheduleConfig } from '../config/schema.ts';
-import type { JobResult } from '../jobs/types.ts';
-import { escapeMrkdwn as mrkdwn } from '../mesh/vpn/render.ts';
-import { clip, context, header, linesToSections, section } from '../slack/blocks.ts';
+import { clip, context, header, linesToSections, section } from '../slack/render/blocks.ts';
 import { type ParentMessage, VERDICT_ICON } from '../slack/render/parent.ts';
-import type { Finding, RunOutcome } from './report.ts';
+import type { RunFinding, RunOutcome } from './report.ts';
 import type { LastRun, PausedState, PostingError } from './store.ts';
 import { clockTime, dateTime, dayKey } from './timing.ts';
 import type { Transition } from './transition.ts';
@@ -14,7 +14,7 @@ const MAX_FINDINGS = 10;
 /** A cron run this much later than its slot ran after downtime; the post says so. */
 const LATE_MS = 60_000;
 
-const SEVERITY_ICON: Record<Finding['severity'], string> = {
+const SEVERITY_ICON: Record<RunFinding['severity'], string> = {
   critical: ':small_red_triangle:',
   warning: ':warning:',
   info: ':information_source:',
@@ -38,7 +38,7 @@ export interface RunView {
   next: number;
 }
 
-function findingLines(findings: readonly Finding[], bullet?: string): string[] {
+function findingLines(findings: readonly RunFinding[], bullet?: string): string[] {
   const shown = findings
     .slice(0, MAX_FINDINGS)
     .map((f) => `${bullet ?? SEVERITY_ICON[f.severity]} ${mrkdwn(f.text)}`);

@@ -1,47 +1,37 @@
-import type { JobContext, Verdict } from '../jobs/types.ts';
+import { type Finding, type Health, worstHealth } from '../mesh/health.ts';
+import type { StatusCheckDeps } from '../mesh/istio/check.ts';
+import type { VpnDeps } from '../mesh/vpn/check.ts';
 
 export type CheckName = 'status' | 'vpn';
 
-/** One problem a check found. The id stays the same while the problem lasts, so runs can be compared. */
-export interface Finding {
-  id: string;
-  severity: 'critical' | 'warning' | 'info';
-  text: string;
-}
+/** A finding as a run keeps it: its id compares runs, its severity and text make the post. */
+export type RunFinding = Pick<Finding, 'id' | 'severity' | 'text'>;
 
 /** What a scheduled post needs from a check: plain, JSON-serializable data (it is kept in Redis). */
 export interface CheckReport {
   check: CheckName;
-  verdict: Verdict;
+  verdict: Health;
   summary: string;
-  findings: Finding[];
+  findings: RunFinding[];
 }
 
 /** The status and VPN checks, as the scheduler calls them (adapters in checks.ts). */
-export type ScheduledCheck = (ctx: JobContext) => Promise<CheckReport>;
+/** What the scheduled checks use: what `/mesh status` and `/mesh vpn` use. */
+export type CheckDeps = StatusCheckDeps & VpnDeps;
+
+export type ScheduledCheck = (deps: CheckDeps) => Promise<CheckReport>;
 export type ScheduledChecks = Record<CheckName, ScheduledCheck>;
-
-/** How bad a verdict is; "failed" (we could not look) sits between degraded and down. */
-const RANK: Record<Verdict, number> = { healthy: 0, info: 0, degraded: 1, failed: 2, down: 3 };
-
-export function rank(verdict: Verdict): number {
-  return RANK[verdict];
-}
-
-export function worst(verdicts: readonly Verdict[]): Verdict {
-  return verdicts.reduce<Verdict>((acc, v) => (RANK[v] > RANK[acc] ? v : acc), 'healthy');
-}
 
 /** A run's combined outcome. Finding ids are namespaced by check so the two checks never collide. */
 export interface RunOutcome {
-  verdict: Verdict;
+  verdict: Health;
   reports: CheckReport[];
-  findings: Finding[];
+  findings: RunFinding[];
 }
 
 export function combine(reports: readonly CheckReport[]): RunOutcome {
   return {
-    verdict: worst(reports.map((r) => r.verdict)),
+    verdict: worstHealth(reports.map((r) => r.verdict)),
     reports: [...reports],
     findings: reports.flatMap((r) => r.findings.map((f) => ({ ...f, id: `${r.check}:${f.id}` }))),
   };

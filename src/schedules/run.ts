@@ -1,14 +1,21 @@
 import { WebAPIRateLimitedError } from '@slack/web-api';
+import type { ReplyPort } from '../chat/reply.ts';
 import type { ScheduleConfig } from '../config/schema.ts';
-import type { JobContext } from '../jobs/types.ts';
-import { proposeScheduledRepairs } from '../mesh/repair/propose.ts';
+import { type ProposeDeps, proposeScheduledRepairs } from '../mesh/repair/propose.ts';
 import { scrub } from '../observability/logger.ts';
 import { SlackApiError } from '../slack/poster.ts';
 import { type RunView, renderChange, renderDigest, renderRunPost } from './render.ts';
-import { combine, failedReport, type RunOutcome, type ScheduledChecks } from './report.ts';
+import { type CheckDeps, combine, failedReport, type RunOutcome, type ScheduledChecks } from './report.ts';
 import { type LastRun, type PausedState, type ScheduleStore, scheduleStore } from './store.ts';
 import { dayKey, nextRun } from './timing.ts';
 import { compare, type Transition } from './transition.ts';
+
+/** What a scheduled run uses: the checks, the reply port, its Redis keys, and drift proposals. */
+export interface ScheduleDeps extends CheckDeps, ProposeDeps {
+  config: CheckDeps['config'] & ProposeDeps['config'];
+  reply: ReplyPort;
+  signal: AbortSignal;
+}
 
 export interface RunRequest {
   schedule: ScheduleConfig;
@@ -45,7 +52,7 @@ export function postingErrorCode(err: unknown): string {
 async function runChecks(
   schedule: ScheduleConfig,
   checks: ScheduledChecks,
-  ctx: JobContext,
+  ctx: ScheduleDeps,
 ): Promise<RunOutcome> {
   const reports = await Promise.all(
     schedule.checks.map((name) =>
@@ -64,7 +71,7 @@ interface Posting {
   view: RunView;
   transition: Transition;
   store: ScheduleStore;
-  ctx: JobContext;
+  ctx: ScheduleDeps;
 }
 
 /** Edits the day's parent (posting it on the day's first run), then replies in its thread if the state changed. */
@@ -80,7 +87,7 @@ async function postDigest({ request, view, transition, store, ctx }: Posting): P
   });
   if (digest) {
     try {
-      await ctx.slack.update({ channel, ts: digest.ts, ...message });
+      await ctx.reply.update({ channel, ts: digest.ts, ...message });
     } catch (err) {
       // Someone deleted today's digest: start a new one rather than fail every run until midnight.
       if (!(err instanceof SlackApiError && err.code === 'message_not_found')) throw err;
@@ -88,10 +95,10 @@ async function postDigest({ request, view, transition, store, ctx }: Posting): P
       digest = undefined;
     }
   }
-  const ts = digest?.ts ?? (await ctx.slack.post({ channel, ...message })).ts;
+  const ts = digest?.ts ?? (await ctx.reply.post({ channel, ...message })).ts;
   if (!digest) await store.startDigest(name, channel, day, ts);
   if (changed && !(await store.slot(name, slot)).reply) {
-    const reply = await ctx.slack.post({ channel, thread_ts: ts, ...renderChange(view, transition) });
+    const reply = await ctx.reply.post({ channel, thread_ts: ts, ...renderChange(view, transition) });
     await store.markSlot(name, slot, 'reply', reply.ts);
   }
   await store.finishRun(name, slot, lastRun(view), { channel, day, changed });
@@ -102,7 +109,7 @@ async function postEveryRun({ request, view, transition, store, ctx }: Posting):
   const { schedule, slot } = request;
   let ts = (await store.slot(schedule.name, slot)).post;
   if (!ts) {
-    ts = (await ctx.slack.post({ channel: schedule.channel, ...renderRunPost(view, transition) })).ts;
+    ts = (await ctx.reply.post({ channel: schedule.channel, ...renderRunPost(view, transition) })).ts;
     await store.markSlot(schedule.name, slot, 'post', ts);
   }
   await store.finishRun(schedule.name, slot, lastRun(view));
@@ -128,7 +135,7 @@ function lastRun(view: RunView): LastRun {
  */
 export async function runSchedule(
   request: RunRequest,
-  ctx: JobContext,
+  ctx: ScheduleDeps,
   checks: ScheduledChecks,
 ): Promise<RunResult> {
   const { schedule, slot } = request;
@@ -153,7 +160,10 @@ export async function runSchedule(
     const posting: Posting = { request, view, transition, store, ctx };
     try {
       const ts = await (schedule.mode === 'digest' ? postDigest(posting) : postEveryRun(posting));
-      await proposeScheduledRepairs(ctx, { channel: schedule.channel, ts }, outcome.reports);
+      const statusFindings = outcome.reports.flatMap((r) =>
+        r.check === 'status' ? r.findings.map((f) => f.id) : [],
+      );
+      await proposeScheduledRepairs(ctx, { channel: schedule.channel, ts }, statusFindings);
       return { kind: 'posted', outcome, transition, ts, ...(paused ? { paused } : {}) } as const;
     } catch (err) {
       const previous = await store.postingError(schedule.name);

@@ -8,7 +8,7 @@ import type { PreviousRun } from './transition.ts';
  * out, so a key written by another version reads as absent instead of breaking a run.
  */
 
-const verdict = z.enum(['healthy', 'degraded', 'down', 'failed', 'info']);
+const verdict = z.enum(['healthy', 'degraded', 'down', 'failed']);
 const finding = z.object({
   id: z.string(),
   severity: z.enum(['critical', 'warning', 'info']),

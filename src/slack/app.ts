@@ -2,13 +2,14 @@ import type { Server } from 'node:http';
 import { App, HTTPReceiver, type Receiver, type RespondFn } from '@slack/bolt';
 import type { Permissions } from '../access/permissions.ts';
 import type { RateDecision } from '../access/rate-limit.ts';
+import type { ReplyPort } from '../chat/reply.ts';
+import { boltLogger } from '../observability/bolt-logger.ts';
 import { type Route, startOpsServer } from '../observability/http.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Producer } from '../queue/producer.ts';
 import { QueueUnavailableError } from '../queue/producer.ts';
-import { boltLogger } from './bolt-logger.ts';
 import { helpText, type ParseContext, parseCommand } from './parse-command.ts';
-import { MEMBERSHIP_ERRORS, SlackApiError, type SlackPoster } from './poster.ts';
+import { MEMBERSHIP_ERRORS, SlackApiError } from './poster.ts';
 import { queuedMessage, unavailableMessage } from './render/parent.ts';
 import { createSocketMode, type SocketMode, type SocketModeOptions } from './socket/receiver.ts';
 
@@ -21,7 +22,7 @@ export interface SlackAppDeps {
   apiUrl: string;
   log: Logger;
   producer: Producer;
-  poster: SlackPoster;
+  poster: ReplyPort;
   permissions: Permissions;
   parseContext: ParseContext;
   /** /healthz, /readyz, /metrics, served beside /slack/events. */

@@ -1,4 +1,3 @@
-import type { KnownBlock } from '@slack/types';
 import {
   type WebAPICallResult,
   WebAPIHTTPError,
@@ -7,29 +6,8 @@ import {
   WebAPIRequestError,
   WebClient,
 } from '@slack/web-api';
+import type { ReplyPort } from '../chat/reply.ts';
 import type { Logger } from '../observability/logger.ts';
-
-export interface PostMessage {
-  channel: string;
-  text: string;
-  blocks?: KnownBlock[];
-  thread_ts?: string;
-}
-
-export interface UpdateMessage {
-  channel: string;
-  ts: string;
-  text: string;
-  blocks?: KnownBlock[];
-}
-
-export interface EphemeralMessage {
-  channel: string;
-  user: string;
-  text: string;
-  blocks?: KnownBlock[];
-  thread_ts?: string;
-}
 
 /** A Slack error code (`not_in_channel`, `channel_not_found`, …) the caller can turn into advice. */
 export class SlackApiError extends Error {
@@ -39,13 +17,6 @@ export class SlackApiError extends Error {
     this.name = 'SlackApiError';
     this.code = code;
   }
-}
-
-/** The Slack Web API as the bot uses it: paced per channel, patient with 429 and 5xx, clear about the rest. */
-export interface SlackPoster {
-  post(message: PostMessage): Promise<{ channel: string; ts: string }>;
-  update(message: UpdateMessage): Promise<void>;
-  ephemeral(message: EphemeralMessage): Promise<void>;
 }
 
 export interface PosterOptions {
@@ -76,7 +47,8 @@ export function createSlackClient(token: string, apiUrl: string, timeoutMs: numb
   });
 }
 
-export function createPoster(options: PosterOptions): SlackPoster {
+/** The reply port on the Slack Web API: paced per channel, patient with 429 and 5xx, clear about the rest. */
+export function createPoster(options: PosterOptions): ReplyPort {
   const client = createSlackClient(options.token, options.apiUrl, options.requestTimeoutMs ?? 10_000);
   const maxRetries = options.maxRetries ?? 5;
   const nextSlot = new Map<string, number>();

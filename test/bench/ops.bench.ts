@@ -8,6 +8,7 @@ import { Queue, Worker } from 'bullmq';
 import { parseConfig } from '../../src/config/load.ts';
 import { signedHeaders, slashCommandBody } from '../../src/console/sign.ts';
 import { startSlackApi } from '../../src/console/slack-api.ts';
+import { createDispatch } from '../../src/jobs/dispatch.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { workerConnection } from '../../src/queue/connection.ts';
 import { QUEUE_NAME } from '../../src/queue/jobs.ts';
@@ -132,14 +133,18 @@ const ourWorker = (p: string) =>
   startWorker({
     redisTarget: REDIS_URL,
     prefix: p,
-    config,
-    clusters: { all: [], primary: undefined as never, remotes: [], get: () => undefined, names: () => [] },
-    redis: undefined as never,
-    slack: undefined as never,
+    concurrency: config.jobs.concurrency,
     log: quiet,
-    handlers: { commands: {}, actions: {}, schedule: async () => {} },
-    permissions: undefined as never,
-    enqueue: async () => '',
+    dispatch: createDispatch({
+      config,
+      prefix: p,
+      clusters: { all: [], primary: undefined as never, remotes: [], get: () => undefined, names: () => [] },
+      redis: undefined as never,
+      reply: undefined as never,
+      handlers: { commands: {}, actions: {}, schedule: async () => {} },
+      permissions: undefined as never,
+      enqueue: async () => '',
+    }),
   });
 // Alternate the two in pairs run back to back and take the median of the pairs' ratios: on a shared VM the
 // speed of the whole machine drifts between seconds, and a pair's two runs see the same machine.

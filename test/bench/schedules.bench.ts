@@ -61,7 +61,7 @@ async function perRun() {
       const runMs = performance.now() - t;
       const digest = slack.messages.find((m) => m.channel === schedule.channel && !m.thread_ts)!;
       t = performance.now();
-      await ctx.slack.update({ channel: schedule.channel, ts: digest.ts, text: digest.text });
+      await ctx.reply.update({ channel: schedule.channel, ts: digest.ts, text: digest.text });
       const bareMs = performance.now() - t;
       if (i >= 20) {
         run.push(runMs);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { findButton, messageToHtml } from '../../src/console/render.ts';
-import { actions, button, context, divider, fields, header, section } from '../../src/slack/blocks.ts';
+import { actions, button, context, divider, fields, header, section } from '../../src/slack/render/blocks.ts';
 
 const names = { user: (id: string) => (id === 'U0BOB' ? 'bob' : undefined), channel: () => undefined };
 const render = (blocks: unknown[], text = 'fallback') => messageToHtml({ text, blocks }, names);

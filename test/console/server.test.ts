@@ -10,7 +10,7 @@ import type { Workspace } from '../../src/console/workspace.ts';
 import { defaultHandlers } from '../../src/jobs/index.ts';
 import type { ActionJob } from '../../src/queue/jobs.ts';
 import { type Meshops, startMeshops } from '../../src/runtime.ts';
-import { actions, button } from '../../src/slack/blocks.ts';
+import { actions, button } from '../../src/slack/render/blocks.ts';
 import { LogSink, REFUSED_PORT, unreachableKubeconfig } from '../helpers/harness.ts';
 import { dropPrefix, REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -101,7 +101,7 @@ describe('the console as Slack for a real meshops', () => {
     const handlers = defaultHandlers();
     handlers.actions['mesh.echo'] = async (job, ctx) => {
       clicks.push(job);
-      await ctx.slack.ephemeral({ channel: job.channel, user: job.user, text: `echo ${job.value}` });
+      await ctx.reply.ephemeral({ channel: job.channel, user: job.user, text: `echo ${job.value}` });
     };
     meshops = await startMeshops({
       role: 'all',

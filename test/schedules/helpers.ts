@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Queue } from 'bullmq';
 import { createPermissions } from '../../src/access/permissions.ts';
 import type { MeshConfig } from '../../src/config/schema.ts';
+import { jobContext as workerJobContext } from '../../src/jobs/dispatch.ts';
 import { defaultHandlers } from '../../src/jobs/index.ts';
 import { createScheduleHandler } from '../../src/jobs/schedule.ts';
 import { createScheduleRunHandler } from '../../src/jobs/schedule-commands.ts';
@@ -10,7 +11,7 @@ import { createClusters } from '../../src/kube/registry.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { createRedis, redisOptions } from '../../src/queue/connection.ts';
 import { QUEUE_NAME } from '../../src/queue/jobs.ts';
-import type { CheckName, CheckReport, Finding, ScheduledChecks } from '../../src/schedules/report.ts';
+import type { CheckName, CheckReport, RunFinding, ScheduledChecks } from '../../src/schedules/report.ts';
 import { createPoster } from '../../src/slack/poster.ts';
 import { BOT_TOKEN, type LogSink } from '../helpers/harness.ts';
 import { REDIS_URL } from '../helpers/redis.ts';
@@ -38,13 +39,13 @@ export function settableChecks() {
         findings: [],
       };
     },
-    degrade(check: CheckName, ...findings: Finding[]) {
+    degrade(check: CheckName, ...findings: RunFinding[]) {
       state[check] = { verdict: 'degraded', summary: `${findings.length} problem(s)`, findings };
     },
   };
 }
 
-export const finding = (id: string, text = id): Finding => ({ id, severity: 'warning', text });
+export const finding = (id: string, text = id): RunFinding => ({ id, severity: 'warning', text });
 
 export function handlersWith(checks: ScheduledChecks): Handlers {
   const base = defaultHandlers();
@@ -82,19 +83,19 @@ export function jobContext(options: {
 }): JobContext & { close(): void } {
   const log = createLogger('debug', options.logs);
   const redis = createRedis(REDIS_URL);
-  return {
-    jobId: options.jobId,
-    config: options.config,
-    clusters: createClusters(options.config),
-    redis,
-    prefix: options.prefix,
-    slack: createPoster({ token: BOT_TOKEN, apiUrl: options.slackUrl, log, channelIntervalMs: 0 }),
-    log,
-    signal: new AbortController().signal,
-    permissions: createPermissions(options.config.access, async () => []),
-    enqueue: async () => {
-      throw new Error('not used');
+  const ctx = workerJobContext(
+    {
+      config: options.config,
+      clusters: createClusters(options.config),
+      redis,
+      prefix: options.prefix,
+      reply: createPoster({ token: BOT_TOKEN, apiUrl: options.slackUrl, log, channelIntervalMs: 0 }),
+      permissions: createPermissions(options.config.access, async () => []),
+      enqueue: async () => {
+        throw new Error('not used');
+      },
     },
-    close: () => redis.disconnect(),
-  };
+    { jobId: options.jobId, log, signal: new AbortController().signal },
+  );
+  return { ...ctx, close: () => redis.disconnect() };
 }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { combine, failedReport, worst } from '../../src/schedules/report.ts';
+import { worstHealth } from '../../src/mesh/health.ts';
+import { combine, failedReport } from '../../src/schedules/report.ts';
 import { postingErrorCode, slotOf } from '../../src/schedules/run.ts';
 import { clockTime, dateTime, dayKey, nextRun } from '../../src/schedules/timing.ts';
 import { compare } from '../../src/schedules/transition.ts';
@@ -78,9 +79,9 @@ describe('state transitions between runs', () => {
   });
 
   it('the combined verdict is the worst, and finding ids are namespaced per check', () => {
-    assert.equal(worst(['healthy', 'degraded', 'failed']), 'failed');
-    assert.equal(worst(['degraded', 'down', 'failed']), 'down');
-    assert.equal(worst([]), 'healthy');
+    assert.equal(worstHealth(['healthy', 'degraded', 'failed']), 'failed');
+    assert.equal(worstHealth(['degraded', 'down', 'failed']), 'down');
+    assert.equal(worstHealth([]), 'healthy');
     const run = combine([
       { check: 'status', verdict: 'healthy', summary: 'ok', findings: [] },
       failedReport('vpn', 'timed out'),

@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Queue } from 'bullmq';
 import { type SimMesh, startSimMesh } from '../../src/sim/index.ts';
 import { type Harness, startHarness } from '../helpers/harness.ts';
-import { vpnConfigYaml } from '../vpn/sim.ts';
+import { vpnConfigYaml } from '../mesh/vpn/sim.ts';
 import { queueFor, tick } from './helpers.ts';
 
 const SCHEDULES = `

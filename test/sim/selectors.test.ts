@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { SelectorError } from '../../src/kube/selector.ts';
+import { SelectorError } from '../../src/config/selector.ts';
 import { matchesFields, parseFieldSelector } from '../../src/sim/api/selectors.ts';
 
-// Label selectors are shared with meshops: test/kube/selector.test.ts.
+// Label selectors are shared with meshops: test/config/selector.test.ts.
 
 describe('field selectors', () => {
   const pod = { metadata: { name: 'web-1', namespace: 'shop' }, status: { phase: 'Running' } };

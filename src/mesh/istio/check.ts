@@ -15,7 +15,7 @@ import {
 import { allFetched, type ClusterSnapshot, gatherCluster } from './gather.ts';
 import { istioSetup } from './profiles.ts';
 import type { ClusterReport, StatusReport } from './report.ts';
-import { healthOf, meshHealth, resolveFindings, topFindings } from './verdict.ts';
+import { healthOf, meshHealth, resolveFindings, statusSummary, topFindings } from './verdict.ts';
 
 /** What the check needs from a job context; a scheduler passes the same. */
 export interface StatusCheckDeps {
@@ -109,6 +109,7 @@ export function judgeStatus(
       !report.reachable,
     ),
   }));
+  const top = topFindings(findings);
   return {
     checkedAt: new Date(scope[0]?.checkedAt ?? 0).toISOString(),
     ...(focus ? { cluster: focus.cluster } : {}),
@@ -118,7 +119,8 @@ export function judgeStatus(
     ),
     clusters,
     findings,
-    top: topFindings(findings),
+    top,
+    summary: statusSummary({ findings, top, clusters }),
   };
 }
 

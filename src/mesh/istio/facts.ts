@@ -162,7 +162,8 @@ export interface ConfiguredAddress {
   host: string;
 }
 
-/** Istio 1.0 mesh config fields the istio-remote chart fills with primary pod IPs (istio-vpn.md §3). */
+/** Istio 1.0 mesh config fields the istio-remote chart fills with primary pod IPs (its
+ * templates/configmap.yaml in istio/istio 1.0.2). */
 export const MESH_ADDRESS_FIELDS = [
   { path: ['defaultConfig', 'discoveryAddress'], component: 'pilot' },
   { path: ['mixerCheckServer'], component: 'policy' },

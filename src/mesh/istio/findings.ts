@@ -1,22 +1,22 @@
 import type { IstioProfile } from '../../config/schema.ts';
 import type { KubeFailure } from '../../kube/errors.ts';
+import type { Severity } from '../health.ts';
 import type { DriftFinding, DriftProblem } from './drift.ts';
 import { EASTWEST_COMPONENT, ISTIOD_COMPONENT } from './drift.ts';
 import { type PodState, restartsText } from './pod-status.ts';
 import type {
   ComponentReport,
   DataPlaneReport,
-  Finding,
   RemoteSecretReport,
-  Severity,
   SidecarProblem,
+  StatusFinding,
 } from './report.ts';
 
 /**
  * Turns judged facts into findings: one line each, cluster name first, with what to do. A draft may
  * name the findings that would explain it, most fundamental first; the verdict keeps the first that exists.
  */
-export interface Draft extends Finding {
+export interface Draft extends StatusFinding {
   explainedBy?: string[];
   /** About the discovery component (pilot, istiod): without it no proxy gets configuration. */
   discovery?: true;
@@ -177,7 +177,8 @@ export function remoteSecretFindings(
     }));
 }
 
-/** The istio-remote chart value that writes each component's address (istio-vpn.md §3). */
+/** The istio-remote chart value that writes each component's address (istio/istio 1.0.2
+ * install/kubernetes/helm/istio-remote/templates/configmap.yaml). */
 const CHART_VALUE: Record<string, string> = {
   pilot: 'global.remotePilotAddress',
   policy: 'global.remotePolicyAddress',

@@ -1,8 +1,8 @@
 import type { V1Secret } from '@kubernetes/client-node';
 import type { ComponentSpec } from '../../config/schema.ts';
+import { matchesLabels, parseLabelSelector } from '../../config/selector.ts';
 import type { Cluster } from '../../kube/cluster.ts';
 import { classifyKubeError, type KubeFailure } from '../../kube/errors.ts';
-import { matchesLabels, parseLabelSelector } from '../../kube/selector.ts';
 import {
   type ConfiguredAddress,
   endpointsAddresses,
@@ -25,10 +25,11 @@ export type Fetched<T> = { ok: true; value: T } | { ok: false; failure: KubeFail
 
 const ok = <T>(value: T): Fetched<T> => ({ ok: true, value });
 
-/** Where the 1.0 remote's control-plane addresses live (istio-remote chart, istio-vpn.md §3). */
+/** Where the 1.0 remote's control-plane addresses live (istio/istio 1.0.2 install/kubernetes/helm/istio-remote). */
 export const REMOTE_MESH_CONFIGMAP = 'istio';
 export const REMOTE_PILOT_ENDPOINTS = 'istio-pilot';
-/** The modern remote's stand-in for istiod (istio-vpn.md §2c). */
+/** The modern remote's stand-in for istiod (istio/istio manifests/charts/istio-control/istio-discovery,
+ * templates/remote-istiod-service.yaml). */
 export const REMOTE_ISTIOD_SERVICE = 'istiod';
 const MULTICLUSTER_LABEL = 'istio/multiCluster';
 

@@ -6,7 +6,8 @@ export const DEFAULT_NAMESPACE = 'istio-system';
 const c = (name: string, selector: string, optional = false): ComponentSpec => ({ name, selector, optional });
 
 /**
- * The pods each role runs, by the pod-template labels of the charts (research istio-vpn.md §2).
+ * The pods each role runs, by the pod-template labels of the charts (install/kubernetes/helm/istio
+ * and istio-remote in istio/istio 1.0.2; manifests/charts in istio/istio master for modern Istio).
  * Names are what users read in reports and what drift findings refer to.
  */
 export const BUILTIN_PROFILES: Record<

@@ -1,5 +1,6 @@
 import type { IstioProfile } from '../../config/schema.ts';
 import type { KubeFailureKind } from '../../kube/errors.ts';
+import type { Finding, Health } from '../health.ts';
 import type { DriftFinding } from './drift.ts';
 import type { PodState } from './pod-status.ts';
 
@@ -8,12 +9,8 @@ import type { PodState } from './pod-status.ts';
  * so every field is plain data and every finding carries a stable id.
  */
 
-export type Health = 'healthy' | 'degraded' | 'down';
-
-/** critical makes the mesh down, warning degraded; info is shown and changes nothing. */
-export type Severity = 'critical' | 'warning' | 'info';
-
-export type FindingArea =
+/** What a status finding is about. */
+export type StatusArea =
   | 'reachability'
   | 'component'
   | 'drift'
@@ -23,22 +20,8 @@ export type FindingArea =
   | 'not-checked'
   | 'restart';
 
-export interface Finding {
-  /**
-   * Stable across runs while the problem lasts, e.g. `iks/drift/pilot`, `icp/component/telemetry`,
-   * `iks/sidecars/unready`: a scheduler tells "new" from "same" by it.
-   */
-  id: string;
-  cluster: string;
-  area: FindingArea;
-  severity: Severity;
-  /** One line that starts with the cluster name. */
-  text: string;
-  /** What to do about it. */
-  action?: string;
-  /** The id of the finding that explains this one (cluster unreachable, pilot down, drift). */
-  causedBy?: string;
-}
+/** A status finding always names its cluster: `iks/drift/pilot`, `icp/component/telemetry`, `iks/sidecars/unready`. */
+export type StatusFinding = Finding<StatusArea> & { cluster: string };
 
 export type ComponentHealth = 'ok' | 'degraded' | 'down' | 'missing' | 'unknown';
 
@@ -106,9 +89,11 @@ export interface StatusReport {
   /** The cluster asked about, or undefined for the whole mesh. */
   cluster?: string;
   health: Health;
+  /** The report in one line: what matters most, or what is fine. */
+  summary: string;
   clusters: ClusterReport[];
   /** Most important first; causes before what they explain. */
-  findings: Finding[];
+  findings: StatusFinding[];
   /** Ids of the one to three findings that matter most (none when healthy). */
   top: string[];
   ms: number;

@@ -1,9 +1,9 @@
+import { type Health, healthOfFindings, SEVERITY_ORDER } from '../health.ts';
 import type { Draft } from './findings.ts';
-import type { Finding, FindingArea, Health, Severity } from './report.ts';
+import type { StatusArea, StatusFinding, StatusReport } from './report.ts';
 
 /** How findings are ordered: what stops the mesh first, then what explains the rest. */
-const SEVERITY_RANK: Record<Severity, number> = { critical: 0, warning: 1, info: 2 };
-const AREA_RANK: Record<FindingArea, number> = {
+const AREA_RANK: Record<StatusArea, number> = {
   reachability: 0,
   'control-plane-config': 3,
   'remote-secret': 4,
@@ -27,7 +27,7 @@ export const MAX_TOP = 3;
  * Keeps, for each draft, the first of its possible causes that was actually found, then orders the
  * findings: by severity, causes before what they explain, by what stops the mesh first, by cluster.
  */
-export function resolveFindings(drafts: readonly Draft[], clusterOrder: readonly string[]): Finding[] {
+export function resolveFindings(drafts: readonly Draft[], clusterOrder: readonly string[]): StatusFinding[] {
   const seen = new Set<string>();
   const unique = drafts.filter((d) => !seen.has(d.id) && seen.add(d.id));
   const clusterRank = (c: string) => {
@@ -42,7 +42,7 @@ export function resolveFindings(drafts: readonly Draft[], clusterOrder: readonly
     })
     .sort(
       (a, b) =>
-        SEVERITY_RANK[a.finding.severity] - SEVERITY_RANK[b.finding.severity] ||
+        SEVERITY_ORDER[a.finding.severity] - SEVERITY_ORDER[b.finding.severity] ||
         Number(a.finding.causedBy !== undefined) - Number(b.finding.causedBy !== undefined) ||
         a.rank - b.rank ||
         clusterRank(a.finding.cluster) - clusterRank(b.finding.cluster) ||
@@ -52,7 +52,7 @@ export function resolveFindings(drafts: readonly Draft[], clusterOrder: readonly
 }
 
 /** The one to three findings that matter most: unexplained ones that change the verdict. */
-export function topFindings(findings: readonly Finding[]): string[] {
+export function topFindings(findings: readonly StatusFinding[]): string[] {
   return findings
     .filter((f) => !f.causedBy && f.severity !== 'info')
     .slice(0, MAX_TOP)
@@ -60,7 +60,7 @@ export function topFindings(findings: readonly Finding[]): string[] {
 }
 
 /** How many findings each finding explains, directly or through a chain (pilot down → drift → sidecars). */
-export function explainedCounts(findings: readonly Finding[]): Map<string, number> {
+export function explainedCounts(findings: readonly StatusFinding[]): Map<string, number> {
   const byId = new Map(findings.map((f) => [f.id, f]));
   const counts = new Map<string, number>();
   for (const f of findings) {
@@ -73,13 +73,28 @@ export function explainedCounts(findings: readonly Finding[]): Map<string, numbe
   return counts;
 }
 
-export function healthOf(findings: readonly Finding[], unreachable: boolean): Health {
-  if (unreachable || findings.some((f) => f.severity === 'critical')) return 'down';
-  return findings.some((f) => f.severity === 'warning') ? 'degraded' : 'healthy';
+export function healthOf(findings: readonly StatusFinding[], unreachable: boolean): Health {
+  return unreachable ? 'down' : healthOfFindings(findings);
 }
 
 /** The mesh: down on any critical finding or when no cluster answered, else the worst cluster. */
-export function meshHealth(findings: readonly Finding[], reachable: readonly boolean[]): Health {
+export function meshHealth(findings: readonly StatusFinding[], reachable: readonly boolean[]): Health {
   if (reachable.length > 0 && reachable.every((r) => !r)) return 'down';
   return healthOf(findings, false);
+}
+
+const plural = (n: number, one: string) => `${n} ${n === 1 ? one : `${one}s`}`;
+
+/** The report in one line, for the parent message and the scheduled posts: what matters most, or what is fine. */
+export function statusSummary(report: Pick<StatusReport, 'findings' | 'top' | 'clusters'>): string {
+  const byId = new Map(report.findings.map((f) => [f.id, f]));
+  const first = report.top[0] ? byId.get(report.top[0]) : undefined;
+  if (first) {
+    const more = report.findings.filter((f) => f.severity !== 'info').length - 1;
+    return `${first.text}${more > 0 ? ` (+${plural(more, 'more finding')})` : ''}`;
+  }
+  const reachable = report.clusters.filter((c) => c.reachable);
+  const components = reachable.flatMap((c) => c.components);
+  const sidecars = reachable.reduce((n, c) => n + (c.dataPlane?.withReadySidecar ?? 0), 0);
+  return `${plural(report.clusters.length, 'cluster')}: ${plural(components.length, 'component')} ready, ${plural(sidecars, 'sidecar')} ready, no drift`;
 }

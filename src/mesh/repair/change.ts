@@ -1,19 +1,19 @@
-import {
-  type ApplyResult,
-  type ApprovalRequest,
-  approvalStore,
-  type ChangeKind,
-  type RecheckResult,
-} from '../../access/approvals.ts';
-import type { JobContext } from '../../jobs/types.ts';
+import type { MeshConfig } from '../../config/schema.ts';
 import type { Cluster } from '../../kube/cluster.ts';
 import { classifyKubeError } from '../../kube/errors.ts';
-import { who } from '../../slack/render/approval.ts';
-import { enqueueFollowUp, REPLAN_ACTION, VERIFY_ACTION } from './followup.ts';
+import type { Clusters } from '../../kube/registry.ts';
+import type { ApplyResult, ApprovalRequest, RecheckResult } from '../change.ts';
+import { stepLines, writtenLines } from './describe.ts';
 import { planRemote } from './live.ts';
 import { type Edit, objectLabel, planChanges } from './plan.ts';
-import { renderProgress, stepLines, writtenLines } from './render.ts';
-import { REPAIR_KIND, RESTART_KIND, type RepairPayload, type RestartPayload } from './request.ts';
+import {
+  type DriftPlanned,
+  planDrift,
+  REPAIR_KIND,
+  RESTART_KIND,
+  type RepairPayload,
+  type RestartPayload,
+} from './request.ts';
 import { restartPlanChanges } from './restart-plan.ts';
 import type { RolloutStep } from './rollout-state.ts';
 import { rollingRestart, writeEdit } from './writes.ts';
@@ -22,15 +22,23 @@ import { rollingRestart, writeEdit } from './writes.ts';
  * The two approval kinds of a drift repair: `drift-repair` writes the remote's configuration (the `istio`
  * ConfigMap and `istio-pilot` Endpoints, or the `istiod` EndpointSlice) at the bound resourceVersions;
  * `drift-restart` rolls the Deployments whose pods still hold old addresses, one at a time. A plan that
- * went stale is refused and re-planned; an applied one is verified, both as follow-up jobs.
+ * went stale is refused and re-planned; an applied one is verified, both once the request is concluded
+ * (the afterDecision hook in src/jobs/drift-followup.ts).
  */
 
 const REPLANNING =
   'meshops re-plans against the live state now; the new plan is posted for approval in this channel.';
 
+/** What re-checking and applying a drift repair use. */
+export interface DriftDeps {
+  config: Pick<MeshConfig, 'istio' | 'checks' | 'jobs'>;
+  clusters: Clusters;
+  signal: AbortSignal;
+}
+
 function clustersFor(
   request: ApprovalRequest<RepairPayload | RestartPayload>,
-  ctx: JobContext,
+  ctx: DriftDeps,
 ): Cluster | string {
   const { remote, primary } = request.payload;
   if (ctx.clusters.primary.name !== primary)
@@ -40,24 +48,16 @@ function clustersFor(
 }
 
 /** Refuses a stale plan and has it re-planned, so the approver sees the new plan rather than a dead end. */
-async function stale(
-  ctx: JobContext,
-  request: ApprovalRequest<RepairPayload | RestartPayload>,
-  reason: string,
-): Promise<RecheckResult> {
-  const queued = await enqueueFollowUp(ctx, request, REPLAN_ACTION);
-  return {
-    ok: false,
-    reason,
-    next: queued
-      ? REPLANNING
-      : `${who(request.requester)}, the change was not applied; \`/mesh repair drift ${request.payload.remote}\` plans it again.`,
-  };
-}
+const stale = (reason: string): RecheckResult => ({
+  ok: false,
+  reason,
+  next: REPLANNING,
+  followUp: 'replan',
+});
 
 async function recheckRepair(
   request: ApprovalRequest<RepairPayload>,
-  ctx: JobContext,
+  ctx: DriftDeps,
 ): Promise<RecheckResult> {
   const where = clustersFor(request, ctx);
   if (typeof where === 'string') return { ok: false, reason: where };
@@ -72,20 +72,16 @@ async function recheckRepair(
   });
   if (moved.length > 0)
     return stale(
-      ctx,
-      request,
       `${moved.join(', ')} on ${request.payload.remote} changed since the plan, so the approved diff no longer describes what would happen`,
     );
   if (fresh.repair.hash !== request.planHash)
     return stale(
-      ctx,
-      request,
       `the live control plane moved since the plan: ${planChanges(request.payload.edits, fresh.repair.edits)}`,
     );
   return { ok: true };
 }
 
-async function applyRepair(request: ApprovalRequest<RepairPayload>, ctx: JobContext): Promise<ApplyResult> {
+async function applyRepair(request: ApprovalRequest<RepairPayload>, ctx: DriftDeps): Promise<ApplyResult> {
   const where = clustersFor(request, ctx);
   if (typeof where === 'string') return { ok: false, summary: where, detail: [] };
   const { remote, primary, edits } = request.payload;
@@ -103,30 +99,28 @@ async function applyRepair(request: ApprovalRequest<RepairPayload>, ctx: JobCont
           summary: `${objectLabel(edit)} on ${remote} could not be written: ${failure.reason}`,
           detail: wrote,
         };
-      const queued = await enqueueFollowUp(ctx, request, REPLAN_ACTION);
       return {
         ok: false,
         summary: `409 Conflict on ${objectLabel(edit)}: it changed on ${remote} while applying; it was not overwritten`,
-        detail: [...wrote, queued ? REPLANNING : `\`/mesh repair drift ${remote}\` plans it again.`],
+        detail: [...wrote, REPLANNING],
+        followUp: 'replan',
       };
     }
   }
-  const queued = await enqueueFollowUp(ctx, request, VERIFY_ACTION);
   return {
     ok: true,
     summary: `${remote} points at the live control plane on ${primary} again (${edits.map(objectLabel).join(', ')})`,
     detail: [
       ...writtenLines(remote, done),
-      queued
-        ? `Next, in this thread: the status and VPN checks of ${remote}, and the injected pods that still hold old addresses.`
-        : `Run \`/mesh status ${remote}\` and \`/mesh vpn\` to verify it.`,
+      `Next, in this thread: the status and VPN checks of ${remote}, and the injected pods that still hold old addresses.`,
     ],
+    followUp: 'verify',
   };
 }
 
 async function recheckRestart(
   request: ApprovalRequest<RestartPayload>,
-  ctx: JobContext,
+  ctx: DriftDeps,
 ): Promise<RecheckResult> {
   const where = clustersFor(request, ctx);
   if (typeof where === 'string') return { ok: false, reason: where };
@@ -136,14 +130,10 @@ async function recheckRestart(
   // Pods restarted now are injected from the configuration: it must point at the live control plane first.
   if (fresh.repair.edits.length > 0)
     return stale(
-      ctx,
-      request,
       `the configuration on ${remote} drifted again (${planChanges([], fresh.repair.edits)}), so restarted pods would get old addresses`,
     );
   if (fresh.restart.hash !== request.planHash)
     return stale(
-      ctx,
-      request,
       `the pods to restart changed since the plan: ${restartPlanChanges(targets, fresh.restart.targets)}`,
     );
   return { ok: true };
@@ -152,27 +142,25 @@ async function recheckRestart(
 /** What a rolling restart may use of the job's time; the rest is for the re-check before and the reply after. */
 const RESTART_SHARE = 0.75;
 
-async function applyRestart(request: ApprovalRequest<RestartPayload>, ctx: JobContext): Promise<ApplyResult> {
+/** Applying a rolling restart: the drift deps, and where each step's progress goes as it happens. */
+export interface RestartDeps extends DriftDeps {
+  onStep(steps: readonly RolloutStep[]): Promise<void>;
+}
+
+async function applyRestart(
+  request: ApprovalRequest<RestartPayload>,
+  ctx: RestartDeps,
+): Promise<ApplyResult> {
   const where = clustersFor(request, ctx);
   if (typeof where === 'string') return { ok: false, summary: where, detail: [] };
   const { remote, targets } = request.payload;
   const timeoutMs = ctx.config.checks.clusterTimeout;
   const deadline = Date.now() + ctx.config.jobs.timeout * RESTART_SHARE;
-  const threadTs = (await approvalStore(ctx).get(request.id))?.status.messageTs;
   const steps: RolloutStep[] = targets.map((t) => ({
     deployment: `${t.namespace}/${t.name}`,
     state: 'waiting',
   }));
-  let progressTs: string | undefined;
-  const show = async () => {
-    const message = { channel: request.channel, ...renderProgress(remote, steps) };
-    try {
-      if (progressTs) await ctx.slack.update({ ...message, ts: progressTs });
-      else if (threadTs) progressTs = (await ctx.slack.post({ ...message, thread_ts: threadTs })).ts;
-    } catch (err) {
-      ctx.log.warn({ err, request: request.id }, 'could not post the restart progress');
-    }
-  };
+  const show = () => ctx.onStep(steps);
   await show();
 
   const stopped = await rollingRestart(where, targets, steps, {
@@ -183,34 +171,24 @@ async function applyRestart(request: ApprovalRequest<RestartPayload>, ctx: JobCo
   });
 
   // A conflict means the plan went stale: re-planned, it asks for what is still left to restart.
-  const next = stopped?.conflict ? REPLAN_ACTION : VERIFY_ACTION;
-  const queued = await enqueueFollowUp(ctx, request, next);
+  const followUp = stopped?.conflict ? 'replan' : 'verify';
   const detail = [
     ...stepLines(steps),
-    ...(queued
-      ? [
-          next === REPLAN_ACTION
-            ? REPLANNING
-            : `Next, in this thread: the status and VPN checks of ${remote}.`,
-        ]
-      : []),
+    followUp === 'replan' ? REPLANNING : `Next, in this thread: the status and VPN checks of ${remote}.`,
   ];
-  if (stopped) return { ok: false, summary: stopped.summary, detail };
+  if (stopped) return { ok: false, summary: stopped.summary, detail, followUp };
   return {
     ok: true,
     summary: `${targets.length} Deployment${targets.length === 1 ? '' : 's'} on ${remote} restarted one at a time, each ready`,
     detail,
+    followUp,
   };
 }
 
-export const driftRepairChange: ChangeKind<RepairPayload> = {
-  kind: REPAIR_KIND,
-  recheck: recheckRepair,
-  apply: applyRepair,
-};
+/** Both drift kinds plan the same way: the remote's next step, whichever kind it is. */
+const plan = async (remote: string, deps: DriftDeps): Promise<DriftPlanned> => planDrift(remote, deps);
 
-export const driftRestartChange: ChangeKind<RestartPayload> = {
-  kind: RESTART_KIND,
-  recheck: recheckRestart,
-  apply: applyRestart,
-};
+/** The two drift change kinds (registered, with their afterDecision hook, in src/jobs/changes.ts). */
+export const driftRepairChange = { kind: REPAIR_KIND, plan, recheck: recheckRepair, apply: applyRepair };
+
+export const driftRestartChange = { kind: RESTART_KIND, plan, recheck: recheckRestart, apply: applyRestart };

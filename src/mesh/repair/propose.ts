@@ -1,7 +1,8 @@
-import type { JobContext } from '../../jobs/types.ts';
-import type { CheckReport } from '../../schedules/report.ts';
+import type { Redis } from 'ioredis';
+import type { MeshConfig } from '../../config/schema.ts';
+import type { Logger } from '../../observability/logger.ts';
 import { planRemote } from './live.ts';
-import { nextStep, requestNext, SCHEDULED_REQUESTER } from './request.ts';
+import { nextStep, type RequestDeps, requestNext, SCHEDULED_REQUESTER } from './request.ts';
 
 /**
  * `drift.autoRepair: propose`: a scheduled health run that finds drift puts the repair up for approval in
@@ -10,6 +11,14 @@ import { nextStep, requestNext, SCHEDULED_REQUESTER } from './request.ts';
 
 /** Status finding ids are `<cluster>/drift/<component>` while a remote's addresses drift. */
 const DRIFT_ID = /^([^/]+)\/drift\//;
+
+/** What proposing scheduled repairs uses: planning and requesting, and Redis to propose each plan once. */
+export interface ProposeDeps extends RequestDeps {
+  config: RequestDeps['config'] & Pick<MeshConfig, 'drift' | 'access'>;
+  redis: Redis;
+  prefix: string;
+  log: Logger;
+}
 
 export function remotesWithDrift(findingIds: readonly string[], remotes: readonly string[]): string[] {
   const found = new Set(findingIds.flatMap((id) => DRIFT_ID.exec(id)?.[1] ?? []));
@@ -22,13 +31,13 @@ export function remotesWithDrift(findingIds: readonly string[], remotes: readonl
  * the health post has been made, and a failed proposal is only logged.
  */
 export async function proposeScheduledRepairs(
-  ctx: JobContext,
+  ctx: ProposeDeps,
   post: { channel: string; ts: string },
-  reports: readonly CheckReport[],
+  statusFindingIds: readonly string[],
 ): Promise<void> {
   if (ctx.config.drift.autoRepair !== 'propose') return;
   const remotes = remotesWithDrift(
-    reports.flatMap((r) => (r.check === 'status' ? r.findings.map((f) => f.id) : [])),
+    statusFindingIds,
     ctx.clusters.remotes.map((r) => r.name),
   );
   for (const remote of remotes) {

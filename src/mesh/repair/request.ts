@@ -1,7 +1,4 @@
-import { type LockTarget, requestApproval } from '../../access/approvals.ts';
-import type { JobContext } from '../../jobs/types.ts';
-import { type Planned, planRemote } from './live.ts';
-import type { Edit } from './plan.ts';
+import type { Approvals, LockTarget, Proposal, Requester } from '../change.ts';
 import {
   type RemoteOutcome,
   repairChecks,
@@ -10,7 +7,9 @@ import {
   restartChecks,
   restartEffect,
   restartTitle,
-} from './render.ts';
+} from './describe.ts';
+import { type Planned, planRemote, type RepairDeps } from './live.ts';
+import type { Edit } from './plan.ts';
 import type { RestartTarget } from './restart-plan.ts';
 
 /**
@@ -46,88 +45,79 @@ const remoteLock = (remote: string): LockTarget => ({
 const editBinding = (remote: string, e: { kind: string; namespace: string; name: string }) =>
   `${e.kind.toLowerCase()}/${remote}/${e.namespace}/${e.name}`;
 
-export interface Requester {
-  requester: string;
-  channel: string;
-  /** Where the request came from (the command's parent, the scheduled post, the earlier approval). */
-  threadTs?: string;
-}
-
 export type Ready = Extract<Planned, { ok: true }>;
 
-async function requestRepair(ctx: JobContext, who: Requester, planned: Ready): Promise<RemoteOutcome> {
+/** Planning a remote and putting its next step up for approval. */
+export type RequestDeps = RepairDeps & { approvals: Approvals };
+
+function repairProposal(planned: Ready): Proposal<RepairPayload> {
   const { repair } = planned;
   const remote = repair.remote;
-  const effect = repairEffect(repair);
-  const checks = repairChecks(repair, planned.problems);
-  const payload: RepairPayload = { remote, primary: repair.primary, edits: repair.edits };
-  const outcome = await requestApproval(ctx, {
+  return {
     kind: REPAIR_KIND,
-    ...who,
     title: repairTitle(remote),
     subject: remote,
-    effect,
+    effect: repairEffect(repair),
     diff: repair.diff,
     planHash: repair.hash,
-    checks,
+    checks: repairChecks(repair, planned.problems),
     locks: [remoteLock(remote)],
     bindings: repair.edits.map((e) => ({
       target: editBinding(remote, e),
       resourceVersion: e.resourceVersion,
     })),
-    payload,
-  });
-  if (!outcome.ok)
-    return { kind: 'not-requested', remote, reason: `not requested: ${outcome.reason}`, checks };
-  return {
-    kind: 'requested',
-    step: 'repair',
-    remote,
-    request: outcome.request,
-    effect,
-    checks,
-    diff: repair.diff,
+    payload: { remote, primary: repair.primary, edits: repair.edits },
   };
 }
 
-export async function requestRestart(
-  ctx: JobContext,
-  who: Requester,
-  planned: Ready,
-): Promise<RemoteOutcome> {
+function restartProposal(planned: Ready): Proposal<RestartPayload> {
   const { restart } = planned;
   const remote = restart.remote;
-  const effect = restartEffect(restart);
-  const checks = restartChecks(restart);
-  const payload: RestartPayload = { remote, primary: restart.primary, targets: restart.targets };
-  const outcome = await requestApproval(ctx, {
+  return {
     kind: RESTART_KIND,
-    ...who,
     title: restartTitle(remote),
     subject: remote,
-    effect,
+    effect: restartEffect(restart),
     diff: restart.diff,
     planHash: restart.hash,
-    checks,
+    checks: restartChecks(restart),
     locks: [remoteLock(remote)],
     bindings: restart.targets.map((t) => ({
       target: editBinding(remote, { kind: 'Deployment', ...t }),
       resourceVersion: t.resourceVersion,
     })),
-    payload,
-  });
-  if (!outcome.ok)
-    return { kind: 'not-requested', remote, reason: `not requested: ${outcome.reason}`, checks };
-  return {
-    kind: 'requested',
-    step: 'restart',
-    remote,
-    request: outcome.request,
-    effect,
-    checks,
-    diff: restart.diff,
+    payload: { remote, primary: restart.primary, targets: restart.targets },
   };
 }
+
+async function requestStep(
+  deps: RequestDeps,
+  who: Requester,
+  step: 'repair' | 'restart',
+  proposal: Proposal<RepairPayload | RestartPayload>,
+): Promise<RemoteOutcome> {
+  const { remote } = proposal.payload;
+  const outcome = await deps.approvals.request({ ...proposal, ...who });
+  if (!outcome.ok)
+    return {
+      kind: 'not-requested',
+      remote,
+      reason: `not requested: ${outcome.reason}`,
+      checks: proposal.checks,
+    };
+  return {
+    kind: 'requested',
+    step,
+    remote,
+    request: outcome.request,
+    effect: proposal.effect,
+    checks: proposal.checks,
+    diff: proposal.diff,
+  };
+}
+
+export const requestRestart = (deps: RequestDeps, who: Requester, planned: Ready): Promise<RemoteOutcome> =>
+  requestStep(deps, who, 'restart', restartProposal(planned));
 
 /** The step a planned remote needs next: the configuration first, then the pods; undefined when neither. */
 export function nextStep(planned: Ready): { step: 'repair' | 'restart'; hash: string } | undefined {
@@ -136,25 +126,49 @@ export function nextStep(planned: Ready): { step: 'repair' | 'restart'; hash: st
   return undefined;
 }
 
-/** Requests the next step of a planned remote, or says there is nothing (meshops can) repair. */
-export async function requestNext(ctx: JobContext, who: Requester, planned: Ready): Promise<RemoteOutcome> {
+export type DriftPlanned =
+  | { ok: true; step: 'repair' | 'restart'; proposal: Proposal<RepairPayload | RestartPayload> }
+  | { ok: false; outcome: RemoteOutcome };
+
+/** The next step of a planned remote as a proposal, or what it came to when there is none. */
+export function proposeNext(planned: Ready): DriftPlanned {
   const next = nextStep(planned);
-  if (next?.step === 'repair') return requestRepair(ctx, who, planned);
-  if (next?.step === 'restart') return requestRestart(ctx, who, planned);
+  if (next?.step === 'repair') return { ok: true, step: 'repair', proposal: repairProposal(planned) };
+  if (next?.step === 'restart') return { ok: true, step: 'restart', proposal: restartProposal(planned) };
   return {
-    kind: 'nothing',
-    remote: planned.repair.remote,
-    primary: planned.repair.primary,
-    left: [
-      ...planned.repair.skipped.map((s) => `${s.object} ${s.field} = \`${s.configured}\`: ${s.why}`),
-      ...planned.restart.left.map((l) => `\`${l.pod}\`: ${l.why}`),
-    ],
+    ok: false,
+    outcome: {
+      kind: 'nothing',
+      remote: planned.repair.remote,
+      primary: planned.repair.primary,
+      left: [
+        ...planned.repair.skipped.map((s) => `${s.object} ${s.field} = \`${s.configured}\`: ${s.why}`),
+        ...planned.restart.left.map((l) => `\`${l.pod}\`: ${l.why}`),
+      ],
+    },
   };
 }
 
+/** The drift kinds' plan: one remote from its live state, as the proposal of its next step. Writes nothing. */
+export async function planDrift(remote: string, deps: RepairDeps): Promise<DriftPlanned> {
+  const planned = await planRemote(deps, remote);
+  if (!planned.ok)
+    return { ok: false, outcome: { kind: 'not-requested', remote, reason: planned.reason, checks: [] } };
+  return proposeNext(planned);
+}
+
+/** Requests the next step of a planned remote, or says there is nothing (meshops can) repair. */
+export async function requestNext(deps: RequestDeps, who: Requester, planned: Ready): Promise<RemoteOutcome> {
+  const next = proposeNext(planned);
+  return next.ok ? requestStep(deps, who, next.step, next.proposal) : next.outcome;
+}
+
 /** Plans one remote from the live state and requests what it needs next. */
-export async function proposeRepair(ctx: JobContext, who: Requester, remote: string): Promise<RemoteOutcome> {
-  const planned = await planRemote(ctx, remote);
-  if (!planned.ok) return { kind: 'not-requested', remote, reason: planned.reason, checks: [] };
-  return requestNext(ctx, who, planned);
+export async function proposeRepair(
+  deps: RequestDeps,
+  who: Requester,
+  remote: string,
+): Promise<RemoteOutcome> {
+  const next = await planDrift(remote, deps);
+  return next.ok ? requestStep(deps, who, next.step, next.proposal) : next.outcome;
 }

@@ -1,7 +1,12 @@
-import type { ApplyResult, ApprovalRequest, ChangeKind, RecheckResult } from '../../access/approvals.ts';
-import type { JobContext } from '../../jobs/types.ts';
+import type { Redis } from 'ioredis';
+import { auditOf } from '../../access/audit.ts';
+import type { MeshConfig } from '../../config/schema.ts';
 import type { Cluster } from '../../kube/cluster.ts';
 import { classifyKubeError } from '../../kube/errors.ts';
+import type { Clusters } from '../../kube/registry.ts';
+import type { Logger } from '../../observability/logger.ts';
+import type { ApplyResult, ApprovalCheck, ApprovalRequest, Proposal, RecheckResult } from '../change.ts';
+import { effectLines } from './describe.ts';
 import {
   createVirtualService,
   deleteVirtualService,
@@ -9,7 +14,8 @@ import {
   readVirtualService,
   replaceVirtualService,
 } from './live.ts';
-import { type Change, type LiveVirtualService, makePlan, type Target } from './plan.ts';
+import { type Change, type LiveVirtualService, makePlan, type Plan, type Target } from './plan.ts';
+import { type PreflightCheck, runPreflight, type TunnelProbe } from './preflight.ts';
 import { refText, type VirtualServiceSpec, type VsRef } from './types.ts';
 
 /**
@@ -48,9 +54,119 @@ export const lockLabel = (cluster: string, ref: VsRef) => `VirtualService ${refT
 export const targetsOf = (changes: readonly Change[]): Target[] =>
   changes.map((c) => ({ ref: c.ref, spec: c.after }));
 
+/** What planning, re-checking and applying a routing change use. */
+export interface RoutingDeps {
+  clusters: Pick<Clusters, 'primary' | 'all'>;
+  config: Pick<MeshConfig, 'routing' | 'audit'>;
+  redis: Redis;
+  prefix: string;
+  log: Logger;
+}
+
+export interface RoutingRequest {
+  /** Where the specs come from, as the diff and the audit log name it: a preset name or "rollback". */
+  label: string;
+  /** "Route apply reviews-v3". */
+  title: string;
+  targets: Target[];
+}
+
+/** Why a routing change was not put up for approval; info when there is simply nothing to change. */
+export interface NotProposed {
+  reason: string;
+  checks: ApprovalCheck[];
+  verdict: 'info' | 'failed';
+}
+
+export type RoutingPlanned =
+  | { ok: true; proposal: Proposal<RoutingPayload>; plan: Plan }
+  | ({ ok: false } & NotProposed);
+
+/**
+ * Plans a routing change against the live primary and pre-flights it; nothing is written. A pre-flight
+ * failure under `routing.preflight: block` is refused here, and the refusal audited.
+ */
+async function plan(
+  args: { change: RoutingRequest; tunnel?: TunnelProbe; requester: string },
+  deps: RoutingDeps,
+): Promise<RoutingPlanned> {
+  const { change, tunnel } = args;
+  const primary = deps.clusters.primary;
+  let live: Awaited<ReturnType<typeof listVirtualServices>>;
+  try {
+    live = await listVirtualServices(
+      primary,
+      change.targets.map((t) => t.ref.namespace),
+    );
+  } catch (err) {
+    return {
+      ok: false,
+      reason: `the live routes on ${primary.name} could not be read (${classifyKubeError(err).reason}); nothing was requested`,
+      checks: [],
+      verdict: 'failed',
+    };
+  }
+  const planned = makePlan(change.targets, live, change.label);
+  if (planned.changes.length === 0)
+    return {
+      ok: false,
+      reason: `the live routes on ${primary.name} already match ${change.label}; there is nothing to approve`,
+      checks: [],
+      verdict: 'info',
+    };
+
+  const checks: PreflightCheck[] = await runPreflight(
+    { primary, all: deps.clusters.all, ...(tunnel ? { tunnel } : {}) },
+    planned.changes,
+  );
+  const failed = checks.filter((c) => c.level === 'fail');
+  if (failed.length > 0 && deps.config.routing.preflight === 'block') {
+    const reason = `pre-flight failed (${failed.map((c) => c.text).join('; ')}), and routing.preflight is block, so nobody was asked to approve`;
+    await auditOf(deps).record({
+      action: 'refused',
+      who: args.requester,
+      kind: ROUTING_KIND,
+      subject: change.label,
+      planHash: planned.hash,
+      diff: planned.diff,
+      result: `not requested: ${reason}`,
+    });
+    return { ok: false, reason: `not requested: ${reason}`, checks, verdict: 'failed' };
+  }
+  if (failed.length > 0)
+    checks.push({
+      level: 'warn',
+      text: `routing.preflight is warn: requested although ${failed.length} check${failed.length === 1 ? '' : 's'} failed`,
+    });
+
+  const payload: RoutingPayload = { label: change.label, cluster: primary.name, changes: planned.changes };
+  return {
+    ok: true,
+    plan: planned,
+    proposal: {
+      kind: ROUTING_KIND,
+      title: change.title,
+      subject: change.label,
+      effect: effectLines(planned.changes),
+      diff: planned.diff,
+      planHash: planned.hash,
+      checks,
+      locks: planned.changes.map((c) => ({
+        key: lockKey(primary.name, c.ref),
+        label: lockLabel(primary.name, c.ref),
+      })),
+      bindings: planned.changes.map((c) => ({
+        target: lockKey(primary.name, c.ref),
+        resourceVersion: c.resourceVersion,
+      })),
+      payload,
+    },
+  };
+}
+
 /** The snapshot the next rollback restores, if any change was applied within the audit retention. */
 export async function lastSnapshot(
-  ctx: Pick<JobContext, 'redis' | 'prefix'>,
+  ctx: Pick<RoutingDeps, 'redis' | 'prefix'>,
 ): Promise<RollbackSnapshot | undefined> {
   const id = await ctx.redis.get(lastKey(ctx.prefix));
   if (!id) return undefined;
@@ -58,7 +174,7 @@ export async function lastSnapshot(
   return text ? (JSON.parse(text) as RollbackSnapshot) : undefined;
 }
 
-function primaryFor(request: ApprovalRequest<RoutingPayload>, ctx: JobContext): Cluster | string {
+function primaryFor(request: ApprovalRequest<RoutingPayload>, ctx: RoutingDeps): Cluster | string {
   const primary = ctx.clusters.primary;
   return primary.name === request.payload.cluster
     ? primary
@@ -75,7 +191,7 @@ async function liveOf(
   );
 }
 
-async function recheck(request: ApprovalRequest<RoutingPayload>, ctx: JobContext): Promise<RecheckResult> {
+async function recheck(request: ApprovalRequest<RoutingPayload>, ctx: RoutingDeps): Promise<RecheckResult> {
   const primary = primaryFor(request, ctx);
   if (typeof primary === 'string') return { ok: false, reason: primary };
   const live = await liveOf(primary, request.payload.changes);
@@ -113,7 +229,7 @@ async function writeOne(primary: Cluster, change: Change): Promise<string | null
   );
 }
 
-async function apply(request: ApprovalRequest<RoutingPayload>, ctx: JobContext): Promise<ApplyResult> {
+async function apply(request: ApprovalRequest<RoutingPayload>, ctx: RoutingDeps): Promise<ApplyResult> {
   const primary = primaryFor(request, ctx);
   if (typeof primary === 'string') return { ok: false, summary: primary, detail: [] };
   const { changes, label } = request.payload;
@@ -174,4 +290,5 @@ async function apply(request: ApprovalRequest<RoutingPayload>, ctx: JobContext):
   };
 }
 
-export const routingChange: ChangeKind<RoutingPayload> = { kind: ROUTING_KIND, recheck, apply };
+/** Routing as a change kind (registered in src/jobs/changes.ts). */
+export const routingChange = { kind: ROUTING_KIND, plan, recheck, apply };

@@ -1,3 +1,4 @@
+import type { Change } from './plan.ts';
 import type {
   Destination,
   HttpMatch,
@@ -126,3 +127,12 @@ export function describeRules(spec: VirtualServiceSpec): string {
 /** One line for one VirtualService: "reviews: 50% v1, 50% v3". */
 export const describeVirtualService = (name: string, spec: VirtualServiceSpec): string =>
   `${name}: ${describeRules(spec)}`;
+
+/** "reviews: everyone → v1  ⇒  everyone → v3" for each change, the way the approval message states the effect. */
+export function effectLines(changes: readonly Change[]): string[] {
+  return changes.map((c) => {
+    const before = c.before ? describeRules(c.before) : '(no VirtualService)';
+    const after = c.after ? describeRules(c.after) : '(deleted)';
+    return `*${c.ref.name}*: ${before}  ⇒  ${after}`;
+  });
+}

@@ -1,6 +1,6 @@
+import { selectorText } from '../../config/selector.ts';
 import type { Cluster } from '../../kube/cluster.ts';
 import { classifyKubeError } from '../../kube/errors.ts';
-import { selectorText } from '../../kube/selector.ts';
 import { shortHost } from './describe.ts';
 import { type DestinationRuleSubsets, listDestinationRules } from './live.ts';
 import type { Change } from './plan.ts';

@@ -1,99 +1,40 @@
-import { auditOf, requestApproval } from '../../access/approvals.ts';
-import type { JobContext, JobResult } from '../../jobs/types.ts';
-import { classifyKubeError } from '../../kube/errors.ts';
-import type { CommandJob } from '../../queue/jobs.ts';
-import { lockKey, lockLabel, ROUTING_KIND, type RoutingPayload } from './change.ts';
-import { listVirtualServices } from './live.ts';
-import { makePlan, type Target } from './plan.ts';
-import { type PreflightCheck, runPreflight, type TunnelProbe } from './preflight.ts';
-import { effectLines, renderNotRequested, renderRequested } from './render.ts';
+import type { ApprovalCheck, ApprovalRequest, Approvals, Requester } from '../change.ts';
+import { type NotProposed, type RoutingDeps, type RoutingRequest, routingChange } from './change.ts';
+import type { Plan } from './plan.ts';
+import type { TunnelProbe } from './preflight.ts';
 
-export interface RoutingRequest {
-  /** Where the specs come from, as the diff and the audit log name it: a preset name or "rollback". */
-  label: string;
-  /** "Route apply reviews-v3". */
-  title: string;
-  targets: Target[];
-}
+export type RoutingOutcome =
+  | { kind: 'requested'; title: string; plan: Plan; checks: ApprovalCheck[]; request: ApprovalRequest }
+  | ({ kind: 'not-requested'; title: string } & NotProposed);
 
 /**
  * The common path of `/mesh route apply` and `/mesh route rollback`: plan against the live primary,
  * pre-flight, then put the change up for approval. Nothing is written here.
  */
 export async function requestRoutingChange(
-  ctx: JobContext,
-  job: CommandJob,
+  deps: RoutingDeps & { approvals: Approvals },
+  who: Requester,
   change: RoutingRequest,
   tunnel?: TunnelProbe,
-): Promise<JobResult> {
-  const primary = ctx.clusters.primary;
-  let live: Awaited<ReturnType<typeof listVirtualServices>>;
-  try {
-    live = await listVirtualServices(
-      primary,
-      change.targets.map((t) => t.ref.namespace),
-    );
-  } catch (err) {
-    return renderNotRequested(
-      change.title,
-      `the live routes on ${primary.name} could not be read (${classifyKubeError(err).reason}); nothing was requested`,
-    );
-  }
-  const plan = makePlan(change.targets, live, change.label);
-  if (plan.changes.length === 0)
-    return renderNotRequested(
-      change.title,
-      `the live routes on ${primary.name} already match ${change.label}; there is nothing to approve`,
-      [],
-      'info',
-    );
-
-  const checks: PreflightCheck[] = await runPreflight(
-    { primary, all: ctx.clusters.all, ...(tunnel ? { tunnel } : {}) },
-    plan.changes,
+): Promise<RoutingOutcome> {
+  const { title } = change;
+  const planned = await routingChange.plan(
+    { change, requester: who.requester, ...(tunnel ? { tunnel } : {}) },
+    deps,
   );
-  const failed = checks.filter((c) => c.level === 'fail');
-  if (failed.length > 0 && ctx.config.routing.preflight === 'block') {
-    const reason = `pre-flight failed (${failed.map((c) => c.text).join('; ')}), and routing.preflight is block, so nobody was asked to approve`;
-    await auditOf(ctx).record({
-      action: 'refused',
-      who: job.user,
-      kind: ROUTING_KIND,
-      subject: change.label,
-      planHash: plan.hash,
-      diff: plan.diff,
-      result: `not requested: ${reason}`,
-    });
-    return renderNotRequested(change.title, `not requested: ${reason}`, checks);
+  if (!planned.ok) {
+    const { ok: _, ...why } = planned;
+    return { kind: 'not-requested', title, ...why };
   }
-  if (failed.length > 0)
-    checks.push({
-      level: 'warn',
-      text: `routing.preflight is warn: requested although ${failed.length} check${failed.length === 1 ? '' : 's'} failed`,
-    });
-
-  const payload: RoutingPayload = { label: change.label, cluster: primary.name, changes: plan.changes };
-  const outcome = await requestApproval(ctx, {
-    kind: ROUTING_KIND,
-    requester: job.user,
-    channel: job.channel,
-    threadTs: job.parentTs,
-    title: change.title,
-    subject: change.label,
-    effect: effectLines(plan.changes),
-    diff: plan.diff,
-    planHash: plan.hash,
-    checks,
-    locks: plan.changes.map((c) => ({
-      key: lockKey(primary.name, c.ref),
-      label: lockLabel(primary.name, c.ref),
-    })),
-    bindings: plan.changes.map((c) => ({
-      target: lockKey(primary.name, c.ref),
-      resourceVersion: c.resourceVersion,
-    })),
-    payload,
-  });
-  if (!outcome.ok) return renderNotRequested(change.title, `not requested: ${outcome.reason}`, checks);
-  return renderRequested(change.title, plan, checks, outcome.request);
+  const { proposal } = planned;
+  const outcome = await deps.approvals.request({ ...proposal, ...who });
+  if (!outcome.ok)
+    return {
+      kind: 'not-requested',
+      title,
+      reason: `not requested: ${outcome.reason}`,
+      checks: proposal.checks,
+      verdict: 'failed',
+    };
+  return { kind: 'requested', title, plan: planned.plan, checks: proposal.checks, request: outcome.request };
 }

@@ -1,5 +1,6 @@
-import type { JobContext } from '../../jobs/types.ts';
+import type { MeshConfig } from '../../config/schema.ts';
 import type { Cluster } from '../../kube/cluster.ts';
+import type { Clusters } from '../../kube/registry.ts';
 import { readTunnelSide } from '../vpn/exec.ts';
 import { cidrsOf, findPod, strongswanSelector } from '../vpn/gather.ts';
 import type { TunnelProbe, TunnelState } from './preflight.ts';
@@ -9,7 +10,7 @@ import type { TunnelProbe, TunnelState } from './preflight.ts';
  * `ipsec statusall`), but only the tunnel: pre-flight needs to know whether traffic can cross, not how well.
  * Up only when both sides say up, so a half-up tunnel blocks like a down one.
  */
-export function tunnelProbe(ctx: Pick<JobContext, 'config' | 'clusters'>): TunnelProbe {
+export function tunnelProbe(ctx: { config: MeshConfig; clusters: Pick<Clusters, 'primary'> }): TunnelProbe {
   const timeoutMs = ctx.config.checks.clusterTimeout;
   const side = async (cluster: Cluster, peer: Cluster) => {
     const found = await findPod(cluster, strongswanSelector(ctx.config, cluster), timeoutMs, Date.now());

@@ -1,16 +1,15 @@
+import { type Finding, type Health, SEVERITY_ORDER } from '../health.ts';
 import { cidrCovers, parseCidr } from './ipv4.ts';
 import type { PingOutcome } from './ping.ts';
 import type {
-  Finding,
   PeerTunnel,
   PodRef,
   ProbeResult,
   ProbeStatus,
-  Severity,
   SideState,
   TunnelSide,
+  VpnArea,
   VpnSettings,
-  VpnVerdict,
 } from './report.ts';
 
 /**
@@ -45,9 +44,9 @@ export interface AnalysisInput {
 }
 
 export interface Analysis {
-  verdict: VpnVerdict;
+  verdict: Health;
   summary: string;
-  findings: Finding[];
+  findings: Finding<VpnArea>[];
 }
 
 type Stats = Extract<PingOutcome, { kind: 'stats' }>;
@@ -152,7 +151,7 @@ const named = (p: ProbeResult) => `${p.target.label} (${p.target.ip})`;
 const list = (items: readonly string[], max = 4) =>
   items.length <= max ? items.join(', ') : `${items.slice(0, max).join(', ')} and ${items.length - max} more`;
 
-function execForbidden(cluster: string, problem: string): Finding {
+function execForbidden(cluster: string, problem: string): Finding<VpnArea> {
   return {
     id: `vpn/exec/${cluster}`,
     area: 'not-checked',
@@ -163,7 +162,7 @@ function execForbidden(cluster: string, problem: string): Finding {
   };
 }
 
-type Add = (f: Finding) => void;
+type Add = (f: Finding<VpnArea>) => void;
 
 /** `skipped`: clusters whose pings were skipped for the same pod; said once, with the tunnel. */
 function sideFindings(tunnels: readonly TunnelSide[], skipped: ReadonlySet<string>, add: Add): void {
@@ -475,10 +474,8 @@ function probeProblems(probes: readonly ProbeResult[], add: Add): void {
   }
 }
 
-const ORDER: Record<Severity, number> = { critical: 0, warning: 1, info: 2 };
-
 export function analyze(input: AnalysisInput): Analysis {
-  const findings: Finding[] = [];
+  const findings: Finding<VpnArea>[] = [];
   const add: Add = (f) => {
     // The same cause seen twice (exec forbidden for the tunnel read and for the pings) is one finding.
     if (!findings.some((x) => x.id === f.id)) findings.push(f);
@@ -513,10 +510,10 @@ export function analyze(input: AnalysisInput): Analysis {
   input.skipped.forEach((text, i) => {
     add({ id: `vpn/skipped/${i}`, area: 'skipped', severity: 'info', text });
   });
-  findings.sort((x, y) => ORDER[x.severity] - ORDER[y.severity]);
+  findings.sort((x, y) => SEVERITY_ORDER[x.severity] - SEVERITY_ORDER[y.severity]);
 
   const measured = input.probes.filter((p) => p.outcome.kind === 'stats');
-  const verdict: VpnVerdict = findings.some((f) => f.severity === 'critical')
+  const verdict: Health = findings.some((f) => f.severity === 'critical')
     ? 'down'
     : measured.length === 0 && !input.tunnels.some((t) => t.ok)
       ? 'failed'
@@ -526,7 +523,7 @@ export function analyze(input: AnalysisInput): Analysis {
   return { verdict, summary: summarize(verdict, findings, input), findings };
 }
 
-function summarize(verdict: VpnVerdict, findings: readonly Finding[], input: AnalysisInput): string {
+function summarize(verdict: Health, findings: readonly Finding<VpnArea>[], input: AnalysisInput): string {
   const answered = input.probes.filter((p) => p.outcome.kind === 'stats' && p.status !== 'lost');
   const pings = `${answered.length} of ${input.probes.length} ping targets answer`;
   if (verdict !== 'healthy') {

@@ -4,7 +4,6 @@ import type { Cluster } from '../../kube/cluster.ts';
 import { classifyKubeError } from '../../kube/errors.ts';
 import type { Clusters } from '../../kube/registry.ts';
 import type { Logger } from '../../observability/logger.ts';
-import type { CommandOf } from '../../queue/jobs.ts';
 import { type AnalysisInput, analyze, type ClusterNet, type ProbeSource } from './analyze.ts';
 import { readTunnelSide, runProbe } from './exec.ts';
 import {
@@ -219,6 +218,12 @@ export async function runVpnCheck(deps: VpnDeps): Promise<VpnReport> {
   return report;
 }
 
+/** `/mesh ping <from> <cluster|ip>`: from one cluster's probe pod to another cluster's targets or to one address. */
+export interface PingRequest {
+  from: string;
+  target: { type: 'cluster'; name: string } | { type: 'ip'; ip: string };
+}
+
 export type PingAnswer = { ok: true; report: VpnReport } | { ok: false; refusal: string };
 
 /** Where an address belongs: a configured pod or service CIDR, else a pod that has it right now. */
@@ -257,7 +262,7 @@ async function locate(
 }
 
 /** One probe pod to one address, or to every target of one cluster, with the same judgement as the matrix. */
-export async function runPingCheck(deps: VpnDeps, command: CommandOf<'ping'>): Promise<PingAnswer> {
+export async function runPingCheck(deps: VpnDeps, command: PingRequest): Promise<PingAnswer> {
   const started = performance.now();
   const now = Date.now();
   const { clusters, config } = deps;

@@ -2,7 +2,7 @@ import type { ExecResult } from '../../kube/cluster.ts';
 import { isIpv4 } from './ipv4.ts';
 
 /**
- * What iputils ping and BusyBox ping print (research istio-vpn.md §9, test/fixtures/vpn/), read into
+ * What iputils ping and BusyBox ping print (iputils and BusyBox; real outputs in test/fixtures/vpn/), read into
  * numbers. Output that is neither a statistics block nor one of ping's own error lines is never
  * interpreted: it comes back as `unparsed` with the raw text.
  */

@@ -1,3 +1,4 @@
+import type { Finding, Health } from '../health.ts';
 import type { PingOutcome } from './ping.ts';
 import type { ConnConfig, IkeSa, TunnelTool } from './strongswan.ts';
 
@@ -6,24 +7,8 @@ import type { ConnConfig, IkeSa, TunnelTool } from './strongswan.ts';
  * for the next run's comparison, and reused by the scheduled health posts.
  */
 
-/** As in the status check: critical makes the VPN down, warning degraded; info is shown and changes nothing. */
-export type Severity = 'critical' | 'warning' | 'info';
-
 /** not-checked: meshops could not look (no probe pod, exec forbidden, output it could not parse). */
-export type FindingArea = 'tunnel' | 'reachability' | 'subnets' | 'not-checked' | 'skipped';
-
-export interface Finding {
-  /** Stable across runs, e.g. `vpn/tunnel/iks`, `vpn/cidr/iks>icp/10.1.0.0/16`, `vpn/exec/iks`. */
-  id: string;
-  area: FindingArea;
-  severity: Severity;
-  /** What is wrong, in one line: "tunnel down on the icp side". */
-  text: string;
-  /** What to check or change. */
-  action?: string;
-  /** Output that could not be parsed, attached as it came. */
-  raw?: string;
-}
+export type VpnArea = 'tunnel' | 'reachability' | 'subnets' | 'not-checked' | 'skipped';
 
 export interface PodRef {
   cluster: string;
@@ -117,20 +102,18 @@ export interface VpnSettings {
   thresholds: { lossPercent: number; rttWarnMs: number; rttChangePercent: number };
 }
 
-export type VpnVerdict = 'healthy' | 'degraded' | 'down' | 'failed';
-
 export interface VpnReport {
   scope: { kind: 'matrix' } | { kind: 'ping'; from: string; target: string };
   checkedAt: string;
   durationMs: number;
-  verdict: VpnVerdict;
+  verdict: Health;
   summary: string;
   settings: VpnSettings;
   /** The tunnels judged, as cluster pairs (the primary with each remote, or the two ends of a ping). */
   pairs: [string, string][];
   tunnels: TunnelSide[];
   probes: ProbeResult[];
-  findings: Finding[];
+  findings: Finding<VpnArea>[];
   /** Only for the full matrix, and only when an earlier run was kept. */
   comparison?: Comparison;
 }

@@ -44,7 +44,8 @@ export function pickPod(pods: readonly PodInfo[]): { ready: PodInfo } | { unread
   return ready ? { ready } : sorted[0] ? { unready: sorted[0] } : {};
 }
 
-/** The primary components a remote's sidecars reach by pod IP across the VPN (research istio-vpn.md §3, §4). */
+/** The primary components a remote's sidecars reach by pod IP across the VPN (the addresses
+ * the istio-remote chart writes, install/kubernetes/helm/istio-remote in istio/istio 1.0.2). */
 export const SIDECAR_NEEDS: Record<IstioProfile, readonly string[]> = {
   'istio-1.0': ['pilot', 'policy', 'telemetry', 'statsd-prom-bridge', 'tracing'],
   modern: ['istiod', 'eastwestgateway'],

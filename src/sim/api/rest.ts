@@ -3,7 +3,7 @@
 // filtering, limit/continue, Tables for kubectl, dry runs.
 
 import { randomUUID } from 'node:crypto';
-import { matchesLabels, parseLabelSelector, SelectorError } from '../../kube/selector.ts';
+import { matchesLabels, parseLabelSelector, SelectorError } from '../../config/selector.ts';
 import { kubeSuffix } from '../cluster/ids.ts';
 import type { SimCluster } from '../cluster/sim-cluster.ts';
 import type { Json, KubeObject } from '../cluster/store.ts';

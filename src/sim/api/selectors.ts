@@ -1,7 +1,7 @@
 // Field selectors as the apiserver parses them (kubernetes.io "Field Selectors"): comma means AND.
-// Label selectors are Kubernetes grammar shared with meshops: src/kube/selector.ts.
+// Label selectors are Kubernetes grammar shared with meshops: src/config/selector.ts.
 
-import { SelectorError } from '../../kube/selector.ts';
+import { SelectorError } from '../../config/selector.ts';
 
 export interface FieldRequirement {
   field: string;

@@ -2,9 +2,8 @@
 // Columns follow the apiserver's printers for built-in kinds and the Istio CRDs'
 // additionalPrinterColumns for VirtualService and DestinationRule.
 
-import { since, summarizePod } from '../../kube/pod-status.ts';
 import type { Json, KubeObject } from '../cluster/store.ts';
-import { type PodLike, podWideCells } from './pod-printer.ts';
+import { type PodLike, podCells, podWideCells, translateTimestampSince } from './pod-printer.ts';
 
 interface Column {
   name: string;
@@ -26,7 +25,7 @@ const nameColumn = col('Name', (o) => o.metadata.name, {
   description:
     'Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically.',
 });
-const ageColumn = col('Age', (o, now) => since(o.metadata.creationTimestamp, now), {
+const ageColumn = col('Age', (o, now) => translateTimestampSince(o.metadata.creationTimestamp, now), {
   description: 'CreationTimestamp is a timestamp representing the server time when this object was created.',
 });
 
@@ -152,10 +151,9 @@ function rowObject(obj: KubeObject, include: IncludeObject): unknown {
 
 function podRow(obj: KubeObject, now: number, include: IncludeObject) {
   const pod = obj as unknown as PodLike;
-  const s = summarizePod(pod, now);
   const phase = pod.status?.phase;
   return {
-    cells: [obj.metadata.name, s.ready, s.status, s.restarts, s.age, ...podWideCells(pod)],
+    cells: [...podCells(pod, now), ...podWideCells(pod)],
     ...(phase === 'Succeeded' ? { conditions: POD_COMPLETED_CONDITION } : {}),
     ...(phase === 'Failed' ? { conditions: POD_FAILED_CONDITION } : {}),
     object: rowObject(obj, include),

@@ -3,7 +3,7 @@
 // template rolls out new pods, ready after podStartMs, then removes the old ones), and
 // selector Services get Endpoints and EndpointSlices that follow the pods.
 
-import { matchesLabels, parseLabelSelector, selectorText } from '../../kube/selector.ts';
+import { matchesLabels, parseLabelSelector, selectorText } from '../../config/selector.ts';
 import type { WorkloadSpec } from '../scenario/schema.ts';
 import { allocateAddress } from './addresses.ts';
 import { fnv1a, kubeSuffix, podTemplateHash, uid } from './ids.ts';

@@ -2,7 +2,7 @@
 // switches faults flip (latency, 503, revoked token, exec denial). No I/O here; the API server
 // (api/server.ts) serves it.
 
-import { matchesLabels, parseLabelSelector } from '../../kube/selector.ts';
+import { matchesLabels, parseLabelSelector } from '../../config/selector.ts';
 import { createRegistry, type ResourceRegistry, type ResourceType, storeKey } from '../api/resources.ts';
 import type { ClusterSpec } from '../scenario/schema.ts';
 import { AddressIndex } from './addresses.ts';

@@ -4,7 +4,7 @@
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { matchesLabels, parseLabelSelector } from '../../kube/selector.ts';
+import { matchesLabels, parseLabelSelector } from '../../config/selector.ts';
 import { storeKey } from '../api/resources.ts';
 import { allocateAddress } from '../cluster/addresses.ts';
 import { ageMs } from '../cluster/controller.ts';

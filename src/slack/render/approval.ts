@@ -1,13 +1,10 @@
 import type { KnownBlock } from '@slack/types';
-import type { ApprovalCheck, ApprovalRequest, ApprovalStatus } from '../../access/approvals.ts';
-import { actions, button, clip, context, header, linesToSections, section } from '../blocks.ts';
+import type { ApprovalView } from '../../approvals/messages.ts';
+import { APPROVE_ACTION, type ApprovalStatus, REJECT_ACTION } from '../../approvals/types.ts';
+import type { ApprovalCheck, ApprovalRequest } from '../../mesh/change.ts';
+import { actions, button, clip, context, header, linesToSections, section } from './blocks.ts';
 
 /** The approval message for any change kind, in every state it goes through, and its thread replies. */
-
-export const APPROVE_ACTION = 'mesh.approve';
-export const REJECT_ACTION = 'mesh.reject';
-/** The delayed job that expires a request; never a button, but an action id like the buttons' answers. */
-export const EXPIRE_ACTION = 'mesh.approval-expire';
 
 const CHECK_ICON: Record<ApprovalCheck['level'], string> = {
   ok: ':white_check_mark:',
@@ -113,3 +110,11 @@ export function decisionReply(
   const line = statusLine(request, status);
   return { text: line, blocks: [section(line), ...linesToSections(detail)] };
 }
+
+/** The approval workflow's messages in Slack. */
+export const approvalView: ApprovalView = {
+  message: approvalMessage,
+  decision: decisionReply,
+  who,
+  when,
+};

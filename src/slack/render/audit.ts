@@ -1,7 +1,7 @@
 import type { StoredAuditEntry } from '../../access/audit.ts';
-import type { JobResult } from '../../jobs/types.ts';
-import { context, header, linesToSections, section } from '../blocks.ts';
+import type { JobResult } from '../../chat/reply.ts';
 import { when, who } from './approval.ts';
+import { context, header, linesToSections, section } from './blocks.ts';
 
 const ICON: Record<StoredAuditEntry['action'], string> = {
   requested: ':raised_hand:',

@@ -1,5 +1,5 @@
-import type { JobResult } from '../../jobs/types.ts';
-import { context, header, linesToSections } from '../blocks.ts';
+import type { JobResult } from '../../chat/reply.ts';
+import { context, header, linesToSections } from './blocks.ts';
 import { VERDICT_ICON } from './parent.ts';
 
 export type ClusterProbe =

@@ -1,8 +1,8 @@
 import type { KnownBlock } from '@slack/types';
-import type { Verdict } from '../../jobs/types.ts';
-import { clip, context, section } from '../blocks.ts';
+import type { JobResult } from '../../chat/reply.ts';
+import { clip, context, section } from './blocks.ts';
 
-export const VERDICT_ICON: Record<Verdict, string> = {
+export const VERDICT_ICON: Record<JobResult['verdict'], string> = {
   healthy: ':large_green_circle:',
   degraded: ':large_yellow_circle:',
   down: ':red_circle:',
@@ -30,7 +30,7 @@ export const runningMessage = (commandText: string, user: string) =>
 export function verdictMessage(
   commandText: string,
   user: string,
-  verdict: Verdict,
+  verdict: JobResult['verdict'],
   summary: string,
   durationMs: number,
 ): ParentMessage {

@@ -2,8 +2,8 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { App, Receiver } from '@slack/bolt';
 import { SocketModeClient } from '@slack/socket-mode';
 import { WebAPIPlatformError, WebAPIRateLimitedError } from '@slack/web-api';
+import { boltLogger } from '../../observability/bolt-logger.ts';
 import type { Logger } from '../../observability/logger.ts';
-import { boltLogger } from '../bolt-logger.ts';
 import { type EnvelopeDedupe, envelopeKeys } from './dedupe.ts';
 import {
   backoffMs,

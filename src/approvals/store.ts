@@ -1,0 +1,121 @@
+import type { Redis } from 'ioredis';
+import type { ApprovalRequest } from '../mesh/change.ts';
+import { type ApprovalState, type ApprovalStatus, TERMINAL } from './types.ts';
+
+/**
+ * Approval requests in Redis: one hash per request (`<prefix>:approval:<id>`) with the request as JSON and
+ * its state. Every move between states is one Lua script, so exactly one caller wins a race.
+ */
+
+// How long a request record outlives its decision, for late clicks to be answered with what happened.
+const KEEP_DECIDED_MS = 7 * 86_400_000;
+
+/**
+ * Moves a request from one state to another only if it is still in `from`, so exactly one caller wins.
+ * ARGV[5] = "live" also requires now < expiresAt (a late claim expires it instead and says EXPIRED);
+ * "due" requires now >= expiresAt (the expiry job never ends a request early).
+ */
+const TRANSITION = `
+local state = redis.call('HGET', KEYS[1], 'state')
+if not state then return {'MISSING'} end
+if state ~= ARGV[1] then
+  return {'STATE', state, redis.call('HGET', KEYS[1], 'decidedBy') or '', redis.call('HGET', KEYS[1], 'decidedAt') or ''}
+end
+local expiresAt = tonumber(redis.call('HGET', KEYS[1], 'expiresAt'))
+local now = tonumber(ARGV[3])
+if ARGV[5] == 'live' and now >= expiresAt then
+  redis.call('HSET', KEYS[1], 'state', 'expired', 'decidedBy', 'meshops', 'decidedAt', ARGV[3])
+  return {'EXPIRED'}
+end
+if ARGV[5] == 'due' and now < expiresAt then return {'EARLY', tostring(expiresAt - now)} end
+redis.call('HSET', KEYS[1], 'state', ARGV[2], 'decidedBy', ARGV[4], 'decidedAt', ARGV[3], 'outcome', ARGV[6])
+return {'OK'}
+`;
+
+export type TransitionResult =
+  | { ok: true }
+  | { ok: false; why: 'missing' }
+  | { ok: false; why: 'expired' }
+  | { ok: false; why: 'early'; remainingMs: number }
+  | { ok: false; why: 'state'; status: ApprovalStatus };
+
+export interface ApprovalStore {
+  /** Records a new pending request; it disappears by itself a while after it could have been decided. */
+  create(request: ApprovalRequest): Promise<void>;
+  /** Remembers where the approval message is, so every later update finds it. */
+  setMessageTs(id: string, ts: string): Promise<void>;
+  get(id: string): Promise<{ request: ApprovalRequest; status: ApprovalStatus } | undefined>;
+  transition(
+    id: string,
+    from: ApprovalState,
+    to: ApprovalState,
+    opts: { by: string; outcome?: string; expiry?: 'live' | 'due' },
+  ): Promise<TransitionResult>;
+}
+
+const keyOf = (prefix: string, id: string) => `${prefix}:approval:${id}`;
+
+export function approvalStore(deps: { redis: Redis; prefix: string }): ApprovalStore {
+  const { redis, prefix } = deps;
+  return {
+    async create(request) {
+      const key = keyOf(prefix, request.id);
+      await redis
+        .multi()
+        .hset(key, { data: JSON.stringify(request), state: 'pending', expiresAt: String(request.expiresAt) })
+        .pexpire(key, request.expiresAt - request.createdAt + KEEP_DECIDED_MS)
+        .exec();
+    },
+    async setMessageTs(id, ts) {
+      await redis.hset(keyOf(prefix, id), 'messageTs', ts);
+    },
+    async get(id) {
+      const h = await redis.hgetall(keyOf(prefix, id));
+      if (!h.data || !h.state) return undefined;
+      return {
+        request: JSON.parse(h.data) as ApprovalRequest,
+        status: {
+          state: h.state as ApprovalState,
+          ...(h.decidedBy ? { decidedBy: h.decidedBy } : {}),
+          ...(h.decidedAt ? { decidedAt: Number(h.decidedAt) } : {}),
+          ...(h.outcome ? { outcome: h.outcome } : {}),
+          ...(h.messageTs ? { messageTs: h.messageTs } : {}),
+        },
+      };
+    },
+    async transition(id, from, to, opts) {
+      const res = (await redis.eval(
+        TRANSITION,
+        1,
+        keyOf(prefix, id),
+        from,
+        to,
+        String(Date.now()),
+        opts.by,
+        opts.expiry ?? 'any',
+        opts.outcome ?? '',
+      )) as string[];
+      switch (res[0]) {
+        case 'OK':
+          if (TERMINAL.includes(to)) await redis.pexpire(keyOf(prefix, id), KEEP_DECIDED_MS);
+          return { ok: true };
+        case 'MISSING':
+          return { ok: false, why: 'missing' };
+        case 'EXPIRED':
+          return { ok: false, why: 'expired' };
+        case 'EARLY':
+          return { ok: false, why: 'early', remainingMs: Number(res[1]) };
+        default:
+          return {
+            ok: false,
+            why: 'state',
+            status: {
+              state: res[1] as ApprovalState,
+              ...(res[2] ? { decidedBy: res[2] } : {}),
+              ...(res[3] ? { decidedAt: Number(res[3]) } : {}),
+            },
+          };
+      }
+    },
+  };
+}

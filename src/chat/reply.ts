@@ -1,0 +1,53 @@
+import type { KnownBlock } from '@slack/types';
+import type { Health } from '../mesh/health.ts';
+
+/**
+ * What job handlers and the approval workflow need of the chat surface: messages out, through one port.
+ * Slack implements it (src/slack/poster.ts); handlers never hold a Slack client.
+ */
+
+export interface PostMessage {
+  channel: string;
+  text: string;
+  blocks?: KnownBlock[];
+  thread_ts?: string;
+}
+
+export interface UpdateMessage {
+  channel: string;
+  ts: string;
+  text: string;
+  blocks?: KnownBlock[];
+}
+
+export interface EphemeralMessage {
+  channel: string;
+  user: string;
+  text: string;
+  blocks?: KnownBlock[];
+  thread_ts?: string;
+}
+
+/** A message as a renderer makes it: fallback text for notifications and screen readers, and its blocks. */
+export interface Message {
+  text: string;
+  blocks: KnownBlock[];
+}
+
+/** The one port every handler posts through. */
+export interface ReplyPort {
+  post(message: PostMessage): Promise<{ channel: string; ts: string }>;
+  update(message: UpdateMessage): Promise<void>;
+  ephemeral(message: EphemeralMessage): Promise<void>;
+}
+
+/** A command's answer: posted in the command's thread, its verdict and summary shown on the parent message. */
+export interface JobResult extends Message {
+  /**
+   * The health the answer found (failed also when the command itself could not run), or info for answers
+   * that carry no health judgement (lists, audit entries, pending approvals).
+   */
+  verdict: Health | 'info';
+  /** One line for the parent message, e.g. "2 clusters answer". */
+  summary: string;
+}

@@ -1,0 +1,146 @@
+import type { KnownBlock } from '@slack/types';
+import { escapeMrkdwn } from '../../chat/mrkdwn.ts';
+import type { JobResult } from '../../chat/reply.ts';
+import type { Finding, Severity } from '../../mesh/health.ts';
+import type { ProbeResult, ProbeStatus, TunnelSide, VpnReport } from '../../mesh/vpn/report.ts';
+import { clip, context, header, LIMITS, linesToSections, section } from './blocks.ts';
+import { VERDICT_ICON } from './parent.ts';
+
+/** A VpnReport as one Slack thread reply: verdict, findings with causes, tunnels, the ping matrix, changes. */
+
+const SEVERITY_ICON: Record<Severity, string> = {
+  critical: ':red_circle:',
+  warning: ':large_yellow_circle:',
+  info: ':information_source:',
+};
+
+const iconOf = (f: Finding) => (f.area === 'not-checked' ? ':grey_question:' : SEVERITY_ICON[f.severity]);
+
+const STATUS_ICON: Record<ProbeStatus, string> = {
+  ok: ':large_green_circle:',
+  slow: ':large_yellow_circle:',
+  loss: ':large_yellow_circle:',
+  lost: ':red_circle:',
+  error: ':red_circle:',
+  unparsed: ':grey_question:',
+};
+
+const ms = (n: number) => (n < 10 ? n.toFixed(2) : n < 100 ? n.toFixed(1) : String(Math.round(n)));
+const seconds = (n: number) => `${(n / 1000).toFixed(1)} s`;
+
+function probeLine(p: ProbeResult): string {
+  const o = p.outcome;
+  const what = `${STATUS_ICON[p.status]} ${escapeMrkdwn(p.target.label)} \`${p.target.ip}\``;
+  switch (o.kind) {
+    case 'stats': {
+      const rtt = o.rtt ? `, rtt ${ms(o.rtt.min)}/${ms(o.rtt.avg)}/${ms(o.rtt.max)} ms` : '';
+      return `${what} — ${o.lossPercent}% loss (${o.received}/${o.transmitted})${rtt}`;
+    }
+    case 'unparsed':
+      return `${what} — could not parse the output: ${escapeMrkdwn(o.reason)}`;
+    default:
+      return `${what} — ${escapeMrkdwn(o.reason)}`;
+  }
+}
+
+function sideLine(side: TunnelSide, peer: string): string {
+  if (!side.ok) return `${side.cluster}: ${escapeMrkdwn(side.problem)}`;
+  const t = side.peers.find((p) => p.peer === peer);
+  if (!t) return `${side.cluster}: no view of ${peer}`;
+  const words = { up: 'up', 'no-child': 'IKE up, no CHILD SA', connecting: 'CONNECTING', 'no-sa': 'no SA' }[
+    t.state
+  ];
+  return `${side.cluster}: ${words} (${escapeMrkdwn(t.detail)}, via \`${side.tool}\`)`;
+}
+
+function tunnelLines(report: VpnReport): string[] {
+  const byCluster = new Map(report.tunnels.map((t) => [t.cluster, t]));
+  return report.pairs.map(([a, b]) => {
+    const sa = byCluster.get(a);
+    const sb = byCluster.get(b);
+    const parts = [sa ? sideLine(sa, b) : undefined, sb ? sideLine(sb, a) : undefined].filter(Boolean);
+    return `*${a} ⇄ ${b}*: ${parts.join(' · ')}`;
+  });
+}
+
+function matrixLines(report: VpnReport): string[] {
+  const byDirection = new Map<string, ProbeResult[]>();
+  for (const p of report.probes) {
+    const key = `${p.from} → ${p.target.cluster}`;
+    byDirection.set(key, [...(byDirection.get(key) ?? []), p]);
+  }
+  const lines: string[] = [];
+  for (const [direction, probes] of byDirection) {
+    const first = probes[0]!.probe;
+    lines.push(`*${direction}* from \`${first.namespace}/${first.name}\``);
+    lines.push(...probes.map(probeLine));
+  }
+  return lines;
+}
+
+function findingLines(findings: readonly Finding[]): string[] {
+  return findings.map(
+    (f) => `${iconOf(f)} ${escapeMrkdwn(f.text)}${f.action ? `\n      _${escapeMrkdwn(f.action)}_` : ''}`,
+  );
+}
+
+function comparisonLines(report: VpnReport): string[] {
+  const c = report.comparison;
+  if (!c) return report.scope.kind === 'matrix' ? ['First run: nothing earlier to compare with.'] : [];
+  const rtt = (x: { key: string; beforeMs: number; afterMs: number; percent: number }) =>
+    `${escapeMrkdwn(x.key)} ${ms(x.beforeMs)} → ${ms(x.afterMs)} ms (${x.percent > 0 ? '+' : ''}${Math.round(x.percent)}%)`;
+  const lines = [
+    ...(c.newlyFailing.length > 0
+      ? [`:red_circle: newly failing: ${c.newlyFailing.map(escapeMrkdwn).join(', ')}`]
+      : []),
+    ...(c.recovered.length > 0
+      ? [`:large_green_circle: recovered: ${c.recovered.map(escapeMrkdwn).join(', ')}`]
+      : []),
+    ...(c.rttUp.length > 0 ? [`:arrow_up: RTT up: ${c.rttUp.map(rtt).join(', ')}`] : []),
+    ...(c.rttDown.length > 0 ? [`:arrow_down: RTT down: ${c.rttDown.map(rtt).join(', ')}`] : []),
+  ];
+  return [`*Since the run at ${c.previousAt}*${lines.length === 0 ? ': no pair changed' : ''}`, ...lines];
+}
+
+/** Raw output attached to "could not parse" findings, in a code block that cannot be broken out of. */
+function rawBlocks(findings: readonly Finding[]): KnownBlock[] {
+  return findings
+    .filter((f) => f.raw !== undefined)
+    .map((f) => {
+      const fence = '```';
+      const body = clip(escapeMrkdwn(f.raw!).replace(/```/g, '`\u200b``'), LIMITS.sectionText - 200);
+      return section(`Raw output for \`${f.id}\`:\n${fence}${body || '(empty)'}${fence}`);
+    });
+}
+
+export function renderVpn(report: VpnReport): JobResult {
+  const title =
+    report.scope.kind === 'matrix'
+      ? 'VPN: strongSwan tunnels and pod-IP pings'
+      : `Ping ${report.scope.from} → ${report.scope.target}`;
+  const s = report.settings;
+  const blocks: KnownBlock[] = [
+    header(title),
+    section(`${VERDICT_ICON[report.verdict]} *${report.verdict}*: ${escapeMrkdwn(report.summary)}`),
+    ...linesToSections(findingLines(report.findings)),
+    ...linesToSections(['*Tunnels*', ...tunnelLines(report)]),
+    ...(report.probes.length > 0 ? linesToSections(['*Pings*', ...matrixLines(report)]) : []),
+    ...linesToSections(comparisonLines(report)),
+    ...rawBlocks(report.findings),
+    context(
+      `${report.probes.length} targets · ping -c ${s.count} -W ${Math.max(1, Math.ceil(s.timeoutMs / 1000))} · up to ${s.concurrency} at once · loss above ${s.thresholds.lossPercent}% and RTT above ${s.thresholds.rttWarnMs} ms are flagged · took ${seconds(report.durationMs)}`,
+    ),
+  ];
+  return {
+    verdict: report.verdict,
+    summary: report.summary,
+    text: `${title}: ${report.verdict}: ${report.summary}`,
+    blocks,
+  };
+}
+
+/** A `/mesh ping` target that is not allowed: said plainly, nothing was executed. */
+export function renderRefusal(reason: string): JobResult {
+  const text = `:no_entry: Not pinged: ${escapeMrkdwn(reason)}`;
+  return { verdict: 'failed', summary: `refused: ${reason}`, text, blocks: [section(text)] };
+}

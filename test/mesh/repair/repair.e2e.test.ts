@@ -1,0 +1,274 @@
+import assert from 'node:assert/strict';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
+import { Redis } from 'ioredis';
+import { REDIS_URL } from '../../helpers/redis.ts';
+import { waitFor } from '../../helpers/wait.ts';
+import { ALICE, BOB, CAROL, startWorld, text, type World } from './world.ts';
+
+/**
+ * `/mesh repair drift` as people use it, against the simulated seed mesh (Istio 1.0 on icp, istio-remote
+ * on iks): pilot restarts, the remote is repaired behind approval, its pods restarted behind a second one.
+ */
+describe('/mesh repair drift on Istio 1.0, end to end', () => {
+  let w: World;
+  const redis = new Redis(REDIS_URL);
+  before(async () => {
+    w = await startWorld('repair');
+  });
+  after(async () => {
+    await w.close();
+    redis.disconnect();
+  });
+  beforeEach(() => w.sim.faults.reset());
+  afterEach(async () => {
+    // Every request a test made has ended (applied, refused, rejected): no lock may be left behind.
+    await waitFor('every lock released', async () => (await redis.keys(`${w.h.prefix}:lock:*`)).length === 0);
+  });
+
+  async function status(channel: string) {
+    await w.h.command('status iks', { user: CAROL, channel });
+    return w.h.waitForVerdict(channel, '/mesh status iks', 30_000);
+  }
+
+  it('pilot restart → drift → plan → approval → live IPs on iks → pods restarted → healthy', async () => {
+    const [moved] = await w.sim.faults.restartPod('icp', 'istio-system', { labelSelector: 'istio=pilot' });
+    const oldIp = moved!.before.ip!;
+    const newIp = moved!.after!.ip!;
+    assert.match((await status('C0DRIFT')).text, /\*degraded\*: iks: .*pilot .* \(drift\)/);
+    const before = await w.meshConfig();
+    const pod = (
+      await w.kube('iks').core.listNamespacedPod({ namespace: 'default', labelSelector: 'app=reviews' })
+    ).items[0]!.metadata!.name!;
+
+    // The plan: the two places iks holds pilot's address, each with its reason, nothing else.
+    await w.h.command('repair drift iks', { user: ALICE, channel: 'C0REPAIR' });
+    const parent = await w.h.waitForVerdict('C0REPAIR', '/mesh repair drift iks', 30_000);
+    assert.match(parent.text, /\*info\*: iks: repair waits for approval \(ap-[0-9a-f]+\)/);
+    const plan = await w.approval('C0REPAIR');
+    const shown = text(plan.message);
+    assert.match(shown, /Approval needed: Repair drift on iks/);
+    assert.match(shown, /Requested by\* <@U0ALICE>/);
+    const reason = `pilot restarted on icp: ${oldIp} → ${newIp}`;
+    assert.ok(shown.includes(`@@ mesh: defaultConfig.discoveryAddress · ${reason}`), shown);
+    assert.ok(
+      shown.includes(`-  discoveryAddress: ${oldIp}:15007\\n+  discoveryAddress: ${newIp}:15007`),
+      shown,
+    );
+    assert.ok(shown.includes(`@@ subsets[0].addresses[0].ip · ${reason}`), shown);
+    assert.ok(shown.includes(`-  - ip: ${oldIp}\\n+  - ip: ${newIp}`), shown);
+    for (const untouched of ['mixerCheckServer', 'mixerReportServer', 'zipkinAddress', 'statsdUdpAddress'])
+      assert.doesNotMatch(shown, new RegExp(`@@ mesh: [a-zA-Z.]*${untouched}`));
+    assert.match(
+      shown,
+      new RegExp(`1 injected pod on iks keeps the old addresses until restarted \\(default/${pod}\\)`),
+    );
+    assert.match(shown, /\*Lock\* held on the control-plane addresses of iks/);
+    assert.equal(
+      (await w.meshConfig()).resourceVersion,
+      before.resourceVersion,
+      'nothing written before approval',
+    );
+
+    // Four eyes: the requester cannot approve; another approver can.
+    await w.approve('C0REPAIR', plan, ALICE);
+    await waitFor('the four-eyes refusal', () =>
+      w.h.slack.messages.some((m) => m.ephemeralFor === ALICE && /Four eyes/.test(m.text)),
+    );
+    await w.approve('C0REPAIR', plan);
+    await waitFor('the repair applied', () => /Applied\* at/.test(w.message('C0REPAIR', plan.ts).text));
+    const after = await w.meshConfig();
+    assert.equal(
+      after.mesh,
+      before.mesh.replace(`discoveryAddress: ${oldIp}:15007`, `discoveryAddress: ${newIp}:15007`),
+      'only the discovery address changed, comments and layout kept',
+    );
+    assert.deepEqual(await w.pilotEndpoints(), [newIp]);
+    const written = await w.reply('C0REPAIR', plan.ts, /resourceVersion \d+ → \d+/);
+    assert.match(
+      text(written),
+      new RegExp(`defaultConfig.discoveryAddress: \`${oldIp}:15007\` → \`${newIp}:15007\``),
+    );
+
+    // Verification: iks is still degraded because reviews-v3 was injected with the old address; the
+    // restart of its Deployment is offered as a second approval.
+    const verified = await w.reply('C0REPAIR', plan.ts, /iks after the repair/, 30_000);
+    const v = text(verified);
+    assert.match(v, /still degraded/);
+    assert.match(v, /VPN iks → icp\*: healthy/);
+    assert.ok(
+      v.includes(`default/${pod}\` (Deployment reviews-v3): istio-proxy --discoveryAddress ${oldIp}:15007`),
+      v,
+    );
+    assert.match(
+      v,
+      /A rolling restart of `default\/reviews-v3`, one at a time, waits for approval: request `ap-/,
+    );
+    const restart = await w.approval('C0REPAIR', 2);
+    assert.match(text(restart.message), /Approval needed: Rolling restart on iks/);
+    assert.match(text(restart.message), /Requested by\* <@U0ALICE>/);
+    assert.doesNotMatch(text(restart.message), /vpn-strongswan/);
+
+    await w.approve('C0REPAIR', restart);
+    await waitFor(
+      'the restart applied',
+      () => /Applied\* at/.test(w.message('C0REPAIR', restart.ts).text),
+      30_000,
+    );
+    const pods = (
+      await w.kube('iks').core.listNamespacedPod({ namespace: 'default', labelSelector: 'app=reviews' })
+    ).items;
+    assert.equal(pods.length, 1);
+    assert.notEqual(pods[0]!.metadata!.name, pod, 'reviews-v3 runs a new pod');
+    assert.ok(
+      pods[0]!.spec!.containers.find((c) => c.name === 'istio-proxy')!.args!.includes(`${newIp}:15007`),
+    );
+    const progress = await w.reply(
+      'C0REPAIR',
+      restart.ts,
+      /Rolling restart on iks: 1 of 1 Deployments ready/,
+    );
+    assert.match(text(progress), /`default\/reviews-v3` ready/);
+    const healthy = await w.reply('C0REPAIR', restart.ts, /iks after the restart/, 30_000);
+    assert.match(text(healthy), /iks after the restart\*: healthy/);
+    assert.match((await status('C0HEALTHY')).text, /\*healthy\*/);
+
+    const entries = await w.audit();
+    for (const [kind, action] of [
+      ['drift-repair', 'requested'],
+      ['drift-repair', 'approved'],
+      ['drift-repair', 'applied'],
+      ['drift-restart', 'requested'],
+      ['drift-restart', 'applied'],
+    ] as const)
+      assert.ok(
+        entries.some((e) => e.kind === kind && e.action === action && e.subject === 'iks'),
+        `${kind} ${action}`,
+      );
+    assert.equal(entries.find((e) => e.kind === 'drift-repair' && e.action === 'applied')?.who, BOB);
+  });
+
+  it('nothing to repair: says so, asks nobody to approve', async () => {
+    await w.h.command('repair drift', { user: ALICE, channel: 'C0CLEAN' });
+    const parent = await w.h.waitForVerdict('C0CLEAN', '/mesh repair drift', 30_000);
+    assert.match(parent.text, /\*healthy\*: iks: nothing to repair/);
+    const reply = w.h.thread('C0CLEAN', parent.ts).map(text).join('\n');
+    assert.match(reply, /iks\* points at the live control plane on icp: nothing to repair/);
+    assert.deepEqual(w.approvals('C0CLEAN'), []);
+  });
+
+  it('a primary or unknown name, or a remote that cannot be read: a specific answer, nothing requested', async () => {
+    const res = await w.h.command('repair drift icp', { user: ALICE, channel: 'C0BAD' });
+    assert.match(JSON.parse(res.body).text, /unknown remote cluster "icp"; configured: iks/);
+    assert.deepEqual(w.h.parents('C0BAD'), []);
+
+    await w.sim.faults.restartPod('icp', 'istio-system', { labelSelector: 'istio=pilot' });
+    w.sim.faults.revokeToken('iks');
+    await w.h.command('repair drift iks', { user: ALICE, channel: 'C0DENIED' });
+    const parent = await w.h.waitForVerdict('C0DENIED', '/mesh repair drift iks', 30_000);
+    assert.match(
+      parent.text,
+      /\*failed\*: iks: iks could not be read: 401 Unauthorized: the token was rejected/,
+    );
+    assert.deepEqual(w.approvals('C0DENIED'), []);
+  });
+
+  it('refuses a non-operator before anything is planned', async () => {
+    const res = await w.h.command('repair drift iks', { user: CAROL, channel: 'C0CAROL' });
+    assert.match(JSON.parse(res.body).text, /operators/);
+    assert.deepEqual(w.h.parents('C0CAROL'), []);
+  });
+
+  it('a write meeting a change made meanwhile gets a 409: nothing is overwritten, the repair is re-planned', async () => {
+    await w.sim.faults.restartPod('icp', 'istio-system', { labelSelector: 'istio=pilot' });
+    await w.h.command('repair drift iks', { user: ALICE, channel: 'C0RACE' });
+    const first = await w.approval('C0RACE');
+    // Someone edits the ConfigMap after meshops re-checked it, just as meshops sends its write.
+    const state = w.sim.clusters.get('iks')!.state;
+    let edited = false;
+    const onRequest = (message: unknown) => {
+      const { request } = message as { request: { method: string; path: string } };
+      if (edited || request.method !== 'PUT' || !request.path.endsWith('/configmaps/istio')) return;
+      edited = true;
+      const cm = structuredClone(state.get('configmaps', 'istio-system', 'istio')!);
+      cm.metadata.labels = { ...cm.metadata.labels, edited: 'by-hand' };
+      state.put('configmaps', cm);
+    };
+    subscribe('undici:request:create', onRequest);
+    try {
+      await w.approve('C0RACE', first);
+      await waitFor('the failure', () => /Failed\*/.test(w.message('C0RACE', first.ts).text));
+    } finally {
+      unsubscribe('undici:request:create', onRequest);
+    }
+    assert.match(
+      w.message('C0RACE', first.ts).text,
+      /409 Conflict on ConfigMap istio-system\/istio: it changed on iks while applying; it was not overwritten/,
+    );
+    const cm = await w.kube('iks').core.readNamespacedConfigMap({ name: 'istio', namespace: 'istio-system' });
+    assert.equal(cm.metadata?.labels?.edited, 'by-hand');
+    await w.reply('C0RACE', first.ts, /Nothing was written\..*meshops re-plans against the live state now/s);
+
+    const second = await w.approval('C0RACE', 2);
+    assert.ok(text(second.message).includes(`(resourceVersion ${cm.metadata?.resourceVersion})`));
+    await w.approve('C0RACE', second);
+    await waitFor('the re-planned repair applied', () =>
+      /Applied\* at/.test(w.message('C0RACE', second.ts).text),
+    );
+    const repaired = await w
+      .kube('iks')
+      .core.readNamespacedConfigMap({ name: 'istio', namespace: 'istio-system' });
+    assert.equal(repaired.metadata?.labels?.edited, 'by-hand', 'the other change is kept');
+    await w.reply('C0RACE', second.ts, /iks after the repair/, 30_000);
+    const restart = await w.approval('C0RACE', 3);
+    await w.reject('C0RACE', restart);
+    await waitFor('the rejection', () => /Rejected\*/.test(w.message('C0RACE', restart.ts).text));
+  });
+
+  it('a plan gone stale (pilot restarted again before approval) is refused and re-planned', async () => {
+    const [moved] = await w.sim.faults.restartPod('icp', 'istio-system', { labelSelector: 'istio=pilot' });
+    const planned = moved!.after!.ip!;
+    await w.h.command('repair drift iks', { user: ALICE, channel: 'C0STALE' });
+    const first = await w.approval('C0STALE');
+    const before = await w.meshConfig();
+    const [again] = await w.sim.faults.restartPod('icp', 'istio-system', { labelSelector: 'istio=pilot' });
+    const latest = again!.after!.ip!;
+
+    await w.approve('C0STALE', first);
+    await waitFor('the refusal', () => /Not applied\*/.test(w.message('C0STALE', first.ts).text));
+    assert.ok(
+      w
+        .message('C0STALE', first.ts)
+        .text.includes(
+          `the live control plane moved since the plan: pilot is now at ${latest}, not ${planned}. `,
+        ),
+      w.message('C0STALE', first.ts).text,
+    );
+    assert.equal((await w.meshConfig()).mesh, before.mesh, 'nothing was written');
+    // The message says what happens next: a new plan, not a request the requester would have to make.
+    const refused = w.message('C0STALE', first.ts).text;
+    assert.match(refused, /meshops re-plans against the live state now/);
+    assert.doesNotMatch(refused, /request it again/);
+    const reply = text(await w.reply('C0STALE', first.ts, /meshops re-plans against the live state now/));
+    assert.doesNotMatch(reply, /request it again/);
+    const note = await w.reply('C0STALE', first.ts, /Re-planned against the live state of iks/);
+    const second = await w.approval('C0STALE', 2);
+    assert.ok(text(note).includes(second.id));
+    assert.ok(text(second.message).includes(`+  discoveryAddress: ${latest}:15007`));
+
+    await w.approve('C0STALE', second);
+    await waitFor('the re-planned repair applied', () =>
+      /Applied\* at/.test(w.message('C0STALE', second.ts).text),
+    );
+    assert.match(
+      (await w.meshConfig()).mesh,
+      new RegExp(`discoveryAddress: ${latest.replace(/\./g, '\\.')}:15007`),
+    );
+    assert.deepEqual(await w.pilotEndpoints(), [latest]);
+    // The restart step it offers is left unapproved: reject it so the remote's lock is released.
+    await w.reply('C0STALE', second.ts, /iks after the repair/, 30_000);
+    const restart = await w.approval('C0STALE', 3);
+    await w.reject('C0STALE', restart);
+    await waitFor('the rejection', () => /Rejected\*/.test(w.message('C0STALE', restart.ts).text));
+  });
+});

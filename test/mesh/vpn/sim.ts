@@ -1,0 +1,100 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { parseConfig } from '../../../src/config/load.ts';
+import type { MeshConfig } from '../../../src/config/schema.ts';
+import { type Clusters, createClusters } from '../../../src/kube/registry.ts';
+import { runPingCheck, runVpnCheck, type VpnDeps } from '../../../src/mesh/vpn/check.ts';
+import type { VpnReport } from '../../../src/mesh/vpn/report.ts';
+import { createLogger } from '../../../src/observability/logger.ts';
+import type { CommandOf } from '../../../src/queue/jobs.ts';
+import { type SimMesh, type SimMeshOptions, startSimMesh } from '../../../src/sim/index.ts';
+import { dropPrefix, REDIS_URL, uniquePrefix } from '../../helpers/redis.ts';
+
+/** The seed's address plan (src/sim/scenarios/seed.yaml), as an operator writes it into meshops' config. */
+export const SEED_CIDRS: Record<string, { pod: string[]; service: string[] }> = {
+  icp: { pod: ['10.1.0.0/16'], service: ['10.0.0.0/24'] },
+  iks: { pod: ['172.30.0.0/16'], service: ['172.21.0.0/16'] },
+};
+
+export interface ConfigOptions {
+  /** Top-level YAML appended as is, e.g. "vpn:\n  count: 2\n". */
+  extra?: string;
+  /** Address plan per cluster; the seed's by default. */
+  cidrs?: Record<string, { pod: string[]; service: string[] }>;
+  /** Further keys inside one cluster's flow mapping, e.g. "vpn: { probe: { selector: app=tools } }". */
+  cluster?: Record<string, string>;
+}
+
+export function vpnConfigYaml(mesh: SimMesh, options: ConfigOptions = {}): string {
+  const cidrs = options.cidrs ?? SEED_CIDRS;
+  const clusters = [...mesh.clusters.values()]
+    .map((c) => {
+      const own = cidrs[c.name];
+      const ranges = own
+        ? `, podCidrs: [${own.pod.join(', ')}], serviceCidrs: [${own.service.join(', ')}]`
+        : '';
+      const more = options.cluster?.[c.name] ? `, ${options.cluster[c.name]}` : '';
+      return `  - { name: ${c.name}, role: ${c.role}, kubeconfig: ./${c.name}.kubeconfig${ranges}${more} }`;
+    })
+    .join('\n');
+  return `clusters:\n${clusters}\n${options.extra ?? ''}`;
+}
+
+/** A simulated mesh with meshops' clusters and a Redis prefix of its own, for checks run straight against it. */
+export interface VpnChecks {
+  config: MeshConfig;
+  clusters: Clusters;
+  deps: VpnDeps;
+  vpn(): Promise<VpnReport>;
+  ping(from: string, target: string): ReturnType<typeof runPingCheck>;
+}
+
+export interface VpnSim extends VpnChecks {
+  mesh: SimMesh;
+  dir: string;
+  /** The same mesh seen through another meshops config (its own Redis prefix too). */
+  withConfig(options: ConfigOptions): VpnChecks;
+  close(): Promise<void>;
+}
+
+export async function startVpnSim(
+  options: { config?: ConfigOptions; sim?: Partial<SimMeshOptions> } = {},
+): Promise<VpnSim> {
+  const dir = mkdtempSync(join(tmpdir(), 'meshops-vpn-'));
+  const mesh = await startSimMesh({ dir, podStartMs: 20, execLatencyMs: 5, ...options.sim });
+  const redis = new Redis(REDIS_URL);
+  const prefixes: string[] = [];
+  const checks = (configOptions: ConfigOptions = {}): VpnChecks => {
+    const config = parseConfig(vpnConfigYaml(mesh, configOptions), join(dir, 'meshops.yaml'), dir);
+    const clusters = createClusters(config);
+    const prefix = uniquePrefix('vpn');
+    prefixes.push(prefix);
+    const deps: VpnDeps = { config, clusters, redis, prefix, log: createLogger('silent') };
+    return {
+      config,
+      clusters,
+      deps,
+      vpn: () => runVpnCheck(deps),
+      ping: (from, target) => runPingCheck(deps, pingCommand(from, target)),
+    };
+  };
+  return {
+    ...checks(options.config),
+    mesh,
+    dir,
+    withConfig: checks,
+    async close() {
+      await mesh.close();
+      for (const prefix of prefixes) await dropPrefix(prefix);
+      redis.disconnect();
+    },
+  };
+}
+
+export function pingCommand(from: string, target: string): CommandOf<'ping'> {
+  return /^[\d.]+$/.test(target)
+    ? { kind: 'ping', from, target: { type: 'ip', ip: target } }
+    : { kind: 'ping', from, target: { type: 'cluster', name: target } };
+}

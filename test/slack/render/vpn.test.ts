@@ -1,0 +1,148 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { KnownBlock } from '@slack/types';
+import type { ProbeResult, VpnReport } from '../../../src/mesh/vpn/report.ts';
+import { splitMessages } from '../../../src/slack/render/blocks.ts';
+import { renderRefusal, renderVpn } from '../../../src/slack/render/vpn.ts';
+import { blocksText, limitViolations } from '../../helpers/slack-limits.ts';
+
+const SETTINGS = {
+  count: 3,
+  timeoutMs: 2000,
+  concurrency: 16,
+  thresholds: { lossPercent: 0, rttWarnMs: 100, rttChangePercent: 50 },
+};
+
+function probe(from: string, to: string, i: number, status: ProbeResult['status'] = 'ok'): ProbeResult {
+  return {
+    key: `${from}>${to}/app-${i}`,
+    from,
+    probe: { cluster: from, namespace: 'default', name: `vpn-strongswan-${from}` },
+    target: { cluster: to, ip: `10.${i % 250}.0.${i % 200}`, label: `app-${i}` },
+    outcome:
+      status === 'lost'
+        ? { kind: 'stats', flavour: 'iputils', transmitted: 3, received: 0, errors: 0, lossPercent: 100 }
+        : {
+            kind: 'stats',
+            flavour: 'busybox',
+            transmitted: 3,
+            received: 3,
+            errors: 0,
+            lossPercent: 0,
+            rtt: { min: 51.2, avg: 52.3, max: 54.9 },
+          },
+    status,
+  };
+}
+
+const base = (over: Partial<VpnReport> = {}): VpnReport => ({
+  scope: { kind: 'matrix' },
+  checkedAt: '2026-11-27T10:00:00.000Z',
+  durationMs: 2345,
+  verdict: 'healthy',
+  summary: 'tunnel up; 1 of 1 ping targets answer, avg RTT 52 ms',
+  settings: SETTINGS,
+  pairs: [['icp', 'iks']],
+  tunnels: [],
+  probes: [probe('iks', 'icp', 1)],
+  findings: [],
+  ...over,
+});
+
+const text = (blocks: KnownBlock[]) => blocksText(blocks);
+
+describe('renderVpn', () => {
+  it('verdict, pings and settings in a reply; the summary for the parent', () => {
+    const r = renderVpn(base());
+    assert.equal(r.verdict, 'healthy');
+    assert.equal(r.summary, 'tunnel up; 1 of 1 ping targets answer, avg RTT 52 ms');
+    const t = text(r.blocks);
+    assert.match(t, /:large_green_circle: \*healthy\*: tunnel up/);
+    assert.match(
+      t,
+      /\*iks → icp\* from `default\/vpn-strongswan-iks`\n:large_green_circle: app-1 `10\.1\.0\.1` — 0% loss \(3\/3\), rtt 51\.2\/52\.3\/54\.9 ms/,
+    );
+    assert.match(t, /ping -c 3 -W 2 · up to 16 at once · .* took 2\.3 s/);
+    assert.match(t, /First run: nothing earlier to compare with\./);
+  });
+
+  it('10 clusters and 150 pings stay within Slack limits, every ping line present', () => {
+    const probes = Array.from({ length: 150 }, (_, i) =>
+      probe(`r${i % 9}`, 'icp', i, i % 7 === 0 ? 'lost' : 'ok'),
+    );
+    const findings = Array.from({ length: 30 }, (_, i) => ({
+      id: `vpn/x/${i}`,
+      area: 'reachability' as const,
+      severity: 'warning' as const,
+      text: `finding ${i} ${'x'.repeat(400)}`,
+      action: 'do something',
+    }));
+    const r = renderVpn(base({ probes, findings, verdict: 'down', summary: 'many things' }));
+    assert.deepEqual(limitViolations(splitMessages(r.blocks), r.text), []);
+    const t = text(r.blocks);
+    for (const p of probes) assert.ok(t.includes(`${p.target.label} \``), p.key);
+  });
+
+  it('raw output is escaped and fenced so it cannot break out of its code block', () => {
+    const r = renderVpn(
+      base({
+        verdict: 'degraded',
+        findings: [
+          {
+            id: 'vpn/unparsed/iks/tunnel',
+            area: 'not-checked',
+            severity: 'warning',
+            text: 'could not parse <the> status & more',
+            raw: 'weird ``` fence <@U123> & stuff\n'.repeat(500),
+          },
+        ],
+      }),
+    );
+    const raw = r.blocks.find((b) => b.type === 'section' && b.text?.text.startsWith('Raw output for'));
+    assert.ok(raw && raw.type === 'section' && raw.text);
+    const body = raw.text.text;
+    assert.equal(body.match(/```/g)?.length, 2, 'only the opening and closing fence');
+    assert.ok(!body.includes('<@U123>'), 'no live mention');
+    assert.match(body, /&lt;@U123&gt; &amp; stuff/);
+    assert.match(body, /…\(\+\d+ chars\)/, 'cut with a note, never silently');
+    assert.match(text(r.blocks), /could not parse &lt;the&gt; status &amp; more/);
+    assert.deepEqual(limitViolations([r.blocks]), []);
+  });
+
+  it('the comparison with the previous run', () => {
+    const r = renderVpn(
+      base({
+        comparison: {
+          previousAt: '2026-11-27T09:00:00.000Z',
+          newlyFailing: ['iks>icp/pilot'],
+          recovered: [],
+          rttUp: [{ key: 'iks>icp/policy', beforeMs: 50, afterMs: 120, percent: 140 }],
+          rttDown: [],
+        },
+      }),
+    );
+    const t = text(r.blocks);
+    assert.match(
+      t,
+      /\*Since the run at 2026-11-27T09:00:00\.000Z\*\n:red_circle: newly failing: iks&gt;icp\/pilot\n:arrow_up: RTT up: iks&gt;icp\/policy 50\.0 → 120 ms \(\+140%\)/,
+    );
+    const same = renderVpn(
+      base({ comparison: { previousAt: 'then', newlyFailing: [], recovered: [], rttUp: [], rttDown: [] } }),
+    );
+    assert.match(text(same.blocks), /\*Since the run at then\*: no pair changed/);
+  });
+
+  it('a /mesh ping report is titled by its pair and has no comparison line', () => {
+    const r = renderVpn(base({ scope: { kind: 'ping', from: 'iks', target: '10.1.0.5' } }));
+    const t = text(r.blocks);
+    assert.match(t, /^Ping iks → 10\.1\.0\.5/);
+    assert.doesNotMatch(t, /First run|Since the run/);
+  });
+
+  it('a refusal says what was wrong and that nothing was pinged', () => {
+    const r = renderRefusal('192.0.2.1 is not inside … : nothing was pinged');
+    assert.equal(r.verdict, 'failed');
+    assert.equal(r.summary, 'refused: 192.0.2.1 is not inside … : nothing was pinged');
+    assert.match(text(r.blocks), /^:no_entry: Not pinged: 192\.0\.2\.1/);
+  });
+});
