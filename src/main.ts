@@ -11,8 +11,14 @@ function fail(lines: string[]): never {
   process.exit(1);
 }
 
+if (process.argv[2] === 'doctor') {
+  const { doctorCli } = await import('./doctor/main.ts');
+  process.exit(await doctorCli(process.env, (text) => process.stdout.write(text)));
+}
+
 const role = (process.argv[2] ?? 'all') as Role;
-if (!ROLES.includes(role)) fail([`unknown role "${process.argv[2]}": use one of ${ROLES.join(', ')}`]);
+if (!ROLES.includes(role))
+  fail([`unknown role "${process.argv[2]}": use one of ${ROLES.join(', ')}, or doctor`]);
 
 try {
   const env = parseEnv(process.env, role);

@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import {
   AppsV1Api,
+  AuthorizationV1Api,
   type ConfigurationOptions,
   CoreV1Api,
   CustomObjectsApi,
@@ -48,6 +49,8 @@ export interface Cluster {
   readonly apps: AppsV1Api;
   readonly custom: CustomObjectsApi;
   readonly discovery: DiscoveryV1Api;
+  /** SelfSubjectAccessReviews: `meshops doctor` asks what the credentials may do. */
+  readonly authorization: AuthorizationV1Api;
   /** Per-call options carrying the request timeout; pass as the last argument of every API call. */
   options(timeoutMs?: number): ConfigurationOptions;
   /** Options for a merge patch (client-node defaults to json-patch, which a server rejects for objects). */
@@ -171,6 +174,7 @@ export function createCluster(config: ClusterConfig, defaultTimeoutMs: number): 
     apps: counted(kc.makeApiClient(AppsV1Api), config.name),
     custom: counted(kc.makeApiClient(CustomObjectsApi), config.name),
     discovery: counted(kc.makeApiClient(DiscoveryV1Api), config.name),
+    authorization: counted(kc.makeApiClient(AuthorizationV1Api), config.name),
     options,
     mergePatch: (ms = defaultTimeoutMs) =>
       setHeaderOptions('Content-Type', PatchStrategy.MergePatch, options(ms)),

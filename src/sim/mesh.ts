@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import type { RbacObject } from './api/rbac.ts';
 import { SimCluster } from './cluster/sim-cluster.ts';
 import { createFaults, type SimFaults } from './faults.ts';
 import { Network } from './net/network.ts';
@@ -23,6 +24,11 @@ export interface SimMeshOptions {
   ports?: Readonly<Record<string, number>>;
   /** Fixed bearer tokens per cluster name; others get a random one. */
   tokens?: Readonly<Record<string, string>>;
+  /**
+   * RBAC objects per cluster name (e.g. deploy/rbac/*.yaml) that authorize the bot's token; a cluster
+   * without an entry treats the token as a cluster admin's.
+   */
+  rbac?: Readonly<Record<string, RbacObject[]>>;
   /** How long a new pod stays ContainerCreating (ms, default 300). */
   podStartMs?: number;
   /** Real-time delay before any exec answers (ms, default 50). */
@@ -81,7 +87,14 @@ export async function startSimMesh(options: SimMeshOptions): Promise<SimMesh> {
         const state = states.get(spec.name)!;
         const tls = await makeClusterTls(spec.name);
         const token = options.tokens?.[spec.name] ?? randomBytes(24).toString('hex');
-        const server = new ClusterApiServer(state, network, tls, token, execTiming);
+        const server = new ClusterApiServer(
+          state,
+          network,
+          tls,
+          token,
+          execTiming,
+          options.rbac?.[spec.name],
+        );
         servers.set(spec.name, server);
         await server.listen(options.ports?.[spec.name] ?? 0);
         const kubeconfigPath = join(dir, `${spec.name}.kubeconfig`);

@@ -27,7 +27,7 @@ export interface PodSelector {
 const DEFAULT_STRONGSWAN = { namespace: 'default', selector: 'app=strongswan' };
 
 /** Per cluster beats mesh-wide beats the default, field by field. */
-export function strongswanSelector(config: MeshConfig, cluster: Cluster): PodSelector {
+export function strongswanSelector(config: MeshConfig, cluster: Pick<Cluster, 'config'>): PodSelector {
   const own = cluster.config.vpn?.strongswan;
   const mesh = config.vpn.strongswan;
   const container = own?.container ?? mesh.container;
@@ -39,7 +39,7 @@ export function strongswanSelector(config: MeshConfig, cluster: Cluster): PodSel
 }
 
 /** Where pings run from: a configured probe, else the strongSwan pod itself (it sits on the tunnel). */
-export function probeSelector(config: MeshConfig, cluster: Cluster): PodSelector {
+export function probeSelector(config: MeshConfig, cluster: Pick<Cluster, 'config'>): PodSelector {
   const own = cluster.config.vpn?.probe;
   const mesh = config.vpn.probe;
   if (!own && !mesh) return strongswanSelector(config, cluster);

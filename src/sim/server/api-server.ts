@@ -9,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { WebSocketServer } from 'ws';
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, versionInfo } from '../api/discovery.ts';
 import { EXEC_PROTOCOLS, type ExecTiming, planExec, runExec } from '../api/exec.ts';
+import { authorize, type RbacObject, type ResourceAttributes } from '../api/rbac.ts';
 import { handleRest, resolveType } from '../api/rest.ts';
 import { parseRoute, type ResourceRoute } from '../api/routes.ts';
 import { ApiError, errors } from '../api/status.ts';
@@ -56,7 +57,21 @@ export class ClusterApiServer {
   #port = 0;
   #listening = false;
 
-  constructor(cluster: SimCluster, network: Network, tls: ClusterTls, token: string, timing: ExecTiming) {
+  /**
+   * The RBAC objects that authorize the token, as the ServiceAccount meshops-access/meshops of
+   * deploy/rbac/common.yaml; undefined: the token is a cluster admin's.
+   */
+  rbac: RbacObject[] | undefined;
+
+  constructor(
+    cluster: SimCluster,
+    network: Network,
+    tls: ClusterTls,
+    token: string,
+    timing: ExecTiming,
+    rbac?: RbacObject[],
+  ) {
+    this.rbac = rbac;
     this.#cluster = cluster;
     this.#network = network;
     this.#timing = timing;
@@ -164,6 +179,13 @@ export class ClusterApiServer {
         return ok(doc);
       }
       case 'resource':
+        if (
+          route.group === 'authorization.k8s.io' &&
+          route.resource === 'selfsubjectaccessreviews' &&
+          route.name === undefined &&
+          method === 'POST'
+        )
+          return { status: 201, body: JSON.stringify(this.#selfSubjectAccessReview(body)) };
         if (route.subresource === 'exec' && route.name !== undefined) {
           this.#planExec(route, url, method);
           // Valid, but not a WebSocket upgrade (kubectl's SPDY fallback ends here).
@@ -180,6 +202,29 @@ export class ClusterApiServer {
       default:
         throw errors.pathNotFound();
     }
+  }
+
+  /** "Can I?" for the token's own identity (POST authorization.k8s.io/v1 selfsubjectaccessreviews). */
+  #selfSubjectAccessReview(body: string) {
+    let review: { spec?: { resourceAttributes?: Partial<ResourceAttributes> } };
+    try {
+      review = JSON.parse(body) as typeof review;
+    } catch {
+      throw errors.badRequest('the request body is not JSON');
+    }
+    const attrs = review.spec?.resourceAttributes;
+    if (!attrs?.verb || !attrs.resource)
+      throw errors.badRequest('spec.resourceAttributes.verb and .resource are required');
+    const allowed =
+      this.rbac === undefined ||
+      authorize(this.rbac, { namespace: 'meshops-access', name: 'meshops' }, attrs as ResourceAttributes);
+    return {
+      kind: 'SelfSubjectAccessReview',
+      apiVersion: 'authorization.k8s.io/v1',
+      metadata: { creationTimestamp: null },
+      spec: review.spec,
+      status: { allowed },
+    };
   }
 
   #planExec(route: ResourceRoute, url: URL, method: string) {
