@@ -74,7 +74,13 @@ export async function startMeshops(options: StartOptions): Promise<Meshops> {
   const config = options.config ?? loadConfig(env.MESHOPS_CONFIG);
   // A bad preset stops start-up (ConfigError naming file, document and field) in every role.
   const presets = presetsFor(config.routing);
-  const clusters = createClusters(config);
+  // Only workers talk to clusters: the internet-facing app holds no cluster credentials at all.
+  const clusters =
+    role === 'app'
+      ? undefined
+      : createClusters(config, (cluster, err) =>
+          log.error({ err, cluster }, 'the changed kubeconfig does not load; still using the previous one'),
+        );
   const redis = createRedis(target);
   redis.on('error', (err) => log.debug({ err }, 'redis connection error'));
   try {
@@ -201,7 +207,7 @@ export async function startMeshops(options: StartOptions): Promise<Meshops> {
     closers.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
   }
 
-  if (role !== 'app') {
+  if (clusters) {
     const worker = startWorker({
       redisTarget: target,
       prefix: env.REDIS_PREFIX,

@@ -58,7 +58,7 @@ async function checkCluster(
       {
         mark: 'FAIL',
         subject,
-        text: `${clusterConfig.kubeconfig}: ${(err as Error).message.split('\n')[0]}`,
+        text: `${clusterConfig.kubeconfig ?? 'in-cluster ServiceAccount'}: ${(err as Error).message.split('\n')[0]}`,
       },
     ];
   }

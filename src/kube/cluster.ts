@@ -107,6 +107,11 @@ function exitCodeOf(status: V1Status): number {
 
 export function loadKubeConfig(config: ClusterConfig): KubeConfig {
   const kc = new KubeConfig();
+  // In a pod, client-node re-reads the projected ServiceAccount token as the kubelet rotates it.
+  if (config.inCluster || !config.kubeconfig) {
+    kc.loadFromCluster();
+    return kc;
+  }
   kc.loadFromFile(config.kubeconfig);
   if (config.context) {
     if (!kc.getContexts().some((c) => c.name === config.context)) {

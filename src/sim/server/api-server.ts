@@ -1,6 +1,7 @@
 // One simulated cluster's kube-apiserver: HTTPS on 127.0.0.1, bearer-token authentication,
 // the fault switches (latency, 503, refused connections), discovery, REST and WebSocket exec.
 
+import { randomBytes } from 'node:crypto';
 import { type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { Socket } from 'node:net';
@@ -48,7 +49,7 @@ export class ClusterApiServer {
   readonly #cluster: SimCluster;
   readonly #network: Network;
   readonly #timing: ExecTiming;
-  readonly #token: string;
+  #token: string;
   readonly #server: Server;
   readonly #wss: WebSocketServer;
   readonly #sockets = new Set<Socket>();
@@ -202,6 +203,11 @@ export class ClusterApiServer {
       default:
         throw errors.pathNotFound();
     }
+  }
+
+  rotateToken(): string {
+    this.#token = randomBytes(24).toString('hex');
+    return this.#token;
   }
 
   /** "Can I?" for the token's own identity (POST authorization.k8s.io/v1 selfsubjectaccessreviews). */
