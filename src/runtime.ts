@@ -146,6 +146,8 @@ export async function startMeshops(options: StartOptions): Promise<Meshops> {
   const audit = createAudit({ redis, prefix: env.REDIS_PREFIX, retentionMs: config.audit.retention, log });
 
   if (role !== 'worker') {
+    // Series that will exist are exported at 0 from the start, so "no reconnects" reads as 0, not as no data.
+    for (const reason of ['disconnect', 'stale'] as const) metrics.socketReconnects.inc({ reason }, 0);
     const slackApp = createSlackApp({
       signingSecret: env.SLACK_SIGNING_SECRET,
       ...(env.SLACK_APP_TOKEN
