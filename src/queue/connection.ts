@@ -55,6 +55,9 @@ export function producerConnection(location: RedisLocation): BullRedisOptions {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     connectTimeout: 2000,
+    // Every command while disconnected is refused to a person, so reconnect within a second of Redis being
+    // back (ioredis 6 backs off up to 5 s by default).
+    retryStrategy: (times: number) => Math.min(times * 100, 1000),
   };
 }
 
