@@ -16,6 +16,9 @@ export const AUDIT_ACTIONS = [
   'refused',
   'applied',
   'failed',
+  // After an applied routing change: the verification window's verdict, and meshops' own revert.
+  'verified',
+  'reverted',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

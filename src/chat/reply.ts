@@ -28,6 +28,17 @@ export interface EphemeralMessage {
   thread_ts?: string;
 }
 
+export interface FileUpload {
+  channel: string;
+  /** The thread's parent ts (Slack: never a reply's ts). */
+  thread_ts?: string;
+  filename: string;
+  title: string;
+  /** Alt text for screen readers (Slack's `alt_txt`, at most 1000 characters). */
+  altText: string;
+  data: Buffer;
+}
+
 /** A message as a renderer makes it: fallback text for notifications and screen readers, and its blocks. */
 export interface Message {
   text: string;
@@ -39,6 +50,8 @@ export interface ReplyPort {
   post(message: PostMessage): Promise<{ channel: string; ts: string }>;
   update(message: UpdateMessage): Promise<void>;
   ephemeral(message: EphemeralMessage): Promise<void>;
+  /** Shares a file (a chart) in a channel or thread; on Slack the external upload flow, scope `files:write`. */
+  upload(file: FileUpload): Promise<{ fileId: string }>;
 }
 
 /** A command's answer: posted in the command's thread, its verdict and summary shown on the parent message. */

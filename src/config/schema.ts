@@ -79,7 +79,53 @@ const clusterSchema = strictObject({
   serviceCidrs: z.array(cidr).default([]),
   istio: clusterIstioSchema.optional(),
   vpn: strictObject({ strongswan: podRef.optional(), probe: podRef.optional() }).optional(),
+  /**
+   * The primary's Prometheus as a URL. Without it meshops goes through the API server's service proxy to
+   * `prometheus:9090` in the Istio namespace (one credential; RBAC `services/proxy` on that Service).
+   */
+  prometheus: z
+    .url({
+      protocol: /^https?$/,
+      error: 'must be an http(s) URL such as http://prometheus.istio-system:9090',
+    })
+    .optional(),
 });
+
+/** "5%" or a fraction such as 0.05: a bare 5 would be ambiguous (5 % or 500 %), so it is refused. */
+const share = z.unknown().transform((value, ctx): number => {
+  const m = typeof value === 'string' ? /^(\d+(?:\.\d+)?)\s*%$/.exec(value.trim()) : null;
+  const n = m ? Number(m[1]) / 100 : typeof value === 'number' ? value : Number.NaN;
+  if (!(n >= 0 && n <= 1)) {
+    ctx.addIssue({ code: 'custom', message: 'must be a percentage such as "5%" or a fraction such as 0.05' });
+    return z.NEVER;
+  }
+  return n;
+});
+
+const VERIFY_DEFAULTS = {
+  window: 5 * 60_000,
+  interval: 30_000,
+  maxErrorRate: 0.05,
+  maxLatencyRatio: 2,
+  minRequests: 20,
+  revert: 'auto' as const,
+};
+
+/** The watch after an applied routing change: what is measured, when it counts as a breach, what then. */
+const verifySchema = strictObject({
+  window: duration.default(VERIFY_DEFAULTS.window),
+  interval: duration.default(VERIFY_DEFAULTS.interval),
+  maxErrorRate: share.default(VERIFY_DEFAULTS.maxErrorRate),
+  maxLatencyRatio: z.number().gt(1, 'must be above 1 (a ratio to the p99 before the change)').default(2),
+  /** Below this many requests to a version in a reading, nothing is judged ("too little traffic to judge"). */
+  minRequests: z.number().int().min(1).default(VERIFY_DEFAULTS.minRequests),
+  revert: z.enum(['auto', 'propose', 'off'], { error: 'must be auto, propose or off' }).default('auto'),
+})
+  .default(VERIFY_DEFAULTS)
+  .superRefine((v, ctx) => {
+    if (v.interval > v.window)
+      ctx.addIssue({ code: 'custom', path: ['interval'], message: 'must not be longer than window' });
+  });
 
 const scheduleSchema = strictObject({
   name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,40}$/, 'must be lowercase letters, digits and dashes'),
@@ -123,7 +169,8 @@ export const configSchema = strictObject({
     namespace: k8sName.default('default'),
     presets: z.string().min(1).optional(),
     preflight: z.enum(['block', 'warn']).default('block'),
-  }).default({ namespace: 'default', preflight: 'block' }),
+    verify: verifySchema,
+  }).default({ namespace: 'default', preflight: 'block', verify: VERIFY_DEFAULTS }),
   access: strictObject({
     operators: z.array(slackUserOrGroup).default([]),
     approvers: z.array(slackUserOrGroup).default([]),
@@ -221,4 +268,5 @@ function isTimeZone(tz: string): boolean {
 export type MeshConfig = z.infer<typeof configSchema>;
 export type ClusterConfig = MeshConfig['clusters'][number];
 export type ScheduleConfig = MeshConfig['schedules'][number];
+export type VerifyConfig = MeshConfig['routing']['verify'];
 export type IstioProfile = (typeof PROFILES)[number];

@@ -106,10 +106,27 @@ function block(value: unknown, index: number, names: Names): string {
   }
 }
 
-/** A message as Slack shows it: its blocks when it has any, otherwise its text as mrkdwn. */
-export function messageToHtml(message: { text: string; blocks: readonly unknown[] }, names: Names): string {
-  if (message.blocks.length === 0) return `<div class="bk-text">${mrkdwnToHtml(message.text, names)}</div>`;
-  return message.blocks.map((b, i) => block(b, i, names)).join('');
+/** A shared file: images inline as Slack shows them, anything else as its name. */
+function fileHtml(file: { title: string; mimetype: string; url: string; alt?: string }): string {
+  if (file.mimetype.startsWith('image/'))
+    return `<figure class="msg-file"><img src="${escapeHtml(file.url)}" alt="${escapeHtml(file.alt ?? file.title)}"><figcaption>${escapeHtml(file.title)}</figcaption></figure>`;
+  return `<div class="msg-file">📎 ${escapeHtml(file.title)}</div>`;
+}
+
+/** A message as Slack shows it: its blocks when it has any, otherwise its text as mrkdwn; then its files. */
+export function messageToHtml(
+  message: {
+    text: string;
+    blocks: readonly unknown[];
+    files?: readonly { title: string; mimetype: string; url: string; alt?: string }[];
+  },
+  names: Names,
+): string {
+  const body =
+    message.blocks.length === 0 && !(message.files?.length && !message.text)
+      ? `<div class="bk-text">${mrkdwnToHtml(message.text, names)}</div>`
+      : message.blocks.map((b, i) => block(b, i, names)).join('');
+  return body + (message.files ?? []).map(fileHtml).join('');
 }
 
 /** The button a click names, looked up in the stored message: the page never decides what a button's value is. */

@@ -17,6 +17,26 @@ export interface StoredMessage {
   user?: string;
   ephemeralFor?: string;
   edited?: number;
+  /** Files shared into the message (files.completeUploadExternal); `url` is served by this stub. */
+  files?: SharedFile[];
+}
+
+export interface SharedFile {
+  id: string;
+  name: string;
+  title: string;
+  mimetype: string;
+  url: string;
+  alt?: string;
+}
+
+/** A file between files.getUploadURLExternal and files.completeUploadExternal, then shared. */
+interface UploadedFile {
+  id: string;
+  name: string;
+  length: number;
+  alt?: string;
+  bytes?: Buffer;
 }
 
 /**
@@ -76,11 +96,17 @@ export interface SlackApiStub {
   close(): Promise<void>;
 }
 
-async function readBody(req: IncomingMessage): Promise<string> {
+async function readBody(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
 }
+
+/** What a file's first bytes say it is (the stub serves back what was uploaded, PNG or not). */
+const mimetypeOf = (bytes: Buffer) =>
+  bytes.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))
+    ? 'image/png'
+    : 'application/octet-stream';
 
 function decodeArgs(req: IncomingMessage, body: string): Record<string, unknown> {
   const type = req.headers['content-type'] ?? '';
@@ -120,6 +146,8 @@ export async function startSlackApi(options: SlackApiOptions = {}): Promise<Slac
   const scopes = new Set(['commands', 'chat:write', 'usergroups:read']);
   const listeners = new Set<(event: SlackApiEvent) => void>();
   const extensions = new Map<string, Parameters<SlackApiStub['extend']>[1]>();
+  const files = new Map<string, UploadedFile>();
+  let base = '';
   let clock = Math.floor(Date.now() / 1000);
   let seq = 0;
   const nextTs = () => {
@@ -239,6 +267,56 @@ export async function startSlackApi(options: SlackApiOptions = {}): Promise<Slac
         emit({ kind: 'message', message });
         return { ok: true, message_ts: message.ts };
       }
+      // Slack's external upload flow (docs.slack.dev files.getUploadURLExternal / completeUploadExternal).
+      case 'files.getUploadURLExternal': {
+        const length = Number(args.length);
+        if (typeof args.filename !== 'string' || !args.filename || !(length > 0))
+          return { ok: false, error: 'missing_argument' };
+        if (typeof args.alt_txt === 'string' && args.alt_txt.length > 1000)
+          return { ok: false, error: 'alt_txt_too_large' };
+        seq += 1;
+        const id = `F0${String(seq).padStart(9, '0')}`;
+        files.set(id, {
+          id,
+          name: args.filename,
+          length,
+          ...(typeof args.alt_txt === 'string' ? { alt: args.alt_txt } : {}),
+        });
+        return { ok: true, upload_url: `${base}/upload/${id}`, file_id: id };
+      }
+      case 'files.completeUploadExternal': {
+        const list = (typeof args.files === 'string' ? JSON.parse(args.files) : args.files) as
+          | { id?: string; title?: string }[]
+          | undefined;
+        if (!Array.isArray(list) || list.length === 0) return { ok: false, error: 'invalid_arguments' };
+        const uploaded = list.map((f) => ({ f, file: files.get(String(f.id)) }));
+        if (uploaded.some((u) => !u.file?.bytes)) return { ok: false, error: 'file_not_found' };
+        const target = typeof args.channel_id === 'string' ? args.channel_id : undefined;
+        if (target && notInChannel.has(target)) return { ok: false, error: 'not_in_channel' };
+        const shared: SharedFile[] = uploaded.map(({ f, file }) => ({
+          id: file!.id,
+          name: file!.name,
+          title: f.title ?? file!.name,
+          mimetype: mimetypeOf(file!.bytes!),
+          url: `${base}/files/${file!.id}`,
+          ...(file!.alt ? { alt: file!.alt } : {}),
+        }));
+        // "If not specified the file will be private": only a channel makes a message.
+        if (target) {
+          const message: StoredMessage = {
+            channel: target,
+            ts: nextTs(),
+            text: typeof args.initial_comment === 'string' ? args.initial_comment : '',
+            blocks: [],
+            ...(typeof args.thread_ts === 'string' ? { thread_ts: args.thread_ts } : {}),
+            user: 'U0MESHBOT',
+            files: shared,
+          };
+          messages.push(message);
+          emit({ kind: 'message', message });
+        }
+        return { ok: true, files: shared.map((f) => ({ id: f.id, title: f.title })) };
+      }
       case 'usergroups.users.list': {
         const users = userGroups.get(String(args.usergroup));
         return users ? { ok: true, users } : { ok: false, error: 'no_such_subteam' };
@@ -254,7 +332,26 @@ export async function startSlackApi(options: SlackApiOptions = {}): Promise<Slac
 
   const server: Server = createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
-    const body = await readBody(req);
+    const bytes = await readBody(req);
+    const body = bytes.toString('utf8');
+    const upload = /^\/upload\/([A-Z0-9]+)$/.exec(url.pathname);
+    if (upload && req.method === 'POST') {
+      const file = files.get(upload[1]!);
+      if (!file || file.bytes || bytes.length !== file.length) {
+        res.writeHead(400, { 'content-type': 'text/plain' }).end('upload rejected');
+        return;
+      }
+      file.bytes = bytes;
+      res.writeHead(200, { 'content-type': 'text/plain' }).end(`OK - ${bytes.length}`);
+      return;
+    }
+    const served = /^\/files\/([A-Z0-9]+)$/.exec(url.pathname);
+    if (served && req.method === 'GET') {
+      const file = files.get(served[1]!);
+      if (!file?.bytes) send(res, 404, { ok: false, error: 'file_not_found' });
+      else res.writeHead(200, { 'content-type': mimetypeOf(file.bytes) }).end(file.bytes);
+      return;
+    }
     const respond = /^\/response\/([^/]+)$/.exec(url.pathname);
     if (respond && req.method === 'POST') {
       const id = decodeURIComponent(respond[1]!);
@@ -303,7 +400,7 @@ export async function startSlackApi(options: SlackApiOptions = {}): Promise<Slac
     });
   });
   const { port: bound } = server.address() as AddressInfo;
-  const base = `http://${host}:${bound}`;
+  base = `http://${host}:${bound}`;
   return {
     url: `${base}/api/`,
     responseUrl: (id) => `${base}/response/${encodeURIComponent(id)}`,

@@ -24,6 +24,10 @@ export function demoConfigYaml(clusters: readonly DemoCluster[]): string {
       serviceCidrs: [c.serviceCidr],
     })),
     istio: { profile: 'istio-1.0', namespace: 'istio-system' },
+    routing: {
+      // Shorter than production (5m / 30s), so a visitor sees a whole window, chart and all, in two minutes.
+      verify: { window: '2m', interval: '10s' },
+    },
     access: {
       operators: [DEMO_USERS.alice.id],
       approvers: [DEMO_USERS.bob.id],

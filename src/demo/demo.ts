@@ -10,7 +10,8 @@ import { type Meshops, startMeshops } from '../runtime.ts';
 import { type SimMesh, startSimMesh } from '../sim/index.ts';
 import { demoConfigYaml } from './config.ts';
 import { simFaultPanel } from './faults.ts';
-import { clearPrefix, type DemoRedis, resolveRedis } from './redis.ts';
+import { startPrometheus } from './prometheus.ts';
+import { clearPrefix, type DemoRedis, onPath, resolveRedis } from './redis.ts';
 import { DEMO_WORKSPACE } from './workspace.ts';
 
 /** Never the production REDIS_PREFIX: the demo clears its keys at start. */
@@ -84,6 +85,19 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
         : `redis     ${redis.url} (keys under ${prefix}:)`,
     );
     say(`clusters  ${[...sim.clusters.values()].map((c) => `${c.name} (${c.role}) ${c.url}`).join(', ')}`);
+    // A real Prometheus scraping the mesh's telemetry, behind the primary's `prometheus` Service, for the
+    // verification after routing changes. Without it the demo runs, and the thread says verification could not run.
+    if (onPath('prometheus')) {
+      const prom = await startPrometheus({ targets: [sim.metrics.target] });
+      undo.push(() => prom.stop());
+      const primary = sim.scenario.clusters.find((c) => c.role === 'primary')!.name;
+      sim.connectService(primary, 'istio-system', 'prometheus', 9090, prom.url);
+      say(`metrics   Prometheus ${prom.url} scraping the mesh every 1 s (the primary's prometheus:9090)`);
+    } else {
+      say(
+        'metrics   prometheus is not installed (apt-get install prometheus): routing changes are not verified',
+      );
+    }
     await clearPrefix(redis.url, prefix);
 
     const configPath = join(dir, 'meshops.yaml');

@@ -79,6 +79,24 @@ export function simFaultPanel(sim: SimMesh): FaultPanel {
         return `VPN ${primary} ↔ ${remote}: round trip now ${ADDED_RTT_MS} ms`;
       },
     },
+    'break-reviews-v3': {
+      id: 'break-reviews-v3',
+      label: 'Break reviews-v3 (503 to 30 %)',
+      hint: `reviews v3 on ${remote} answers 503 to 30 % of requests: apply reviews-v3 and watch meshops revert it`,
+      async run() {
+        sim.setTraffic('reviews', 'v3', { errorRate: 0.3 });
+        return `${remote}: reviews v3 answers 503 to 30 % of requests`;
+      },
+    },
+    'slow-reviews-v3': {
+      id: 'slow-reviews-v3',
+      label: 'Slow reviews-v3 (+400 ms)',
+      hint: `reviews v3 on ${remote} takes 400 ms longer to answer`,
+      async run() {
+        sim.setTraffic('reviews', 'v3', { addedLatencyMs: 400 });
+        return `${remote}: reviews v3 answers 400 ms slower`;
+      },
+    },
     reset: {
       id: 'reset',
       label: 'Reset to healthy',

@@ -67,6 +67,17 @@ export function neededPermissions(config: MeshConfig, cluster: ClusterConfig): N
     perms.push(
       ...read('networking.istio.io', 'destinationrules', routing, 'pre-flight: the subsets routes use'),
     );
+    // Routing verification reads Prometheus through the API server's service proxy, unless a URL is set.
+    if (!cluster.prometheus)
+      perms.push({
+        verb: 'get',
+        group: '',
+        resource: 'services',
+        subresource: 'proxy',
+        namespace: istio,
+        name: 'prometheus:9090',
+        why: 'verify a routing change with the Istio telemetry in Prometheus',
+      });
     for (const remote of config.clusters.filter((c) => c.role === 'remote'))
       for (const name of [remote.name, `istio-remote-secret-${remote.name}`])
         perms.push({

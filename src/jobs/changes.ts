@@ -4,6 +4,7 @@ import { driftRepairChange, driftRestartChange } from '../mesh/repair/change.ts'
 import type { RestartPayload } from '../mesh/repair/request.ts';
 import { routingChange } from '../mesh/routing/change.ts';
 import { afterDriftDecision, restartProgress } from './drift-followup.ts';
+import { afterRoutingDecision } from './route-verify.ts';
 
 /**
  * Every change kind that goes through approval, as the workflow runs it. A new kind is its domain module
@@ -20,7 +21,8 @@ const driftRestart = {
 };
 
 export const changeKinds: readonly ChangeKind<unknown, unknown, unknown>[] = [
-  routingChange,
+  // After an applied change: the verification window (readings, revert, chart).
+  { ...routingChange, afterDecision: afterRoutingDecision },
   { ...driftRepairChange, afterDecision: afterDriftDecision },
   driftRestart,
 ];

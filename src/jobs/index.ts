@@ -12,6 +12,7 @@ import { routeDiffHandler } from './route-diff.ts';
 import { routeListHandler } from './route-list.ts';
 import { routeRollbackHandler } from './route-rollback.ts';
 import { routeShowHandler } from './route-show.ts';
+import { routeVerifyActions } from './route-verify.ts';
 import { createScheduleHandler } from './schedule.ts';
 import {
   createScheduleRunHandler,
@@ -48,6 +49,8 @@ export function defaultHandlers(): Handlers {
       ...approvalActions(changeKinds, approvalView),
       // After an approved drift repair: verify it, offer the restart, or re-plan a stale plan.
       ...followUpActions,
+      // After an applied routing change: the verification window's readings.
+      ...routeVerifyActions,
     },
     schedule: createScheduleHandler(defaultChecks),
   };

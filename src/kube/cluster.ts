@@ -7,10 +7,11 @@ import {
   CustomObjectsApi,
   DiscoveryV1Api,
   Exec,
+  HttpMethod,
   KubeConfig,
   Observable,
   PatchStrategy,
-  type RequestContext,
+  RequestContext,
   type ResponseContext,
   setHeaderOptions,
   type V1Status,
@@ -57,6 +58,11 @@ export interface Cluster {
   mergePatch(timeoutMs?: number): ConfigurationOptions;
   version(timeoutMs?: number): Promise<{ gitVersion: string; platform?: string }>;
   exec(request: ExecRequest): Promise<ExecResult>;
+  /**
+   * A GET of any API server path with the kubeconfig's credentials, e.g. a Service's proxy subresource.
+   * Answers every status (the caller reads a proxied service's own errors); throws only when there is none.
+   */
+  get(path: string, timeoutMs?: number): Promise<{ status: number; body: string }>;
 }
 
 const ok = <T>(value: T) => new Observable(Promise.resolve(value));
@@ -188,6 +194,21 @@ export function createCluster(config: ClusterConfig, defaultTimeoutMs: number): 
         const info = await versionApi.getCode({}, options(ms));
         return { gitVersion: info.gitVersion, platform: info.platform };
       } catch (err) {
+        throw new KubeError(classifyKubeError(err, ms), { cause: err });
+      }
+    },
+    async get(path, ms = defaultTimeoutMs) {
+      const server = kc.getCurrentCluster()?.server ?? '';
+      const req = new RequestContext(`${server.replace(/\/$/, '')}${path}`, HttpMethod.GET);
+      await kc.applySecurityAuthentication(req);
+      req.setSignal(AbortSignal.timeout(ms));
+      shared.dispatcher ??= req.getDispatcher();
+      if (shared.dispatcher) req.setDispatcher(shared.dispatcher);
+      try {
+        const res = await undiciHttpLibrary.send(req).toPromise();
+        return { status: res.httpStatusCode, body: await res.body.text() };
+      } catch (err) {
+        metrics.clusterErrors.inc({ cluster: config.name, kind: classifyKubeError(err, ms).kind });
         throw new KubeError(classifyKubeError(err, ms), { cause: err });
       }
     },

@@ -69,6 +69,7 @@ function reloading(config: ClusterConfig, timeoutMs: number, onReloadError: (err
     mergePatch: (ms) => fresh().mergePatch(ms),
     version: (ms) => fresh().version(ms),
     exec: (request) => fresh().exec(request),
+    get: (path, ms) => fresh().get(path, ms),
   };
 }
 

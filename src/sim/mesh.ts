@@ -14,6 +14,8 @@ import type { Scenario } from './scenario/schema.ts';
 import { ClusterApiServer } from './server/api-server.ts';
 import { kubeconfigYaml } from './server/kubeconfig.ts';
 import { makeClusterTls } from './server/tls.ts';
+import { MetricsExporter } from './traffic/exporter.ts';
+import { BOOKINFO_FLOWS, type TrafficFault, TrafficMetrics } from './traffic/metrics.ts';
 
 export interface SimMeshOptions {
   /** `seed` (default), `modern`, a scenario file path, or scenario data. */
@@ -54,6 +56,15 @@ export interface SimMesh {
   readonly clusters: ReadonlyMap<string, SimClusterHandle>;
   readonly network: Network;
   readonly faults: SimFaults;
+  /**
+   * The mesh's request telemetry in Prometheus' text format (`http://127.0.0.1:<port>/metrics`) and as
+   * a scrape target (`127.0.0.1:<port>`): Mixer's adapter on an Istio 1.0 primary, in-proxy otherwise.
+   */
+  readonly metrics: { url: string; target: string };
+  /** Makes `services/<name>:<port>/proxy/…` on `cluster`'s API server reach `url` (e.g. a real Prometheus). */
+  connectService(cluster: string, namespace: string, service: string, port: number, url: string): void;
+  /** Faults of one version of a Service: `setTraffic('reviews', 'v3', { errorRate: 0.3 })`; `{}` heals it. */
+  setTraffic(service: string, version: string, fault: TrafficFault): void;
   kubeconfigPath(cluster: string): string;
   /** Resolves when no pod is starting and every controller has caught up. */
   settled(): Promise<void>;
@@ -137,6 +148,10 @@ export async function startSimMesh(options: SimMeshOptions): Promise<SimMesh> {
   populateAll();
   await settled();
 
+  const traffic = new TrafficMetrics([...states.values()], BOOKINFO_FLOWS, timing.now);
+  const exporter = new MetricsExporter(traffic);
+  await exporter.listen();
+
   const faults = createFaults({
     clusters: states,
     servers,
@@ -145,6 +160,7 @@ export async function startSimMesh(options: SimMeshOptions): Promise<SimMesh> {
     reset: async () => {
       for (const c of states.values()) c.clear();
       network.reset();
+      traffic.clearFaults();
       await Promise.all([...servers.values()].map((s) => s.restore()));
       populateAll();
       await settled();
@@ -156,6 +172,13 @@ export async function startSimMesh(options: SimMeshOptions): Promise<SimMesh> {
     clusters: handles,
     network,
     faults,
+    metrics: { url: exporter.url, target: exporter.target },
+    connectService: (cluster, namespace, service, port, url) => {
+      const state = states.get(cluster);
+      if (!state) throw new Error(`unknown cluster ${cluster}`);
+      state.serviceBackends.set(`${namespace}/${service}:${port}`, url.replace(/\/$/, ''));
+    },
+    setTraffic: (service, version, fault) => traffic.setFault(service, version, fault),
     kubeconfigPath: (name) => {
       const handle = handles.get(name);
       if (!handle)
@@ -165,6 +188,7 @@ export async function startSimMesh(options: SimMeshOptions): Promise<SimMesh> {
     settled,
     close: async () => {
       faults.stop();
+      await exporter.close();
       for (const c of states.values()) c.controller.stop();
       await Promise.all([...servers.values()].map((s) => s.close()));
     },

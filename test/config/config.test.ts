@@ -111,6 +111,46 @@ describe('config file', () => {
     );
   });
 
+  it('fills routing.verify with its documented defaults and reads 5% and 0.05 alike', () => {
+    const config = parseConfig(BASE, 'meshops.yaml', '/etc/meshops');
+    assert.deepEqual(config.routing.verify, {
+      window: 300_000,
+      interval: 30_000,
+      maxErrorRate: 0.05,
+      maxLatencyRatio: 2,
+      minRequests: 20,
+      revert: 'auto',
+    });
+    const verify = (lines: string) =>
+      parseConfig(
+        BASE.replace('  presets: ./presets', `  presets: ./presets\n  verify:\n${lines}`),
+        'm.yaml',
+        '/etc',
+      ).routing.verify;
+    assert.equal(verify('    maxErrorRate: "2.5%"').maxErrorRate, 0.025);
+    assert.equal(verify('    maxErrorRate: 0.1').maxErrorRate, 0.1);
+    assert.equal(verify('    revert: propose\n    window: 10m').window, 600_000);
+  });
+
+  it('refuses an ambiguous error rate, an unknown revert mode, an interval longer than the window and a bad Prometheus URL', () => {
+    const bad = (lines: string) =>
+      problems(BASE.replace('  presets: ./presets', `  presets: ./presets\n  verify:\n${lines}`)).join('\n');
+    assert.match(
+      bad('    maxErrorRate: 5'),
+      /routing\.verify\.maxErrorRate: must be a percentage such as "5%"/,
+    );
+    assert.match(bad('    revert: yes'), /routing\.verify\.revert: must be auto, propose or off/);
+    assert.match(
+      bad('    window: 1m\n    interval: 2m'),
+      /routing\.verify\.interval: must not be longer than window/,
+    );
+    assert.match(bad('    maxLatencyRatio: 0.5'), /routing\.verify\.maxLatencyRatio: must be above 1/);
+    assert.match(
+      problems(BASE.replace('    context: icp', '    context: icp\n    prometheus: "ftp://x"')).join('\n'),
+      /clusters\.0\.prometheus: must be an http\(s\) URL/,
+    );
+  });
+
   it('reports every problem at once, one per line', () => {
     const all = problems(
       BASE.replace('role: remote', 'role: primary')

@@ -102,3 +102,20 @@ describe('Block Kit as the console shows it', () => {
     assert.equal(render([], ':warning: *not* queued'), '<div class="bk-text">⚠️ <b>not</b> queued</div>');
   });
 });
+
+describe('files shared into a message', () => {
+  it('shows an image inline with its title, and a text-less file share without an empty text line', () => {
+    const html = messageToHtml(
+      {
+        text: '',
+        blocks: [],
+        files: [{ title: 'p99 <b>', mimetype: 'image/png', url: '/files/F01', alt: 'a "chart"' }],
+      },
+      names,
+    );
+    assert.equal(
+      html,
+      '<figure class="msg-file"><img src="/files/F01" alt="a &quot;chart&quot;"><figcaption>p99 &lt;b&gt;</figcaption></figure>',
+    );
+  });
+});

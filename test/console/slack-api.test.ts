@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import type { ReplyPort } from '../../src/chat/reply.ts';
 import { type SlackApiEvent, type SlackApiStub, startSlackApi } from '../../src/console/slack-api.ts';
+import { createLogger } from '../../src/observability/logger.ts';
+import { createPoster } from '../../src/slack/poster.ts';
 
 /** What Bolt's respond() does: POST JSON to the response_url. */
 async function respond(slack: SlackApiStub, id: string, payload: Record<string, unknown>): Promise<number> {
@@ -97,5 +100,81 @@ describe('the Slack stand-in: response_url posts become messages as in Slack', (
     assert.equal(heard, 1);
     const res = await fetch(slack.url.replace(/api\/$/, 'nothing-here'));
     assert.equal(res.status, 404);
+  });
+});
+
+describe("the Slack stand-in: the external upload flow, driven by meshops' poster", () => {
+  let slack: SlackApiStub;
+  let poster: ReplyPort;
+  before(async () => {
+    slack = await startSlackApi();
+    poster = createPoster({
+      token: 'xoxb-test',
+      apiUrl: slack.url,
+      log: createLogger('silent'),
+      channelIntervalMs: 0,
+      maxRetries: 0,
+    });
+  });
+  after(() => slack.close());
+  const PNG = Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    Buffer.alloc(64, 7),
+  ]);
+
+  it('shares the bytes into the thread with title and alt text, the three calls in order', async () => {
+    const parent = await poster.post({ channel: 'C0UP', text: 'parent' });
+    const { fileId } = await poster.upload({
+      channel: 'C0UP',
+      thread_ts: parent.ts,
+      filename: 'chart.png',
+      title: 'A chart',
+      altText: 'request rate per version',
+      data: PNG,
+    });
+    const shared = slack.messages.find((m) => m.files?.some((f) => f.id === fileId));
+    assert.equal(shared?.thread_ts, parent.ts);
+    assert.deepEqual(
+      { ...shared!.files![0]!, url: undefined },
+      {
+        id: fileId,
+        name: 'chart.png',
+        title: 'A chart',
+        mimetype: 'image/png',
+        url: undefined,
+        alt: 'request rate per version',
+      },
+    );
+    assert.deepEqual(Buffer.from(await (await fetch(shared!.files![0]!.url)).arrayBuffer()), PNG);
+    const methods = slack.calls.map((c) => c.method).filter((m) => m.startsWith('files.'));
+    assert.deepEqual(methods, ['files.getUploadURLExternal', 'files.completeUploadExternal']);
+    assert.equal(
+      slack.calls.find((c) => c.method === 'files.getUploadURLExternal')!.args.alt_txt,
+      'request rate per version',
+    );
+  });
+
+  it('answers not_in_channel for a channel the bot is not in, and shares nothing', async () => {
+    slack.notInChannel.add('C0OUT');
+    const before = slack.messages.length;
+    await assert.rejects(
+      poster.upload({ channel: 'C0OUT', filename: 'c.png', title: 't', altText: 'a', data: PNG }),
+      /not_in_channel/,
+    );
+    assert.equal(slack.messages.length, before);
+  });
+
+  it('refuses to complete an upload whose bytes never arrived, and an empty file', async () => {
+    const started = await api(slack, 'files.getUploadURLExternal', { filename: 'x.png', length: 10 });
+    assert.equal(started.ok, true);
+    const done = await api(slack, 'files.completeUploadExternal', {
+      files: [{ id: started.file_id, title: 'x' }],
+      channel_id: 'C0UP',
+    });
+    assert.equal(done.error, 'file_not_found');
+    assert.equal(
+      (await api(slack, 'files.getUploadURLExternal', { filename: 'x.png', length: 0 })).error,
+      'missing_argument',
+    );
   });
 });

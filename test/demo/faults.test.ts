@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import type { FaultPanel } from '../../src/console/server.ts';
 import { ADDED_RTT_MS, simFaultPanel } from '../../src/demo/faults.ts';
 import { type SimMesh, startSimMesh } from '../../src/sim/index.ts';
+import { routeReviews } from '../sim/helpers.ts';
 
 /** The parts of a simulated pod the assertions read. */
 interface PodView {
@@ -68,6 +69,8 @@ describe('the demo’s fault panel drives the simulated mesh', () => {
         'VPN tunnel half-up',
         'IKS unreachable',
         `Add VPN latency (${ADDED_RTT_MS} ms)`,
+        'Break reviews-v3 (503 to 30 %)',
+        'Slow reviews-v3 (+400 ms)',
         'Reset to healthy',
       ],
     );
@@ -113,6 +116,31 @@ describe('the demo’s fault panel drives the simulated mesh', () => {
     await panel.run('latency');
     const slow = route();
     assert.ok(slow.reachable && slow.rttMs >= ADDED_RTT_MS, JSON.stringify(slow));
+  });
+
+  it('breaks and slows reviews v3 in the telemetry, and reset heals it', async () => {
+    const reviewsV3 = async () => {
+      // Istio 1.0 labels the remote's v3 pods "unknown"; route everything there first.
+      routeReviews(sim, [['v3', 100]]);
+      await fetch(sim.metrics.url).then((r) => r.text());
+      await new Promise((r) => setTimeout(r, 200));
+      return (await fetch(sim.metrics.url).then((r) => r.text()))
+        .split('\n')
+        .filter((l) => l.includes('reviews.default') && l.includes('reporter="destination"'));
+    };
+    assert.match(await panel.run('break-reviews-v3'), /503 to 30 %/);
+    assert.ok((await reviewsV3()).some((l) => l.includes('response_code="503"')));
+    assert.match(await panel.run('slow-reviews-v3'), /400 ms slower/);
+    await panel.run('reset');
+    const before = (await reviewsV3()).find(
+      (l) => l.startsWith('istio_requests_total') && l.includes('"503"'),
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    const after = (await reviewsV3()).find(
+      (l) => l.startsWith('istio_requests_total') && l.includes('"503"'),
+    );
+    assert.equal(after?.split(' ').pop(), before?.split(' ').pop(), 'no new 503 after reset');
+    await panel.run('reset');
   });
 
   it('refuses an unknown fault', async () => {

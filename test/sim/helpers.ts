@@ -128,3 +128,15 @@ export async function podNamed(
   if (!pod) throw new Error(`no pod matches ${labelSelector} in ${namespace}`);
   return pod;
 }
+
+/** Routes all of reviews' plain traffic to `subsets` (name, weight) on the primary, as an applied VirtualService would. */
+export function routeReviews(mesh: SimMesh, subsets: [string, number][]): void {
+  const state = mesh.clusters.get('icp')!.state;
+  const vs = state.get('virtualservices', 'default', 'reviews', 'networking.istio.io')!;
+  const route = subsets.map(([subset, weight]) => ({ destination: { host: 'reviews', subset }, weight }));
+  state.put(
+    'virtualservices',
+    { ...vs, spec: { hosts: ['reviews'], http: [{ route }] } },
+    'networking.istio.io',
+  );
+}

@@ -17,6 +17,7 @@ import {
 import { type Change, type LiveVirtualService, makePlan, type Plan, type Target } from './plan.ts';
 import { type PreflightCheck, runPreflight, type TunnelProbe } from './preflight.ts';
 import { refText, type VirtualServiceSpec, type VsRef } from './types.ts';
+import { rememberWritten, type WrittenObject } from './written.ts';
 
 /**
  * Routing changes as an approval kind: a set of VirtualService specs for the primary, bound to the
@@ -245,9 +246,11 @@ async function apply(request: ApprovalRequest<RoutingPayload>, ctx: RoutingDeps)
   // replaces the point an earlier change left.
   await ctx.redis.set(snapshotKey(ctx.prefix, request.id), JSON.stringify(snapshot), 'EX', retentionSec);
   const done: string[] = [];
+  const written: WrittenObject[] = [];
   for (const change of changes) {
     try {
       const rv = await writeOne(primary, change);
+      written.push({ ref: change.ref, resourceVersion: rv, restore: change.before });
       done.push(
         `${refText(change.ref)}: ${rv === null ? 'deleted' : `resourceVersion ${change.resourceVersion ?? '(new)'} → ${rv}`}`,
       );
@@ -283,10 +286,18 @@ async function apply(request: ApprovalRequest<RoutingPayload>, ctx: RoutingDeps)
       };
     }
   }
+  const watched = await rememberWritten(ctx, request.id, written);
+  const { window, revert } = ctx.config.routing.verify;
   return {
     ok: true,
     summary: `${label} is live on ${primary.name} (${done.length} VirtualService${done.length === 1 ? '' : 's'})`,
-    detail: done,
+    detail: [
+      ...done,
+      watched
+        ? `meshops watches the traffic for ${Math.round(window / 60_000) || '<1'} min and ${revert === 'auto' ? 'reverts the change itself' : revert === 'propose' ? 'proposes a revert' : 'reports'} if it breaches routing.verify's thresholds.`
+        : 'The traffic after this change could not be put under verification.',
+    ],
+    ...(watched ? { followUp: 'verify' as const } : {}),
   };
 }
 

@@ -18,6 +18,8 @@ export interface ResourceRoute {
   namespace?: string;
   name?: string;
   subresource?: string;
+  /** What follows `services/{name}/proxy/`, passed on to the Service as its own path. */
+  proxyPath?: string;
 }
 
 export function parseRoute(pathname: string): Route {
@@ -49,6 +51,8 @@ export function parseRoute(pathname: string): Route {
   // /namespaces and /namespaces/{name}[/status] address Namespace objects themselves.
   if (tail[0] === 'namespaces' && tail.length >= 3) {
     const [, namespace, resource, name, subresource, ...extra] = tail;
+    if (resource === 'services' && subresource === 'proxy')
+      return { ...base, namespace, resource, name, subresource, proxyPath: `/${extra.join('/')}` };
     if (extra.length > 0) return { kind: 'unknown' };
     return { ...base, namespace, resource: resource!, name, subresource };
   }

@@ -46,6 +46,11 @@ export class SimCluster {
   switches: ClusterSwitches;
   /** Traits of the pods a workload creates, by `namespace/workload`. */
   readonly traits = new Map<string, PodTraits>();
+  /**
+   * Where a Service's endpoints really answer, for the API server's service proxy: keyed
+   * `<namespace>/<service>:<port>`, e.g. a real Prometheus for `istio-system/prometheus:9090`.
+   */
+  readonly serviceBackends = new Map<string, string>();
 
   constructor(spec: ClusterSpec, timing: ClusterTiming) {
     this.name = spec.name;

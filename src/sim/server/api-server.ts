@@ -152,7 +152,52 @@ export class ClusterApiServer {
     const body = await readBody(req);
     await this.#gate(req);
     const url = new URL(req.url ?? '/', 'https://localhost');
+    const route = parseRoute(url.pathname);
+    if (route.kind === 'resource' && route.proxyPath !== undefined) {
+      this.#send(res, await this.#proxy(req, route, url, body));
+      return;
+    }
     this.#send(res, this.#route(req, url, body));
+  }
+
+  /**
+   * `services/[scheme:]name[:port]/proxy/…` as kube-apiserver serves it: the Service must exist and have
+   * that port (number or name); the request goes on to the Service's backend with its query and body.
+   */
+  async #proxy(req: IncomingMessage, route: ResourceRoute, url: URL, body: string): Promise<Reply> {
+    const segment = route.name ?? '';
+    const parts = segment.split(':');
+    const [name, port] = parts.length === 3 ? [parts[1]!, parts[2]] : [parts[0]!, parts[1]];
+    const svc = this.#cluster.get('services', route.namespace, name) as
+      | { spec?: { ports?: { name?: string; port: number }[] } }
+      | undefined;
+    if (!svc) throw errors.notFound({ resource: 'services', group: '' }, name);
+    const ports = svc.spec?.ports ?? [];
+    const match =
+      port === undefined ? ports[0] : ports.find((p) => String(p.port) === port || p.name === port);
+    const backend = match && this.#cluster.serviceBackends.get(`${route.namespace}/${name}:${match.port}`);
+    if (!backend)
+      throw new ApiError(503, 'ServiceUnavailable', `no endpoints available for service "${segment}"`);
+    const method = req.method ?? 'GET';
+    try {
+      const answer = await fetch(`${backend}${route.proxyPath}${url.search}`, {
+        method,
+        headers: req.headers['content-type'] ? { 'content-type': req.headers['content-type'] } : {},
+        ...(method === 'GET' || method === 'HEAD' ? {} : { body }),
+        signal: this.#inFlight.signal,
+      });
+      return {
+        status: answer.status,
+        body: Buffer.from(await answer.arrayBuffer()),
+        contentType: answer.headers.get('content-type') ?? 'application/octet-stream',
+      };
+    } catch (e) {
+      throw new ApiError(
+        503,
+        'ServiceUnavailable',
+        `error trying to reach service: ${(e as Error).cause instanceof Error ? ((e as Error).cause as Error).message : (e as Error).message}`,
+      );
+    }
   }
 
   #route(req: IncomingMessage, url: URL, body: string): Reply {

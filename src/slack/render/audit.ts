@@ -11,6 +11,8 @@ const ICON: Record<StoredAuditEntry['action'], string> = {
   refused: ':no_entry:',
   applied: ':white_check_mark:',
   failed: ':x:',
+  verified: ':mag:',
+  reverted: ':rewind:',
 };
 
 export function auditLine(e: StoredAuditEntry): string {

@@ -59,23 +59,33 @@ export interface WorldOptions {
   preflight?: 'block' | 'warn';
   /** A presets folder instead of the shipped ones. */
   presets?: string;
+  /** The modern scenario (istiod, in-proxy telemetry) with `istio.profile: modern`, instead of the seed. */
+  modern?: boolean;
+  /** `routing.verify` keys, e.g. `{ window: '6s', interval: '1s' }`. */
+  verify?: Record<string, string | number>;
 }
 
 export function configYaml(sim: SimMesh, options: WorldOptions = {}): string {
   return `
-${seedClustersYaml(sim)}access:
+${seedClustersYaml(sim)}${options.modern ? 'istio:\n  profile: modern\n' : ''}access:
   operators: [${ALICE}, U0ERIN]
   approvers: [${ALICE}, ${BOB}, ${GROUP}]
 ${options.approvalTtl ? `  approvalTtl: ${options.approvalTtl}\n` : ''}routing:
   preflight: ${options.preflight ?? 'block'}
-${options.presets ? `  presets: ${options.presets}\n` : ''}jobs:
+${options.presets ? `  presets: ${options.presets}\n` : ''}${
+  options.verify
+    ? `  verify:\n${Object.entries(options.verify)
+        .map(([k, v]) => `    ${k}: ${JSON.stringify(v)}\n`)
+        .join('')}`
+    : ''
+}jobs:
   timeout: 20s
 `;
 }
 
 export async function startWorld(label: string, options: WorldOptions = {}): Promise<World> {
   const dir = mkdtempSync(join(tmpdir(), `meshops-${label}-`));
-  const sim = await startSimMesh({ dir });
+  const sim = await startSimMesh({ dir, ...(options.modern ? { scenario: 'modern' } : {}) });
   const h = await startHarness({ configYaml: configYaml(sim, options), configDir: dir, label });
   h.slack.userGroups.set(GROUP, [DAVE]);
   const { redis, audit } = auditOf(h.prefix);

@@ -1,0 +1,133 @@
+import type { KnownBlock } from '@slack/types';
+import { escapeMrkdwn as esc } from '../../chat/mrkdwn.ts';
+import { millis, percent, type VersionJudgement } from '../../mesh/routing/verify/judge.ts';
+import type { Reading, Verification } from '../../mesh/routing/verify/watch.ts';
+import { when, who } from './approval.ts';
+import { context, section } from './blocks.ts';
+
+/** The verification window in the change's thread: one message, edited in place at every reading. */
+
+const ICON: Record<Verification['state'], string> = {
+  watching: ':mag:',
+  passed: ':white_check_mark:',
+  'too-little': ':grey_question:',
+  unverified: ':warning:',
+  reverted: ':rewind:',
+  'revert-blocked': ':warning:',
+  'revert-failed': ':x:',
+  'revert-proposed': ':raised_hand:',
+  breached: ':rotating_light:',
+};
+
+const VERDICT: Record<VersionJudgement['verdict'], string> = {
+  ok: 'ok',
+  breach: '*breach*',
+  'too-little': 'too little traffic to judge',
+};
+
+function versionLine(v: VersionJudgement, t: Verification['thresholds']): string {
+  const parts = [
+    `\`${esc(v.service)}\` ${esc(v.version)}`,
+    `${Math.round(v.requests)} requests`,
+    `5xx ${v.errorShare === null ? 'n/a' : percent(v.errorShare)}`,
+    `p99 ${millis(v.p99Ms)}${v.baselineP99Ms !== null ? ` (before: ${millis(v.baselineP99Ms)})` : ''}`,
+  ];
+  const verdict =
+    v.verdict === 'too-little'
+      ? `too little traffic to judge (< ${t.minRequests} requests)`
+      : v.verdict === 'breach'
+        ? `*breach*: ${esc(v.reasons.join('; '))}`
+        : VERDICT.ok;
+  return `• ${parts.join(' · ')} — ${verdict}`;
+}
+
+const readingCount = (v: Verification) => Math.round(v.windowMs / v.intervalMs);
+
+function headline(v: Verification): string {
+  const change = `\`${esc(v.label)}\` on ${esc(v.cluster)}`;
+  const n = v.readings.length;
+  switch (v.state) {
+    case 'watching':
+      return `${ICON.watching} *Verifying ${change}*: reading ${n} of ${readingCount(v)}, until ${when(v.endsAt)}`;
+    default:
+      return `${ICON[v.state]} *Verification of ${change}*: ${esc(v.outcome ?? v.state)}`;
+  }
+}
+
+function lastLines(v: Verification): string[] {
+  const last: Reading | undefined = v.readings.at(-1);
+  if (!last) return ['Baseline taken; the first reading follows in one interval.'];
+  if ('error' in last)
+    return [
+      `:warning: Verification could not run at this reading: ${esc(last.error)}. Nothing is reverted on missing data.`,
+    ];
+  const j = last.judgement;
+  if (j.versions.length === 0)
+    return ['No requests to the changed services yet: too little traffic to judge.'];
+  const lines = j.versions.map((x) => versionLine(x, v.thresholds));
+  if (j.verdict === 'too-little')
+    lines.push('Too little traffic to judge: nothing is decided on this reading.');
+  return lines;
+}
+
+/** The progress message: headline, the latest reading per version, the thresholds. */
+export function verifyProgress(v: Verification): { text: string; blocks: KnownBlock[] } {
+  const t = v.thresholds;
+  return {
+    text: headline(v).replace(/[*`]/g, ''),
+    blocks: [
+      section(headline(v)),
+      section(lastLines(v).join('\n')),
+      context(
+        `Per destination version from Prometheus, against the ${Math.round(v.windowMs / 60_000) || '<1'} min before the change · breach: 5xx > ${percent(t.maxErrorRate)} or p99 > ${t.maxLatencyRatio}× the baseline · judged from ${t.minRequests} requests · every ${Math.round(v.intervalMs / 1000)} s`,
+      ),
+    ],
+  };
+}
+
+/** Posted when the window breached: what was done about it, naming requester and approver. */
+export function verifyBreachReply(
+  v: Verification,
+  breach: string,
+  result:
+    | { kind: 'reverted'; lines: string[] }
+    | { kind: 'blocked'; reason: string }
+    | { kind: 'failed'; reason: string }
+    | { kind: 'proposed' }
+    | { kind: 'off' },
+): { text: string; blocks: KnownBlock[] } {
+  const people = `${who(v.requester)} (requested) ${who(v.approver)} (approved)`;
+  const change = `\`${esc(v.label)}\``;
+  const lines: string[] = [];
+  switch (result.kind) {
+    case 'reverted':
+      lines.push(
+        `:rewind: ${people}: meshops reverted ${change} on ${esc(v.cluster)} under the same approval, because ${esc(breach)}.`,
+        ...result.lines.map((l) => `• ${esc(l)}`),
+      );
+      break;
+    case 'blocked':
+      lines.push(
+        `:warning: ${people}: ${change} breached (${esc(breach)}), but the VirtualService was ${esc(result.reason)}. meshops did not overwrite it.`,
+        'Please decide: keep what is live now, or use `/mesh route rollback` (it asks for approval again).',
+      );
+      break;
+    case 'failed':
+      lines.push(
+        `:x: ${people}: ${change} breached (${esc(breach)}) and the revert failed: ${esc(result.reason)}.`,
+        'Use `/mesh route rollback` or fix the VirtualService by hand.',
+      );
+      break;
+    case 'proposed':
+      lines.push(
+        `:raised_hand: ${people}: ${change} breached (${esc(breach)}). routing.verify.revert is propose: a revert is up for approval in this channel.`,
+      );
+      break;
+    case 'off':
+      lines.push(
+        `:rotating_light: ${people}: ${change} breached (${esc(breach)}). routing.verify.revert is off: nothing was reverted; \`/mesh route rollback\` undoes it.`,
+      );
+      break;
+  }
+  return { text: lines[0]!.replace(/[*`]/g, ''), blocks: [section(lines.join('\n'))] };
+}

@@ -1,0 +1,174 @@
+// After an approved routing change, meshops watches the traffic it moved on a real Prometheus (scraping
+// the simulated mesh's telemetry, read through the primary's API server proxy) and reverts it on a breach.
+
+import assert from 'node:assert/strict';
+import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
+import { onPath } from '../../../../src/demo/redis.ts';
+import { type RunningPrometheus, startPrometheus } from '../../../helpers/prometheus.ts';
+import { waitFor } from '../../../helpers/wait.ts';
+import { ALICE, auditEntry, BOB, blocksText, presetSpec, startWorld, type World } from '../world.ts';
+
+const skip = !onPath('prometheus') && 'prometheus is not installed (apt-get install prometheus)';
+
+/** Waits until Prometheus has reviews traffic from the last seconds (the baseline the first change needs). */
+async function scraped(promUrl: string): Promise<void> {
+  const q = encodeURIComponent(
+    'sum(increase(istio_requests_total{reporter="destination",destination_service="reviews.default.svc.cluster.local"}[5s])) > 0',
+  );
+  await waitFor(
+    'Prometheus to have scraped reviews traffic',
+    async () => {
+      const direct = await fetch(`${promUrl}/api/v1/query?query=${q}`).then((r) => r.json());
+      return (direct as { data: { result: unknown[] } }).data.result.length > 0;
+    },
+    30_000,
+  );
+}
+
+async function applyAndApprove(w: World, channel: string): Promise<{ ts: string; id: string }> {
+  await w.h.command('route apply reviews-v3', { user: ALICE, channel });
+  await w.h.waitForVerdict(channel, '/mesh route apply reviews-v3');
+  const { ts, id } = await w.approval(channel);
+  await w.approve(channel, BOB);
+  return { ts, id };
+}
+
+const thread = (w: World, channel: string, ts: string) => w.h.thread(channel, ts);
+const chartIn = (w: World, channel: string, ts: string) =>
+  thread(w, channel, ts).find((m) => m.files?.some((f) => f.mimetype === 'image/png'));
+
+describe('routing verification on a real Prometheus', { skip }, () => {
+  let w: World;
+  let prom: RunningPrometheus;
+  before(async () => {
+    const world = await startWorld('route-verify', {
+      verify: { window: '6s', interval: '2s', minRequests: 5 },
+    });
+    prom = await startPrometheus({ targets: [world.sim.metrics.target] });
+    world.sim.connectService('icp', 'istio-system', 'prometheus', 9090, prom.url);
+    w = world;
+    await scraped(prom.url);
+  });
+  after(async () => {
+    await w.close();
+    await prom.stop();
+  });
+  beforeEach(async () => {
+    await w.sim.faults.reset();
+  });
+  afterEach(() => {
+    w.sim.setTraffic('reviews', 'v3', {});
+  });
+
+  it('reverts a change whose new version answers 503 to 30 %, naming requester and approver, with the numbers in the audit', async () => {
+    w.sim.setTraffic('reviews', 'v3', { errorRate: 0.3 });
+    const { ts, id } = await applyAndApprove(w, 'C0VBREAK');
+    const reverted = await auditEntry(w, { action: 'reverted', request: id });
+    assert.match(reverted.result, /reviews v3: 5xx \d+\.\d % > 5\.0 %/);
+    assert.match(reverted.result, new RegExp(`requested by ${ALICE}, approved by ${BOB}`));
+    // The pre-change state is back on the primary.
+    assert.deepEqual((await w.vs('icp', 'reviews'))?.spec, presetSpec('all-v1'));
+    const reply = await waitFor('the revert in the thread', () =>
+      thread(w, 'C0VBREAK', ts).find((m) => blocksText(m).includes('meshops reverted')),
+    );
+    assert.ok(blocksText(reply).includes(`<@${ALICE}>`) && blocksText(reply).includes(`<@${BOB}>`));
+    const chart = await waitFor('the chart in the thread', () => chartIn(w, 'C0VBREAK', ts));
+    const png = await fetch(chart.files![0]!.url).then((r) => r.arrayBuffer());
+    assert.ok(png.byteLength > 1000);
+    // One progress message, edited in place.
+    const progress = thread(w, 'C0VBREAK', ts).filter((m) => blocksText(m).includes('erif'));
+    assert.equal(progress.filter((m) => blocksText(m).includes('Verif')).length, 1);
+    assert.ok(progress.some((m) => m.edited));
+  });
+
+  it('keeps a healthy change for the whole window and posts the chart at the end', async () => {
+    const { ts, id } = await applyAndApprove(w, 'C0VGOOD');
+    const verified = await auditEntry(w, { action: 'verified', request: id });
+    assert.match(verified.result, /within the thresholds/);
+    assert.deepEqual((await w.vs('icp', 'reviews'))?.spec, presetSpec('reviews-v3'));
+    await waitFor('the chart in the thread', () => chartIn(w, 'C0VGOOD', ts));
+    assert.ok(!(await w.audit()).some((e) => e.action === 'reverted' && e.request === id));
+    // Put the mesh back for the next test.
+    await w.editVs('icp', 'reviews', presetSpec('all-v1'));
+  });
+
+  it('does not overwrite a VirtualService someone changed since meshops wrote it, and asks in the thread', async () => {
+    w.sim.setTraffic('reviews', 'v3', { addedLatencyMs: 400 });
+    const { ts, id } = await applyAndApprove(w, 'C0VEDIT');
+    await auditEntry(w, { action: 'applied', request: id });
+    const mine = presetSpec('reviews-50-v3');
+    await w.editVs('icp', 'reviews', mine);
+    const failed = await waitFor('the blocked revert in the audit', async () =>
+      (await w.audit()).find((e) => e.action === 'failed' && e.request === id),
+    );
+    assert.match(failed.result, /the revert was not written: changed since meshops wrote it/);
+    assert.match(failed.result, /p99 .* > 2×/);
+    assert.deepEqual((await w.vs('icp', 'reviews'))?.spec, mine);
+    await waitFor('the question in the thread', () =>
+      thread(w, 'C0VEDIT', ts).find((m) => blocksText(m).includes('did not overwrite it')),
+    );
+    await w.editVs('icp', 'reviews', presetSpec('all-v1'));
+  });
+});
+
+describe('routing verification without a reachable Prometheus', () => {
+  let w: World;
+  before(async () => {
+    w = await startWorld('route-verify-noprom', { verify: { window: '3s', interval: '1s' } });
+  });
+  after(() => w.close());
+
+  it('says verification could not run and reverts nothing, even with a broken version', async () => {
+    w.sim.setTraffic('reviews', 'v3', { errorRate: 0.5 });
+    const { ts, id } = await applyAndApprove(w, 'C0VNOPROM');
+    const verified = await auditEntry(w, { action: 'verified', request: id });
+    assert.match(verified.result, /verification could not run/);
+    assert.deepEqual((await w.vs('icp', 'reviews'))?.spec, presetSpec('reviews-v3'));
+    const progress = thread(w, 'C0VNOPROM', ts).find((m) => blocksText(m).includes('could not run'));
+    assert.ok(progress, 'the thread says verification could not run');
+    assert.match(blocksText(progress), /no endpoints available for service/);
+  });
+});
+
+describe('routing verification on modern Istio, with revert: propose', { skip }, () => {
+  let w: World;
+  let prom: RunningPrometheus;
+  before(async () => {
+    w = await startWorld('route-verify-modern', {
+      modern: true,
+      verify: { window: '6s', interval: '2s', minRequests: 5, revert: 'propose' },
+    });
+    prom = await startPrometheus({ targets: [w.sim.metrics.target] });
+    w.sim.connectService('icp', 'istio-system', 'prometheus', 9090, prom.url);
+    await scraped(prom.url);
+  });
+  after(async () => {
+    await w.close();
+    await prom.stop();
+  });
+
+  it('judges milliseconds per labelled version, and puts the revert up for approval instead of writing it', async () => {
+    w.sim.setTraffic('reviews', 'v3', { addedLatencyMs: 400 });
+    const { id } = await applyAndApprove(w, 'C0VMODERN');
+    const verdict = await auditEntry(w, { action: 'verified', request: id });
+    assert.match(verdict.result, /reviews v3: p99 \d+ ms = [\d.]+× the baseline \d+ ms > 2×/);
+    assert.match(verdict.result, /routing\.verify\.revert is propose: a revert was requested/);
+    // Nothing written by itself: v3 still routed until someone approves.
+    assert.deepEqual((await w.vs('icp', 'reviews'))?.spec, presetSpec('reviews-v3'));
+    const proposal = await waitFor('the revert up for approval', () =>
+      w.h
+        .parents('C0VMODERN')
+        .find((m) => blocksText(m).includes('Revert reviews-v3') && blocksText(m).includes('mesh.approve')),
+    );
+    const revertId = /"action_id":"mesh\.approve","value":"(ap-[0-9a-f]+)"/.exec(blocksText(proposal))![1]!;
+    await w.h.click({
+      user: BOB,
+      channel: 'C0VMODERN',
+      messageTs: proposal.ts,
+      actionId: 'mesh.approve',
+      value: revertId,
+    });
+    await auditEntry(w, { action: 'applied', request: revertId });
+    assert.deepEqual((await w.vs('icp', 'reviews'))?.spec, presetSpec('all-v1'));
+  });
+});
