@@ -143,7 +143,7 @@ export async function startSlackApi(options: SlackApiOptions = {}): Promise<Slac
   const notInChannel = new Set<string>();
   const userGroups = new Map<string, string[]>();
   // What installing deploy/slack-app-manifest.yaml grants.
-  const scopes = new Set(['commands', 'chat:write', 'usergroups:read']);
+  const scopes = new Set(['commands', 'chat:write', 'files:write', 'usergroups:read']);
   const listeners = new Set<(event: SlackApiEvent) => void>();
   const extensions = new Map<string, Parameters<SlackApiStub['extend']>[1]>();
   const files = new Map<string, UploadedFile>();
