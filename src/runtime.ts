@@ -6,6 +6,7 @@ import { createPermissions } from './access/permissions.ts';
 import { createRateLimiter } from './access/rate-limit.ts';
 import type { Env, Role } from './config/env.ts';
 import { type LoadedConfig, loadConfig } from './config/load.ts';
+import { describeTarget, redisTarget } from './config/redis.ts';
 import type { MeshConfig } from './config/schema.ts';
 import { createDispatch } from './jobs/dispatch.ts';
 import { defaultHandlers } from './jobs/index.ts';
@@ -18,6 +19,7 @@ import { metrics } from './observability/metrics.ts';
 import { createAdmitter } from './queue/admit.ts';
 import { createRedis } from './queue/connection.ts';
 import { createProducer, withTimeout } from './queue/producer.ts';
+import { checkRedisAtStart } from './queue/redis-facts.ts';
 import { closeWorker, startWorker } from './queue/worker.ts';
 import { syncAtStart } from './schedules/sync.ts';
 import { createSlackApp } from './slack/app.ts';
@@ -69,15 +71,44 @@ export const shutdownGrace = (config: Pick<MeshConfig, 'jobs'>) => config.jobs.t
 export async function startMeshops(options: StartOptions): Promise<Meshops> {
   const { env, role } = options;
   const log = createLogger(env.LOG_LEVEL, options.logDestination);
-  for (const secret of [env.SLACK_BOT_TOKEN, env.SLACK_SIGNING_SECRET, env.SLACK_APP_TOKEN])
+  const closing = new AbortController();
+  const target = { ...redisTarget(env), closing: closing.signal };
+  for (const secret of [
+    env.SLACK_BOT_TOKEN,
+    env.SLACK_SIGNING_SECRET,
+    env.SLACK_APP_TOKEN,
+    target.password,
+    target.sentinelPassword,
+  ])
     registerSecret(secret);
   const config = options.config ?? loadConfig(env.MESHOPS_CONFIG);
   // A bad preset stops start-up (ConfigError naming file, document and field) in every role.
   const presets = presetsFor(config.routing);
-  const clusters = createClusters(config);
-  const redis = createRedis(env.REDIS_URL);
+  // Only workers talk to clusters: the internet-facing app holds no cluster credentials at all.
+  const clusters =
+    role === 'app'
+      ? undefined
+      : createClusters(config, (cluster, err) =>
+          log.error({ err, cluster }, 'the changed kubeconfig does not load; still using the previous one'),
+        );
+  const redis = createRedis(target);
   redis.on('error', (err) => log.debug({ err }, 'redis connection error'));
-  const producer = createProducer(env.REDIS_URL, env.REDIS_PREFIX);
+  try {
+    await checkRedisAtStart(redis, describeTarget(target), log);
+  } catch (err) {
+    redis.disconnect();
+    closing.abort();
+    throw err;
+  }
+  const producer = createProducer(target, env.REDIS_PREFIX, {
+    replicas: {
+      wanted: env.REDIS_WAIT_REPLICAS,
+      onShort: (wanted, acked) => {
+        metrics.redisReplicaWaitShort.inc();
+        log.warn({ wanted, acked }, 'a command was acked before a Redis replica confirmed it');
+      },
+    },
+  });
   const poster = createPoster({
     token: env.SLACK_BOT_TOKEN!,
     apiUrl: env.SLACK_API_URL,
@@ -104,7 +135,9 @@ export async function startMeshops(options: StartOptions): Promise<Meshops> {
         return false;
       }
     },
+    // One series per fact: the queue is shared, so only the app role reports its depth, not every worker.
     beforeScrape: async () => {
+      if (role === 'worker') return;
       const counts = await withTimeout(
         producer.queue.getJobCounts('waiting', 'active', 'delayed', 'failed'),
         1000,
@@ -133,6 +166,8 @@ export async function startMeshops(options: StartOptions): Promise<Meshops> {
   });
 
   if (role !== 'worker') {
+    // Series that will exist are exported at 0 from the start, so "no reconnects" reads as 0, not as no data.
+    for (const reason of ['disconnect', 'stale'] as const) metrics.socketReconnects.inc({ reason }, 0);
     const slackApp = createSlackApp({
       signingSecret: env.SLACK_SIGNING_SECRET,
       ...(env.SLACK_APP_TOKEN
@@ -198,9 +233,9 @@ export async function startMeshops(options: StartOptions): Promise<Meshops> {
   closers.push(() => new Promise<void>((resolve) => ops.close(() => resolve())));
   log.info({ port: opsPort, role }, '/healthz, /readyz and /metrics on the ops port');
 
-  if (role !== 'app') {
+  if (clusters) {
     const worker = startWorker({
-      redisUrl: env.REDIS_URL,
+      redisTarget: target,
       prefix: env.REDIS_PREFIX,
       concurrency: config.jobs.concurrency,
       log,
@@ -230,6 +265,7 @@ export async function startMeshops(options: StartOptions): Promise<Meshops> {
       await close().catch((err: unknown) => log.error({ err }, 'shutdown step failed'));
     await producer.close().catch(() => {});
     redis.disconnect();
+    closing.abort();
     log.info('stopped');
   };
   return result;

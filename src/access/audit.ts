@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from '../observability/logger.ts';
+import { metrics } from '../observability/metrics.ts';
 
 /**
  * The audit trail: every request, approval, rejection, expiry, refusal, apply and rollback, appended to one
@@ -77,6 +78,10 @@ export function createAudit(deps: {
       const [err, id] = results?.[0] ?? [new Error('the audit write was not executed'), null];
       if (err) throw err;
       deps.log.info({ audit: { id, ...entry, diff: undefined } }, `audit: ${entry.action} ${entry.subject}`);
+      metrics.auditEntries.inc({
+        action: entry.action,
+        kind: entry.kind === 'command' ? 'command' : 'change',
+      });
       return id as string;
     },
     async latest(n) {

@@ -72,7 +72,10 @@ const clusterSchema = strictObject({
     .string()
     .regex(CLUSTER_NAME, 'must be lowercase letters, digits and dashes (it is typed in commands)'),
   role: z.enum(['primary', 'remote'], { error: 'must be primary or remote' }),
-  kubeconfig: z.string().min(1),
+  /** Re-read when the file changes, so a rotated token needs no restart. */
+  kubeconfig: z.string().min(1).optional(),
+  /** The cluster meshops runs in, reached with the pod's own ServiceAccount instead of a kubeconfig. */
+  inCluster: z.boolean().optional(),
   context: z.string().min(1).optional(),
   podCidrs: z.array(cidr).default([]),
   serviceCidrs: z.array(cidr).default([]),
@@ -241,6 +244,20 @@ export const configSchema = strictObject({
         message: `"${c.name}" is the primary: remoteSecret names a remote's secret on the primary, so set it on the remote's entry`,
       });
     }
+    if (!c.inCluster === !c.kubeconfig)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['clusters', i, 'kubeconfig'],
+        message: c.inCluster
+          ? `cluster "${c.name}": set kubeconfig or inCluster: true, not both`
+          : `cluster "${c.name}": is required (or inCluster: true for the cluster meshops runs in)`,
+      });
+    if (c.inCluster && c.context)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['clusters', i, 'context'],
+        message: `cluster "${c.name}": a context needs a kubeconfig; inCluster uses the pod's ServiceAccount`,
+      });
     if (seen.has(c.name)) {
       ctx.addIssue({ code: 'custom', path: ['clusters', i, 'name'], message: `"${c.name}" is used twice` });
     }

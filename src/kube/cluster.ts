@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import {
   AppsV1Api,
+  AuthorizationV1Api,
   type ConfigurationOptions,
   CoreV1Api,
   CustomObjectsApi,
@@ -53,6 +54,8 @@ export interface Cluster {
   readonly apps: AppsV1Api;
   readonly custom: CustomObjectsApi;
   readonly discovery: DiscoveryV1Api;
+  /** SelfSubjectAccessReviews: `meshops doctor` asks what the credentials may do. */
+  readonly authorization: AuthorizationV1Api;
   /** Per-call options carrying the request timeout; pass as the last argument of every API call. */
   options(timeoutMs?: number): ConfigurationOptions;
   /** Options for a merge patch (client-node defaults to json-patch, which a server rejects for objects). */
@@ -134,6 +137,11 @@ function exitCodeOf(status: V1Status): number {
 
 export function loadKubeConfig(config: ClusterConfig): KubeConfig {
   const kc = new KubeConfig();
+  // In a pod, client-node re-reads the projected ServiceAccount token as the kubelet rotates it.
+  if (config.inCluster || !config.kubeconfig) {
+    kc.loadFromCluster();
+    return kc;
+  }
   kc.loadFromFile(config.kubeconfig);
   if (config.context) {
     if (!kc.getContexts().some((c) => c.name === config.context)) {
@@ -202,6 +210,7 @@ export function createCluster(config: ClusterConfig, defaultTimeoutMs: number): 
     apps: counted(kc.makeApiClient(AppsV1Api), config.name),
     custom: counted(kc.makeApiClient(CustomObjectsApi), config.name),
     discovery: counted(kc.makeApiClient(DiscoveryV1Api), config.name),
+    authorization: counted(kc.makeApiClient(AuthorizationV1Api), config.name),
     options,
     mergePatch: (ms = defaultTimeoutMs) =>
       setHeaderOptions('Content-Type', PatchStrategy.MergePatch, options(ms)),

@@ -88,6 +88,8 @@ export interface SimFaults {
   restoreConnections(cluster: string): Promise<void>;
   /** The kubeconfig's token stops working (401) or works again. */
   revokeToken(cluster: string, revoked?: boolean): void;
+  /** An operator rotates the ServiceAccount token: the old one gets 401 from now on; returns the new one. */
+  rotateToken(cluster: string): string;
   /** Exec gets 403 Forbidden in `namespace` (default: everywhere). */
   forbidExec(cluster: string, namespace?: string, forbidden?: boolean): void;
   /** Adds `count` running pods (Deployments of `perDeployment` replicas) for scale tests. */
@@ -290,6 +292,8 @@ export function createFaults(deps: FaultDeps): SimFaults & { stop(): void } {
     revokeToken(name, revoked = true) {
       cluster(name).switches.tokenRevoked = revoked;
     },
+
+    rotateToken: (name) => server(name).rotateToken(),
 
     forbidExec(name, namespace = '*', forbidden = true) {
       const set = cluster(name).switches.execForbidden;

@@ -139,7 +139,7 @@ const rawWorker = (p: string) =>
   });
 const ourWorker = (p: string) =>
   startWorker({
-    redisUrl: REDIS_URL,
+    redisTarget: REDIS_URL,
     prefix: p,
     concurrency: config.jobs.concurrency,
     log: quiet,

@@ -94,6 +94,39 @@ describe('deploy/ manifests', () => {
     assert.ok(byName.has('Deployment/meshops-worker'));
     assert.ok(byName.has('StatefulSet/meshops-redis'));
 
+    const redis = byName.get('StatefulSet/meshops-redis') as unknown as {
+      spec: {
+        template: { spec: { containers: { args: string[]; resources: { limits: { memory: string } } }[] } };
+      };
+    };
+    const args = redis.spec.template.spec.containers[0]!.args;
+    assert.equal(args[args.indexOf('--maxmemory-policy') + 1], 'noeviction');
+    const maxmemory = Number.parseInt(args[args.indexOf('--maxmemory') + 1]!, 10);
+    const limit = Number.parseInt(redis.spec.template.spec.containers[0]!.resources.limits.memory, 10);
+    assert.ok(maxmemory > 0 && maxmemory < limit, `maxmemory ${maxmemory}mb below the ${limit}Mi limit`);
+    assert.equal(args[args.indexOf('--requirepass') + 1], '$(REDIS_PASSWORD)', 'Redis has a password');
+    const appPod = JSON.stringify(byName.get('Deployment/meshops-app'));
+    assert.ok(!appPod.includes('kubeconfigs'), 'the app pod mounts no cluster credentials');
+    assert.ok(JSON.stringify(byName.get('Deployment/meshops-worker')).includes('kubeconfigs'));
+
+    const sentinel = render('sentinel');
+    for (const m of sentinel) await validate(m);
+    const ha = new Map(sentinel.map((m) => [`${m.kind}/${m.metadata.name}`, m]));
+    assert.equal(
+      (ha.get('StatefulSet/meshops-redis') as unknown as { spec: { replicas: number } }).spec.replicas,
+      3,
+    );
+    assert.equal(
+      (ha.get('StatefulSet/meshops-sentinel') as unknown as { spec: { replicas: number } }).spec.replicas,
+      3,
+    );
+    assert.ok(sentinel.every((m) => m.kind === 'Namespace' || m.metadata.namespace === 'meshops'));
+    for (const name of ['meshops-app', 'meshops-worker']) {
+      const env = JSON.stringify(ha.get(`Deployment/${name}`));
+      assert.match(env, /"name":"REDIS_SENTINELS","value":"meshops-sentinel-0\.meshops-sentinel:26379,/);
+      assert.match(env, /"name":"REDIS_SENTINEL_NAME","value":"meshops"/);
+    }
+
     const external = render('external-redis');
     for (const m of external) await validate(m);
     assert.ok(

@@ -1,6 +1,7 @@
 // One simulated cluster's kube-apiserver: HTTPS on 127.0.0.1, bearer-token authentication,
 // the fault switches (latency, 503, refused connections), discovery, REST and WebSocket exec.
 
+import { randomBytes } from 'node:crypto';
 import { type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { Socket } from 'node:net';
@@ -257,6 +258,14 @@ export class ClusterApiServer {
         return ok(doc);
       }
       case 'resource':
+        // Any authenticated user may ask what it may do (the default system:basic-user ClusterRole).
+        if (
+          route.group === 'authorization.k8s.io' &&
+          route.resource === 'selfsubjectaccessreviews' &&
+          route.name === undefined &&
+          method === 'POST'
+        )
+          return { status: 201, body: JSON.stringify(this.#selfSubjectAccessReview(body, who)) };
         this.#authorize(
           who,
           route,
@@ -279,6 +288,40 @@ export class ClusterApiServer {
       default:
         throw errors.pathNotFound();
     }
+  }
+
+  /** A new token for meshops' ServiceAccount; the old one stops working at once. */
+  rotateToken(): string {
+    return this.#auth.rotateMeshopsToken();
+  }
+
+  /** "Can I?" for the token's own identity (POST authorization.k8s.io/v1 selfsubjectaccessreviews). */
+  #selfSubjectAccessReview(body: string, who: Identity) {
+    let review: { spec?: { resourceAttributes?: Partial<RequestAttributes> } };
+    try {
+      review = JSON.parse(body) as typeof review;
+    } catch {
+      throw errors.badRequest('the request body is not JSON');
+    }
+    const attrs = review.spec?.resourceAttributes;
+    if (!attrs?.verb || !attrs.resource)
+      throw errors.badRequest('spec.resourceAttributes.verb and .resource are required');
+    const { verb, resource, group = '', subresource, namespace, name } = attrs;
+    const allowed = this.#auth.allows(who, {
+      verb,
+      group,
+      resource,
+      ...(subresource ? { subresource } : {}),
+      ...(namespace ? { namespace } : {}),
+      ...(name ? { name } : {}),
+    });
+    return {
+      kind: 'SelfSubjectAccessReview',
+      apiVersion: 'authorization.k8s.io/v1',
+      metadata: { creationTimestamp: null },
+      spec: review.spec,
+      status: { allowed },
+    };
   }
 
   #planExec(route: ResourceRoute, url: URL, method: string) {

@@ -5,6 +5,7 @@
 // never meshops'). RBAC is whatever Roles, ClusterRoles and bindings the cluster holds: the shipped
 // deploy/rbac files are applied when the scenario is built, and an administrator may add more.
 
+import { randomBytes } from 'node:crypto';
 import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Identity, RbacPolicy, type RequestAttributes } from '../api/rbac.ts';
@@ -111,7 +112,23 @@ export class ClusterAuth {
     return who;
   }
 
+  /** A new bearer token for meshops' ServiceAccount; the old one is refused from now on. */
+  rotateMeshopsToken(): string {
+    for (const [token, who] of this.#tokens) if (who === this.#meshops) this.#tokens.delete(token);
+    const token = randomBytes(24).toString('hex');
+    this.#tokens.set(token, this.#meshops);
+    return token;
+  }
+
+  /** A request meshops makes, decided and noted for the grants-vs-use comparison. */
   authorize(who: Identity, a: RequestAttributes): boolean {
+    const allowed = this.allows(who, a);
+    if (who === this.#meshops) this.#note(a, allowed);
+    return allowed;
+  }
+
+  /** The decision alone, as a SelfSubjectAccessReview asks for it: nothing is noted as used. */
+  allows(who: Identity, a: RequestAttributes): boolean {
     if (!this.#enforce || who.groups.includes('system:masters')) return true;
     // Stored built-in objects carry no kind: it comes from the resource they are listed from.
     this.#policy ??= RbacPolicy.fromObjects(
@@ -120,9 +137,7 @@ export class ClusterAuth {
         return this.#cluster.list(type.resource, undefined, type.group).map((o) => ({ ...o, kind }));
       }),
     );
-    const allowed = this.#policy.allows(who, a);
-    if (who === this.#meshops) this.#note(a, allowed);
-    return allowed;
+    return this.#policy.allows(who, a);
   }
 
   #note(a: RequestAttributes, allowed: boolean): void {
