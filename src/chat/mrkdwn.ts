@@ -39,6 +39,10 @@ export const userRef = (id: string) => (USER.test(id) ? token(`@${id}`) : id);
 export const channelRef = (id: string) => (CHANNEL.test(id) ? token(`#${id}`) : id);
 export const groupRef = (id: string) => (GROUP.test(id) ? token(`!subteam^${id}`) : id);
 
+/** A link meshops builds itself (an https URL); the label is shown as text. */
+export const linkRef = (url: string, label: string) =>
+  /^https:\/\/[^\s<>|]+$/.test(url) ? token(`${url}|${escapeMrkdwn(label)}`) : label;
+
 /** A time every reader sees in their own time zone, with an ISO fallback for notifications. */
 export const dateRef = (ms: number) => {
   const s = Math.floor(ms / 1000);

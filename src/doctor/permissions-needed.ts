@@ -21,88 +21,118 @@ export interface NeededPermission {
   optional?: boolean;
 }
 
-const read = (
-  group: string,
-  resource: string,
-  namespace: string | undefined,
-  why: string,
-): NeededPermission[] =>
-  ['get', 'list'].map((verb) => ({ verb, group, resource, ...(namespace ? { namespace } : {}), why }));
-
 export function neededPermissions(config: MeshConfig, cluster: ClusterConfig): NeededPermission[] {
   const istio = istioSetup(config, cluster).namespace;
   const routing = config.routing.namespace;
   const probe = probeSelector(config, { config: cluster }).namespace;
   const strongswan = strongswanSelector(config, { config: cluster }).namespace;
-  const inspected = [...new Set([istio, routing])];
+  const perm = (
+    verb: string,
+    group: string,
+    resource: string,
+    namespace: string | undefined,
+    why: string,
+  ) => ({
+    verb,
+    group,
+    resource,
+    ...(namespace ? { namespace } : {}),
+    why,
+  });
   const perms: NeededPermission[] = [
-    ...read('', 'namespaces', undefined, 'the data-plane check finds namespaces labelled for injection'),
-    ...read('', 'pods', undefined, 'the data-plane check reads the pods of every injected namespace'),
-    ...inspected.flatMap((ns) => [
-      ...read('', 'services', ns, 'control-plane addresses and the services routes point at'),
-      ...read('', 'endpoints', ns, 'control-plane addresses (Istio 1.0)'),
-      ...read('', 'configmaps', ns, 'the mesh config a remote follows'),
-      ...read('discovery.k8s.io', 'endpointslices', ns, 'control-plane addresses (modern Istio)'),
-    ]),
+    perm('list', '', 'namespaces', undefined, 'the data-plane check finds namespaces labelled for injection'),
+    perm('list', '', 'pods', undefined, 'the data-plane check reads the pods of every injected namespace'),
+    ...['get', 'list'].map((verb) =>
+      perm(verb, '', 'services', istio, 'control-plane addresses and the services routes point at'),
+    ),
+    perm('get', '', 'endpoints', istio, 'control-plane addresses (Istio 1.0)'),
+    perm('get', '', 'configmaps', istio, 'the mesh config a remote follows'),
+    ...['get', 'list'].map((verb) =>
+      perm(verb, 'discovery.k8s.io', 'endpointslices', istio, 'control-plane addresses (modern Istio)'),
+    ),
+    perm('get', '', 'services', routing, "pre-flight: the Service of each subset's host"),
+    perm('list', 'apps', 'daemonsets', strongswan, 'the strongSwan routes DaemonSet, desired vs ready'),
     ...[...new Set([probe, strongswan])].flatMap((ns) =>
       ['get', 'create'].map((verb) => ({
-        verb,
-        group: '',
-        resource: 'pods',
+        ...perm(
+          verb,
+          '',
+          'pods',
+          ns,
+          "ping across the VPN, read the tunnel state and the proxies' certificates",
+        ),
         subresource: 'exec',
-        namespace: ns,
-        why: 'ping across the VPN and read the strongSwan tunnel state',
       })),
     ),
   ];
   if (cluster.role === 'primary') {
-    for (const verb of ['get', 'list', 'update', 'patch'])
-      perms.push({
-        verb,
-        group: 'networking.istio.io',
-        resource: 'virtualservices',
-        namespace: routing,
-        why: verb === 'get' || verb === 'list' ? 'route list, show and diff' : 'route apply and rollback',
-      });
+    for (const verb of ['get', 'list', 'create', 'update', 'delete'])
+      perms.push(
+        perm(
+          verb,
+          'networking.istio.io',
+          'virtualservices',
+          routing,
+          verb === 'get' || verb === 'list'
+            ? 'route list, show and diff'
+            : 'route apply, rollback and revert',
+        ),
+      );
     perms.push(
-      ...read('networking.istio.io', 'destinationrules', routing, 'pre-flight: the subsets routes use'),
+      perm('list', 'networking.istio.io', 'destinationrules', routing, 'pre-flight: the subsets routes use'),
     );
     // Routing verification reads Prometheus through the API server's service proxy, unless a URL is set.
     if (!cluster.prometheus)
       perms.push({
-        verb: 'get',
-        group: '',
-        resource: 'services',
+        ...perm(
+          'get',
+          '',
+          'services',
+          istio,
+          'verify a routing change with the Istio telemetry in Prometheus',
+        ),
         subresource: 'proxy',
-        namespace: istio,
         name: 'prometheus:9090',
-        why: 'verify a routing change with the Istio telemetry in Prometheus',
+      });
+    perms.push({
+      ...perm('get', '', 'services', istio, "/mesh proxies: pilot's /debug/syncz (Istio 1.0)"),
+      subresource: 'proxy',
+      name: 'istio-pilot:8080',
+    });
+    for (const verb of ['get', 'create'])
+      perms.push({
+        ...perm(verb, '', 'pods', istio, "/mesh proxies: pilot's /debug/syncz by exec"),
+        subresource: 'exec',
       });
     for (const remote of config.clusters.filter((c) => c.role === 'remote'))
-      for (const name of [remote.name, `istio-remote-secret-${remote.name}`])
+      for (const name of remote.remoteSecret
+        ? [remote.remoteSecret]
+        : [remote.name, `istio-remote-secret-${remote.name}`])
         perms.push({
-          verb: 'get',
-          group: '',
-          resource: 'secrets',
-          namespace: istio,
+          ...perm(
+            'get',
+            '',
+            'secrets',
+            istio,
+            `the remote secret for ${remote.name} (clusters[].remoteSecret)`,
+          ),
           name,
-          why: `the remote secret for ${remote.name} (Istio 1.0 or istioctl name)`,
         });
   } else {
     const repair = (verb: string, group: string, resource: string, namespace: string, name?: string) => ({
-      verb,
-      group,
-      resource,
-      namespace,
+      ...perm(
+        verb,
+        group,
+        resource,
+        namespace,
+        'repair drift: re-point the remote at the live control plane',
+      ),
       ...(name ? { name } : {}),
-      why: 'repair drift: re-point the remote at the live control plane',
       optional: true,
     });
-    for (const verb of ['update', 'patch']) {
-      perms.push(repair(verb, '', 'configmaps', istio, 'istio'));
-      perms.push(repair(verb, '', 'endpoints', istio, 'istio-pilot'));
-      perms.push(repair(verb, 'discovery.k8s.io', 'endpointslices', istio));
-    }
+    perms.push(repair('update', '', 'configmaps', istio, 'istio'));
+    perms.push(repair('update', '', 'endpoints', istio, 'istio-pilot'));
+    perms.push(repair('update', 'discovery.k8s.io', 'endpointslices', istio));
     for (const verb of ['get', 'list', 'patch'])
       perms.push({
         ...repair(verb, 'apps', 'deployments', routing),

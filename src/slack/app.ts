@@ -112,7 +112,10 @@ export function createSlackApp(deps: SlackAppDeps): SlackApp {
     },
   });
 
-  app.command('/mesh', async ({ command, ack }) => {
+  app.command('/mesh', async ({ command, ack: boltAck }) => {
+    // Every ack's text leaves through toMrkdwn: meshops' own mentions and links render, outside text cannot.
+    const ack = (reply?: { response_type: 'ephemeral'; text: string }) =>
+      boltAck(reply ? { ...reply, text: toMrkdwn(reply.text) } : undefined);
     const reqLog = log.child({
       user: command.user_id,
       channel: command.channel_id,
@@ -128,7 +131,7 @@ export function createSlackApp(deps: SlackAppDeps): SlackApp {
       const usage = parsed.usage
         ? `\nUsage:\n\`\`\`${parsed.usage}\`\`\``
         : '\nType `/mesh help` for every command.';
-      await ack({ response_type: 'ephemeral', text: toMrkdwn(`:warning: ${parsed.error}${usage}`) });
+      await ack({ response_type: 'ephemeral', text: `:warning: ${parsed.error}${usage}` });
       reqLog.info({ text: command.text, error: parsed.error }, 'command refused');
       deps.onCommand?.('invalid', 'refused');
       return;

@@ -122,7 +122,7 @@ export function createPoster(options: PosterOptions): ReplyPort {
       const res = await fetch(responseUrl, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ response_type: 'ephemeral', replace_original: false, text }),
+        body: JSON.stringify({ response_type: 'ephemeral', replace_original: false, text: toMrkdwn(text) }),
         signal: AbortSignal.timeout(options.requestTimeoutMs ?? 10_000),
       });
       await res.arrayBuffer();

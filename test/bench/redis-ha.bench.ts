@@ -10,7 +10,7 @@ import { machine, percentile, writeSection } from './report.ts';
 const ROUNDS = 5;
 const PER_ROUND = 400;
 
-const job = (i: number): MeshJob => ({
+const job = (): MeshJob => ({
   type: 'command',
   command: { kind: 'clusters' },
   text: '/mesh clusters',
@@ -23,7 +23,7 @@ async function round(producer: Producer): Promise<number[]> {
   const ms: number[] = [];
   for (let i = 0; i < PER_ROUND; i++) {
     const t = performance.now();
-    await producer.enqueue(job(i));
+    await producer.enqueue(job());
     ms.push(performance.now() - t);
   }
   return ms.sort((a, b) => a - b);
@@ -60,7 +60,7 @@ try {
   let refused = 0;
   for (;;) {
     try {
-      await withWait.enqueue(job(0));
+      await withWait.enqueue(job());
       break;
     } catch {
       refused += 1;

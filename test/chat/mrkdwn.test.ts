@@ -151,6 +151,10 @@ describe('mrkdwn', () => {
           pairs: [['icp', 'iks']],
           tunnels: [],
           probes: [],
+          nodeProbes: [],
+          mtu: [],
+          ports: [],
+          routes: [{ cluster: 'iks', ok: false, problem: HOSTILE }],
           findings: [
             { id: 'vpn/x', area: 'not-checked', severity: 'warning', text: HOSTILE, raw: `\`\`\`${HOSTILE}` },
           ],

@@ -17,7 +17,7 @@ describe('deploy/grafana-dashboard.json against a real Prometheus scraping mesho
   let prometheus: { url: string; stop(): Promise<void> };
   before(async () => {
     w = await startWorld('dashboard');
-    prometheus = await startPrometheus({ targets: [new URL(w.h.meshops.url!).host] });
+    prometheus = await startPrometheus({ targets: [new URL(w.h.meshops.opsUrl!).host] });
   });
   after(async () => {
     await prometheus?.stop();

@@ -69,7 +69,7 @@ describe('meshops doctor', () => {
       assert.match(out, /^ok {4}cluster icp +API server answers \(Kubernetes v1\.\d+/m);
       assert.match(
         out,
-        /^ok {4}cluster icp +granted +patch virtualservices\.networking\.istio\.io in default — route apply and rollback$/m,
+        /^ok {4}cluster icp +granted +update virtualservices\.networking\.istio\.io in default — route apply, rollback and revert$/m,
       );
       assert.match(out, /^ok {4}slack +scopes granted: commands, chat:write, files:write, usergroups:read$/m);
       assert.match(out, /^ok {4}redis +127\.0\.0\.1:6379 \(db 0\): Redis \d+\.\d+\.\d+, master/m);
@@ -82,7 +82,7 @@ describe('meshops doctor', () => {
   it('names exactly the permission a Role lacks, and exits non-zero', async () => {
     const rbac = installed();
     const routing = rbac.icp.find((o) => o.kind === 'Role' && o.metadata.name === 'meshops-routing')!;
-    routing.rules![0]!.verbs = routing.rules![0]!.verbs.filter((v: string) => v !== 'patch');
+    routing.rules![0]!.verbs = routing.rules![0]!.verbs.filter((v: string) => v !== 'update');
     const sim = await startSimMesh({ dir: join(dir, 'missing'), rbac: asYaml(rbac) });
     slack.scopes.delete('usergroups:read');
     try {
@@ -93,7 +93,7 @@ describe('meshops doctor', () => {
         .filter((l) => l.startsWith('FAIL'))
         .map((l) => l.replace(/ {2,}/g, '  '));
       assert.deepEqual(failed, [
-        'FAIL  cluster icp  missing  patch virtualservices.networking.istio.io in default — route apply and rollback',
+        'FAIL  cluster icp  missing  update virtualservices.networking.istio.io in default — route apply, rollback and revert',
         'FAIL  slack  scopes missing: usergroups:read (add them under OAuth & Permissions and reinstall the app)',
       ]);
       assert.match(out, /meshops doctor: 2 check\(s\) failed/);

@@ -1,7 +1,6 @@
 // One simulated cluster's kube-apiserver: HTTPS on 127.0.0.1, bearer-token authentication,
 // the fault switches (latency, 503, refused connections), discovery, REST and WebSocket exec.
 
-import { randomBytes } from 'node:crypto';
 import { type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { Socket } from 'node:net';
