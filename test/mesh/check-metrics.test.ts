@@ -14,7 +14,7 @@ describe('the checks set the metrics they own', () => {
     await w.h.waitForVerdict('C0STATUS', '/mesh status', 30_000);
     await w.h.command('vpn', { channel: 'C0VPN' });
     await w.h.waitForVerdict('C0VPN', '/mesh vpn', 60_000);
-    const text = await (await fetch(`${w.h.meshops.url}/metrics`)).text();
+    const text = await (await fetch(`${w.h.meshops.opsUrl}/metrics`)).text();
     assert.match(text, /^meshops_health_verdict\{cluster="icp"\} 0$/m);
     assert.match(text, /^meshops_health_verdict\{cluster="iks"\} 0$/m);
     assert.match(text, /^meshops_drift_findings\{cluster="iks"\} 0$/m);
