@@ -1,5 +1,6 @@
 import { EnvError, parseEnv, type Role } from './config/env.ts';
 import { ConfigError } from './config/load.ts';
+import { RedisRefusedError } from './queue/redis-facts.ts';
 import { startMeshops } from './runtime.ts';
 import { SocketModeAuthError } from './slack/socket/receiver.ts';
 
@@ -10,8 +11,14 @@ function fail(lines: string[]): never {
   process.exit(1);
 }
 
+if (process.argv[2] === 'doctor') {
+  const { doctorCli } = await import('./doctor/main.ts');
+  process.exit(await doctorCli(process.env, (text) => process.stdout.write(text)));
+}
+
 const role = (process.argv[2] ?? 'all') as Role;
-if (!ROLES.includes(role)) fail([`unknown role "${process.argv[2]}": use one of ${ROLES.join(', ')}`]);
+if (!ROLES.includes(role))
+  fail([`unknown role "${process.argv[2]}": use one of ${ROLES.join(', ')}, or doctor`]);
 
 try {
   const env = parseEnv(process.env, role);
@@ -26,7 +33,8 @@ try {
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
 } catch (err) {
-  if (err instanceof EnvError || err instanceof ConfigError) fail(err.problems);
+  if (err instanceof EnvError || err instanceof ConfigError || err instanceof RedisRefusedError)
+    fail(err.problems);
   if (err instanceof SocketModeAuthError) fail([err.message]);
   throw err;
 }

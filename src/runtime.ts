@@ -6,18 +6,20 @@ import { createPermissions } from './access/permissions.ts';
 import { createRateLimiter } from './access/rate-limit.ts';
 import type { Env, Role } from './config/env.ts';
 import { type LoadedConfig, loadConfig } from './config/load.ts';
+import { describeTarget, redisTarget } from './config/redis.ts';
 import type { MeshConfig } from './config/schema.ts';
 import { createDispatch } from './jobs/dispatch.ts';
 import { defaultHandlers } from './jobs/index.ts';
 import type { Handlers } from './jobs/types.ts';
 import { createClusters } from './kube/registry.ts';
 import { presetsFor } from './mesh/routing/presets.ts';
-import { opsRoutes, startOpsServer } from './observability/http.ts';
+import { healthzRoute, opsRoutes, startOpsServer } from './observability/http.ts';
 import { createLogger, type Logger, registerSecret } from './observability/logger.ts';
 import { metrics } from './observability/metrics.ts';
 import { createAdmitter } from './queue/admit.ts';
 import { createRedis } from './queue/connection.ts';
 import { createProducer, withTimeout } from './queue/producer.ts';
+import { checkRedisAtStart } from './queue/redis-facts.ts';
 import { closeWorker, startWorker } from './queue/worker.ts';
 import { syncAtStart } from './schedules/sync.ts';
 import { createSlackApp } from './slack/app.ts';
@@ -35,7 +37,7 @@ export interface StartOptions {
   logDestination?: DestinationStream;
   /** Listen address for the app; tests bind 127.0.0.1 on port 0. */
   host?: string;
-  /** How long SIGTERM waits for running jobs before leaving them to another worker. */
+  /** How long SIGTERM waits for running jobs before leaving them to another worker (default shutdownGrace). */
   shutdownGraceMs?: number;
   stalledIntervalMs?: number;
   lockDurationMs?: number;
@@ -51,23 +53,62 @@ export interface Meshops {
   worker?: Worker;
   /** Base URL of the app, e.g. http://127.0.0.1:3000. */
   url?: string;
+  /** Base URL of /healthz, /readyz and /metrics (OPS_PORT), in every role. */
+  opsUrl: string;
+  opsServer?: Server;
   /** Set when the app runs in Socket Mode (SLACK_APP_TOKEN). */
   socketMode?: SocketMode;
   stop(): Promise<void>;
 }
 
+/**
+ * How long SIGTERM waits for running jobs: the longest a job may run (jobs.timeout bounds every one; a drift
+ * restart takes up to three quarters of it) and a little for its last Slack update. A job cut short is
+ * re-run by another worker, which is safe but slower than letting it finish.
+ */
+export const shutdownGrace = (config: Pick<MeshConfig, 'jobs'>) => config.jobs.timeout + 5_000;
+
 export async function startMeshops(options: StartOptions): Promise<Meshops> {
   const { env, role } = options;
   const log = createLogger(env.LOG_LEVEL, options.logDestination);
-  for (const secret of [env.SLACK_BOT_TOKEN, env.SLACK_SIGNING_SECRET, env.SLACK_APP_TOKEN])
+  const closing = new AbortController();
+  const target = { ...redisTarget(env), closing: closing.signal };
+  for (const secret of [
+    env.SLACK_BOT_TOKEN,
+    env.SLACK_SIGNING_SECRET,
+    env.SLACK_APP_TOKEN,
+    target.password,
+    target.sentinelPassword,
+  ])
     registerSecret(secret);
   const config = options.config ?? loadConfig(env.MESHOPS_CONFIG);
   // A bad preset stops start-up (ConfigError naming file, document and field) in every role.
   const presets = presetsFor(config.routing);
-  const clusters = createClusters(config);
-  const redis = createRedis(env.REDIS_URL);
+  // Only workers talk to clusters: the internet-facing app holds no cluster credentials at all.
+  const clusters =
+    role === 'app'
+      ? undefined
+      : createClusters(config, (cluster, err) =>
+          log.error({ err, cluster }, 'the changed kubeconfig does not load; still using the previous one'),
+        );
+  const redis = createRedis(target);
   redis.on('error', (err) => log.debug({ err }, 'redis connection error'));
-  const producer = createProducer(env.REDIS_URL, env.REDIS_PREFIX);
+  try {
+    await checkRedisAtStart(redis, describeTarget(target), log);
+  } catch (err) {
+    redis.disconnect();
+    closing.abort();
+    throw err;
+  }
+  const producer = createProducer(target, env.REDIS_PREFIX, {
+    replicas: {
+      wanted: env.REDIS_WAIT_REPLICAS,
+      onShort: (wanted, acked) => {
+        metrics.redisReplicaWaitShort.inc();
+        log.warn({ wanted, acked }, 'a command was acked before a Redis replica confirmed it');
+      },
+    },
+  });
   const poster = createPoster({
     token: env.SLACK_BOT_TOKEN!,
     apiUrl: env.SLACK_API_URL,
@@ -81,7 +122,7 @@ export async function startMeshops(options: StartOptions): Promise<Meshops> {
   // One BullMQ job scheduler per `schedules:` entry, in every role: it is idempotent across replicas.
   const stopScheduleSync = await syncAtStart(producer.queue, config.schedules, log);
   closers.push(async () => stopScheduleSync());
-  const result: Meshops = { log, config, stop: async () => {} };
+  const result: Meshops = { log, config, opsUrl: '', stop: async () => {} };
   let draining = false;
   let socketMode: SocketMode | undefined;
   const routes = opsRoutes({
@@ -94,7 +135,9 @@ export async function startMeshops(options: StartOptions): Promise<Meshops> {
         return false;
       }
     },
+    // One series per fact: the queue is shared, so only the app role reports its depth, not every worker.
     beforeScrape: async () => {
+      if (role === 'worker') return;
       const counts = await withTimeout(
         producer.queue.getJobCounts('waiting', 'active', 'delayed', 'failed'),
         1000,
@@ -105,14 +148,26 @@ export async function startMeshops(options: StartOptions): Promise<Meshops> {
 
   // The app checks who may request; the worker checks who may approve. Both resolve Slack user groups.
   const groupClient = createSlackClient(env.SLACK_BOT_TOKEN!, env.SLACK_API_URL, 3000);
-  const permissions = createPermissions(config.access, async (group) => {
-    const res = await groupClient.usergroups.users.list({ usergroup: group });
-    return res.users ?? [];
+  const permissions = createPermissions(
+    config.access,
+    async (group) => {
+      const res = await groupClient.usergroups.users.list({ usergroup: group });
+      return res.users ?? [];
+    },
+    { onLookupFailed: (group, err) => log.warn({ group, err }, 'user group lookup failed; not remembered') },
+  );
+
+  const audit = createAudit({
+    redis,
+    prefix: env.REDIS_PREFIX,
+    retentionMs: config.audit.retention,
+    maxEntries: config.audit.maxEntries,
+    log,
   });
 
-  const audit = createAudit({ redis, prefix: env.REDIS_PREFIX, retentionMs: config.audit.retention, log });
-
   if (role !== 'worker') {
+    // Series that will exist are exported at 0 from the start, so "no reconnects" reads as 0, not as no data.
+    for (const reason of ['disconnect', 'stale'] as const) metrics.socketReconnects.inc({ reason }, 0);
     const slackApp = createSlackApp({
       signingSecret: env.SLACK_SIGNING_SECRET,
       ...(env.SLACK_APP_TOKEN
@@ -131,7 +186,7 @@ export async function startMeshops(options: StartOptions): Promise<Meshops> {
       producer,
       admitter: createAdmitter(producer, env.REDIS_PREFIX),
       permissions,
-      routes,
+      routes: [healthzRoute],
       rateLimit: createRateLimiter(
         redis,
         env.REDIS_PREFIX,
@@ -165,18 +220,22 @@ export async function startMeshops(options: StartOptions): Promise<Meshops> {
     closers.push(() => slackApp.stop());
     if (socketMode) {
       result.socketMode = socketMode;
-      log.info({ port, role }, 'Slack app in Socket Mode; /healthz, /readyz and /metrics on this port');
+      log.info({ port, role }, 'Slack app in Socket Mode; /healthz on this port');
     } else log.info({ port, role }, 'Slack app listening on /slack/events');
-  } else {
-    // A worker has no Slack endpoint, but its health and job metrics must still be scrapeable.
-    const server = await startOpsServer(env.PORT, options.host, routes);
-    result.server = server;
-    closers.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
   }
 
-  if (role !== 'app') {
+  // Every role, the worker included, is scraped and probed here; the app's public port has /healthz only.
+  const ops = await startOpsServer(env.OPS_PORT, env.OPS_HOST ?? options.host, routes);
+  const opsAddress = ops.address();
+  const opsPort = typeof opsAddress === 'object' && opsAddress ? opsAddress.port : env.OPS_PORT;
+  result.opsUrl = `http://${env.OPS_HOST ?? options.host ?? '127.0.0.1'}:${opsPort}`;
+  result.opsServer = ops;
+  closers.push(() => new Promise<void>((resolve) => ops.close(() => resolve())));
+  log.info({ port: opsPort, role }, '/healthz, /readyz and /metrics on the ops port');
+
+  if (clusters) {
     const worker = startWorker({
-      redisUrl: env.REDIS_URL,
+      redisTarget: target,
       prefix: env.REDIS_PREFIX,
       concurrency: config.jobs.concurrency,
       log,
@@ -195,7 +254,7 @@ export async function startMeshops(options: StartOptions): Promise<Meshops> {
       ...(options.lockDurationMs ? { lockDurationMs: options.lockDurationMs } : {}),
     });
     result.worker = worker;
-    closers.push(() => closeWorker(worker, options.shutdownGraceMs ?? 25_000));
+    closers.push(() => closeWorker(worker, options.shutdownGraceMs ?? shutdownGrace(config)));
     log.info({ concurrency: config.jobs.concurrency, clusters: clusters.names() }, 'worker started');
   }
 
@@ -206,6 +265,7 @@ export async function startMeshops(options: StartOptions): Promise<Meshops> {
       await close().catch((err: unknown) => log.error({ err }, 'shutdown step failed'));
     await producer.close().catch(() => {});
     redis.disconnect();
+    closing.abort();
     log.info('stopped');
   };
   return result;

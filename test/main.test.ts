@@ -19,6 +19,7 @@ describe('the meshops process', () => {
       'clusters: [{name: icp, role: primary, kubeconfig: ./icp.kubeconfig}]\n',
     );
     const port = await freePort();
+    const opsPort = await freePort();
     const prefix = uniquePrefix('proc');
     const child = spawn(process.execPath, ['src/main.ts', 'all'], {
       env: {
@@ -29,6 +30,7 @@ describe('the meshops process', () => {
         REDIS_URL,
         REDIS_PREFIX: prefix,
         PORT: String(port),
+        OPS_PORT: String(opsPort),
         MESHOPS_CONFIG: join(dir, 'meshops.yaml'),
       },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -44,10 +46,16 @@ describe('the meshops process', () => {
     try {
       await waitFor('the app to listen', () => out.includes('Slack app listening'), 20_000);
       const health = await fetch(`http://127.0.0.1:${port}/healthz`);
-      assert.equal(health.status, 200);
-      const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
+      assert.equal(health.status, 200, 'the public port answers a load balancer');
+      assert.deepEqual(await health.json(), { ok: true }, 'with no details');
+      // Ops routes on the Slack port: 0. They name clusters and health, so only OPS_PORT serves them.
+      for (const path of ['/readyz', '/metrics'])
+        assert.equal((await fetch(`http://127.0.0.1:${port}${path}`)).status, 404, `${path} on PORT`);
+      const ready = await fetch(`http://127.0.0.1:${opsPort}/readyz`);
       assert.equal(ready.status, 200);
       assert.deepEqual(await ready.json(), { ready: true, redis: 'ok' });
+      assert.match(await (await fetch(`http://127.0.0.1:${opsPort}/metrics`)).text(), /meshops_/);
+      assert.equal((await fetch(`http://127.0.0.1:${opsPort}/healthz`)).status, 200);
       child.kill('SIGTERM');
       assert.equal(await exited, 0);
       assert.match(out, /"msg":"shutting down"/);

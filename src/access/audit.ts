@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from '../observability/logger.ts';
+import { metrics } from '../observability/metrics.ts';
 
 /**
  * The audit trail: every request, approval, rejection, expiry, refusal, apply and rollback, appended to one
@@ -11,6 +12,7 @@ export const AUDIT_ACTIONS = [
   'requested',
   'approved',
   'rejected',
+  'withdrawn',
   'expired',
   'refused',
   'applied',
@@ -49,7 +51,14 @@ export interface Audit {
 // A diff is kept whole up to this size; beyond it the entry says how much was left out.
 const MAX_DIFF = 16_000;
 
-export function createAudit(deps: { redis: Redis; prefix: string; retentionMs: number; log: Logger }): Audit {
+export function createAudit(deps: {
+  redis: Redis;
+  prefix: string;
+  retentionMs: number;
+  /** The stream keeps at most this many entries (audit.maxEntries), whatever their age. */
+  maxEntries: number;
+  log: Logger;
+}): Audit {
   const key = `${deps.prefix}:audit`;
   return {
     async record(entry) {
@@ -60,16 +69,20 @@ export function createAudit(deps: { redis: Redis; prefix: string; retentionMs: n
           : entry.diff;
       const fields: string[] = [];
       for (const [k, v] of Object.entries({ ...entry, diff })) if (v !== undefined) fields.push(k, String(v));
-      const id = (await deps.redis.xadd(
-        key,
-        'MINID',
-        '=',
-        String(now - deps.retentionMs),
-        '*',
-        ...fields,
-      )) as string;
+      // XADD trims by one strategy only: age there, length in the same transaction.
+      const results = await deps.redis
+        .multi()
+        .xadd(key, 'MINID', '=', String(now - deps.retentionMs), '*', ...fields)
+        .xtrim(key, 'MAXLEN', '=', deps.maxEntries)
+        .exec();
+      const [err, id] = results?.[0] ?? [new Error('the audit write was not executed'), null];
+      if (err) throw err;
       deps.log.info({ audit: { id, ...entry, diff: undefined } }, `audit: ${entry.action} ${entry.subject}`);
-      return id;
+      metrics.auditEntries.inc({
+        action: entry.action,
+        kind: entry.kind === 'command' ? 'command' : 'change',
+      });
+      return id as string;
     },
     async latest(n) {
       const rows = await deps.redis.xrevrange(key, '+', '-', 'COUNT', n);
@@ -97,12 +110,13 @@ export function createAudit(deps: { redis: Redis; prefix: string; retentionMs: n
 export const auditOf = (deps: {
   redis: Redis;
   prefix: string;
-  config: { audit: { retention: number } };
+  config: { audit: { retention: number; maxEntries: number } };
   log: Logger;
 }): Audit =>
   createAudit({
     redis: deps.redis,
     prefix: deps.prefix,
     retentionMs: deps.config.audit.retention,
+    maxEntries: deps.config.audit.maxEntries,
     log: deps.log,
   });

@@ -3,17 +3,19 @@ import type { ApplyResult, ApprovalRequest, FollowUp, RecheckResult } from '../m
 import type { ActionJob } from '../queue/jobs.ts';
 import { postDecision, refuse, type Speaker, stateText, updateMessage } from './messages.ts';
 import { applyingLockMs } from './request.ts';
-import { type ApprovalStore, approvalStore } from './store.ts';
-import type { ApprovalStatus, ChangeKind, Decision } from './types.ts';
+import { type ApprovalStore, applyProgress, approvalStore } from './store.ts';
+import type { ApplyDeps, ApprovalStatus, ChangeKind, Decision } from './types.ts';
 
 /**
  * The state machine of a request, for every change kind alike:
  *
  *   pending ──approve──▶ applying ──▶ applied | refused (live state moved) | failed
- *      │  └──reject───▶ rejected
+ *      │  │                 └── its job re-run after the worker died: resumed against the live state
+ *      │  ├──reject───▶ rejected
+ *      │  └──withdraw─▶ withdrawn (by the requester)
  *      └──expiry──────▶ expired
  *
- * - only `access.approvers` decide, never the requester; every refusal goes to the clicker as an ephemeral
+ * - only `access.approvers` decide, never the requester nor whoever triggered the request; every refusal goes to the clicker as an ephemeral
  *   message with the reason, and into the audit stream;
  * - the move out of pending is an atomic claim in Redis, so two clicks, two approvers, a retried job or a
  *   second worker apply a request exactly once;
@@ -85,6 +87,34 @@ async function expire(
   return true;
 }
 
+type Verb = 'approve' | 'reject' | 'withdraw';
+const CLAIMED_STATE = { approve: 'applying', reject: 'rejected', withdraw: 'withdrawn' } as const;
+
+/** The click whose job claimed a request for applying: a re-run of that same job resumes the apply. */
+const claimOf = (job: ActionJob) => `${job.actionTs}/${job.user}`;
+
+/** Why `user` may not approve or reject: four eyes (the requester, or whoever triggered it), or not an approver. */
+async function decideRefusal(
+  m: Machine,
+  request: ApprovalRequest,
+  user: string,
+  verb: 'approve' | 'reject',
+): Promise<string | undefined> {
+  if (user === request.requester || request.triggeredBy?.includes(user)) {
+    const why = user === request.requester ? 'requested' : 'triggered';
+    return `Four eyes: you ${why} "${request.title}", so someone else in access.approvers must ${verb} it.`;
+  }
+  if (!(await m.deps.permissions.isApprover(user)))
+    return `Only approvers (access.approvers) may ${verb} "${request.title}"; you are not one.`;
+  return undefined;
+}
+
+/** Only the person who requested a change may take it back; approvers reject instead. */
+function withdrawRefusal(m: Machine, request: ApprovalRequest, user: string): string | undefined {
+  if (user === request.requester) return undefined;
+  return `Only ${m.view.who(request.requester)}, who requested "${request.title}", may withdraw it; an approver may reject it.`;
+}
+
 /**
  * Checks that `job.user` may decide the request now and moves it out of pending (to applying or rejected).
  * The move is the claim: of every click, retry and worker racing here, exactly one wins; the others are told why not.
@@ -92,7 +122,7 @@ async function expire(
 async function claimPending(
   m: Machine,
   job: ActionJob,
-  verb: 'approve' | 'reject',
+  verb: Verb,
 ): Promise<{ request: ApprovalRequest; messageTs: string } | undefined> {
   const { view } = m;
   const found = await m.store.get(job.value);
@@ -121,26 +151,20 @@ async function claimPending(
     );
     return undefined;
   }
-  if (job.user === request.requester) {
-    await refuse(
-      m,
-      job,
-      `Four eyes: you requested "${request.title}", so someone else in access.approvers must ${verb} it.`,
-      request,
-    );
+  const refusal =
+    verb === 'withdraw'
+      ? withdrawRefusal(m, request, job.user)
+      : await decideRefusal(m, request, job.user, verb);
+  if (refusal) {
+    await refuse(m, job, refusal, request);
     return undefined;
   }
-  if (!(await m.deps.permissions.isApprover(job.user))) {
-    await refuse(
-      m,
-      job,
-      `Only approvers (access.approvers) may ${verb} "${request.title}"; you are not one.`,
-      request,
-    );
-    return undefined;
-  }
-  const to = verb === 'approve' ? 'applying' : 'rejected';
-  const claim = await m.store.transition(request.id, 'pending', to, { by: job.user, expiry: 'live' });
+  const to = CLAIMED_STATE[verb];
+  const claim = await m.store.transition(request.id, 'pending', to, {
+    by: job.user,
+    expiry: 'live',
+    ...(to === 'applying' ? { claim: claimOf(job) } : {}),
+  });
   if (!claim.ok) {
     if (claim.why === 'expired') await expire(m, request, messageTs, true);
     const now = claim.why === 'state' ? claim.status : { state: 'expired' as const };
@@ -193,6 +217,14 @@ async function finish(
   });
 }
 
+async function applyDepsOf(m: Machine, request: ApprovalRequest, messageTs: string): Promise<ApplyDeps> {
+  return {
+    ...m.deps,
+    thread: { reply: m.deps.reply, channel: request.channel, ts: messageTs },
+    progress: await applyProgress(m.deps, request.id),
+  };
+}
+
 /** Re-checks the approved request against the live state, then applies it; what happened, never a throw. */
 async function recheckAndApply(m: Machine, request: ApprovalRequest, messageTs: string): Promise<Ending> {
   const kind = m.kinds.get(request.kind);
@@ -224,10 +256,7 @@ async function recheckAndApply(m: Machine, request: ApprovalRequest, messageTs: 
     };
   let result: ApplyResult;
   try {
-    result = await kind.apply(request, {
-      ...m.deps,
-      thread: { reply: m.deps.reply, channel: request.channel, ts: messageTs },
-    });
+    result = await kind.apply(request, await applyDepsOf(m, request, messageTs));
   } catch (err) {
     m.deps.log.error({ err, request: request.id }, 'applying an approved change failed');
     result = { ok: false, summary: `applying failed: ${reasonOf(err)}`, detail: [] };
@@ -240,7 +269,72 @@ async function recheckAndApply(m: Machine, request: ApprovalRequest, messageTs: 
   };
 }
 
+/**
+ * The same approval job run again on a request it left "applying" (its worker was killed; BullMQ hands the
+ * stalled job to another worker): finish what the first run started, judged by what is live, or conclude it
+ * failed, and say what was written either way.
+ */
+async function resumeApply(
+  m: Machine,
+  job: ActionJob,
+  found: { request: ApprovalRequest; status: ApprovalStatus },
+): Promise<void> {
+  const { request, status } = found;
+  const messageTs = status.messageTs ?? job.messageTs;
+  const deps = await applyDepsOf(m, request, messageTs);
+  m.deps.log.warn(
+    { request: request.id, written: deps.progress.earlier.length },
+    'an apply was interrupted (its worker stopped); resuming it against the live state',
+  );
+  await m.locks.extend(
+    request.locks.map((l) => l.key),
+    request.id,
+    applyingLockMs(m.deps),
+  );
+  const earlier =
+    deps.progress.earlier.length > 0
+      ? `written before: ${deps.progress.earlier.join('; ')}`
+      : 'nothing was recorded as written';
+  const kind = m.kinds.get(request.kind);
+  let result: ApplyResult;
+  try {
+    if (kind?.resume) result = await kind.resume(request, deps);
+    else {
+      const check: RecheckResult = kind
+        ? await kind.recheck(request, m.deps)
+        : { ok: false, reason: `this worker cannot apply "${request.kind}" changes` };
+      // Unchanged bindings mean the stopped run wrote nothing: applying now is the apply that was approved.
+      result =
+        kind && check.ok
+          ? await kind.apply(request, deps)
+          : {
+              ok: false,
+              summary: `the worker applying it stopped, and the live state no longer matches the plan (${check.ok ? '' : check.reason}); it was not finished`,
+              detail: [`Check the live state before requesting it again (${earlier}).`],
+            };
+    }
+  } catch (err) {
+    m.deps.log.error({ err, request: request.id }, 'resuming an interrupted apply failed');
+    result = {
+      ok: false,
+      summary: `resuming the interrupted apply failed: ${reasonOf(err)}`,
+      detail: [earlier],
+    };
+  }
+  await finish(m, request, messageTs, status.decidedBy ?? job.user, {
+    state: result.ok ? 'applied' : 'failed',
+    summary: `${result.summary} (resumed after the worker applying it stopped)`,
+    detail: result.detail,
+    ...(result.followUp ? { followUp: result.followUp } : {}),
+  });
+}
+
 export async function approve(m: Machine, job: ActionJob): Promise<void> {
+  const current = await m.store.get(job.value);
+  if (current?.status.state === 'applying' && current.status.claim === claimOf(job)) {
+    await resumeApply(m, job, current);
+    return;
+  }
   const claimed = await claimPending(m, job, 'approve');
   if (!claimed) return;
   const { request, messageTs } = claimed;
@@ -267,27 +361,24 @@ export async function approve(m: Machine, job: ActionJob): Promise<void> {
   await finish(m, request, messageTs, job.user, await recheckAndApply(m, request, messageTs));
 }
 
-export async function reject(m: Machine, job: ActionJob): Promise<void> {
-  const claimed = await claimPending(m, job, 'reject');
+/** Reject (an approver) or withdraw (the requester): nothing is changed and the locks are released. */
+export async function close(m: Machine, job: ActionJob, verb: 'reject' | 'withdraw'): Promise<void> {
+  const claimed = await claimPending(m, job, verb);
   if (!claimed) return;
   const { request, messageTs } = claimed;
+  const state = CLAIMED_STATE[verb];
   await release(m, request);
-  await updateMessage(
-    m,
-    request,
-    { state: 'rejected', decidedBy: job.user, decidedAt: Date.now() },
-    messageTs,
-  );
+  await updateMessage(m, request, { state, decidedBy: job.user, decidedAt: Date.now() }, messageTs);
   await m.audit.record({
-    action: 'rejected',
+    action: state,
     who: job.user,
     kind: request.kind,
     subject: request.subject,
     request: request.id,
     planHash: request.planHash,
-    result: `rejected; requested by ${request.requester}`,
+    result: verb === 'reject' ? `rejected; requested by ${request.requester}` : 'withdrawn by the requester',
   });
-  await concluded(m, request, { state: 'rejected', messageTs });
+  await concluded(m, request, { state, messageTs });
 }
 
 /** The delayed job: a request still pending at its expiry ends as expired; anything else is left alone. */

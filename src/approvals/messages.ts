@@ -86,6 +86,8 @@ export function stateText(view: ApprovalView, status: ApprovalStatus): string {
       return `already approved${by} and applied${at}`;
     case 'rejected':
       return `already rejected${by}${at}`;
+    case 'withdrawn':
+      return `withdrawn${by}${at}`;
     case 'expired':
       return `expired${at}`;
     case 'refused':

@@ -29,6 +29,10 @@ async function holderText(s: Speaker, holderId: string): Promise<{ stale: boolea
   };
 }
 
+/** "; triggered by U…" for the audit: who made a request happen besides its requester. */
+const triggerText = (input: Pick<ApprovalInput, 'triggeredBy'>) =>
+  input.triggeredBy?.length ? `; triggered by ${input.triggeredBy.join(', ')}` : '';
+
 /** Locks the targets, records the request, posts the approval message and schedules its expiry. */
 export async function requestApproval<P>(
   deps: ApprovalDeps,
@@ -116,7 +120,7 @@ export async function requestApproval<P>(
     request: request.id,
     planHash: input.planHash,
     diff: input.diff,
-    result: `pending until ${new Date(request.expiresAt).toISOString()}`,
+    result: `pending until ${new Date(request.expiresAt).toISOString()}${triggerText(input)}`,
   });
   return { ok: true, request, messageTs };
 }

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { ApprovalRequest } from '../mesh/change.ts';
+import type { ApprovalRequest, Progress } from '../mesh/change.ts';
 import { type ApprovalState, type ApprovalStatus, TERMINAL } from './types.ts';
 
 /**
@@ -29,6 +29,7 @@ if ARGV[5] == 'live' and now >= expiresAt then
 end
 if ARGV[5] == 'due' and now < expiresAt then return {'EARLY', tostring(expiresAt - now)} end
 redis.call('HSET', KEYS[1], 'state', ARGV[2], 'decidedBy', ARGV[4], 'decidedAt', ARGV[3], 'outcome', ARGV[6])
+if ARGV[7] ~= '' then redis.call('HSET', KEYS[1], 'claim', ARGV[7]) end
 return {'OK'}
 `;
 
@@ -49,11 +50,28 @@ export interface ApprovalStore {
     id: string,
     from: ApprovalState,
     to: ApprovalState,
-    opts: { by: string; outcome?: string; expiry?: 'live' | 'due' },
+    /** `claim` records which job claimed it, so a re-run of that job can resume it. */
+    opts: { by: string; outcome?: string; expiry?: 'live' | 'due'; claim?: string },
   ): Promise<TransitionResult>;
 }
 
 const keyOf = (prefix: string, id: string) => `${prefix}:approval:${id}`;
+const progressKey = (prefix: string, id: string) => `${prefix}:approval:${id}:progress`;
+
+/**
+ * What an apply has written so far, kept line by line as it goes ("default/reviews: resourceVersion 7 → 9"),
+ * so a worker that dies mid-apply leaves a record that the next run reports and works from.
+ */
+export async function applyProgress(deps: { redis: Redis; prefix: string }, id: string): Promise<Progress> {
+  const key = progressKey(deps.prefix, id);
+  const earlier = await deps.redis.lrange(key, 0, -1);
+  return {
+    earlier,
+    async record(line) {
+      await deps.redis.multi().rpush(key, line).pexpire(key, KEEP_DECIDED_MS).exec();
+    },
+  };
+}
 
 export function approvalStore(deps: { redis: Redis; prefix: string }): ApprovalStore {
   const { redis, prefix } = deps;
@@ -80,6 +98,7 @@ export function approvalStore(deps: { redis: Redis; prefix: string }): ApprovalS
           ...(h.decidedAt ? { decidedAt: Number(h.decidedAt) } : {}),
           ...(h.outcome ? { outcome: h.outcome } : {}),
           ...(h.messageTs ? { messageTs: h.messageTs } : {}),
+          ...(h.claim ? { claim: h.claim } : {}),
         },
       };
     },
@@ -94,6 +113,7 @@ export function approvalStore(deps: { redis: Redis; prefix: string }): ApprovalS
         opts.by,
         opts.expiry ?? 'any',
         opts.outcome ?? '',
+        opts.claim ?? '',
       )) as string[];
       switch (res[0]) {
         case 'OK':

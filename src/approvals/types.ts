@@ -3,13 +3,22 @@ import type { Permissions } from '../access/permissions.ts';
 import type { ReplyPort } from '../chat/reply.ts';
 import type { MeshConfig } from '../config/schema.ts';
 import type { Clusters } from '../kube/registry.ts';
-import type { ApplyResult, ApprovalRequest, FollowUp, Proposal, RecheckResult } from '../mesh/change.ts';
+import type {
+  ApplyResult,
+  ApprovalRequest,
+  FollowUp,
+  Progress,
+  Proposal,
+  RecheckResult,
+} from '../mesh/change.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { EnqueueOptions, MeshJob } from '../queue/jobs.ts';
 
 /** The buttons of an approval message, and the delayed job that expires a request (never a button). */
 export const APPROVE_ACTION = 'mesh.approve';
 export const REJECT_ACTION = 'mesh.reject';
+/** The requester takes back a pending request and releases its lock. */
+export const WITHDRAW_ACTION = 'mesh.withdraw';
 export const EXPIRE_ACTION = 'mesh.approval-expire';
 
 export type ApprovalState =
@@ -17,11 +26,19 @@ export type ApprovalState =
   | 'applying'
   | 'applied'
   | 'rejected'
+  | 'withdrawn'
   | 'expired'
   | 'refused'
   | 'failed';
 
-export const TERMINAL: readonly ApprovalState[] = ['applied', 'rejected', 'expired', 'refused', 'failed'];
+export const TERMINAL: readonly ApprovalState[] = [
+  'applied',
+  'rejected',
+  'withdrawn',
+  'expired',
+  'refused',
+  'failed',
+];
 
 export interface ApprovalStatus {
   state: ApprovalState;
@@ -32,6 +49,8 @@ export interface ApprovalStatus {
   /** A refusal's last sentence, when the change kind does something better than ask for a new request. */
   next?: string;
   messageTs?: string;
+  /** The click (action ts and user) whose job claimed it for applying: a re-run of that job resumes it. */
+  claim?: string;
 }
 
 /** What a change kind may use to plan, re-check and apply. */
@@ -70,12 +89,20 @@ export interface ChangeKind<P = unknown, A = never, Why = { reason: string }> {
   plan(args: A, deps: ChangeDeps): Promise<{ ok: true; proposal: Proposal<P> } | ({ ok: false } & Why)>;
   recheck(request: ApprovalRequest<P>, deps: ChangeDeps): Promise<RecheckResult>;
   apply(request: ApprovalRequest<P>, deps: ApplyDeps): Promise<ApplyResult>;
+  /**
+   * Finishes an apply whose worker stopped part-way, judging each object by what is live (the bound
+   * resourceVersion still there: not written yet; the planned state there: written). Without it, an
+   * interrupted apply is re-run only when its re-check shows nothing was written, and concluded failed otherwise.
+   */
+  resume?(request: ApprovalRequest<P>, deps: ApplyDeps): Promise<ApplyResult>;
   afterDecision?(request: ApprovalRequest<P>, decision: Decision, deps: ApprovalDeps): Promise<void>;
 }
 
 export interface ApplyDeps extends ChangeDeps {
   /** Where progress is shown while applying: the thread of the approval message. */
   readonly thread: { reply: ReplyPort; channel: string; ts: string };
+  /** Where each write is recorded as it is made, and what an interrupted earlier run recorded. */
+  readonly progress: Progress;
 }
 
 /** What the workflow needs: the change kinds' deps, the reply port, who may approve, and the queue. */

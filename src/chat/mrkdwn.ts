@@ -1,11 +1,59 @@
+import { randomBytes } from 'node:crypto';
+
 /**
  * Text conventions of the messages meshops writes (Slack's mrkdwn), shared by the renderers and the domain's
  * plain-words lines that end up in messages.
+ *
+ * The one way text reaches Slack mrkdwn. Every section, field and context block and every message's `text`
+ * goes through `toMrkdwn`, which escapes `&`, `<` and `>` in all of it: a value from a cluster, a preset, an
+ * error or a user (`<!channel>`, `<https://evil.example|Approve here>`) is shown, never obeyed.
+ *
+ * The only markup that survives is what meshops itself builds with `userRef`, `channelRef`, `groupRef` and
+ * `dateRef`: they wrap the token in markers keyed by a random per-process secret that no text from outside
+ * can know, so outside text cannot forge them.
  */
 
-/** Slack mrkdwn needs &, < and > escaped; anything from a cluster is text, never markup. */
+const KEY = randomBytes(9).toString('base64url');
+const OPEN = `\uE000${KEY}\uE001`;
+const CLOSE = `\uE002${KEY}\uE003`;
+// Markers from another process (a string stored in Redis and rendered elsewhere) lose their markup, not their text.
+const STALE = /[\uE000\uE002][A-Za-z0-9_-]{12}[\uE001\uE003]/g;
+
+const token = (inner: string) => `${OPEN}${inner}${CLOSE}`;
+
+/** Escapes text for mrkdwn without trusting any marker in it: for values placed outside `toMrkdwn`. */
 export const escapeMrkdwn = (text: string) =>
   text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+/** Escapes everything, then turns meshops' own tokens back into markup. */
+export function toMrkdwn(text: string): string {
+  return escapeMrkdwn(text).split(OPEN).join('<').split(CLOSE).join('>').replace(STALE, '');
+}
+
+const USER = /^[UW][A-Z0-9]+$/;
+const CHANNEL = /^[CGD][A-Z0-9]+$/;
+const GROUP = /^S[A-Z0-9]+$/;
+
+/** A user mention; anything that is not a Slack user id is shown as text. */
+export const userRef = (id: string) => (USER.test(id) ? token(`@${id}`) : id);
+export const channelRef = (id: string) => (CHANNEL.test(id) ? token(`#${id}`) : id);
+export const groupRef = (id: string) => (GROUP.test(id) ? token(`!subteam^${id}`) : id);
+
+/** A link meshops builds itself (an https URL); the label is shown as text. */
+export const linkRef = (url: string, label: string) =>
+  /^https:\/\/[^\s<>|]+$/.test(url) ? token(`${url}|${escapeMrkdwn(label)}`) : label;
+
+/** A time every reader sees in their own time zone, with an ISO fallback for notifications. */
+export const dateRef = (ms: number) => {
+  const s = Math.floor(ms / 1000);
+  return token(`!date^${s}^{date_short_pretty} {time}|${new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z')}`);
+};
+
+/** A fenced code block whose body cannot close the fence early, for any chat surface that renders ``` fences. */
+export const codeBlock = (body: string) => `\`\`\`${neutraliseFences(body)}\`\`\``;
+
+/** A zero-width space breaks ``` so text inside a code block cannot end it. */
+export const neutraliseFences = (text: string) => text.replace(/```/g, '`\u200b``');
 
 /**
  * Lists longer than this end with a line saying how many were left out and where to see them, so one reply

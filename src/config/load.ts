@@ -35,7 +35,7 @@ export function parseConfig(text: string, where: string, baseDir: string): MeshC
   const abs = (p: string) => (isAbsolute(p) ? p : resolve(baseDir, p));
   return {
     ...config,
-    clusters: config.clusters.map((c) => ({ ...c, kubeconfig: abs(c.kubeconfig) })),
+    clusters: config.clusters.map((c) => (c.kubeconfig ? { ...c, kubeconfig: abs(c.kubeconfig) } : c)),
     routing: {
       ...config.routing,
       ...(config.routing.presets ? { presets: abs(config.routing.presets) } : {}),

@@ -65,17 +65,32 @@ const podRef = strictObject({
   container: k8sName.optional(),
 });
 
+const routesRef = strictObject({ namespace: k8sName.optional(), selector: labelSelector.optional() });
+
 const clusterSchema = strictObject({
   name: z
     .string()
     .regex(CLUSTER_NAME, 'must be lowercase letters, digits and dashes (it is typed in commands)'),
   role: z.enum(['primary', 'remote'], { error: 'must be primary or remote' }),
-  kubeconfig: z.string().min(1),
+  /** Re-read when the file changes, so a rotated token needs no restart. */
+  kubeconfig: z.string().min(1).optional(),
+  /** The cluster meshops runs in, reached with the pod's own ServiceAccount instead of a kubeconfig. */
+  inCluster: z.boolean().optional(),
   context: z.string().min(1).optional(),
   podCidrs: z.array(cidr).default([]),
   serviceCidrs: z.array(cidr).default([]),
   istio: clusterIstioSchema.optional(),
-  vpn: strictObject({ strongswan: podRef.optional(), probe: podRef.optional() }).optional(),
+  vpn: strictObject({
+    strongswan: podRef.optional(),
+    probe: podRef.optional(),
+    nodeProbe: podRef.optional(),
+    routes: routesRef.optional(),
+  }).optional(),
+  /**
+   * On a remote: the Secret in the primary's Istio namespace that holds this cluster's kubeconfig for
+   * pilot. Unset, meshops looks for `<name>` (Istio 1.0) and `istio-remote-secret-<name>` (istioctl).
+   */
+  remoteSecret: k8sName.optional(),
   /**
    * The primary's Prometheus as a URL. Without it meshops goes through the API server's service proxy to
    * `prometheus:9090` in the Istio namespace (one credential; RBAC `services/proxy` on that Service).
@@ -144,6 +159,15 @@ export const configSchema = strictObject({
     strongswan: podRef.default({}),
     /** Where pings run from; by default the strongSwan pod itself. */
     probe: podRef.optional(),
+    /**
+     * The ordinary pods probes also start from, one per node: by default a pod in `default` with an
+     * `istio-proxy` container (an injected app pod), exec'd in that container.
+     */
+    nodeProbe: podRef.optional(),
+    /** The DaemonSet that routes pods into the tunnel on every node (default app=strongswan-routes). */
+    routes: routesRef.optional(),
+    /** The largest packet (IP header included) the tunnel must carry without fragmenting. */
+    mtu: z.number().int().min(576).max(9000).default(1400),
     count: z.number().int().min(1).max(20).default(3),
     timeout: duration.default(2000),
     concurrency: z.number().int().min(1).max(200).default(16),
@@ -154,6 +178,7 @@ export const configSchema = strictObject({
     }).default({ lossPercent: 0, rttWarnMs: 100, rttChangePercent: 50 }),
   }).default({
     strongswan: {},
+    mtu: 1400,
     count: 3,
     timeout: 2000,
     concurrency: 16,
@@ -188,7 +213,9 @@ export const configSchema = strictObject({
   }),
   audit: strictObject({
     retention: duration.default(90 * 86_400_000),
-  }).default({ retention: 90 * 86_400_000 }),
+    // Refusals are audited too, so a flood of them must not grow the stream without bound within the retention.
+    maxEntries: z.number().int().min(1000).default(100_000),
+  }).default({ retention: 90 * 86_400_000, maxEntries: 100_000 }),
   schedules: z.array(scheduleSchema).default([]),
   drift: strictObject({
     autoRepair: z.enum(['off', 'propose']).default('off'),
@@ -210,6 +237,27 @@ export const configSchema = strictObject({
   }
   const seen = new Set<string>();
   config.clusters.forEach((c, i) => {
+    if (c.role === 'primary' && c.remoteSecret !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['clusters', i, 'remoteSecret'],
+        message: `"${c.name}" is the primary: remoteSecret names a remote's secret on the primary, so set it on the remote's entry`,
+      });
+    }
+    if (!c.inCluster === !c.kubeconfig)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['clusters', i, 'kubeconfig'],
+        message: c.inCluster
+          ? `cluster "${c.name}": set kubeconfig or inCluster: true, not both`
+          : `cluster "${c.name}": is required (or inCluster: true for the cluster meshops runs in)`,
+      });
+    if (c.inCluster && c.context)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['clusters', i, 'context'],
+        message: `cluster "${c.name}": a context needs a kubeconfig; inCluster uses the pod's ServiceAccount`,
+      });
     if (seen.has(c.name)) {
       ctx.addIssue({ code: 'custom', path: ['clusters', i, 'name'], message: `"${c.name}" is used twice` });
     }

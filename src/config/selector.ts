@@ -102,8 +102,28 @@ export function matchesLabels(
   });
 }
 
-/** Renders a `matchLabels` map as selector text. */
+/** Why a `matchLabels` map cannot be a selector (a key or value outside the label syntax), or undefined. */
+export function labelsProblem(labels: Labels): string | undefined {
+  for (const [k, v] of Object.entries(labels)) {
+    const part = `${k}=${v}`;
+    try {
+      key(k, part);
+      values([v], part);
+      if (v !== v.trim() || k !== k.trim()) throw invalid(part, 'labels have no surrounding spaces');
+    } catch (err) {
+      return (err as Error).message;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Renders a `matchLabels` map as selector text. Values come from cluster objects: one like `v3,app` would add
+ * a requirement of its own, so anything outside the label syntax is refused, never joined in.
+ */
 export function selectorText(labels: Labels): string {
+  const problem = labelsProblem(labels);
+  if (problem) throw new SelectorError(problem);
   return Object.entries(labels)
     .map(([k, v]) => `${k}=${v}`)
     .join(',');

@@ -63,6 +63,27 @@ function json(res: ServerResponse, status: number, body: unknown): void {
   res.end(JSON.stringify(body));
 }
 
+const LOCAL_HOST = /^(localhost|\d{1,3}(\.\d{1,3}){3}|\[[0-9a-f:.]+\])(:\d+)?$/i;
+
+/**
+ * Why a post to the console is refused, if it is: the console acts as alice or bob, so a page on another
+ * site must not be able to post for them. A JSON body cannot be sent cross-site without a CORS preflight
+ * (which the console never grants), a browser's Origin must be the console's own, and the Host must be an
+ * address, not a name that could be re-bound to this machine.
+ */
+function crossSite(req: IncomingMessage): string | undefined {
+  const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  if (type !== 'application/json') return 'the console takes JSON bodies only';
+  const host = req.headers.host ?? '';
+  if (!LOCAL_HOST.test(host)) return `the console answers only on localhost or an IP address, not "${host}"`;
+  const origin = req.headers.origin;
+  if (origin !== undefined && origin !== `http://${host}`) return 'cross-site requests are refused';
+  const site = req.headers['sec-fetch-site'];
+  if (site !== undefined && site !== 'same-origin' && site !== 'none')
+    return 'cross-site requests are refused';
+  return undefined;
+}
+
 function parseJson(body: string): Record<string, unknown> {
   try {
     const value: unknown = JSON.parse(body);
@@ -247,6 +268,13 @@ export async function startConsole(options: ConsoleOptions): Promise<SlackConsol
       return true;
     }
     if (req.method !== 'POST') return false;
+    if (url.pathname.startsWith('/console/')) {
+      const refused = crossSite(req);
+      if (refused) {
+        json(res, 403, { ok: false, error: refused });
+        return true;
+      }
+    }
     const input = parseJson(body);
     const user = str(input.user);
     const channel = str(input.channel);

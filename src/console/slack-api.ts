@@ -116,6 +116,8 @@ export interface SlackApiStub {
   /** Channels the bot is not a member of: posts there fail with not_in_channel. */
   notInChannel: Set<string>;
   userGroups: Map<string, string[]>;
+  /** The bot token's granted scopes: Slack returns them on every Web API answer in `x-oauth-scopes`. */
+  scopes: Set<string>;
   /** Serves a further method (e.g. apps.connections.open for the Socket Mode fake); `auth` is the bearer token. */
   extend(method: string, handler: (args: Record<string, unknown>, auth: string | undefined) => unknown): void;
   /** Returns a function that removes the listener. */
@@ -169,6 +171,8 @@ export async function startSlackApi(options: SlackApiOptions = {}): Promise<Slac
   const faults: Fault[] = [];
   const notInChannel = new Set<string>();
   const userGroups = new Map<string, string[]>();
+  // What installing deploy/slack-app-manifest.yaml grants.
+  const scopes = new Set(['commands', 'chat:write', 'files:write', 'usergroups:read']);
   const listeners = new Set<(event: SlackApiEvent) => void>();
   const extensions = new Map<string, Parameters<SlackApiStub['extend']>[1]>();
   const limits = options.limits ?? SLACK_LIMITS;
@@ -449,7 +453,9 @@ export async function startSlackApi(options: SlackApiOptions = {}): Promise<Slac
     }
     const extension = extensions.get(method);
     const auth = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
-    send(res, 200, extension ? extension(args, auth) : handle(method, args));
+    send(res, 200, extension ? extension(args, auth) : handle(method, args), {
+      'x-oauth-scopes': [...scopes].join(','),
+    });
   });
 
   await new Promise<void>((resolve, reject) => {
@@ -472,6 +478,7 @@ export async function startSlackApi(options: SlackApiOptions = {}): Promise<Slac
     fault: (f) => faults.push(f),
     notInChannel,
     userGroups,
+    scopes,
     extend: (method, handler) => extensions.set(method, handler),
     onChange: (l) => {
       listeners.add(l);

@@ -8,6 +8,8 @@ export interface DemoCluster {
   kubeconfig: string;
   podCidr: string;
   serviceCidr: string;
+  /** A remote's secret on the primary, when meshops would not guess its name. */
+  remoteSecret?: string;
 }
 
 /**
@@ -22,6 +24,7 @@ export function demoConfigYaml(clusters: readonly DemoCluster[]): string {
       kubeconfig: c.kubeconfig,
       podCidrs: [c.podCidr],
       serviceCidrs: [c.serviceCidr],
+      ...(c.remoteSecret ? { remoteSecret: c.remoteSecret } : {}),
     })),
     istio: { profile: 'istio-1.0', namespace: 'istio-system' },
     routing: {

@@ -108,6 +108,8 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
           kubeconfig: `./${relative(dir, sim.kubeconfigPath(c.name))}`,
           podCidr: c.podCidr,
           serviceCidr: c.serviceCidr,
+          // Named as the scenario names it (the seed's is iriscluster), so a visitor sees the key in use.
+          ...secretOf(sim, c.name),
         })),
       ),
     );
@@ -128,6 +130,7 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
         REDIS_URL: redis.url,
         REDIS_PREFIX: prefix,
         PORT: '0',
+        OPS_PORT: '0',
         MESHOPS_CONFIG: configPath,
         LOG_LEVEL: options.logLevel ?? 'info',
       },
@@ -150,4 +153,9 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
     await stop();
     throw err;
   }
+}
+
+function secretOf(sim: SimMesh, cluster: string): { remoteSecret?: string } {
+  const name = sim.scenario.clusters.flatMap((c) => c.remoteSecrets).find((s) => s.cluster === cluster)?.name;
+  return name ? { remoteSecret: name } : {};
 }

@@ -3,6 +3,21 @@ import type { SimMesh } from '../sim/index.ts';
 
 /** How much round trip "add latency" puts on the tunnel: above vpn.thresholds.rttWarnMs (100 ms by default). */
 export const ADDED_RTT_MS = 180;
+/** The path MTU of the demo's black hole: below the 1400 bytes meshops expects (vpn.mtu). */
+export const BLACK_HOLE_MTU = 1300;
+
+/** The node of the remote's first app pod (reviews-v3 in the seed): where losing the routes shows. */
+function appNode(sim: SimMesh, cluster: string): string {
+  const pods = sim.clusters.get(cluster)!.state.list('pods', 'default') as {
+    metadata: { labels?: Record<string, string> };
+    spec?: { nodeName?: string; hostNetwork?: boolean };
+  }[];
+  const app = pods.find((p) => p.metadata.labels?.app === 'reviews' && !p.spec?.hostNetwork) ?? pods[0];
+  const node = app?.spec?.nodeName;
+  if (!node) throw new Error(`${cluster} has no app pod in default`);
+  return node;
+}
+
 /** A crash-looping container fails again this often, so its restart count keeps growing while you watch. */
 const CRASH_EVERY_MS = 10_000;
 
@@ -114,6 +129,54 @@ export function simFaultPanel(sim: SimMesh): FaultPanel {
       async run() {
         f.setProxyImage(remote, 'default', { labelSelector: 'app=reviews' }, 'docker.io/istio/proxyv2:1.2.5');
         return `${remote}: reviews-v3's sidecar now runs proxyv2:1.2.5 (/mesh status)`;
+      },
+    },
+    'routes-down': {
+      id: 'routes-down',
+      label: 'Routes down on a node',
+      hint: `The strongSwan routes DaemonSet's pod crash-loops on the ${remote} node that runs reviews-v3: pods there lose their route into the tunnel, the gateway's pings still pass`,
+      async run() {
+        const node = appNode(sim, remote);
+        const pod = f.stopRoutes(remote, node);
+        return `${remote}: ${pod} on node ${node} is crash-looping; that node's pods have no route to ${primary}`;
+      },
+    },
+    'mtu-black-hole': {
+      id: 'mtu-black-hole',
+      label: `MTU black hole (${BLACK_HOLE_MTU})`,
+      hint: `Packets above ${BLACK_HOLE_MTU} bytes with DF set vanish between ${primary} and ${remote}, with no ICMP error: small pings pass, large transfers hang`,
+      async run() {
+        f.setPathMtu(primary, remote, BLACK_HOLE_MTU);
+        f.setPathMtu(remote, primary, BLACK_HOLE_MTU);
+        return `VPN ${primary} ↔ ${remote}: DF packets above ${BLACK_HOLE_MTU} bytes are dropped silently`;
+      },
+    },
+    'one-way-esp': {
+      id: 'one-way-esp',
+      label: 'One-way ESP',
+      hint: `ESP (UDP 4500) from ${primary} never reaches ${remote}; both CHILD SAs stay INSTALLED and ${primary}'s bytes_o keep growing`,
+      async run() {
+        f.setEspBlocked(primary, remote);
+        return `VPN ${primary} → ${remote}: ESP dropped on the way; ${remote} receives nothing, both SAs INSTALLED`;
+      },
+    },
+    'missing-service-cidr': {
+      id: 'missing-service-cidr',
+      label: 'Missing service CIDR',
+      hint: `${remote}'s remote.subnet loses ${primary}'s service CIDR, so the CHILD SA carries only pod addresses`,
+      async run() {
+        const spec = specs.find((c) => c.name === primary)!;
+        f.setSubnets(remote, primary, { remoteSubnets: [spec.podCidr] });
+        return `VPN ${remote}: remote.subnet is now ${spec.podCidr} only (${spec.serviceCidr} is missing)`;
+      },
+    },
+    'tcp-blocked': {
+      id: 'tcp-blocked',
+      label: 'TCP blocked, ICMP passes',
+      hint: `A firewall drops TCP from ${remote}'s pods to ${primary}: pings answer, pilot and mixer ports time out`,
+      async run() {
+        f.setTcpBlocked(remote, primary);
+        return `${remote} → ${primary}: TCP dropped, ICMP still passes`;
       },
     },
     'break-reviews-v3': {

@@ -1,7 +1,7 @@
 import { approvalStore } from '../approvals/store.ts';
-import type { ApprovalDeps, Decision } from '../approvals/types.ts';
+import type { ApprovalDeps, ApprovalStatus, Decision } from '../approvals/types.ts';
 import type { ReplyPort } from '../chat/reply.ts';
-import type { ApprovalRequest } from '../mesh/change.ts';
+import type { ApprovalRequest, Requester } from '../mesh/change.ts';
 import { stalePodLines } from '../mesh/repair/describe.ts';
 import { planRemote } from '../mesh/repair/live.ts';
 import {
@@ -10,6 +10,7 @@ import {
   type RepairPayload,
   type RestartPayload,
   requestRestart,
+  SCHEDULED_REQUESTER,
 } from '../mesh/repair/request.ts';
 import type { RolloutStep } from '../mesh/repair/rollout-state.ts';
 import { checkRemote, type Verification } from '../mesh/repair/verify.ts';
@@ -82,9 +83,26 @@ export function restartProgress(
 }
 
 /** After the configuration repair: which pods still hold old addresses, and the restart offered for them. */
+/**
+ * A follow-up is requested as its origin was: the same requester, and whoever triggered that. When no person
+ * requested the origin (an unattended scheduled run), its approver triggered the follow-up, so one approver
+ * cannot carry a whole repair alone.
+ */
+function followUpOf(request: ApprovalRequest, status: ApprovalStatus, threadTs: string): Requester {
+  const unattended = request.requester === SCHEDULED_REQUESTER && status.decidedBy;
+  const triggeredBy = [...(request.triggeredBy ?? []), ...(unattended ? [status.decidedBy!] : [])];
+  return {
+    requester: request.requester,
+    ...(triggeredBy.length > 0 ? { triggeredBy: [...new Set(triggeredBy)] } : {}),
+    channel: request.channel,
+    threadTs,
+  };
+}
+
 async function podsAfterRepair(
   ctx: JobContext,
   request: ApprovalRequest<RepairPayload>,
+  status: ApprovalStatus,
   threadTs: string,
 ): Promise<Verification['pods']> {
   const { remote } = request.payload;
@@ -104,7 +122,7 @@ async function podsAfterRepair(
   if (lines.length === 0) return undefined;
   if (restart.targets.length === 0)
     return { lines, offer: 'meshops restarts only Deployments, so these are left for you.' };
-  const who = { requester: request.requester, channel: request.channel, threadTs };
+  const who = followUpOf(request, status, threadTs);
   const outcome = await requestRestart(ctx, who, planned);
   const deployments = restart.targets.map((t) => `\`${t.namespace}/${t.name}\``).join(', ');
   return {
@@ -131,7 +149,7 @@ const verify: ActionHandler = async (job, ctx) => {
   const payload = request.payload as RepairPayload | RestartPayload;
   const pods =
     request.kind === REPAIR_KIND && status.state === 'applied'
-      ? await podsAfterRepair(ctx, request as ApprovalRequest<RepairPayload>, threadTs)
+      ? await podsAfterRepair(ctx, request as ApprovalRequest<RepairPayload>, status, threadTs)
       : undefined;
   const checked = await checkRemote(ctx, payload.remote);
   const verification: Verification = {
@@ -154,11 +172,7 @@ const replan: ActionHandler = async (job, ctx) => {
   const { request, status } = found;
   const threadTs = status.messageTs ?? job.messageTs;
   const { remote } = request.payload as RepairPayload | RestartPayload;
-  const outcome = await proposeRepair(
-    ctx,
-    { requester: request.requester, channel: request.channel, threadTs },
-    remote,
-  );
+  const outcome = await proposeRepair(ctx, followUpOf(request, status, threadTs), remote);
   const text =
     outcome.kind === 'requested'
       ? `:arrows_counterclockwise: Re-planned against the live state of ${remote}: the new plan waits for approval as request \`${outcome.request.id}\` (its message is in this channel).`

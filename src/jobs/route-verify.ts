@@ -2,7 +2,6 @@ import { auditOf } from '../access/audit.ts';
 import { approvalsFor } from '../approvals/request.ts';
 import { approvalStore } from '../approvals/store.ts';
 import type { ApprovalDeps, Decision } from '../approvals/types.ts';
-import { renderChartPng } from '../charts/index.ts';
 import type { ApprovalRequest } from '../mesh/change.ts';
 import { istioSetup } from '../mesh/istio/profiles.ts';
 import { ROUTING_KIND, type RoutingPayload } from '../mesh/routing/change.ts';
@@ -157,6 +156,8 @@ async function postChart(ctx: JobContext, v: Verification, reader: MetricsReader
   await saveVerification(ctx, v);
   try {
     const spec = await verificationChart(v, reader, Date.now());
+    // echarts and resvg take about a second to load: only a verification that reaches its chart pays for them.
+    const { renderChartPng } = await import('../charts/index.ts');
     await ctx.reply.upload({
       channel: v.channel,
       thread_ts: v.threadTs,

@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import {
   AppsV1Api,
+  AuthorizationV1Api,
   type ConfigurationOptions,
   CoreV1Api,
   CustomObjectsApi,
@@ -32,6 +33,8 @@ export interface ExecRequest {
   /** argv, never a shell string: each element reaches the container as one argument. */
   command: readonly string[];
   timeoutMs: number;
+  /** Bytes kept of stdout and of stderr each (default EXEC_OUTPUT_CAP); the rest is counted and said. */
+  outputCap?: number;
 }
 
 export interface ExecResult {
@@ -45,10 +48,14 @@ export interface Cluster {
   readonly name: string;
   readonly role: 'primary' | 'remote';
   readonly config: ClusterConfig;
+  /** The API server URL of the kubeconfig's current context. */
+  readonly server: string;
   readonly core: CoreV1Api;
   readonly apps: AppsV1Api;
   readonly custom: CustomObjectsApi;
   readonly discovery: DiscoveryV1Api;
+  /** SelfSubjectAccessReviews: `meshops doctor` asks what the credentials may do. */
+  readonly authorization: AuthorizationV1Api;
   /** Per-call options carrying the request timeout; pass as the last argument of every API call. */
   options(timeoutMs?: number): ConfigurationOptions;
   /** Options for a merge patch (client-node defaults to json-patch, which a server rejects for objects). */
@@ -90,14 +97,34 @@ function timeoutOptions(ms: number, shared: { dispatcher?: Dispatcher }): Config
   };
 }
 
+/** More output than any command meshops runs prints (ipsec statusall on a busy gateway is tens of KiB). */
+export const EXEC_OUTPUT_CAP = 1024 * 1024;
+
+/** Keeps the first EXEC_OUTPUT_CAP bytes of a stream and counts the rest, so a chatty pod cannot exhaust memory. */
 class Collect extends Writable {
   chunks: Buffer[] = [];
+  kept = 0;
+  dropped = 0;
+  readonly cap: number;
+  constructor(cap: number) {
+    super();
+    this.cap = cap;
+  }
   override _write(chunk: Buffer, _enc: BufferEncoding, done: () => void): void {
-    this.chunks.push(chunk);
+    const room = this.cap - this.kept;
+    if (room > 0) {
+      const part = chunk.length > room ? chunk.subarray(0, room) : chunk;
+      this.chunks.push(part);
+      this.kept += part.length;
+    }
+    this.dropped += Math.max(0, chunk.length - Math.max(0, room));
     done();
   }
   text(): string {
-    return Buffer.concat(this.chunks).toString('utf8');
+    const text = Buffer.concat(this.chunks).toString('utf8');
+    return this.dropped > 0
+      ? `${text}\n[output cut: ${this.dropped} more bytes after the first ${this.cap}]`
+      : text;
   }
 }
 
@@ -110,6 +137,11 @@ function exitCodeOf(status: V1Status): number {
 
 export function loadKubeConfig(config: ClusterConfig): KubeConfig {
   const kc = new KubeConfig();
+  // In a pod, client-node re-reads the projected ServiceAccount token as the kubelet rotates it.
+  if (config.inCluster || !config.kubeconfig) {
+    kc.loadFromCluster();
+    return kc;
+  }
   kc.loadFromFile(config.kubeconfig);
   if (config.context) {
     if (!kc.getContexts().some((c) => c.name === config.context)) {
@@ -173,10 +205,12 @@ export function createCluster(config: ClusterConfig, defaultTimeoutMs: number): 
     name: config.name,
     role: config.role,
     config,
+    server: kc.getCurrentCluster()?.server ?? '',
     core: counted(kc.makeApiClient(CoreV1Api), config.name),
     apps: counted(kc.makeApiClient(AppsV1Api), config.name),
     custom: counted(kc.makeApiClient(CustomObjectsApi), config.name),
     discovery: counted(kc.makeApiClient(DiscoveryV1Api), config.name),
+    authorization: counted(kc.makeApiClient(AuthorizationV1Api), config.name),
     options,
     mergePatch: (ms = defaultTimeoutMs) =>
       setHeaderOptions('Content-Type', PatchStrategy.MergePatch, options(ms)),
@@ -213,8 +247,8 @@ export function createCluster(config: ClusterConfig, defaultTimeoutMs: number): 
 }
 
 function runExec(execApi: Exec, request: ExecRequest): Promise<ExecResult> {
-  const stdout = new Collect();
-  const stderr = new Collect();
+  const stdout = new Collect(request.outputCap ?? EXEC_OUTPUT_CAP);
+  const stderr = new Collect(request.outputCap ?? EXEC_OUTPUT_CAP);
   return new Promise<ExecResult>((resolve, reject) => {
     let settled = false;
     let socket: { close(): void } | undefined;

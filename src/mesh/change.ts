@@ -23,7 +23,13 @@ export interface Binding {
 
 /** Who asks for a change, and where the conversation about it happens. */
 export interface Requester {
+  /** The person who started it (a Slack user id), or meshops itself for an unattended scheduled run. */
   requester: string;
+  /**
+   * Further people whose action made this request (the approver of the step a follow-up of an unattended
+   * request comes from): like the requester, none of them may decide it.
+   */
+  triggeredBy?: string[];
   channel: string;
   /** Where the request came from (the command's parent, a scheduled post, an earlier approval), to point back at. */
   threadTs?: string;
@@ -70,6 +76,13 @@ export interface ApplyResult {
   /** Lines for the thread reply. */
   detail: string[];
   followUp?: FollowUp;
+}
+
+/** What an apply has written so far, recorded as it goes (src/approvals keeps it in Redis). */
+export interface Progress {
+  /** Lines recorded by an earlier run of this apply (its worker stopped); empty on a first run. */
+  readonly earlier: readonly string[];
+  record(line: string): Promise<void>;
 }
 
 /** What the change kind wants done once the request is concluded: verify what was applied, or re-plan. */

@@ -12,9 +12,16 @@ function json(res: ServerResponse, status: number, body: unknown): void {
   res.end(JSON.stringify(body));
 }
 
+/** A bare 200 with no details: what a load balancer in front of the public Slack port may ask. */
+export const healthzRoute: Route = {
+  path: '/healthz',
+  method: 'GET',
+  handler: (_req, res) => json(res, 200, { ok: true }),
+};
+
 /**
- * /healthz, /readyz and /metrics: the same handlers whether they sit beside Bolt's /slack/events (HTTP mode)
- * or on their own small server (workers, Socket Mode).
+ * /healthz, /readyz and /metrics for the ops port (OPS_PORT). /readyz and /metrics name clusters and their
+ * health, so they are never served on the public Slack port, which carries /healthz alone.
  */
 export function opsRoutes(options: {
   ready: () => Promise<boolean>;
@@ -23,7 +30,7 @@ export function opsRoutes(options: {
   beforeScrape?: () => Promise<void>;
 }): Route[] {
   return [
-    { path: '/healthz', method: 'GET', handler: (_req, res) => json(res, 200, { ok: true }) },
+    healthzRoute,
     {
       path: '/readyz',
       method: 'GET',

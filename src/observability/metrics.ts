@@ -59,7 +59,24 @@ export const metrics = {
   }),
   healthVerdict: new Gauge({
     name: 'meshops_health_verdict',
-    help: 'Last status verdict per cluster: 0 healthy, 1 degraded, 2 down',
+    help: 'Last status verdict per cluster: 0 healthy, 1 degraded, 2 down, 3 the check failed',
+    labelNames: ['cluster'] as const,
+    registers: [registry],
+  }),
+  redisReplicaWaitShort: new Counter({
+    name: 'meshops_redis_replica_wait_short_total',
+    help: 'Commands acked before the wanted number of Redis replicas confirmed them (WAIT ran out of time)',
+    registers: [registry],
+  }),
+  auditEntries: new Counter({
+    name: 'meshops_audit_entries_total',
+    help: 'Entries appended to the audit stream, by action (requested, approved, applied, …) and kind (change or refused command)',
+    labelNames: ['action', 'kind'] as const,
+    registers: [registry],
+  }),
+  driftFindings: new Gauge({
+    name: 'meshops_drift_findings',
+    help: 'Places where a remote still points at an old control-plane address, per remote, at the last status check',
     labelNames: ['cluster'] as const,
     registers: [registry],
   }),
@@ -71,4 +88,4 @@ export const metrics = {
   }),
 };
 
-export const VERDICT_LEVEL = { healthy: 0, degraded: 1, down: 2 } as const;
+export const VERDICT_LEVEL = { healthy: 0, degraded: 1, down: 2, failed: 3 } as const;

@@ -96,7 +96,7 @@ export function createAdmitter(producer: Producer, prefix: string, timeoutMs = A
         return { outcome: 'queued', jobId };
       })();
       try {
-        // The command is durable from here: a wait for Redis replicas belongs right here, before the ack.
+        // Durable from here: enqueue has also waited for a replica (REDIS_WAIT_REPLICAS) before the ack.
         return await withTimeout(work, timeoutMs);
       } catch (err) {
         abandon(jobId);

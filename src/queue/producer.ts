@@ -1,6 +1,8 @@
 import { type JobsOptions, Queue } from 'bullmq';
-import { producerConnection } from './connection.ts';
+import { Redis } from 'ioredis';
+import { producerConnection, type RedisLocation } from './connection.ts';
 import { jobName, type MeshJob, QUEUE_NAME } from './jobs.ts';
+import { createReplicaWait, type ReplicaWaitOptions } from './replication.ts';
 
 export class QueueUnavailableError extends Error {
   constructor(cause: unknown) {
@@ -33,10 +35,24 @@ export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   ]);
 }
 
-export function createProducer(redisUrl: string, prefix: string, addTimeoutMs = 1500): Producer {
-  const queue = new Queue(QUEUE_NAME, { connection: producerConnection(redisUrl), prefix });
+export interface ProducerOptions {
+  addTimeoutMs?: number;
+  replicas?: ReplicaWaitOptions;
+}
+
+export function createProducer(
+  location: RedisLocation,
+  prefix: string,
+  options: ProducerOptions = {},
+): Producer {
+  const addTimeoutMs = options.addTimeoutMs ?? 1500;
+  // Our own connection, handed to the Queue, so WAIT runs on the connection that wrote the job.
+  const connection = new Redis(producerConnection(location));
+  connection.on('error', () => {});
+  const queue = new Queue(QUEUE_NAME, { connection, prefix });
   // A Queue emits 'error' on every failed reconnect; without a listener Node would crash the app.
   queue.on('error', () => {});
+  const waitForReplicas = createReplicaWait(options.replicas);
   return {
     queue,
     async enqueue(job, options = {}) {
@@ -53,6 +69,8 @@ export function createProducer(redisUrl: string, prefix: string, addTimeoutMs = 
           queue.add(jobName(job), job, opts),
           options.timeoutMs ?? addTimeoutMs,
         );
+        // Acked means durable: a failover right after the ack must find the command on the new master.
+        await withTimeout(waitForReplicas(connection), options.timeoutMs ?? addTimeoutMs);
         return String(added.id);
       } catch (err) {
         throw new QueueUnavailableError(err);
@@ -60,6 +78,7 @@ export function createProducer(redisUrl: string, prefix: string, addTimeoutMs = 
     },
     async close() {
       await queue.close();
+      connection.disconnect();
     },
   };
 }

@@ -1,6 +1,6 @@
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Logger } from '../observability/logger.ts';
-import { workerConnection } from './connection.ts';
+import { type RedisLocation, workerConnection } from './connection.ts';
 import {
   type ActionJob,
   type CommandRequest,
@@ -30,7 +30,7 @@ export interface Dispatch {
 }
 
 export interface WorkerDeps {
-  redisUrl: string;
+  redisTarget: RedisLocation;
   prefix: string;
   concurrency: number;
   log: Logger;
@@ -87,7 +87,7 @@ export function startWorker(deps: WorkerDeps): Worker {
   }
 
   const worker = new Worker(QUEUE_NAME, process, {
-    connection: workerConnection(deps.redisUrl),
+    connection: workerConnection(deps.redisTarget),
     prefix: deps.prefix,
     concurrency: deps.concurrency,
     ...(deps.stalledIntervalMs ? { stalledInterval: deps.stalledIntervalMs } : {}),

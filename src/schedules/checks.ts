@@ -1,6 +1,8 @@
 import type { Finding } from '../mesh/health.ts';
 import { runStatusCheck } from '../mesh/istio/check.ts';
+import { recordStatus } from '../mesh/istio/metrics.ts';
 import { runVpnCheck } from '../mesh/vpn/check.ts';
+import { recordVpn } from '../mesh/vpn/metrics.ts';
 import type { RunFinding, ScheduledChecks } from './report.ts';
 
 /**
@@ -13,6 +15,7 @@ const problems = (findings: readonly Finding[]): RunFinding[] =>
 export const defaultChecks: ScheduledChecks = {
   async status(ctx) {
     const report = await runStatusCheck(ctx);
+    recordStatus(report);
     return {
       check: 'status',
       verdict: report.health,
@@ -22,6 +25,7 @@ export const defaultChecks: ScheduledChecks = {
   },
   async vpn(ctx) {
     const report = await runVpnCheck(ctx);
+    recordVpn(report);
     return {
       check: 'vpn',
       verdict: report.verdict,

@@ -1,6 +1,6 @@
 import type { KnownBlock } from '@slack/types';
-import { escapeMrkdwn as mrkdwn } from '../chat/mrkdwn.ts';
-import type { JobResult } from '../chat/reply.ts';
+import { channelRef, groupRef, userRef } from '../chat/mrkdwn.ts';
+import type { JobResult, Message } from '../chat/reply.ts';
 import type { ScheduleConfig } from '../config/schema.ts';
 import { clip, context, header, linesToSections, section } from '../slack/render/blocks.ts';
 import { type ParentMessage, VERDICT_ICON } from '../slack/render/parent.ts';
@@ -22,7 +22,7 @@ const SEVERITY_ICON: Record<RunFinding['severity'], string> = {
 
 /** `<@U…>` notifies a user, `<!subteam^S…>` a user group; config allows only these two shapes. */
 export function mentionOf(id: string): string {
-  return id.startsWith('S') ? `<!subteam^${id}>` : `<@${id}>`;
+  return id.startsWith('S') ? groupRef(id) : userRef(id);
 }
 
 /** One run as a post shows it. */
@@ -41,7 +41,7 @@ export interface RunView {
 function findingLines(findings: readonly RunFinding[], bullet?: string): string[] {
   const shown = findings
     .slice(0, MAX_FINDINGS)
-    .map((f) => `${bullet ?? SEVERITY_ICON[f.severity]} ${mrkdwn(f.text)}`);
+    .map((f) => `${bullet ?? SEVERITY_ICON[f.severity]} ${f.text}`);
   if (findings.length > MAX_FINDINGS) shown.push(`…and ${findings.length - MAX_FINDINGS} more`);
   return shown;
 }
@@ -49,7 +49,7 @@ function findingLines(findings: readonly RunFinding[], bullet?: string): string[
 function runBody(view: RunView): KnownBlock[] {
   const { outcome } = view;
   const checks = outcome.reports.map(
-    (r) => `${VERDICT_ICON[r.verdict]} *${r.check}* — ${mrkdwn(clip(r.summary, 300))}`,
+    (r) => `${VERDICT_ICON[r.verdict]} *${r.check}* — ${clip(r.summary, 300)}`,
   );
   return [
     section(checks.join('\n')),
@@ -60,7 +60,7 @@ function runBody(view: RunView): KnownBlock[] {
 function runNotes(view: RunView): string[] {
   const tz = view.schedule.timezone;
   const notes: string[] = [];
-  if (view.requestedBy) notes.push(`run now by <@${view.requestedBy}>`);
+  if (view.requestedBy) notes.push(`run now by ${userRef(view.requestedBy)}`);
   if (view.scheduledFor !== undefined && view.at - view.scheduledFor > LATE_MS)
     notes.push(`catch-up of the ${clockTime(view.scheduledFor, tz)} run missed while meshops was down`);
   notes.push(`next run ${dateTime(view.next, tz)}`);
@@ -150,14 +150,14 @@ export interface ScheduleRow {
 function rowLines(row: ScheduleRow): string {
   const { schedule: s, last, paused, error } = row;
   const lines = [
-    `*${s.name}* — ${s.mode} into <#${s.channel}> · \`${s.cron}\` ${s.timezone} · checks: ${s.checks.join(', ')}${
+    `*${s.name}* — ${s.mode} into ${channelRef(s.channel)} · \`${s.cron}\` ${s.timezone} · checks: ${s.checks.join(', ')}${
       s.mention ? ` · mentions ${mentionOf(s.mention)} on degradation` : ''
     }`,
     paused
-      ? `:double_vertical_bar: *paused* by <@${paused.by}> since ${dateTime(paused.at, s.timezone)} — the run at ${dateTime(row.next, s.timezone)} will be skipped`
+      ? `:double_vertical_bar: *paused* by ${userRef(paused.by)} since ${dateTime(paused.at, s.timezone)} — the run at ${dateTime(row.next, s.timezone)} will be skipped`
       : `next run: ${dateTime(row.next, s.timezone)}`,
     last
-      ? `last verdict: ${VERDICT_ICON[last.verdict]} *${last.verdict}* at ${dateTime(last.at, s.timezone)} — ${mrkdwn(clip(last.summary, 300))}`
+      ? `last verdict: ${VERDICT_ICON[last.verdict]} *${last.verdict}* at ${dateTime(last.at, s.timezone)} — ${clip(last.summary, 300)}`
       : 'last verdict: no run yet',
   ];
   if (error) {
@@ -208,7 +208,7 @@ export function renderPaused(schedule: ScheduleConfig, next: number, already?: P
   const tz = schedule.timezone;
   if (already)
     return info(
-      `\`${schedule.name}\` is already paused (by <@${already.by}> since ${dateTime(already.at, tz)}); nothing changed.`,
+      `\`${schedule.name}\` is already paused (by ${userRef(already.by)} since ${dateTime(already.at, tz)}); nothing changed.`,
       'already paused',
     );
   return info(
@@ -235,8 +235,8 @@ export function renderRunConfirmation(
 ): JobResult {
   const where =
     schedule.mode === 'digest'
-      ? `today's digest in <#${schedule.channel}> is updated`
-      : `posted in <#${schedule.channel}>`;
+      ? `today's digest in ${channelRef(schedule.channel)} is updated`
+      : `posted in ${channelRef(schedule.channel)}`;
   const line = `Ran \`${schedule.name}\` now: ${VERDICT_ICON[outcome.verdict]} *${outcome.verdict}* — ${where}${
     t.kind === 'none'
       ? ''
@@ -260,11 +260,17 @@ export function renderRunConfirmation(
 }
 
 export function renderCannotPost(schedule: ScheduleConfig, code: string): JobResult {
-  const line = `:warning: \`${schedule.name}\` could not post in <#${schedule.channel}>: Slack said \`${code}\`. Invite me there with \`/invite @meshops\`, or fix \`channel\` in its \`schedules:\` entry.`;
+  const line = `:warning: \`${schedule.name}\` could not post in ${channelRef(schedule.channel)}: Slack said \`${code}\`. Invite me there with \`/invite @meshops\`, or fix \`channel\` in its \`schedules:\` entry.`;
   return {
     verdict: 'failed',
     summary: `could not post in the schedule's channel (${code})`,
     text: line,
     blocks: [section(line)],
   };
+}
+
+/** Under a run someone started who may not request repairs: the drift stays reported, nothing is requested. */
+export function renderRepairNotProposed(remotes: readonly string[], runBy: string): Message {
+  const text = `:information_source: Drift found on ${remotes.join(', ')}. No repair was proposed: ${userRef(runBy)} ran this schedule and is not in access.operators. An operator can run \`/mesh repair drift\`.`;
+  return { text, blocks: [section(text)] };
 }

@@ -1,10 +1,17 @@
 import { WebAPIRateLimitedError } from '@slack/web-api';
+import type { Permissions } from '../access/permissions.ts';
 import type { ReplyPort } from '../chat/reply.ts';
 import type { ScheduleConfig } from '../config/schema.ts';
 import { type ProposeDeps, proposeScheduledRepairs } from '../mesh/repair/propose.ts';
 import { scrub } from '../observability/logger.ts';
 import { SlackApiError } from '../slack/poster.ts';
-import { type RunView, renderChange, renderDigest, renderRunPost } from './render.ts';
+import {
+  type RunView,
+  renderChange,
+  renderDigest,
+  renderRepairNotProposed,
+  renderRunPost,
+} from './render.ts';
 import { type CheckDeps, combine, failedReport, type RunOutcome, type ScheduledChecks } from './report.ts';
 import { type LastRun, type PausedState, type ScheduleStore, scheduleStore } from './store.ts';
 import { dayKey, nextRun } from './timing.ts';
@@ -14,6 +21,8 @@ import { compare, type Transition } from './transition.ts';
 export interface ScheduleDeps extends CheckDeps, ProposeDeps {
   config: CheckDeps['config'] & ProposeDeps['config'];
   reply: ReplyPort;
+  /** Who may request repairs: a run someone started proposes one only when they are an operator. */
+  permissions: Pick<Permissions, 'isOperator'>;
   signal: AbortSignal;
 }
 
@@ -163,7 +172,17 @@ export async function runSchedule(
       const statusFindings = outcome.reports.flatMap((r) =>
         r.check === 'status' ? r.findings.map((f) => f.id) : [],
       );
-      await proposeScheduledRepairs(ctx, { channel: schedule.channel, ts }, statusFindings);
+      const by = request.requestedBy;
+      const { notProposed } = await proposeScheduledRepairs(
+        ctx,
+        { channel: schedule.channel, ts },
+        statusFindings,
+        by ? { user: by, operator: await ctx.permissions.isOperator(by) } : undefined,
+      );
+      if (notProposed.length > 0 && by)
+        await ctx.reply
+          .post({ channel: schedule.channel, thread_ts: ts, ...renderRepairNotProposed(notProposed, by) })
+          .catch((err: unknown) => ctx.log.warn({ err }, 'could not say why no repair was proposed'));
       return { kind: 'posted', outcome, transition, ts, ...(paused ? { paused } : {}) } as const;
     } catch (err) {
       const previous = await store.postingError(schedule.name);

@@ -56,16 +56,40 @@ export interface SimFaults {
   setTunnel(a: string, b: string, state: TunnelState, options?: { side?: string }): void;
   /** Loss and RTT for probes sent from `from` to `to`, optionally only towards `cidr`. */
   setLink(from: string, to: string, quality: Partial<LinkQuality>, options?: { cidr?: string }): void;
+  /** ESP (UDP 4500) from `from` to `to` is dropped on the way: one-way ESP; the CHILD SAs stay INSTALLED. */
+  setEspBlocked(from: string, to: string, blocked?: boolean): void;
+  /** An MTU black hole: DF packets from `from` to `to` above `mtu` bytes vanish without an ICMP error. */
+  setPathMtu(from: string, to: string, mtu: number): void;
+  /** A firewall drops TCP from `from`'s pods to `to` while ICMP passes. */
+  setTcpBlocked(from: string, to: string, blocked?: boolean): void;
+  /**
+   * The routes DaemonSet down on one node: its pod there crash-loops, so that node's pods lose their route
+   * into the tunnel (the tunnel, the gateway and the other nodes are fine). Returns the pod's name.
+   */
+  stopRoutes(cluster: string, node: string): string;
+  /** Replaces `cluster`'s local and/or remote subnets of its tunnel to `peer` (e.g. a missing service CIDR). */
+  setSubnets(
+    cluster: string,
+    peer: string,
+    subnets: { localSubnets?: readonly string[]; remoteSubnets?: readonly string[] },
+  ): void;
   setApiLatency(cluster: string, ms: number): void;
   setExecLatency(cluster: string, ms: number): void;
   /** Every API request answers 503 ServiceUnavailable. */
   setUnavailable(cluster: string, unavailable: boolean): void;
+  /**
+   * The next writes go wrong the way an overloaded control plane makes them: `lost-reply` is stored and then
+   * answered 504 Timeout; `not-committed` is answered 500 (etcd timed out) with nothing stored.
+   */
+  failWrites(cluster: string, ...faults: ('lost-reply' | 'not-committed')[]): void;
   /** Closes the listener: connections are refused until restoreConnections. */
   refuseConnections(cluster: string): Promise<void>;
   /** Listens again on the same port. */
   restoreConnections(cluster: string): Promise<void>;
   /** The kubeconfig's token stops working (401) or works again. */
   revokeToken(cluster: string, revoked?: boolean): void;
+  /** An operator rotates the ServiceAccount token: the old one gets 401 from now on; returns the new one. */
+  rotateToken(cluster: string): string;
   /** Exec gets 403 Forbidden in `namespace` (default: everywhere). */
   forbidExec(cluster: string, namespace?: string, forbidden?: boolean): void;
   /** Adds `count` running pods (Deployments of `perDeployment` replicas) for scale tests. */
@@ -213,6 +237,39 @@ export function createFaults(deps: FaultDeps): SimFaults & { stop(): void } {
       deps.network.setLink(from, to, quality, options.cidr);
     },
 
+    setEspBlocked(from, to, blocked = true) {
+      deps.network.setEspBlocked(from, to, blocked);
+    },
+
+    setPathMtu(from, to, mtu) {
+      deps.network.setPathMtu(from, to, mtu);
+    },
+
+    setTcpBlocked(from, to, blocked = true) {
+      deps.network.setTcpBlocked(from, to, blocked);
+    },
+
+    stopRoutes(name, node) {
+      const c = cluster(name);
+      const routes = deps.network.sidesOf(name).find((v) => v.side.routes)?.side.routes;
+      if (!routes) throw new Error(`${name}: no tunnel side names a routes DaemonSet`);
+      const pod = c
+        .list('pods', routes.namespace)
+        .find(
+          (p) =>
+            p.metadata.ownerReferences?.[0]?.name === routes.daemonSet && (p as Json).spec?.nodeName === node,
+        );
+      if (!pod) throw new Error(`${name}: no ${routes.daemonSet} pod on node ${node}`);
+      mutatePods(name, routes.namespace, pod.metadata.name, (p, now) =>
+        crashLoop(p, containerOf(p), 'Error', now),
+      );
+      return pod.metadata.name;
+    },
+
+    setSubnets(name, peer, subnets) {
+      deps.network.setSubnets(name, peer, subnets);
+    },
+
     setApiLatency(name, ms) {
       cluster(name).switches.apiLatencyMs = ms;
     },
@@ -224,6 +281,9 @@ export function createFaults(deps: FaultDeps): SimFaults & { stop(): void } {
     setUnavailable(name, unavailable) {
       cluster(name).switches.unavailable = unavailable;
     },
+    failWrites(name, ...faults) {
+      cluster(name).switches.writeFaults.push(...faults);
+    },
 
     refuseConnections: (name) => server(name).refuse(),
 
@@ -232,6 +292,8 @@ export function createFaults(deps: FaultDeps): SimFaults & { stop(): void } {
     revokeToken(name, revoked = true) {
       cluster(name).switches.tokenRevoked = revoked;
     },
+
+    rotateToken: (name) => server(name).rotateToken(),
 
     forbidExec(name, namespace = '*', forbidden = true) {
       const set = cluster(name).switches.execForbidden;
@@ -264,6 +326,8 @@ export function createFaults(deps: FaultDeps): SimFaults & { stop(): void } {
             age: '1d',
             ping: options.ping ?? 'iputils',
             strongswan: false,
+            hostNetwork: false,
+            createdBeforeInjection: false,
           },
           c.timing.now(),
         );

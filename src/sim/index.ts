@@ -8,4 +8,5 @@ export type { LinkQuality, TunnelState } from './net/network.ts';
 export { generateScenario } from './scenario/generate.ts';
 export { loadScenario, type ScenarioSource } from './scenario/load.ts';
 export type { Scenario, ScenarioInput } from './scenario/schema.ts';
+export { shippedRbac } from './server/auth.ts';
 export type { TrafficFault } from './traffic/metrics.ts';

@@ -13,6 +13,7 @@ import { buildOrder, populate } from './scenario/build.ts';
 import { loadScenario, type ScenarioSource } from './scenario/load.ts';
 import type { Scenario } from './scenario/schema.ts';
 import { ClusterApiServer } from './server/api-server.ts';
+import { ClusterAuth, ISTIO_READER, shippedRbac } from './server/auth.ts';
 import { kubeconfigYaml } from './server/kubeconfig.ts';
 import { makeClusterTls } from './server/tls.ts';
 import { MetricsExporter } from './traffic/exporter.ts';
@@ -25,8 +26,13 @@ export interface SimMeshOptions {
   dir: string;
   /** Fixed ports per cluster name; others get a free port. */
   ports?: Readonly<Record<string, number>>;
-  /** Fixed bearer tokens per cluster name; others get a random one. */
+  /** Fixed bearer tokens per cluster name (meshops' token); others get a random one. */
   tokens?: Readonly<Record<string, string>>;
+  /**
+   * How meshops' token is authorized: `shipped` (default) by the repository's deploy/rbac files,
+   * per-cluster RBAC YAML documents instead, or `off` (every token may do anything).
+   */
+  rbac?: 'shipped' | 'off' | Readonly<Record<string, readonly string[]>>;
   /** How long a new pod stays ContainerCreating (ms, default 300). */
   podStartMs?: number;
   /** Real-time delay before any exec answers (ms, default 50). */
@@ -42,9 +48,12 @@ export interface SimClusterHandle {
   readonly role: 'primary' | 'remote';
   readonly url: string;
   readonly port: number;
+  /** meshops' token, authorized by RBAC. */
   readonly token: string;
   readonly caCert: string;
   readonly kubeconfigPath: string;
+  /** A kubeconfig for an administrator (system:masters): test set-up and kubectl acting as an admin. */
+  readonly adminKubeconfigPath: string;
   /** The cluster's state, for assertions that go beyond the API. */
   readonly state: SimCluster;
 }
@@ -66,6 +75,7 @@ export interface SimMesh {
   /** Faults of one version of a Service: `setTraffic('reviews', 'v3', { errorRate: 0.3 })`; `{}` heals it. */
   setTraffic(service: string, version: string, fault: TrafficFault): void;
   kubeconfigPath(cluster: string): string;
+  adminKubeconfigPath(cluster: string): string;
   /** Resolves when no pod is starting and every controller has caught up. */
   settled(): Promise<void>;
   close(): Promise<void>;
@@ -87,6 +97,7 @@ export async function startSimMesh(options: SimMeshOptions): Promise<SimMesh> {
       }
       return undefined;
     },
+    routesReady: (cluster, node, routes) => states.get(cluster)?.daemonPodReady(routes, node) ?? false,
   });
 
   const controlPlane = new SimControlPlane(states, network, {
@@ -96,20 +107,56 @@ export async function startSimMesh(options: SimMeshOptions): Promise<SimMesh> {
 
   const servers = new Map<string, ClusterApiServer>();
   const started = new Map<string, SimClusterHandle>();
-  const kubeconfigs = new Map<string, string>();
+  // What a remote secret holds: the istio-multi account's kubeconfig, pilot's credentials, not meshops'.
+  const istioMultiKubeconfigs = new Map<string, string>();
+  const rbac = options.rbac ?? 'shipped';
+  /** The RBAC documents a cluster is built with; meshops' use is noted only under the shipped files. */
+  const rbacOf = (spec: Scenario['clusters'][number]) =>
+    rbac === 'off' ? [] : rbac === 'shipped' ? shippedRbac(spec.role) : (rbac[spec.name] ?? []);
   try {
     await Promise.all(
       scenario.clusters.map(async (spec) => {
         const state = states.get(spec.name)!;
         const tls = await makeClusterTls(spec.name);
         const token = options.tokens?.[spec.name] ?? randomBytes(24).toString('hex');
-        const server = new ClusterApiServer(state, network, tls, token, execTiming, controlPlane);
+        const tokens = {
+          meshops: token,
+          admin: randomBytes(24).toString('hex'),
+          istioMulti: randomBytes(24).toString('hex'),
+        };
+        const usageDir = process.env.MESHOPS_RBAC_USAGE_DIR;
+        const auth = new ClusterAuth(state, tokens, {
+          enforce: rbac !== 'off',
+          ...(rbac === 'shipped' ? { shipped: rbacOf(spec), ...(usageDir ? { usageDir } : {}) } : {}),
+        });
+        const server = new ClusterApiServer(state, network, tls, auth, execTiming, controlPlane);
         servers.set(spec.name, server);
         await server.listen(options.ports?.[spec.name] ?? 0);
+        const write = async (user: string, secret: string, file: string) => {
+          const text = kubeconfigYaml({
+            cluster: spec.name,
+            server: server.url,
+            caCert: tls.caCert,
+            token: secret,
+            user,
+          });
+          await writeFile(join(dir, file), text, { mode: 0o600 });
+          return text;
+        };
         const kubeconfigPath = join(dir, `${spec.name}.kubeconfig`);
-        const text = kubeconfigYaml({ cluster: spec.name, server: server.url, caCert: tls.caCert, token });
-        kubeconfigs.set(spec.name, text);
-        await writeFile(kubeconfigPath, text, { mode: 0o600 });
+        const adminKubeconfigPath = join(dir, `${spec.name}-admin.kubeconfig`);
+        await write('meshops', token, `${spec.name}.kubeconfig`);
+        await write('admin', tokens.admin, `${spec.name}-admin.kubeconfig`);
+        istioMultiKubeconfigs.set(
+          spec.name,
+          kubeconfigYaml({
+            cluster: spec.name,
+            server: server.url,
+            caCert: tls.caCert,
+            token: tokens.istioMulti,
+            user: 'istio-multi',
+          }),
+        );
         started.set(spec.name, {
           name: spec.name,
           role: spec.role,
@@ -118,6 +165,7 @@ export async function startSimMesh(options: SimMeshOptions): Promise<SimMesh> {
           token,
           caCert: tls.caCert,
           kubeconfigPath,
+          adminKubeconfigPath,
           state,
         });
       }),
@@ -127,6 +175,12 @@ export async function startSimMesh(options: SimMeshOptions): Promise<SimMesh> {
     throw e;
   }
   const handles = new Map(scenario.clusters.map((spec) => [spec.name, started.get(spec.name)!]));
+  const handleOf = (name: string) => {
+    const handle = handles.get(name);
+    if (!handle)
+      throw new Error(`unknown cluster ${name}; the scenario has ${[...handles.keys()].join(', ')}`);
+    return handle;
+  };
 
   const populateAll = () => {
     const ctx = {
@@ -136,7 +190,9 @@ export async function startSimMesh(options: SimMeshOptions): Promise<SimMesh> {
         if (!c) throw new Error(`unknown cluster ${name}`);
         return c;
       },
-      kubeconfig: (name: string) => kubeconfigs.get(name) ?? '',
+      kubeconfig: (name: string) => istioMultiKubeconfigs.get(name) ?? '',
+      rbac: (spec: Scenario['clusters'][number]) =>
+        rbac === 'off' ? [] : [...rbacOf(spec), ...(spec.role === 'remote' ? [ISTIO_READER] : [])],
     };
     for (const spec of buildOrder(scenario)) populate(states.get(spec.name)!, ctx);
   };
@@ -186,12 +242,8 @@ export async function startSimMesh(options: SimMeshOptions): Promise<SimMesh> {
       state.serviceBackends.set(`${namespace}/${service}:${port}`, url.replace(/\/$/, ''));
     },
     setTraffic: (service, version, fault) => traffic.setFault(service, version, fault),
-    kubeconfigPath: (name) => {
-      const handle = handles.get(name);
-      if (!handle)
-        throw new Error(`unknown cluster ${name}; the scenario has ${[...handles.keys()].join(', ')}`);
-      return handle.kubeconfigPath;
-    },
+    kubeconfigPath: (name) => handleOf(name).kubeconfigPath,
+    adminKubeconfigPath: (name) => handleOf(name).adminKubeconfigPath,
     settled,
     close: async () => {
       faults.stop();

@@ -2,6 +2,8 @@ import type { Server } from 'node:http';
 import { App, HTTPReceiver, type Receiver, type RespondFn } from '@slack/bolt';
 import type { Permissions } from '../access/permissions.ts';
 import type { RateDecision } from '../access/rate-limit.ts';
+import { APPROVE_ACTION, REJECT_ACTION, WITHDRAW_ACTION } from '../approvals/types.ts';
+import { toMrkdwn } from '../chat/mrkdwn.ts';
 import { boltLogger } from '../observability/bolt-logger.ts';
 import { type Route, startOpsServer } from '../observability/http.ts';
 import type { Logger } from '../observability/logger.ts';
@@ -63,9 +65,16 @@ function threadUrl(
   return `https://${teamDomain}.slack.com/archives/${channel}/p${ts.replace('.', '')}`;
 }
 
+/** The only buttons meshops posts. */
+const BUTTONS: ReadonlySet<string> = new Set([APPROVE_ACTION, REJECT_ACTION, WITHDRAW_ACTION]);
+
+function rateLimitedText(rate: Extract<RateDecision, { ok: false }>, what: 'commands' | 'clicks'): string {
+  return `:raised_hand: You have sent ${rate.limit} commands and clicks in the last ${Math.round(rate.perMs / 1000)} s, the most meshops takes from one person. Try again in ${Math.ceil(rate.retryInMs / 1000)} s${what === 'clicks' ? '; this click was not recorded' : ''}.`;
+}
+
 async function ephemeral(respond: RespondFn, text: string, log: Logger): Promise<void> {
   try {
-    await respond({ response_type: 'ephemeral', replace_original: false, text });
+    await respond({ response_type: 'ephemeral', replace_original: false, text: toMrkdwn(text) });
   } catch (err) {
     log.warn({ err }, 'could not send an ephemeral reply');
   }
@@ -103,7 +112,10 @@ export function createSlackApp(deps: SlackAppDeps): SlackApp {
     },
   });
 
-  app.command('/mesh', async ({ command, ack }) => {
+  app.command('/mesh', async ({ command, ack: boltAck }) => {
+    // Every ack's text leaves through toMrkdwn: meshops' own mentions and links render, outside text cannot.
+    const ack = (reply?: { response_type: 'ephemeral'; text: string }) =>
+      boltAck(reply ? { ...reply, text: toMrkdwn(reply.text) } : undefined);
     const reqLog = log.child({
       user: command.user_id,
       channel: command.channel_id,
@@ -125,6 +137,16 @@ export function createSlackApp(deps: SlackAppDeps): SlackApp {
       return;
     }
     const sub = parsed.spec.words.join(' ');
+    // Before the permission checks: a refusal costs a group lookup and an audit write, so refusals count too.
+    // Asked before the ack, within a bound; a Redis that does not answer lets the command through.
+    const rate = await withTimeout(deps.rateLimit(command.user_id), RATE_CHECK_TIMEOUT_MS).catch(
+      (): RateDecision => ({ ok: true }),
+    );
+    if (!rate.ok) {
+      await ack({ response_type: 'ephemeral', text: rateLimitedText(rate, 'commands') });
+      deps.onCommand?.(sub, 'rate_limited');
+      return;
+    }
     if (parsed.spec.access === 'operator' && !(await deps.permissions.isOperator(command.user_id))) {
       await ack({
         response_type: 'ephemeral',
@@ -145,19 +167,6 @@ export function createSlackApp(deps: SlackAppDeps): SlackApp {
         text: ':no_entry: You are not in access.viewers, so meshops will not run commands for you.',
       });
       deps.onCommand?.(sub, 'forbidden');
-      return;
-    }
-    // Redis is asked before the ack, within a bound: the ack then says what happened, and an acknowledged
-    // command is already durable. Posting to the channel is the worker's job.
-    const rate = await withTimeout(deps.rateLimit(command.user_id), RATE_CHECK_TIMEOUT_MS).catch(
-      (): RateDecision => ({ ok: true }),
-    );
-    if (!rate.ok) {
-      await ack({
-        response_type: 'ephemeral',
-        text: `:raised_hand: You have run ${rate.limit} commands in the last ${Math.round(rate.perMs / 1000)} s, the most meshops takes from one person. Try again in ${Math.ceil(rate.retryInMs / 1000)} s.`,
-      });
-      deps.onCommand?.(sub, 'rate_limited');
       return;
     }
 
@@ -205,12 +214,38 @@ export function createSlackApp(deps: SlackAppDeps): SlackApp {
   });
 
   // Buttons carry the id of what they act on; the worker decides (approver? expired? already applied?).
+  // Every action in meshops' namespace reaches this listener, so an id it never posts is refused, not queued.
   app.action(/^mesh\./, async ({ ack, body, action, respond }) => {
     await ack();
-    if (body.type !== 'block_actions' || action.type !== 'button' || !('action_id' in action)) return;
+    if (
+      body.type !== 'block_actions' ||
+      action.type !== 'button' ||
+      !('action_id' in action) ||
+      !BUTTONS.has(action.action_id)
+    ) {
+      // Internal jobs (approval expiry, drift verification, re-planning) share the action queue: never from Slack.
+      log.warn(
+        {
+          user: body.user.id,
+          action: 'action_id' in action ? action.action_id : undefined,
+          type: action.type,
+        },
+        'refused an action meshops never posts',
+      );
+      deps.onCommand?.('action', 'refused');
+      if (respond)
+        await ephemeral(respond, ':no_entry: meshops does not take that action; nothing was done.', log);
+      return;
+    }
     const channel = body.container?.channel_id ?? body.channel?.id;
     const messageTs = body.container?.message_ts ?? body.message?.ts;
     if (!channel || !messageTs) return;
+    const rate = await deps.rateLimit(body.user.id);
+    if (!rate.ok) {
+      log.info({ user: body.user.id, action: action.action_id }, 'button click rate-limited');
+      if (respond) await ephemeral(respond, rateLimitedText(rate, 'clicks'), log);
+      return;
+    }
     try {
       await deps.producer.enqueue(
         {

@@ -6,6 +6,7 @@ import {
   WebAPIRequestError,
   WebClient,
 } from '@slack/web-api';
+import { toMrkdwn } from '../chat/mrkdwn.ts';
 import type { ReplyPort } from '../chat/reply.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { ChannelBudget } from './channel-budget.ts';
@@ -98,21 +99,30 @@ export function createPoster(options: PosterOptions): ReplyPort {
   return {
     async post(message) {
       const res = await call('chat.postMessage', message.channel, () =>
-        client.chat.postMessage({ ...message, unfurl_links: false, unfurl_media: false }),
+        client.chat.postMessage({
+          ...message,
+          text: toMrkdwn(message.text),
+          unfurl_links: false,
+          unfurl_media: false,
+        }),
       );
       return { channel: String(res.channel ?? message.channel), ts: String(res.ts) };
     },
     async update(message) {
-      await call('chat.update', message.channel, () => client.chat.update(message));
+      await call('chat.update', message.channel, () =>
+        client.chat.update({ ...message, text: toMrkdwn(message.text) }),
+      );
     },
     async ephemeral(message) {
-      await call('chat.postEphemeral', message.channel, () => client.chat.postEphemeral(message));
+      await call('chat.postEphemeral', message.channel, () =>
+        client.chat.postEphemeral({ ...message, text: toMrkdwn(message.text) }),
+      );
     },
     async respond(responseUrl, text) {
       const res = await fetch(responseUrl, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ response_type: 'ephemeral', replace_original: false, text }),
+        body: JSON.stringify({ response_type: 'ephemeral', replace_original: false, text: toMrkdwn(text) }),
         signal: AbortSignal.timeout(options.requestTimeoutMs ?? 10_000),
       });
       await res.arrayBuffer();

@@ -296,6 +296,56 @@ describe('/mesh route apply behind approval, against the simulated clusters', ()
     await auditEntry(w, { action: 'refused', who: ALICE, subject: 'reviews-v3' });
   });
 
+  it('blocks the request when the remote running reviews v3 has no reviews Service', async () => {
+    await w.core('iks').deleteNamespacedService({ name: 'reviews', namespace: 'default' });
+    await w.h.command('route apply reviews-v3', { user: ALICE, channel: 'C0NOSVC' });
+    const parent = await w.h.waitForVerdict('C0NOSVC', '/mesh route apply reviews-v3');
+    assert.match(
+      parent.text,
+      /not requested: pre-flight failed \(reviews v3: none on icp; 1 of 1 pod ready on iks, but iks has no Service reviews in default, through which pilot discovers its pods there: its traffic would fail\)/,
+    );
+    assert.equal(w.h.parents('C0NOSVC').length, 1, 'no approval message');
+  });
+
+  it('blocks the request when the primary has no remote secret for the remote running reviews v3', async () => {
+    await w.core('icp').deleteNamespacedSecret({ name: 'iriscluster', namespace: 'istio-system' });
+    await w.h.command('route apply reviews-v3', { user: ALICE, channel: 'C0NOSECRET' });
+    const parent = await w.h.waitForVerdict('C0NOSECRET', '/mesh route apply reviews-v3');
+    assert.match(
+      parent.text,
+      /pre-flight failed \(reviews v3: none on icp; 1 of 1 pod ready on iks, but icp has no remote secret for iks \(looked for "iriscluster" in istio-system\), so pilot knows no endpoints there: its traffic would fail\)/,
+    );
+  });
+
+  it("blocks a route whose DestinationRule's TLS mode does not fit the mesh's mutual TLS", async () => {
+    // istio-demo-auth's mesh config turns mutual TLS on mesh-wide; the reviews rule switches it off.
+    await w.core('icp').createNamespacedConfigMap({
+      namespace: 'istio-system',
+      body: {
+        metadata: { name: 'istio', namespace: 'istio-system' },
+        data: { mesh: 'authPolicy: MUTUAL_TLS\n' },
+      },
+    });
+    const dr = {
+      group: 'networking.istio.io',
+      version: 'v1alpha3',
+      namespace: 'default',
+      plural: 'destinationrules',
+      name: 'reviews',
+    };
+    const live = (await w.kube('icp').getNamespacedCustomObject(dr)) as { spec: Record<string, unknown> };
+    await w.kube('icp').replaceNamespacedCustomObject({
+      ...dr,
+      body: { ...live, spec: { ...live.spec, trafficPolicy: { tls: { mode: 'DISABLE' } } } },
+    });
+    await w.h.command('route apply reviews-v3', { user: ALICE, channel: 'C0TLS' });
+    const parent = await w.h.waitForVerdict('C0TLS', '/mesh route apply reviews-v3');
+    assert.match(
+      parent.text,
+      /pre-flight failed \(reviews v3: DestinationRule reviews sets tls\.mode DISABLE, but the mesh requires mutual TLS \(authPolicy: MUTUAL_TLS in ConfigMap istio-system\/istio on icp\)/,
+    );
+  });
+
   it('blocks the request when the VPN tunnel to the only cluster running reviews v3 is down', async () => {
     w.sim.faults.setTunnel('icp', 'iks', 'down');
     await w.h.command('route apply reviews-jason-v2-v3', { user: ALICE, channel: 'C0TUNNEL' });
@@ -335,5 +385,29 @@ describe('/mesh route apply behind approval, against the simulated clusters', ()
     assert.match(lines, /\*applied\* rollback by <@U0DAVE>/);
     assert.match(lines, /\*requested\* rollback by <@U0ALICE>/);
     assert.match(lines, /\*applied\* reviews-50-v3 by <@U0BOB>/);
+  });
+
+  it('creates a VirtualService that does not exist yet and deletes it on rollback, within the shipped RBAC', async () => {
+    // The reviews routes removed as an admin would: the preset's VirtualService must be created.
+    await w.kube('icp').deleteNamespacedCustomObject({
+      group: 'networking.istio.io',
+      version: 'v1alpha3',
+      namespace: 'default',
+      plural: 'virtualservices',
+      name: 'reviews',
+    });
+    await w.h.command('route apply reviews-v3', { user: ALICE, channel: 'C0CREATE' });
+    const approval = await w.approval('C0CREATE');
+    await w.approve('C0CREATE', BOB);
+    await waitFor('the apply', () => /Applied\* at/.test(w.message('C0CREATE', approval.ts).text));
+    assert.deepEqual((await w.vs('icp', 'reviews'))?.spec, presetSpec('reviews-v3'));
+    assert.ok(w.requestsTo('icp').some((l) => l.startsWith('POST ') && l.includes('/virtualservices')));
+    await waitFor('locks released', async () => (await redis.keys(`${w.h.prefix}:lock:*`)).length === 0);
+
+    await w.h.command('route rollback', { user: ALICE, channel: 'C0UNCREATE' });
+    const undo = await w.approval('C0UNCREATE');
+    await w.approve('C0UNCREATE', DAVE);
+    await waitFor('the rollback', () => /Applied\* at/.test(w.message('C0UNCREATE', undo.ts).text));
+    assert.equal(await w.vs('icp', 'reviews'), undefined, 'the VirtualService the apply created is gone');
   });
 });

@@ -97,7 +97,13 @@ describe('approval state, locks and audit in Redis', () => {
     const log = pino({ level: 'silent' });
     const auditPrefix = `${prefix}-audit`;
     try {
-      const audit = createAudit({ redis, prefix: auditPrefix, retentionMs: 60_000, log });
+      const audit = createAudit({
+        redis,
+        prefix: auditPrefix,
+        retentionMs: 60_000,
+        maxEntries: 100_000,
+        log,
+      });
       // An entry from two minutes ago, written as the stream would have it then.
       await redis.xadd(
         `${auditPrefix}:audit`,

@@ -98,7 +98,7 @@ const bare = await startProcess(
 const bareUrl = `http://127.0.0.1:${bare.match[1]}`;
 const app = await startProcess(
   ['src/main.ts', 'app'],
-  { ...env, PORT: String(appPort) },
+  { ...env, PORT: String(appPort), OPS_PORT: String(await freePort()) },
   /Slack app listening/,
 );
 const appUrl = `http://127.0.0.1:${appPort}`;
@@ -119,7 +119,7 @@ const expected = requested.size;
 const started = performance.now();
 const worker = await startProcess(
   ['src/main.ts', 'worker'],
-  { ...env, PORT: String(await freePort()) },
+  { ...env, PORT: String(await freePort()), OPS_PORT: String(await freePort()) },
   /worker started/,
 );
 const answeredCount = async () => {

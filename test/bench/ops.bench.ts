@@ -44,10 +44,18 @@ const env = {
 };
 const appPort = await freePort();
 const app = (
-  await startProcess(['src/main.ts', 'app'], { ...env, PORT: String(appPort) }, /Slack app listening/)
+  await startProcess(
+    ['src/main.ts', 'app'],
+    { ...env, PORT: String(appPort), OPS_PORT: String(await freePort()) },
+    /Slack app listening/,
+  )
 ).proc;
 const worker = (
-  await startProcess(['src/main.ts', 'worker'], { ...env, PORT: String(await freePort()) }, /worker started/)
+  await startProcess(
+    ['src/main.ts', 'worker'],
+    { ...env, PORT: String(await freePort()), OPS_PORT: String(await freePort()) },
+    /worker started/,
+  )
 ).proc;
 await new Promise((r) => setTimeout(r, 3000));
 const idle = { app: rssMiB(app.pid!), worker: rssMiB(worker.pid!) };
@@ -131,7 +139,7 @@ const rawWorker = (p: string) =>
   });
 const ourWorker = (p: string) =>
   startWorker({
-    redisUrl: REDIS_URL,
+    redisTarget: REDIS_URL,
     prefix: p,
     concurrency: config.jobs.concurrency,
     log: quiet,

@@ -35,7 +35,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 async function measure(dir: string): Promise<{ status: number; plan: number; summary: string }> {
   const configYaml = `clusters:
   - { name: icp, role: primary, kubeconfig: ./icp.kubeconfig }
-  - { name: iks, role: remote, kubeconfig: ./iks.kubeconfig }
+  - { name: iks, role: remote, kubeconfig: ./iks.kubeconfig, remoteSecret: iriscluster }
 access:
   operators: [U0ALICE]
   approvers: [U0ALICE, U0BOB]

@@ -39,7 +39,7 @@ async function main(): Promise<void> {
     configYaml: `
 clusters:
   - {name: icp, role: primary, kubeconfig: ./icp.kubeconfig}
-  - {name: iks, role: remote, kubeconfig: ./iks.kubeconfig}
+  - {name: iks, role: remote, kubeconfig: ./iks.kubeconfig, remoteSecret: iriscluster}
 access:
   operators: [U0ALICE]
   approvers: [U0BOB]

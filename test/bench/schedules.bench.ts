@@ -106,6 +106,7 @@ async function lateness() {
       REDIS_URL,
       REDIS_PREFIX: prefix,
       PORT: '0',
+      OPS_PORT: '0',
       LOG_LEVEL: 'warn',
     },
     'worker',

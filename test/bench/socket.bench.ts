@@ -79,6 +79,7 @@ const app = (
       REDIS_PREFIX: prefix,
       MESHOPS_CONFIG: join(dir, 'meshops.yaml'),
       PORT: String(await freePort()),
+      OPS_PORT: String(await freePort()),
       LOG_LEVEL: 'info',
     },
     /Slack app in Socket Mode/,

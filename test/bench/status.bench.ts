@@ -45,7 +45,9 @@ async function target(size: number): Promise<Target> {
     proc: started.proc,
     names: started.match[1]!.split(',').map((e) => e.split(':') as [string, string]),
   };
-  const configYaml = `clusters:\n${sim.names.map(([n, r]) => `  - { name: ${n}, role: ${r}, kubeconfig: ./${n}.kubeconfig }`).join('\n')}
+  // The seed's one remote keeps its secret iriscluster; generated remotes' secrets are named after them.
+  const secret = (n: string) => (n === 'iks' ? ', remoteSecret: iriscluster' : '');
+  const configYaml = `clusters:\n${sim.names.map(([n, r]) => `  - { name: ${n}, role: ${r}, kubeconfig: ./${n}.kubeconfig${secret(n)} }`).join('\n')}
 access: { rateLimit: { commands: 1000, per: 1m } }\n`;
   const h = await startHarness({
     configYaml,

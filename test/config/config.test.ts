@@ -233,6 +233,7 @@ describe('start-up with bad settings', () => {
         SLACK_BOT_TOKEN: 'xoxb-1-2-3',
         MESHOPS_CONFIG: file,
         PORT: '0',
+        OPS_PORT: '0',
       },
       encoding: 'utf8',
       timeout: 20_000,

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { userRef } from '../../src/chat/mrkdwn.ts';
 import { findButton, messageToHtml } from '../../src/console/render.ts';
 import { actions, button, context, divider, fields, header, section } from '../../src/slack/render/blocks.ts';
 
@@ -12,7 +13,7 @@ describe('Block Kit as the console shows it', () => {
       header(':red_circle: Mesh status: down'),
       section('*iks* unreachable'),
       fields(['*pilot*\n1/1', '*telemetry*\n0/1']),
-      context('checked by <@U0BOB>'),
+      context(`checked by ${userRef('U0BOB')}`),
       divider(),
       actions(
         button('Approve', 'mesh.approve', 'ap-1', 'primary'),

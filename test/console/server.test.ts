@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { REJECT_ACTION } from '../../src/approvals/types.ts';
 import { parseEnv } from '../../src/config/env.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import { type SlackConsole, startConsole, type ViewMessage } from '../../src/console/server.ts';
@@ -99,7 +101,7 @@ describe('the console as Slack for a real meshops', () => {
     unreachableKubeconfig(dir, 'icp');
     slackConsole = await startConsole({ workspace: WORKSPACE, signingSecret: SECRET });
     const handlers = defaultHandlers();
-    handlers.actions['mesh.echo'] = async (job, ctx) => {
+    handlers.actions[REJECT_ACTION] = async (job, ctx) => {
       clicks.push(job);
       await ctx.reply.ephemeral({ channel: job.channel, user: job.user, text: `echo ${job.value}` });
     };
@@ -113,6 +115,7 @@ describe('the console as Slack for a real meshops', () => {
           REDIS_URL,
           REDIS_PREFIX: prefix,
           PORT: '0',
+          OPS_PORT: '0',
           LOG_LEVEL: 'debug',
         },
         'all',
@@ -213,7 +216,7 @@ describe('the console as Slack for a real meshops', () => {
       body: JSON.stringify({
         channel: OPS,
         text: 'echo?',
-        blocks: [actions(button('Echo', 'mesh.echo', 'v-42'))],
+        blocks: [actions(button('Echo', REJECT_ACTION, 'v-42'))],
       }),
     });
     const { ts } = (await res.json()) as { ts: string };
@@ -222,7 +225,7 @@ describe('the console as Slack for a real meshops', () => {
       channel: OPS,
       ts,
       blockId: 'b0',
-      actionId: 'mesh.echo',
+      actionId: REJECT_ACTION,
     });
     assert.equal(click.status, 200);
     const job = await waitFor('the click to reach the worker', () => clicks[0]);
@@ -241,6 +244,64 @@ describe('the console as Slack for a real meshops', () => {
       actionId: 'mesh.nope',
     });
     assert.equal(missing.status, 404);
+  });
+
+  it('refuses a command or click posted by another site, and every body that is not JSON', async () => {
+    const before = slackConsole.slack.messages.length;
+    const body = JSON.stringify({ user: 'U0ALICE', channel: OPS, text: '/mesh route apply reviews-v3' });
+    const attempts: [string, Record<string, string>, string][] = [
+      // What a form or a no-cors fetch on any web page can send without a preflight.
+      ['text/plain', { 'content-type': 'text/plain' }, body],
+      [
+        'a form',
+        { 'content-type': 'application/x-www-form-urlencoded' },
+        `payload=${encodeURIComponent(body)}`,
+      ],
+      ['another origin', { 'content-type': 'application/json', origin: 'https://evil.example' }, body],
+      ['cross-site fetch', { 'content-type': 'application/json', 'sec-fetch-site': 'cross-site' }, body],
+    ];
+    for (const [what, headers, payload] of attempts) {
+      for (const path of ['command', 'click']) {
+        const res = await fetch(`${slackConsole.url}console/${path}`, {
+          method: 'POST',
+          headers,
+          body: payload,
+        });
+        assert.equal(res.status, 403, `${what} to ${path}`);
+      }
+    }
+    // fetch cannot set Host: a page on a name re-bound to this machine, as the browser sends it.
+    const u = new URL(`${slackConsole.url}console/command`);
+    const rebound = await new Promise<number>((resolve, reject) =>
+      request(
+        {
+          host: u.hostname,
+          port: u.port,
+          path: u.pathname,
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            host: `evil.example:${u.port}`,
+            origin: `http://evil.example:${u.port}`,
+          },
+        },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      )
+        .on('error', reject)
+        .end(body),
+    );
+    assert.equal(rebound, 403, 'a re-bound name');
+    assert.equal(slackConsole.slack.messages.length, before, 'nothing reached the bot');
+    const own = new URL(slackConsole.url).origin;
+    const res = await fetch(`${slackConsole.url}console/command`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: own, 'sec-fetch-site': 'same-origin' },
+      body: JSON.stringify({ user: 'U0ALICE', channel: OPS, text: '/mesh help' }),
+    });
+    assert.equal(res.status, 200, 'the console page itself still posts');
   });
 
   it('refuses input that names no user or channel of the workspace', async () => {
@@ -275,6 +336,7 @@ describe('the console when the bot does not take the request', () => {
             REDIS_URL,
             REDIS_PREFIX: prefix,
             PORT: '0',
+            OPS_PORT: '0',
             LOG_LEVEL: 'silent',
           },
           'app',

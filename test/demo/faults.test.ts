@@ -5,13 +5,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { FaultPanel } from '../../src/console/server.ts';
-import { ADDED_RTT_MS, simFaultPanel } from '../../src/demo/faults.ts';
+import { ADDED_RTT_MS, BLACK_HOLE_MTU, simFaultPanel } from '../../src/demo/faults.ts';
 import { type SimMesh, startSimMesh } from '../../src/sim/index.ts';
 import { routeReviews } from '../sim/helpers.ts';
 
 /** The parts of a simulated pod the assertions read. */
 interface PodView {
   metadata: { name: string; labels?: Record<string, string> };
+  spec: { nodeName: string };
   status: {
     podIP: string;
     containerStatuses: { name: string; state?: { waiting?: { reason?: string }; running?: object } }[];
@@ -49,8 +50,10 @@ describe('the demo’s fault panel drives the simulated mesh', () => {
     );
   /** A pod IP on each side of the tunnel, to ask the network model what a probe would see. */
   const route = () => {
-    const iksPod = sim.clusters.get('iks')!.state.list('pods', 'default')[0] as unknown as PodView;
-    return sim.network.route('icp', undefined, pilot().status.podIP, iksPod.status.podIP);
+    const reviews = (sim.clusters.get('iks')!.state.list('pods', 'default') as unknown as PodView[]).find(
+      (p) => p.metadata.labels?.app === 'reviews',
+    )!;
+    return sim.network.route('icp', pilot().spec.nodeName, pilot().status.podIP, reviews.status.podIP);
   };
 
   before(async () => {
@@ -73,6 +76,11 @@ describe('the demo’s fault panel drives the simulated mesh', () => {
         'Root expires in 5 days',
         'IKS on its own root',
         'IKS sidecar from Istio 1.2',
+        'Routes down on a node',
+        `MTU black hole (${BLACK_HOLE_MTU})`,
+        'One-way ESP',
+        'Missing service CIDR',
+        'TCP blocked, ICMP passes',
         'Break reviews-v3 (503 to 30 %)',
         'Slow reviews-v3 (+400 ms)',
         'Reset to healthy',

@@ -104,6 +104,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
       REDIS_URL: options.redisUrl ?? REDIS_URL,
       REDIS_PREFIX: prefix,
       PORT: '0',
+      OPS_PORT: '0',
       LOG_LEVEL: 'debug',
       ...options.env,
     },

@@ -2,8 +2,9 @@ import { KubeConfig } from '@kubernetes/client-node';
 import type { SimMesh } from '../../src/sim/index.ts';
 
 /**
- * The test's own view of a simulated cluster, as an SRE's kubectl would have it: one KubeConfig per cluster,
- * loaded once, from which each test world makes the API clients it reads and edits with.
+ * The test's own view of a simulated cluster, as an SRE's kubectl would have it (an administrator, outside
+ * meshops' RBAC): one KubeConfig per cluster, loaded once, from which each test world makes the API clients
+ * it reads and edits with.
  */
 export function kubeConfigs(sim: SimMesh): (cluster: string) => KubeConfig {
   const loaded = new Map<string, KubeConfig>();
@@ -11,21 +12,38 @@ export function kubeConfigs(sim: SimMesh): (cluster: string) => KubeConfig {
     let kc = loaded.get(cluster);
     if (!kc) {
       kc = new KubeConfig();
-      kc.loadFromFile(sim.kubeconfigPath(cluster));
+      kc.loadFromFile(sim.adminKubeconfigPath(cluster));
       loaded.set(cluster, kc);
     }
     return kc;
   };
 }
 
+/**
+ * A remote's `clusters[].remoteSecret`, as an SRE configures it after `kubectl get secret -n istio-system -l
+ * istio/multiCluster=true`: the name of the scenario's secret for that remote (the seed's iriscluster), which
+ * is also the name the shipped RBAC lets meshops read.
+ */
+export function remoteSecretOf(sim: SimMesh, cluster: string): string | undefined {
+  return sim.scenario.clusters.flatMap((c) => c.remoteSecrets).find((s) => s.cluster === cluster)?.name;
+}
+
+/** The `clusters:` part of a meshops config for a simulation, kubeconfigs by absolute path. */
+export function simClustersYaml(sim: SimMesh, options: { remoteSecrets?: boolean } = {}): string {
+  const lines = [...sim.clusters.values()].map((c) => {
+    const secret = options.remoteSecrets === false ? undefined : remoteSecretOf(sim, c.name);
+    return `  - { name: ${c.name}, role: ${c.role}, kubeconfig: ${sim.kubeconfigPath(c.name)}${secret ? `, remoteSecret: ${secret}` : ''} }`;
+  });
+  return `clusters:\n${lines.join('\n')}\n`;
+}
+
 /** The `clusters:` part of a meshops config for the seed simulation: icp the primary, iks the remote. */
-export function seedClustersYaml(sim: SimMesh): string {
-  return `clusters:
-  - name: icp
-    role: primary
-    kubeconfig: ${sim.kubeconfigPath('icp')}
-  - name: iks
-    role: remote
-    kubeconfig: ${sim.kubeconfigPath('iks')}
-`;
+export const seedClustersYaml = (sim: SimMesh) => simClustersYaml(sim);
+
+/** The same `clusters:` through the administrators' kubeconfigs, for test set-up made with meshops' own clients. */
+export function adminClustersYaml(sim: SimMesh): string {
+  const lines = [...sim.clusters.values()].map(
+    (c) => `  - { name: ${c.name}, role: ${c.role}, kubeconfig: ${sim.adminKubeconfigPath(c.name)} }`,
+  );
+  return `clusters:\n${lines.join('\n')}\n`;
 }

@@ -19,6 +19,12 @@ export function dropPrefix(prefix: string, url = REDIS_URL): Promise<void> {
 /** The audit log of the meshops under `prefix`, read as `/mesh audit` reads it; disconnect `redis` when done. */
 export function auditOf(prefix: string): { redis: Redis; audit: Audit } {
   const redis = new Redis(REDIS_URL);
-  const audit = createAudit({ redis, prefix, retentionMs: 86_400_000, log: pino({ level: 'silent' }) });
+  const audit = createAudit({
+    redis,
+    prefix,
+    retentionMs: 86_400_000,
+    maxEntries: 100_000,
+    log: pino({ level: 'silent' }),
+  });
   return { redis, audit };
 }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import type { KnownBlock } from '@slack/types';
 import { UnrecoverableError } from 'bullmq';
+import { toMrkdwn } from '../../src/chat/mrkdwn.ts';
 import type { PostMessage, ReplyPort, UpdateMessage } from '../../src/chat/reply.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import { createDispatch } from '../../src/jobs/dispatch.ts';
@@ -94,7 +95,8 @@ describe('dispatching a job to its handler', () => {
       summary: '2 clusters answer',
     });
     assert.equal(posts[0]?.thread_ts, undefined);
-    assert.match(posts[0]?.text ?? '', /requested by <@U0ME> — .*running/);
+    // The reply port gets meshops' text; the Slack poster turns its mention tokens into markup.
+    assert.match(toMrkdwn(posts[0]?.text ?? ''), /requested by <@U0ME> — .*running/);
     // Slack takes 50 blocks a message: the 60 go out as two replies in the thread.
     assert.deepEqual(
       posts.slice(1).map((p) => [p.thread_ts, p.blocks?.length]),

@@ -17,7 +17,14 @@ describe('the undici transport under client-node', () => {
   before(async () => {
     sim = await startSimMesh({ dir: mkdtempSync(join(tmpdir(), 'meshops-http-')) });
     icp = createCluster(
-      { name: 'icp', role: 'primary', kubeconfig: sim.kubeconfigPath('icp'), podCidrs: [], serviceCidrs: [] },
+      // The transport under test, not meshops' RBAC: an administrator writes the ConfigMap.
+      {
+        name: 'icp',
+        role: 'primary',
+        kubeconfig: sim.adminKubeconfigPath('icp'),
+        podCidrs: [],
+        serviceCidrs: [],
+      },
       5000,
     );
   });

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type Harness, startHarness, unreachableKubeconfig } from '../helpers/harness.ts';
+import { auditOf } from '../helpers/redis.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 describe('operations: rate limit, metrics, Slack failures', () => {
@@ -32,11 +33,45 @@ access:
       text: string;
     };
     assert.equal(fourth.response_type, 'ephemeral');
-    assert.match(fourth.text, /You have run 3 commands in the last 60 s.*Try again in \d+ s/);
+    assert.match(fourth.text, /You have sent 3 commands and clicks in the last 60 s.*Try again in \d+ s/);
     assert.equal((await h.command('clusters', { user: 'U0CALM', channel: 'C0RATE4' })).body, '');
     const rated = () => h.slack.messages.filter((m) => m.channel.startsWith('C0RATE') && !m.thread_ts);
     await waitFor('four verdicts', () => rated().filter((m) => /\*down\*/.test(m.text)).length === 4);
     assert.equal(rated().length, 4, 'the refused command posted nothing');
+  });
+
+  it('limits refused commands before the permission check, so a flood writes no audit entries', async () => {
+    const { redis, audit } = auditOf(h.prefix);
+    const refusals = async () =>
+      (await audit.latest(1000)).filter((e) => e.action === 'refused' && e.who === 'U0FLOOD').length;
+    const answers: string[] = [];
+    for (let i = 0; i < 10; i++)
+      answers.push((await h.command('route apply reviews-v3', { user: 'U0FLOOD', channel: 'C0FLOOD' })).body);
+    assert.equal(answers.filter((a) => /may be requested only by operators/.test(a)).length, 3);
+    assert.equal(answers.filter((a) => /You have sent 3 commands and clicks/.test(a)).length, 7);
+    await waitFor('the three refusals in the audit', async () => (await refusals()) === 3);
+    redis.disconnect();
+  });
+
+  it('limits button clicks too: a click over the limit is answered and never queued', async () => {
+    for (let i = 0; i < 3; i++)
+      await h.click({
+        user: 'U0CLICKY',
+        channel: 'C0CLICK',
+        messageTs: '1.000001',
+        actionId: 'mesh.approve',
+        value: `ap-${i}`,
+      });
+    const res = await h.click({
+      user: 'U0CLICKY',
+      channel: 'C0CLICK',
+      messageTs: '1.000001',
+      actionId: 'mesh.approve',
+      value: 'ap-9',
+    });
+    const [answer] = await waitFor('the ephemeral answer', () => h.slack.responses.get(res.responseId));
+    assert.match(String(answer!.text), /You have sent 3 commands and clicks.*this click was not recorded/);
+    assert.match(h.logs.text(), /"user":"U0CLICKY".*"action":"mesh\.approve".*button click rate-limited/);
   });
 
   it('retries a Slack 5xx and still delivers the reply', async () => {
@@ -48,7 +83,7 @@ access:
   });
 
   it('exposes Prometheus metrics for commands, jobs, Slack errors, cluster errors and the queue', async () => {
-    const text = await (await fetch(`${h.meshops.url}/metrics`)).text();
+    const text = await (await fetch(`${h.meshops.opsUrl}/metrics`)).text();
     assert.match(text, /meshops_commands_total\{subcommand="clusters",outcome="queued"\} [4-9]/);
     assert.match(text, /meshops_commands_total\{subcommand="clusters",outcome="rate_limited"\} 1/);
     assert.match(text, /meshops_job_duration_seconds_count\{job="clusters",outcome="completed"\} \d+/);

@@ -34,7 +34,7 @@ describe('when Redis goes away', () => {
     await redis.down();
     await waitFor(
       '/readyz to turn unready',
-      async () => (await fetch(`${h.meshops.url}/readyz`)).status === 503,
+      async () => (await fetch(`${h.meshops.opsUrl}/readyz`)).status === 503,
     );
 
     const res = await h.command('clusters', { channel: 'C0NOREDIS' });
@@ -47,7 +47,7 @@ describe('when Redis goes away', () => {
     await redis.up();
     await waitFor(
       '/readyz to recover',
-      async () => (await fetch(`${h.meshops.url}/readyz`)).status === 200,
+      async () => (await fetch(`${h.meshops.opsUrl}/readyz`)).status === 200,
       20_000,
     );
     await waitFor(

@@ -31,6 +31,7 @@ describe('a worker killed mid-job', () => {
       REDIS_URL,
       REDIS_PREFIX: h.prefix,
       PORT: '0',
+      OPS_PORT: '0',
       LOG_LEVEL: 'warn',
     };
     const child = spawn(

@@ -62,7 +62,7 @@ async function world(fail?: (run: JobRun) => Error | undefined) {
   const { seen, dispatch } = recording(fail);
   const done: string[] = [];
   const worker = startWorker({
-    redisUrl: REDIS_URL,
+    redisTarget: REDIS_URL,
     prefix,
     concurrency: 2,
     log: createLogger('debug', new LogSink()),
@@ -145,7 +145,9 @@ describe('the queue between the app and the worker', () => {
   });
 
   it('the producer says the queue is unavailable when Redis does not answer', async () => {
-    const producer = createProducer(`redis://127.0.0.1:${await freePort()}`, uniquePrefix('down'), 500);
+    const producer = createProducer(`redis://127.0.0.1:${await freePort()}`, uniquePrefix('down'), {
+      addTimeoutMs: 500,
+    });
     await assert.rejects(producer.enqueue(command), QueueUnavailableError);
     await producer.close();
   });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { KnownBlock } from '@slack/types';
+import { toMrkdwn } from '../../src/chat/mrkdwn.ts';
 import type { ScheduleConfig } from '../../src/config/schema.ts';
 import {
   mentionOf,
@@ -50,9 +51,9 @@ function view(findings: number, extra: Partial<RunView> = {}): RunView {
 
 describe('scheduled post rendering', () => {
   it('mentions users as <@U…> and user groups as <!subteam^S…>', () => {
-    assert.equal(mentionOf('U0ALICE'), '<@U0ALICE>');
-    assert.equal(mentionOf('W0ALICE'), '<@W0ALICE>');
-    assert.equal(mentionOf('S0ONCALL'), '<!subteam^S0ONCALL>');
+    assert.equal(toMrkdwn(mentionOf('U0ALICE')), '<@U0ALICE>');
+    assert.equal(toMrkdwn(mentionOf('W0ALICE')), '<@W0ALICE>');
+    assert.equal(toMrkdwn(mentionOf('S0ONCALL')), '<!subteam^S0ONCALL>');
   });
 
   it('a digest shows the verdict, the time in the zone, each check and today’s counts', () => {
@@ -95,7 +96,7 @@ describe('scheduled post rendering', () => {
     const v = view(1);
     const t = compare({ verdict: 'healthy', findings: [], at: 0 }, v.outcome);
     const m = renderChange(v, t);
-    assert.match(m.text, /healthy → degraded\* <!subteam\^S0ONCALL> at 09:00/);
+    assert.match(toMrkdwn(m.text), /healthy → degraded\* <!subteam\^S0ONCALL> at 09:00/);
     assert.match(text(m.blocks), /\*New\*\\n:warning: icp: component c0/);
   });
 

@@ -34,11 +34,15 @@ async function apiError(promise: Promise<unknown>): Promise<{ code: number; stat
 
 describe('kubeconfig and authentication', () => {
   it('writes one kubeconfig per cluster whose context is the cluster name', () => {
-    const kc = kubeConfig(t.mesh, 'iks');
+    const kc = new k8s.KubeConfig();
+    kc.loadFromFile(t.mesh.kubeconfigPath('iks'));
     assert.equal(kc.getCurrentContext(), 'iks');
     assert.equal(kc.getCurrentCluster()?.server, t.mesh.clusters.get('iks')!.url);
     assert.match(kc.getCurrentCluster()?.server ?? '', /^https:\/\/127\.0\.0\.1:\d+$/);
     assert.equal(kc.getCurrentUser()?.token, t.mesh.clusters.get('iks')!.token);
+    const admin = kubeConfig(t.mesh, 'iks');
+    assert.equal(admin.getCurrentCluster()?.server, t.mesh.clusters.get('iks')!.url);
+    assert.notEqual(admin.getCurrentUser()?.token, t.mesh.clusters.get('iks')!.token, 'a token of its own');
   });
 
   it('answers 401 without a token or with a wrong one', async () => {
@@ -70,7 +74,7 @@ describe('discovery', () => {
     const groups = JSON.parse((await raw(t.mesh, 'icp', 'GET', '/apis')).body);
     assert.deepEqual(
       groups.groups.map((g: { name: string }) => g.name),
-      ['apps', 'discovery.k8s.io', 'networking.istio.io'],
+      ['apps', 'discovery.k8s.io', 'rbac.authorization.k8s.io', 'networking.istio.io'],
     );
     for (const v of ['v1', 'v1beta1', 'v1alpha3']) {
       const list = JSON.parse((await raw(t.mesh, 'icp', 'GET', `/apis/networking.istio.io/${v}`)).body);
@@ -164,9 +168,10 @@ describe('core resources', () => {
     });
     assert.deepEqual(
       secrets.items.map((s) => s.metadata?.name),
-      ['iks'],
+      ['iriscluster'],
+      "the seed's secret name",
     );
-    const remoteKubeconfig = parse(Buffer.from(secrets.items[0]!.data!.iks!, 'base64').toString());
+    const remoteKubeconfig = parse(Buffer.from(secrets.items[0]!.data!.iriscluster!, 'base64').toString());
     assert.equal(remoteKubeconfig.clusters[0].cluster.server, t.mesh.clusters.get('iks')!.url);
     const svc = await core.readNamespacedService({ name: 'istio-pilot', namespace: 'istio-system' });
     assert.deepEqual(

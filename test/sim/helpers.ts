@@ -27,9 +27,10 @@ export async function startTestMesh(options: Omit<SimMeshOptions, 'dir'> = {}) {
   };
 }
 
+/** An administrator's view: the simulation's API semantics, outside RBAC (test/sim/rbac.test.ts covers that). */
 export function kubeConfig(mesh: SimMesh, cluster: string): k8s.KubeConfig {
   const kc = new k8s.KubeConfig();
-  kc.loadFromFile(mesh.kubeconfigPath(cluster));
+  kc.loadFromFile(mesh.adminKubeconfigPath(cluster));
   return kc;
 }
 
@@ -88,7 +89,7 @@ export interface RawResponse {
   body: string;
 }
 
-/** A plain HTTPS request to a simulated cluster, with its CA and (by default) its token. */
+/** A plain HTTPS request to a simulated cluster, with its CA and (by default) an administrator's token. */
 export function raw(
   mesh: SimMesh,
   cluster: string,
@@ -97,7 +98,8 @@ export function raw(
   options: { headers?: Record<string, string>; body?: string; token?: string | null } = {},
 ): Promise<RawResponse> {
   const handle = mesh.clusters.get(cluster)!;
-  const token = options.token === undefined ? handle.token : options.token;
+  const token =
+    options.token === undefined ? kubeConfig(mesh, cluster).getCurrentUser()?.token : options.token;
   return new Promise((resolve, reject) => {
     const req = request(
       `${handle.url}${path}`,

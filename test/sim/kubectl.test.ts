@@ -10,6 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import * as k8s from '@kubernetes/client-node';
 import type { Json } from '../../src/sim/cluster/store.ts';
+import { shippedRbac } from '../../src/sim/index.ts';
 import { kubeConfig, podNamed, startTestMesh } from './helpers.ts';
 
 function kubectlVersion(): string | undefined {
@@ -38,11 +39,20 @@ interface Run {
   stderr: string;
 }
 
+/** kubectl as an administrator; `kubectlAsMeshops` uses meshops' kubeconfig, under the shipped RBAC. */
 function kubectl(cluster: string, ...args: string[]): Promise<Run> {
+  return kubectlWith(t.mesh.adminKubeconfigPath(cluster), args);
+}
+
+function kubectlAsMeshops(cluster: string, ...args: string[]): Promise<Run> {
+  return kubectlWith(t.mesh.kubeconfigPath(cluster), args);
+}
+
+function kubectlWith(kubeconfig: string, args: string[]): Promise<Run> {
   return new Promise((resolve) => {
     execFile(
       'kubectl',
-      ['--kubeconfig', t.mesh.kubeconfigPath(cluster), ...args],
+      ['--kubeconfig', kubeconfig, ...args],
       // A private HOME keeps kubectl's discovery cache per run.
       { env: { ...process.env, HOME: home, KUBECONFIG: '' }, encoding: 'utf8' },
       (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
@@ -52,7 +62,9 @@ function kubectl(cluster: string, ...args: string[]): Promise<Run> {
 
 before(async () => {
   if (!installed) return;
-  t = await startTestMesh();
+  // The shipped RBAC given explicitly: this file provokes a 403 on purpose, which the suite's record of
+  // meshops' requests (test/deploy/rbac-usage.check.ts) must not count as a missing grant.
+  t = await startTestMesh({ rbac: { icp: shippedRbac('primary'), iks: shippedRbac('remote') } });
   home = await mkdtemp(join(tmpdir(), 'meshops-kubectl-'));
 });
 after(async () => {
@@ -157,8 +169,13 @@ describe('kubectl 1.32 against the simulation', () => {
       /Error from server \(Forbidden\): pods ".*" is forbidden: User ".*" cannot create resource "pods\/exec"/,
     );
     t.mesh.faults.forbidExec('iks', '*', false);
+    const secrets = await kubectlAsMeshops('iks', 'get', 'secrets', '-n', 'istio-system');
+    assert.match(
+      secrets.stderr,
+      /Error from server \(Forbidden\): secrets is forbidden: User "system:serviceaccount:meshops-access:meshops" cannot list resource "secrets" in API group "" in the namespace "istio-system"/,
+    );
     t.mesh.faults.revokeToken('iks');
-    const denied = await kubectl('iks', 'get', 'pods');
+    const denied = await kubectlAsMeshops('iks', 'get', 'pods');
     assert.match(denied.stderr, /You must be logged in to the server/);
     t.mesh.faults.revokeToken('iks', false);
   });

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import {
   type ConnView,
@@ -42,6 +43,8 @@ function sa(conn: ConnView, overrides: Partial<SaView> = {}): SaView {
     bytesOut: 3014849,
     packetsIn: 37510,
     packetsOut: 54623,
+    localTs: conn.localSubnets,
+    remoteTs: conn.remoteSubnets,
     ...overrides,
   };
 }
@@ -75,6 +78,23 @@ describe('strongSwan stroke output', () => {
     assert.match(text, /^ {9}foo\[21\]: ESTABLISHED/m);
     assert.equal(text.split('\n')[0], expected.split('\n')[0]);
     assert.equal(text.split('\n')[1], expected.split('\n')[1]);
+  });
+
+  it('statusall: a CHILD SA that carried nothing prints bare zero counters (strongSwan 5.9.8 capture)', () => {
+    const captured = readFileSync(
+      new URL('../fixtures/vpn/captured/ipsec-statusall_up_icp.txt', import.meta.url),
+      'utf8',
+    );
+    const counters = (t: string) => /AES_CBC_\d+\/HMAC_SHA2_256_128, (.*), rekeying/.exec(t)?.[1];
+    const text = renderStatusAll(daemon, [
+      sa(site2site, { bytesIn: 0, packetsIn: 0, bytesOut: 0, packetsOut: 0 }),
+    ]);
+    assert.equal(counters(text), counters(captured));
+    assert.equal(counters(text), '0 bytes_i, 0 bytes_o');
+    const one = renderStatusAll(daemon, [
+      sa(site2site, { bytesIn: 0, packetsIn: 0, bytesOut: 84, packetsOut: 1 }),
+    ]);
+    assert.equal(counters(one), '0 bytes_i, 84 bytes_o (1 pkt, 0s ago)');
   });
 
   it('status: ESTABLISHED + INSTALLED (IBM strongSwan chart README)', () => {

@@ -1,5 +1,6 @@
 import type { MeshConfig } from '../../config/schema.ts';
-import { strongswanNamespace } from '../../config/vpn.ts';
+import { strongswanSelector } from '../../config/vpn-pods.ts';
+import type { KubeFailure } from '../../kube/errors.ts';
 import type { Clusters } from '../../kube/registry.ts';
 import { detectDrift, primaryControlPlane, remoteControlPlane } from './drift.ts';
 import { componentReport, dataPlaneReport, remoteSecretReports, unreachable } from './evaluate.ts';
@@ -26,7 +27,7 @@ import { injectorDown, workloadFindings } from './workloads.ts';
 
 /** What the check needs from a job context; a scheduler passes the same. */
 export interface StatusCheckDeps {
-  config: Pick<MeshConfig, 'istio' | 'checks'> & Partial<Pick<MeshConfig, 'vpn'>>;
+  config: Pick<MeshConfig, 'istio' | 'checks' | 'vpn'>;
   clusters: Clusters;
   now?: () => number;
 }
@@ -94,7 +95,7 @@ function judge(s: ClusterSnapshot, primary: Primary | undefined, remotes: readon
       report.remoteSecrets = remoteSecretReports(s.remoteSecrets.value, remotes);
       drafts.push(...remoteSecretFindings(cluster, setup.profile, setup.namespace, report.remoteSecrets));
     } else {
-      drafts.push(notChecked(cluster, 'remote secrets', 'remote-secrets', s.remoteSecrets.failure.reason));
+      drafts.push(remoteSecretsNotChecked(cluster, setup.namespace, s.remoteSecrets.failure));
     }
   }
 
@@ -188,6 +189,24 @@ function snapshotSidecars(s: ClusterSnapshot): SidecarPods {
   };
 }
 
+/**
+ * meshops reads remote secrets only by the names its RBAC grants (deploy/rbac/primary.yaml): a 403 means the
+ * name it tried is not the one granted, or the grant lacks it.
+ */
+function secretGrantAction(namespace: string, failure: KubeFailure): { action?: string } {
+  if (failure.kind !== 'forbidden') return {};
+  return {
+    action: `list the remote secrets with kubectl get secret -n ${namespace} -l istio/multiCluster=true, set clusters[].remoteSecret of each remote to its secret, and list the same names in the resourceNames of the Role meshops-remote-secrets (deploy/rbac/primary.yaml)`,
+  };
+}
+
+function remoteSecretsNotChecked(cluster: string, namespace: string, failure: KubeFailure): Draft {
+  return {
+    ...notChecked(cluster, 'remote secrets', 'remote-secrets', failure.reason),
+    ...secretGrantAction(namespace, failure),
+  };
+}
+
 /** A remote's secret lives on the primary: judged there although the primary is not reported. */
 function ownRemoteSecret(remote: string, primary: ClusterSnapshot): Draft[] {
   const what = `its remote secret on ${primary.cluster}`;
@@ -195,7 +214,12 @@ function ownRemoteSecret(remote: string, primary: ClusterSnapshot): Draft[] {
     return [notChecked(remote, what, 'remote-secret', `${primary.cluster} is not reachable`)];
   if (!primary.remoteSecrets) return [];
   if (!primary.remoteSecrets.ok)
-    return [notChecked(remote, what, 'remote-secret', primary.remoteSecrets.failure.reason)];
+    return [
+      {
+        ...notChecked(remote, what, 'remote-secret', primary.remoteSecrets.failure.reason),
+        ...secretGrantAction(primary.setup.namespace, primary.remoteSecrets.failure),
+      },
+    ];
   const reports = remoteSecretReports(primary.remoteSecrets.value, [remote]);
   return remoteSecretFindings(primary.cluster, primary.setup.profile, primary.setup.namespace, reports);
 }
@@ -224,8 +248,14 @@ export async function runStatusCheck(
       asked.map((c) =>
         gatherCluster(c, istioSetup(config, c.config), {
           timeoutMs: config.checks.clusterTimeout,
-          remotes: clusters.remotes.map((r) => r.name),
-          vpnNamespace: strongswanNamespace(config, c.config),
+          remotes: clusters.remotes.map((r) => ({
+            name: r.name,
+            server: r.server,
+            ...(r.config.remoteSecret ? { secret: r.config.remoteSecret } : {}),
+          })),
+          // The IPsec gateway only: a probe pod elsewhere may well belong in the mesh.
+          vpnPods: [strongswanSelector(config, c)],
+          vpnNamespace: strongswanSelector(config, c).namespace,
           ...(deps.now ? { now: deps.now } : {}),
         }),
       ),

@@ -26,6 +26,10 @@ export interface LiveComponent {
   live: string[];
   /** Service addresses that also reach it and survive pod restarts (ClusterIP, LoadBalancer). */
   stable: string[];
+  /** The address a repair points at: the newest Ready pod (the one a finished rollout keeps). */
+  target?: string;
+  /** Why no address can be trusted yet: not every pod is Ready, so a rollout (or a failing pod) is under way. */
+  unsettled?: string;
 }
 
 export interface PrimaryControlPlane {
@@ -54,8 +58,10 @@ export interface DriftFinding {
   configuredHost: string;
   live: string[];
   stable: string[];
-  /** The value to write instead (same port, first live address); absent when nothing is live. */
+  /** The value to write instead (same port, the component's target); absent when there is none. */
   suggested?: string;
+  /** Why the repair must wait (the component's rollout is in progress). */
+  unsettled?: string;
 }
 
 /** Compares what the remote was given with where the primary's components answer now. */
@@ -66,7 +72,7 @@ export function detectDrift(remote: RemoteControlPlane, primary: PrimaryControlP
     // A component the primary's profile does not run (e.g. overridden away) cannot be judged.
     if (!now) continue;
     if (now.live.includes(address.host) || now.stable.includes(address.host)) continue;
-    const target = now.live[0];
+    const target = now.unsettled ? undefined : (now.target ?? now.live[0]);
     findings.push({
       remote: remote.cluster,
       primary: primary.cluster,
@@ -78,6 +84,7 @@ export function detectDrift(remote: RemoteControlPlane, primary: PrimaryControlP
       live: now.live,
       stable: now.stable,
       ...(target ? { suggested: address.value.replace(address.host, target) } : {}),
+      ...(now.unsettled ? { unsettled: now.unsettled } : {}),
     });
   }
   return findings;
@@ -119,15 +126,29 @@ export function primaryControlPlane(snapshot: ClusterSnapshot): {
   for (const { spec, pods: fetched } of snapshot.components) {
     const pods = take(`${spec.name} pods`, fetched);
     if (!pods) continue;
+    // Ready or not: a crash-looping pod keeps its IP, so its address has not drifted (the component
+    // finding covers it); a pod being deleted has given its address up.
+    const running = pods.filter((p) => p.state.ip && !p.state.terminating && !p.state.finished);
+    const ready = running.filter((p) => p.state.healthy);
+    const counted = pods.filter((p) => !p.state.terminating && !p.state.finished);
+    // During a rollout the old pod is about to go: the newest Ready pod is the one that stays.
+    const newest = [...ready].sort((a, b) =>
+      (b.state.createdAt ?? '').localeCompare(a.state.createdAt ?? ''),
+    )[0];
     components[spec.name] = {
-      // Ready or not: a crash-looping pod keeps its IP, so its address has not drifted (the component
-      // finding covers it); a pod being deleted has given its address up.
-      live: pods
-        .filter((p) => p.state.ip && !p.state.terminating && !p.state.finished)
-        .map((p) => p.state.ip!),
+      live: running.map((p) => p.state.ip!),
       stable: services
         .filter((svc) => pods.some((p) => selects(svc.selector, p.labels)))
         .flatMap((svc) => svc.addresses),
+      ...(newest ? { target: newest.state.ip! } : {}),
+      ...(ready.length < counted.length
+        ? {
+            unsettled: `${ready.length} of ${counted.length} ${spec.name} pods Ready on ${snapshot.cluster} (${counted
+              .filter((p) => !p.state.healthy)
+              .map((p) => `${p.state.name} ${p.state.status}`)
+              .join(', ')}): a rollout is in progress or a pod is failing`,
+          }
+        : {}),
     };
   }
   if (snapshot.setup.profile === 'modern') {
@@ -136,7 +157,11 @@ export function primaryControlPlane(snapshot: ClusterSnapshot): {
       const external = services
         .filter((svc) => gateway.value.some((p) => selects(svc.selector, p.labels)))
         .flatMap((svc) => svc.external);
-      components[ISTIOD_COMPONENT] = { live: external, stable: [] };
+      components[ISTIOD_COMPONENT] = {
+        live: external,
+        stable: [],
+        ...(external[0] ? { target: external[0] } : {}),
+      };
     }
   }
   return { state, problems };

@@ -1,7 +1,7 @@
 import type { ComponentSpec } from '../../config/schema.ts';
 import type { KubeFailure } from '../../kube/errors.ts';
-import { kubeconfigClusters, type NamespaceFacts, type PodFacts, type SecretFacts } from './facts.ts';
-import type { Fetched } from './gather.ts';
+import { type NamespaceFacts, type PodFacts, sameServer } from './facts.ts';
+import type { Fetched, RemoteSecretLookup } from './gather.ts';
 import type {
   ComponentHealth,
   ComponentReport,
@@ -28,14 +28,18 @@ export function componentReport(spec: ComponentSpec, fetched: Fetched<PodFacts[]
 }
 
 export function dataPlaneReport(namespaces: NamespaceFacts[], pods: PodFacts[]): DataPlaneReport {
+  // Completed Job pods are done, and the injector never touches hostNetwork pods; the VPN gateway must
+  // stay without a sidecar (Envoy's iptables redirect would capture the traffic it forwards).
   const expected = pods.filter((p) => !p.state.finished && !p.state.terminating);
-  const inMesh = expected.filter((p) => !p.optedOut);
+  const injectable = expected.filter((p) => !p.hostNetwork && !p.vpnGateway);
+  const inMesh = injectable.filter((p) => !p.optedOut);
   const problems: SidecarProblem[] = inMesh
     .filter((p) => p.sidecar !== 'ready')
     .map((p) => ({
       namespace: p.state.namespace,
       pod: p.state.name,
       workload: p.workload,
+      ...(p.restartKind ? { restartKind: p.restartKind } : {}),
       problem: p.sidecar === 'missing' ? ('missing' as const) : ('unready' as const),
       status: p.state.status,
       ready: p.state.ready,
@@ -52,36 +56,35 @@ export function dataPlaneReport(namespaces: NamespaceFacts[], pods: PodFacts[]):
     namespaces: namespaces.flatMap((n) => (n.injection ? [{ name: n.name, injection: n.injection }] : [])),
     pods: inMesh.length,
     withReadySidecar: inMesh.length - problems.length,
-    optedOut: expected.length - inMesh.length,
+    optedOut: injectable.length - inMesh.length,
+    notInjected: expected.length - injectable.length,
     problems,
   };
 }
 
 /**
- * Istio 1.0 names the secret and its data key after the cluster (`kubectl create secret generic iks
- * --from-file iks`); istioctl names it istio-remote-secret-<cluster> and annotates the cluster. Only when
- * no name matches are the kubeconfigs inside read for their cluster names (parsing them is the slow part).
+ * Each remote's secret as the primary holds it: absent, not labelled for pilot, or pointing at another API
+ * server than the one meshops reaches the remote at.
  */
 export function remoteSecretReports(
-  secrets: SecretFacts[],
+  lookups: readonly RemoteSecretLookup[],
   remotes: readonly string[],
 ): RemoteSecretReport[] {
-  const byKubeconfig = new Map<SecretFacts, string[]>();
-  const inside = (s: SecretFacts) => {
-    const known = byKubeconfig.get(s);
-    if (known) return known;
-    const names = s.values.flatMap(kubeconfigClusters);
-    byKubeconfig.set(s, names);
-    return names;
-  };
-  return remotes.map((remote) => {
-    const secret =
-      secrets.find(
-        (s) =>
-          s.name === remote || s.name === `istio-remote-secret-${remote}` || s.clusterNames.includes(remote),
-      ) ?? secrets.find((s) => inside(s).includes(remote));
-    return secret ? { remote, secret: secret.name } : { remote };
-  });
+  return lookups
+    .filter((l) => remotes.includes(l.remote.name))
+    .map(({ remote, looked, secret }) => {
+      const base: RemoteSecretReport = {
+        remote: remote.name,
+        looked,
+        ...(remote.secret ? { configured: true as const } : {}),
+      };
+      if (!secret) return base;
+      const found: RemoteSecretReport = { ...base, secret: secret.name };
+      if (!secret.labelled) return { ...found, unlabelled: true as const };
+      if (remote.server && !secret.servers.some((s) => sameServer(s, remote.server)))
+        return { ...found, server: { expected: remote.server, found: secret.servers } };
+      return found;
+    });
 }
 
 /** The failure that explains a cluster answering nothing: the same one for every call, or the first. */

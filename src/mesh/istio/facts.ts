@@ -19,15 +19,22 @@ import { type PodState, podState } from './pod-status.ts';
  */
 
 export const PROXY = 'istio-proxy';
+export const MULTICLUSTER_LABEL = 'istio/multiCluster';
 
 export interface PodFacts {
   state: PodState;
   labels: Record<string, string>;
   /** The Deployment (or other owner) the pod belongs to, stable across pod restarts. */
   workload: string;
+  /** How to recreate the pods of `workload`: `deployment`, `daemonset`, `statefulset`; absent for a bare pod or Job. */
+  restartKind?: 'deployment' | 'daemonset' | 'statefulset';
   sidecar: 'ready' | 'unready' | 'missing';
   /** `sidecar.istio.io/inject: "false"`: deliberately outside the mesh. */
   optedOut: boolean;
+  /** Shares its node's network: Istio's injector never adds a sidecar to it (pilot/pkg/kube/inject/webhook.go). */
+  hostNetwork: boolean;
+  /** One of the VPN pods meshops is configured with: the IPsec gateway must never get a sidecar. */
+  vpnGateway?: boolean;
   /** Control-plane addresses baked into the sidecar's arguments at injection, by flag name. */
   proxyArgs: Record<string, string>;
   /** Image of each container (and native sidecar), by container name. */
@@ -47,6 +54,12 @@ function proxyArgs(container: V1Container | undefined): Record<string, string> {
   });
   return out;
 }
+
+const RESTART_KIND = {
+  ReplicaSet: 'deployment',
+  DaemonSet: 'daemonset',
+  StatefulSet: 'statefulset',
+} as const;
 
 /** Deployment pods are owned by `<deployment>-<pod-template-hash>`; the hash changes on every rollout. */
 function workloadOf(pod: V1Pod): string {
@@ -69,12 +82,17 @@ export function podFacts(pod: V1Pod, now: number): PodFacts {
   const inject =
     pod.metadata?.annotations?.['sidecar.istio.io/inject'] ??
     pod.metadata?.labels?.['sidecar.istio.io/inject'];
+  const owner = pod.metadata?.ownerReferences?.[0]?.kind;
+  const restartKind =
+    owner && owner in RESTART_KIND ? RESTART_KIND[owner as keyof typeof RESTART_KIND] : undefined;
   return {
     state: podState(pod, now),
     labels: pod.metadata?.labels ?? {},
     workload: workloadOf(pod),
+    ...(restartKind ? { restartKind } : {}),
     sidecar: !proxy ? 'missing' : proxyStatus?.ready ? 'ready' : 'unready',
     optedOut: inject === 'false',
+    hostNetwork: pod.spec?.hostNetwork === true,
     proxyArgs: proxyArgs(proxy),
     images: Object.fromEntries(
       [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])].map((c) => [
@@ -133,30 +151,53 @@ export function selects(selector: Record<string, string>, labels: Record<string,
 
 export interface SecretFacts {
   name: string;
-  /** Names the secret gives its clusters directly: its data keys and istioctl's annotation. */
-  clusterNames: string[];
-  /** Its values as text; a kubeconfig among them names its clusters too (parsed only when needed). */
-  values: string[];
+  /** Pilot watches only secrets labelled istio/multiCluster=true (secretcontroller.go). */
+  labelled: boolean;
+  /** The API servers its kubeconfigs point at (each one's current context, else every cluster in it). */
+  servers: string[];
 }
 
-/** The cluster names inside a kubeconfig, or none when the text is not one. */
-export function kubeconfigClusters(text: string): string[] {
-  try {
-    const doc = parseYaml(text) as { clusters?: { name?: unknown }[] } | null;
-    return (doc?.clusters ?? []).map((c) => c.name).filter((n): n is string => typeof n === 'string');
-  } catch {
-    return [];
-  }
+/**
+ * A kubeconfig's API servers, never its credentials: the facts hold no token, so no report, log line or
+ * Slack message built from them can carry one.
+ */
+export function kubeconfigServers(text: string): string[] {
+  const doc = parseYamlCached(text);
+  if (doc instanceof Error || doc === null || typeof doc !== 'object') return [];
+  const config = doc as {
+    clusters?: { name?: unknown; cluster?: { server?: unknown } }[];
+    contexts?: { name?: unknown; context?: { cluster?: unknown } }[];
+    'current-context'?: unknown;
+  };
+  const clusters = Array.isArray(config.clusters) ? config.clusters : [];
+  const current = (Array.isArray(config.contexts) ? config.contexts : []).find(
+    (c) => c.name === config['current-context'],
+  )?.context?.cluster;
+  const chosen = clusters.filter((c) => current === undefined || c.name === current);
+  return (chosen.length > 0 ? chosen : clusters)
+    .map((c) => c.cluster?.server)
+    .filter((s): s is string => typeof s === 'string');
 }
 
 export function secretFacts(secret: V1Secret): SecretFacts {
-  const data = secret.data ?? {};
-  const annotated = secret.metadata?.annotations?.['networking.istio.io/cluster'];
+  const values = Object.values(secret.data ?? {}).map((b64) => Buffer.from(b64, 'base64').toString('utf8'));
   return {
     name: secret.metadata?.name ?? '',
-    clusterNames: [...Object.keys(data), ...(annotated ? [annotated] : [])],
-    values: Object.values(data).map((b64) => Buffer.from(b64, 'base64').toString('utf8')),
+    labelled: secret.metadata?.labels?.[MULTICLUSTER_LABEL] === 'true',
+    servers: [...new Set(values.flatMap(kubeconfigServers))],
   };
+}
+
+/** Two API server URLs name the same server when scheme, host and port agree (a trailing slash aside). */
+export function sameServer(a: string, b: string): boolean {
+  try {
+    const x = new URL(a);
+    const y = new URL(b);
+    const path = (u: URL) => u.pathname.replace(/\/+$/, '');
+    return x.protocol === y.protocol && x.host === y.host && path(x) === path(y);
+  } catch {
+    return a === b;
+  }
 }
 
 /** An address the remote was given for a primary component, and where it is written. */
@@ -205,23 +246,24 @@ export type MeshConfigFacts =
   | { state: 'ok'; addresses: ConfiguredAddress[] };
 
 /**
- * The mesh config changes only when someone re-installs the remote, while every status check (and every
- * scheduled one) reads it on every remote: parsing the same text again was the check's largest CPU cost.
+ * The mesh config and the remote secrets change only when someone re-installs the remote, while every
+ * status check (and every scheduled one) reads them on every cluster: parsing the same text again was the
+ * check's largest CPU cost.
  */
-const parsedMesh = new Map<string, unknown>();
-const PARSED_MESH_KEPT = 64;
+const parsedYaml = new Map<string, unknown>();
+const PARSED_YAML_KEPT = 64;
 
-function parseMesh(text: string): unknown {
-  if (parsedMesh.has(text)) return parsedMesh.get(text);
-  let mesh: unknown;
+function parseYamlCached(text: string): unknown {
+  if (parsedYaml.has(text)) return parsedYaml.get(text);
+  let doc: unknown;
   try {
-    mesh = parseYaml(text);
+    doc = parseYaml(text);
   } catch (err) {
-    mesh = err instanceof Error ? err : new Error(String(err));
+    doc = err instanceof Error ? err : new Error(String(err));
   }
-  if (parsedMesh.size >= PARSED_MESH_KEPT) parsedMesh.delete(parsedMesh.keys().next().value!);
-  parsedMesh.set(text, mesh);
-  return mesh;
+  if (parsedYaml.size >= PARSED_YAML_KEPT) parsedYaml.delete(parsedYaml.keys().next().value!);
+  parsedYaml.set(text, doc);
+  return doc;
 }
 
 /** The remote's `istio` ConfigMap (key `mesh`, YAML) as the addresses it holds. */
@@ -229,7 +271,7 @@ export function meshConfigFacts(cm: V1ConfigMap | null, namespace: string): Mesh
   if (!cm) return { state: 'absent' };
   const text = cm.data?.mesh;
   if (text === undefined) return { state: 'invalid', reason: 'it has no "mesh" key' };
-  const mesh = parseMesh(text);
+  const mesh = parseYamlCached(text);
   if (mesh instanceof Error)
     return { state: 'invalid', reason: `its "mesh" key is not YAML: ${mesh.message.split('\n')[0]}` };
   const addresses: ConfiguredAddress[] = [];

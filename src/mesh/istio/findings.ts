@@ -162,30 +162,74 @@ export function remoteSecretFindings(
   namespace: string,
   reports: readonly RemoteSecretReport[],
 ): Draft[] {
-  return reports
-    .filter((r) => !r.secret)
-    .map((r) => ({
+  return reports.flatMap((r) => {
+    const base = {
       id: `${primary}/remote-secret/${r.remote}`,
       cluster: primary,
       area: 'remote-secret' as const,
       severity: 'warning' as const,
-      text: `${primary}: no remote secret for ${r.remote} (label istio/multiCluster=true in ${namespace}) — ${DISCOVERY[profile]} does not see ${r.remote}'s services and endpoints`,
-      action:
+    };
+    const blind = `${DISCOVERY[profile]} does not see ${r.remote}'s services and endpoints`;
+    if (!r.secret) {
+      const create =
         profile === 'modern'
           ? `istioctl create-remote-secret --context=<${r.remote}> --name=${r.remote} | kubectl apply -f - --context=<${primary}>`
-          : `on ${primary}: kubectl -n ${namespace} create secret generic ${r.remote} --from-file=${r.remote}=<kubeconfig of ${r.remote}'s istio-multi account>, then kubectl -n ${namespace} label secret ${r.remote} istio/multiCluster=true`,
-    }));
+          : `kubectl -n ${namespace} create secret generic ${r.remote} --from-file=${r.remote}=<kubeconfig of ${r.remote}'s istio-multi account>, then kubectl -n ${namespace} label secret ${r.remote} istio/multiCluster=true`;
+      return [
+        {
+          ...base,
+          text: `${primary}: no remote secret for ${r.remote} — looked for ${r.looked.map((n) => `"${n}"`).join(' and ')} in ${namespace}${r.configured ? ' (clusters[].remoteSecret)' : ''}; ${blind}`,
+          action: `list the candidates on ${primary} with kubectl get secret -n ${namespace} -l istio/multiCluster=true and set clusters[].remoteSecret of ${r.remote} in the meshops config to the right one; if there is none, create it: ${create}`,
+        },
+      ];
+    }
+    if (r.unlabelled) {
+      return [
+        {
+          ...base,
+          text: `${primary}: remote secret ${r.secret} for ${r.remote} lacks the label istio/multiCluster=true, so ${DISCOVERY[profile]} ignores it and ${blind.replace(/^\S+ /, '')}`,
+          action: `on ${primary}: kubectl -n ${namespace} label secret ${r.secret} istio/multiCluster=true`,
+        },
+      ];
+    }
+    if (r.server) {
+      const found = r.server.found.length > 0 ? `API server ${r.server.found.join(', ')}` : 'no kubeconfig';
+      return [
+        {
+          ...base,
+          text: `${primary}: remote secret ${r.secret} for ${r.remote} holds ${found}, not ${r.remote}'s ${r.server.expected} — ${DISCOVERY[profile]} may be reading another cluster as ${r.remote}`,
+          action: `check that clusters[].remoteSecret of ${r.remote} names ${r.remote}'s secret (kubectl get secret -n ${namespace} -l istio/multiCluster=true on ${primary}), or recreate ${r.secret} from ${r.remote}'s istio-multi kubeconfig`,
+        },
+      ];
+    }
+    return [];
+  });
 }
 
 /** The istio-remote chart value that writes each component's address (istio/istio 1.0.2
  * install/kubernetes/helm/istio-remote/templates/configmap.yaml). */
-const CHART_VALUE: Record<string, string> = {
+export const CHART_VALUE: Record<string, string> = {
   pilot: 'global.remotePilotAddress',
   policy: 'global.remotePolicyAddress',
   telemetry: 'global.remoteTelemetryAddress',
   tracing: 'global.remoteZipkinAddress',
   'statsd-prom-bridge': 'global.proxy.envoyStatsd.host',
   [ISTIOD_COMPONENT]: 'global.remotePilotAddress',
+};
+
+/**
+ * What each drifted address breaks on the remote (docs/repair-drift.md gives the Istio 1.0 sources): pilot
+ * and istiod hand out configuration, policy decides requests, the rest only loses observations.
+ */
+export const DRIFT_EFFECT: Record<string, string> = {
+  pilot:
+    'new sidecars get no configuration from pilot and never become ready; running ones keep their last routes and endpoints',
+  policy:
+    'Mixer policy checks cannot be made, and with policyCheckFailOpen false (the 1.0 default) requests through the sidecars are refused',
+  telemetry: 'Mixer reports are lost: no istio_* request metrics for traffic through the sidecars',
+  tracing: 'spans from the sidecars are dropped without an error: traces lose their hops there',
+  'statsd-prom-bridge': "Envoy's statsd metrics are dropped without an error (UDP)",
+  [ISTIOD_COMPONENT]: 'proxies get no configuration and no certificate renewals from istiod',
 };
 
 const unique = (items: readonly string[]) => [...new Set(items)];
@@ -222,14 +266,15 @@ export function driftFindings(
           : `the ${kinds.join(' and ')} ${kinds.length > 1 ? 'point' : 'points'}`;
     const where =
       profile === 'modern' ? `the east-west gateway on ${primary} is at` : `${component} now runs at`;
+    const effect = DRIFT_EFFECT[component] ? ` — ${DRIFT_EFFECT[component]}` : '';
     const text =
       live.length > 0
-        ? `${remote}: ${subject} at ${component} ${listed(configured)}, ${where} ${listed(live)} (drift)`
+        ? `${remote}: ${subject} at ${component} ${listed(configured)}, ${where} ${listed(live)} (drift)${effect}`
         : `${remote}: ${subject} at ${component} ${listed(configured)}, but ${
             profile === 'modern'
               ? `the east-west gateway on ${primary} has no external address`
               : `${component} has no pod on ${primary}`
-          } (drift)`;
+          } (drift)${effect}`;
     const steps: string[] = [];
     if (config.length > 0 && live[0])
       steps.push(
@@ -363,7 +408,9 @@ export function sidecarFindings(
       area: 'sidecar',
       severity: 'warning',
       text: `${cluster}: ${missing.length} of ${plural(dataPlane.pods, 'pod')} in the mesh run without an istio-proxy sidecar — ${names(missing)}`,
-      action: `recreate them so the injector adds the sidecar (e.g. kubectl -n ${first.namespace} rollout restart deployment/${first.workload})`,
+      action: first.restartKind
+        ? `recreate them so the injector adds the sidecar (e.g. kubectl -n ${first.namespace} rollout restart ${first.restartKind}/${first.workload})`
+        : `recreate them so the injector adds the sidecar (e.g. delete pod ${first.namespace}/${first.pod} and create it again)`,
       explainedBy: [`${cluster}/component/sidecar-injector`],
     });
   }

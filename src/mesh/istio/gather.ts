@@ -1,4 +1,3 @@
-import type { V1Secret } from '@kubernetes/client-node';
 import type { ComponentSpec } from '../../config/schema.ts';
 import { matchesLabels, parseLabelSelector } from '../../config/selector.ts';
 import type { Cluster } from '../../kube/cluster.ts';
@@ -34,7 +33,6 @@ export const REMOTE_PILOT_ENDPOINTS = 'istio-pilot';
 /** The modern remote's stand-in for istiod (istio/istio manifests/charts/istio-control/istio-discovery,
  * templates/remote-istiod-service.yaml). */
 export const REMOTE_ISTIOD_SERVICE = 'istiod';
-const MULTICLUSTER_LABEL = 'istio/multiCluster';
 
 /** Everything one cluster answered for a status check, already reduced to typed facts. */
 export interface ClusterSnapshot {
@@ -55,8 +53,8 @@ export interface ClusterSnapshot {
   istioPods: Fetched<PodFacts[]>;
   /** Primary: the istio namespace's Services (a LoadBalancer keeps an address stable across restarts). */
   services?: Fetched<ServiceFacts[]>;
-  /** Primary: secrets labelled istio/multiCluster=true in the istio namespace. */
-  remoteSecrets?: Fetched<SecretFacts[]>;
+  /** Primary: each remote's secret in the istio namespace, looked up by name. */
+  remoteSecrets?: Fetched<RemoteSecretLookup[]>;
   /** Remote, istio-1.0: the `istio` ConfigMap's mesh config and the selector-less `istio-pilot` Endpoints. */
   meshConfig?: Fetched<MeshConfigFacts>;
   pilotEndpoints?: Fetched<ConfiguredAddress[] | null>;
@@ -65,11 +63,29 @@ export interface ClusterSnapshot {
   istiodSlices?: Fetched<ConfiguredAddress[]>;
 }
 
+/** A remote as the primary's secret lookup needs it. */
+export interface RemoteRef {
+  name: string;
+  /** `clusters[].remoteSecret`: the one name to read instead of the defaults. */
+  secret?: string;
+  /** The API server meshops reaches the remote at: the secret's kubeconfig must point there too. */
+  server: string;
+}
+
+export interface RemoteSecretLookup {
+  remote: RemoteRef;
+  /** The names read, in order. */
+  looked: string[];
+  secret?: SecretFacts;
+}
+
 export interface GatherOptions {
   /** The whole cluster's budget: every call gets what is left of it. */
   timeoutMs: number;
   /** On a primary: the remotes whose secrets to look up. */
-  remotes?: readonly string[];
+  remotes?: readonly RemoteRef[];
+  /** The configured VPN pods of this cluster: never injected, so never counted as missing a sidecar. */
+  vpnPods?: readonly { namespace: string; selector: string }[];
   /** Where the strongSwan pods run: its Deployments and DaemonSets are counted too. */
   vpnNamespace?: string;
   now?: () => number;
@@ -193,10 +209,23 @@ export async function gatherCluster(
   const injected = new Set(
     namespaces.ok ? namespaces.value.filter((n) => n.injection).map((n) => n.name) : [],
   );
+  const vpn = (options.vpnPods ?? []).flatMap((v) => {
+    try {
+      return [{ namespace: v.namespace, selector: parseLabelSelector(v.selector, { allowEmpty: false }) }];
+    } catch {
+      return []; // the VPN check reports a selector that does not parse
+    }
+  });
+  const isVpnPod = (p: PodFacts) =>
+    vpn.some((v) => v.namespace === p.state.namespace && matchesLabels(v.selector, p.labels));
   const workloads = !namespaces.ok
     ? namespaces
     : pods.ok
-      ? ok(pods.value.filter((p) => injected.has(p.state.namespace)))
+      ? ok(
+          pods.value
+            .filter((p) => injected.has(p.state.namespace))
+            .map((p) => (isVpnPod(p) ? { ...p, vpnGateway: true } : p)),
+        )
       : pods;
 
   const counted = new Set([...injected, ...(options.vpnNamespace ? [options.vpnNamespace] : [])]);
@@ -228,16 +257,22 @@ export async function gatherCluster(
   };
 }
 
+/** The names a remote's secret may have: the configured one, else Istio 1.0's and istioctl's. */
+export function remoteSecretNames(remote: Pick<RemoteRef, 'name' | 'secret'>): string[] {
+  return remote.secret ? [remote.secret] : [remote.name, `istio-remote-secret-${remote.name}`];
+}
+
 /**
- * Remote secrets are read by name (the Istio 1.0 name and istioctl's), never listed: meshops' RBAC may
- * then `get` only those names (resourceNames) instead of reading every secret in the Istio namespace.
+ * Remote secrets are read by name, never listed: meshops' RBAC may then `get` only those names
+ * (resourceNames) instead of reading every secret in the Istio namespace. The next name is asked for only
+ * when the one before is absent: one request per remote in the seed.
  */
 async function remoteSecretsByName(
   cluster: Cluster,
   namespace: string,
-  remotes: readonly string[],
+  remotes: readonly RemoteRef[],
   left: () => ReturnType<Cluster['options']>,
-): Promise<SecretFacts[]> {
+): Promise<RemoteSecretLookup[]> {
   const read = async (name: string) => {
     try {
       return await cluster.core.readNamespacedSecret({ name, namespace }, left());
@@ -246,13 +281,17 @@ async function remoteSecretsByName(
       throw err;
     }
   };
-  // istioctl's name is asked for only when the Istio 1.0 name is absent: one request per remote in the seed.
-  const found = await Promise.all(
-    remotes.map(async (r) => (await read(r)) ?? (await read(`istio-remote-secret-${r}`))),
+  return Promise.all(
+    remotes.map(async (remote) => {
+      const looked: string[] = [];
+      for (const name of remoteSecretNames(remote)) {
+        looked.push(name);
+        const secret = await read(name);
+        if (secret) return { remote, looked, secret: secretFacts(secret) };
+      }
+      return { remote, looked };
+    }),
   );
-  return found
-    .filter((s): s is V1Secret => s !== null && s.metadata?.labels?.[MULTICLUSTER_LABEL] === 'true')
-    .map(secretFacts);
 }
 
 /** Every answer the snapshot holds, for telling "the cluster did not answer" from "one call failed". */

@@ -47,6 +47,7 @@ export interface SidecarProblem {
   namespace: string;
   pod: string;
   workload: string;
+  restartKind?: 'deployment' | 'daemonset' | 'statefulset';
   problem: 'missing' | 'unready';
   /** The pod's kubectl STATUS and READY, for the line in the report. */
   status: string;
@@ -61,14 +62,24 @@ export interface DataPlaneReport {
   pods: number;
   withReadySidecar: number;
   optedOut: number;
+  /** Pods the injector never touches by design: hostNetwork pods and the configured VPN pods. */
+  notInjected: number;
   /** Every pod lacking a ready sidecar, worst first (unready, then missing; most restarts first). */
   problems: SidecarProblem[];
 }
 
 export interface RemoteSecretReport {
   remote: string;
+  /** The secret names read on the primary, in order. */
+  looked: string[];
+  /** The name came from `clusters[].remoteSecret`. */
+  configured?: true;
   /** The matching secret on the primary; absent when there is none. */
   secret?: string;
+  /** The secret lacks the istio/multiCluster=true label, so pilot ignores it. */
+  unlabelled?: true;
+  /** Its kubeconfig points at other API servers (none when it holds no kubeconfig). */
+  server?: { expected: string; found: string[] };
 }
 
 export interface ClusterReport {

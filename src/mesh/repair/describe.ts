@@ -1,7 +1,8 @@
-import { escapeMrkdwn, MAX_LIST_LINES } from '../../chat/mrkdwn.ts';
+import { MAX_LIST_LINES } from '../../chat/mrkdwn.ts';
 import type { ApprovalCheck } from '../change.ts';
 import type { DriftProblem } from '../istio/drift.ts';
 import { hostOf } from '../istio/facts.ts';
+import { CHART_VALUE } from '../istio/findings.ts';
 import { type Edit, objectLabel, type RepairPlan } from './plan.ts';
 import type { RestartPlan } from './restart-plan.ts';
 import type { RolloutStep } from './rollout-state.ts';
@@ -45,9 +46,27 @@ function editEffect(remote: string, primary: string, edit: Edit): string {
 const podNames = (plan: RepairPlan) =>
   unique(plan.pods.map((f) => f.object.slice('Pod '.length))).sort((a, b) => a.localeCompare(b));
 
+/**
+ * The same repair as istio-remote chart values. meshops edits objects Helm rendered, outside Helm: the next
+ * `helm upgrade` (or `helm template | kubectl apply`) with the old values writes the old addresses back.
+ */
+export function chartValuesLine(plan: RepairPlan): string | undefined {
+  const values = new Map<string, string>();
+  for (const c of plan.edits.flatMap((e) => e.changes)) {
+    const key = CHART_VALUE[c.component];
+    if (key) values.set(key, hostOf(c.to));
+  }
+  if (values.size === 0) return undefined;
+  const chart = plan.profile === 'modern' ? 'the remote profile' : 'the istio-remote chart';
+  const set = [...values].map(([k, v]) => `--set ${k}=${v}`).join(' ');
+  return `the same values for ${chart}: \`${set}\`. meshops changes the objects outside Helm: a helm upgrade of ${chart} on ${plan.remote} with the old values undoes this repair, so use these values there too`;
+}
+
 /** The plan's effect in plain words, for the approval message and the requester's thread. */
 export function repairEffect(plan: RepairPlan): string[] {
   const lines = plan.edits.map((e) => editEffect(plan.remote, plan.primary, e));
+  const chart = chartValuesLine(plan);
+  if (chart) lines.push(chart);
   const pods = podNames(plan);
   if (pods.length > 0)
     lines.push(
@@ -155,8 +174,7 @@ const STEP_ICON: Record<RolloutStep['state'], string> = {
 
 export function stepLines(steps: readonly RolloutStep[]): string[] {
   return steps.map(
-    (s) =>
-      `${STEP_ICON[s.state]} \`${s.deployment}\` ${s.state}${s.detail ? `: ${escapeMrkdwn(s.detail)}` : ''}`,
+    (s) => `${STEP_ICON[s.state]} \`${s.deployment}\` ${s.state}${s.detail ? `: ${s.detail}` : ''}`,
   );
 }
 

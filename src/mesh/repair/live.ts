@@ -140,6 +140,13 @@ export async function planRemote(deps: RepairDeps, remoteName: string): Promise<
   const missing = unreadable(drift.problems);
   if (missing.length > 0)
     return { ok: false, reason: `meshops could not read ${missing.join('; ')}, so it cannot plan a repair` };
+  // Pointing the remote at a pod a rollout is about to replace would drift it again at once.
+  const unsettled = [...new Set(drift.findings.flatMap((f) => (f.unsettled ? [f.unsettled] : [])))];
+  if (unsettled.length > 0)
+    return {
+      ok: false,
+      reason: `the repair waits until every pod of a drifted component is Ready: ${unsettled.join('; ')}. Run /mesh repair drift ${remote.name} again once the rollout has finished`,
+    };
   const repair = makeRepairPlan({
     remote: remote.name,
     primary: primary.name,

@@ -6,7 +6,8 @@ import { nextStep, type RequestDeps, requestNext, SCHEDULED_REQUESTER } from './
 
 /**
  * `drift.autoRepair: propose`: a scheduled health run that finds drift puts the repair up for approval in
- * its channel instead of only reporting it. The request is meshops' own, so any approver may approve it.
+ * its channel instead of only reporting it. A cron run's request is meshops' own; a run someone started with
+ * `/mesh schedule run` is that person's request, so they cannot approve it themselves.
  */
 
 /** Status finding ids are `<cluster>/drift/<component>` while a remote's addresses drift. */
@@ -34,12 +35,24 @@ export async function proposeScheduledRepairs(
   ctx: ProposeDeps,
   post: { channel: string; ts: string },
   statusFindingIds: readonly string[],
-): Promise<void> {
-  if (ctx.config.drift.autoRepair !== 'propose') return;
+  /** Who ran the schedule now (`/mesh schedule run`) and whether they are an operator; absent for a cron run. */
+  runBy?: { user: string; operator: boolean },
+): Promise<{ notProposed: string[] }> {
+  const none = { notProposed: [] };
+  if (ctx.config.drift.autoRepair !== 'propose') return none;
   const remotes = remotesWithDrift(
     statusFindingIds,
     ctx.clusters.remotes.map((r) => r.name),
   );
+  if (remotes.length === 0) return none;
+  // A run started by a person is their request: only an operator may cause one, as with /mesh repair drift.
+  if (runBy && !runBy.operator) {
+    ctx.log.info(
+      { remotes, runBy: runBy.user },
+      'scheduled drift repair not proposed: run by a non-operator',
+    );
+    return { notProposed: remotes };
+  }
   for (const remote of remotes) {
     try {
       const planned = await planRemote(ctx, remote);
@@ -54,7 +67,7 @@ export async function proposeScheduledRepairs(
       if (first !== 'OK') continue;
       const outcome = await requestNext(
         ctx,
-        { requester: SCHEDULED_REQUESTER, channel: post.channel, threadTs: post.ts },
+        { requester: runBy?.user ?? SCHEDULED_REQUESTER, channel: post.channel, threadTs: post.ts },
         planned,
       );
       ctx.log.info({ remote, outcome: outcome.kind }, 'scheduled drift repair proposed');
@@ -62,4 +75,5 @@ export async function proposeScheduledRepairs(
       ctx.log.warn({ err, remote }, 'scheduled drift repair could not be proposed');
     }
   }
+  return none;
 }

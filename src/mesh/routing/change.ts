@@ -1,11 +1,20 @@
 import type { Redis } from 'ioredis';
 import { auditOf } from '../../access/audit.ts';
+import { codeBlock } from '../../chat/mrkdwn.ts';
 import type { MeshConfig } from '../../config/schema.ts';
 import type { Cluster } from '../../kube/cluster.ts';
-import { classifyKubeError } from '../../kube/errors.ts';
+import { classifyKubeError, type KubeFailureKind } from '../../kube/errors.ts';
 import type { Clusters } from '../../kube/registry.ts';
 import type { Logger } from '../../observability/logger.ts';
-import type { ApplyResult, ApprovalCheck, ApprovalRequest, Proposal, RecheckResult } from '../change.ts';
+import type {
+  ApplyResult,
+  ApprovalCheck,
+  ApprovalRequest,
+  Progress,
+  Proposal,
+  RecheckResult,
+} from '../change.ts';
+import { istioSetup } from '../istio/profiles.ts';
 import { effectLines } from './describe.ts';
 import {
   createVirtualService,
@@ -14,7 +23,7 @@ import {
   readVirtualService,
   replaceVirtualService,
 } from './live.ts';
-import { type Change, type LiveVirtualService, makePlan, type Plan, type Target } from './plan.ts';
+import { type Change, type LiveVirtualService, makePlan, type Plan, sameSpec, type Target } from './plan.ts';
 import { type PreflightCheck, runPreflight, type TunnelProbe } from './preflight.ts';
 import { refText, type VirtualServiceSpec, type VsRef } from './types.ts';
 import { rememberWritten, type WrittenObject } from './written.ts';
@@ -58,7 +67,7 @@ export const targetsOf = (changes: readonly Change[]): Target[] =>
 /** What planning, re-checking and applying a routing change use. */
 export interface RoutingDeps {
   clusters: Pick<Clusters, 'primary' | 'all'>;
-  config: Pick<MeshConfig, 'routing' | 'audit'>;
+  config: Pick<MeshConfig, 'routing' | 'audit' | 'istio'>;
   redis: Redis;
   prefix: string;
   log: Logger;
@@ -117,7 +126,12 @@ async function plan(
     };
 
   const checks: PreflightCheck[] = await runPreflight(
-    { primary, all: deps.clusters.all, ...(tunnel ? { tunnel } : {}) },
+    {
+      primary,
+      all: deps.clusters.all,
+      istioNamespace: istioSetup(deps.config, primary.config).namespace,
+      ...(tunnel ? { tunnel } : {}),
+    },
     planned.changes,
   );
   const failed = checks.filter((c) => c.level === 'fail');
@@ -230,7 +244,53 @@ async function writeOne(primary: Cluster, change: Change): Promise<string | null
   );
 }
 
-async function apply(request: ApprovalRequest<RoutingPayload>, ctx: RoutingDeps): Promise<ApplyResult> {
+/** Applying also records each write as it is made (src/approvals keeps the record in Redis). */
+type RoutingApplyDeps = RoutingDeps & { progress: Progress };
+
+/** Failures after which the API server may have stored the write anyway: the answer was lost, not a refusal. */
+const UNCLEAR: ReadonlySet<KubeFailureKind> = new Set(['timeout', 'server-error', 'unknown']);
+
+type WriteOutcome =
+  | { state: 'applied'; rv: string | null }
+  | { state: 'not applied' }
+  | { state: 'unknown'; why: string };
+
+/**
+ * What a write whose answer was lost did, read back from the cluster: the bound resourceVersion still live
+ * means it was not stored (it would have moved); the requested spec live under a new one means it was.
+ */
+async function writeOutcome(primary: Cluster, change: Change): Promise<WriteOutcome> {
+  let found: Awaited<ReturnType<typeof readVirtualService>>;
+  try {
+    found = await readVirtualService(primary, change.ref);
+  } catch (err) {
+    return { state: 'unknown', why: `it could not be read back (${classifyKubeError(err).reason})` };
+  }
+  const live = found?.live;
+  if (!live) {
+    if (change.after === null) return { state: 'applied', rv: null };
+    if (change.resourceVersion === null) return { state: 'not applied' };
+    return { state: 'unknown', why: 'it is gone: someone deleted it' };
+  }
+  if (live.resourceVersion === change.resourceVersion) return { state: 'not applied' };
+  if (change.after !== null && sameSpec(live.spec, change.after))
+    return { state: 'applied', rv: live.resourceVersion };
+  return {
+    state: 'unknown',
+    why: `it is at resourceVersion ${live.resourceVersion} with a spec this change did not write`,
+  };
+}
+
+/**
+ * Writes each change at its bound resourceVersion, recording each write as progress. `resuming` (a worker
+ * died part-way) first reads each object back: what is already live is counted as written, what still has the
+ * bound resourceVersion is written now, and anything else stops the apply as changed by someone else.
+ */
+async function write(
+  request: ApprovalRequest<RoutingPayload>,
+  ctx: RoutingApplyDeps,
+  resuming: boolean,
+): Promise<ApplyResult> {
   const primary = primaryFor(request, ctx);
   if (typeof primary === 'string') return { ok: false, summary: primary, detail: [] };
   const { changes, label } = request.payload;
@@ -247,16 +307,60 @@ async function apply(request: ApprovalRequest<RoutingPayload>, ctx: RoutingDeps)
   await ctx.redis.set(snapshotKey(ctx.prefix, request.id), JSON.stringify(snapshot), 'EX', retentionSec);
   const done: string[] = [];
   const written: WrittenObject[] = [];
+  const record = async (change: Change, rv: string | null, note = '') => {
+    const line = `${refText(change.ref)}: ${rv === null ? 'deleted' : `resourceVersion ${change.resourceVersion ?? '(new)'} → ${rv}`}`;
+    written.push({ ref: change.ref, resourceVersion: rv, restore: change.before });
+    done.push(`${line}${note}`);
+    if (done.length === 1) await ctx.redis.set(lastKey(ctx.prefix), request.id, 'EX', retentionSec);
+    await ctx.progress.record(line);
+  };
   for (const change of changes) {
+    if (resuming) {
+      const live = await writeOutcome(primary, change);
+      if (live.state === 'applied') {
+        await record(change, live.rv, ' (written before the worker stopped)');
+        continue;
+      }
+      if (live.state === 'unknown')
+        return {
+          ok: false,
+          summary: `${refText(change.ref)} was not finished: ${live.why}`,
+          detail: [
+            ...(done.length > 0
+              ? [`Written: ${done.join('; ')}`, 'Use `/mesh route rollback` to undo them.']
+              : []),
+            `Check it with \`/mesh route show ${change.ref.name}\` before requesting anything else.`,
+          ],
+        };
+    }
     try {
-      const rv = await writeOne(primary, change);
-      written.push({ ref: change.ref, resourceVersion: rv, restore: change.before });
-      done.push(
-        `${refText(change.ref)}: ${rv === null ? 'deleted' : `resourceVersion ${change.resourceVersion ?? '(new)'} → ${rv}`}`,
-      );
-      if (done.length === 1) await ctx.redis.set(lastKey(ctx.prefix), request.id, 'EX', retentionSec);
+      await record(change, await writeOne(primary, change));
     } catch (err) {
       const failure = classifyKubeError(err);
+      const outcome = UNCLEAR.has(failure.kind) ? await writeOutcome(primary, change) : undefined;
+      if (outcome?.state === 'applied') {
+        // The rollback point follows what is live: this change is, whatever the lost answer said.
+        await record(
+          change,
+          outcome.rv,
+          ` (the API server answered "${failure.reason}", but reading it back shows it applied)`,
+        );
+        continue;
+      }
+      if (outcome?.state === 'unknown') {
+        return {
+          ok: false,
+          summary: `${refText(change.ref)}: outcome unknown — the API server answered "${failure.reason}" and ${outcome.why}`,
+          detail: [
+            ...(done.length > 0 ? [`Written: ${done.join('; ')}`] : []),
+            `${refText(change.ref)} may or may not hold this change: check it with \`/mesh route show ${change.ref.name}\` before requesting anything else.`,
+            done.length > 0
+              ? '`/mesh route rollback` undoes what was written.'
+              : '`/mesh route rollback` still restores the state before the previous applied change.',
+          ],
+        };
+      }
+      const notApplied = outcome ? ` (read back: not applied)` : '';
       const wrote =
         done.length > 0
           ? [`Already written: ${done.join('; ')}`, 'Use `/mesh route rollback` to undo them.']
@@ -273,15 +377,15 @@ async function apply(request: ApprovalRequest<RoutingPayload>, ctx: RoutingDeps)
             replan
               ? replan.changes.length === 0
                 ? 'Against the live state now, there is nothing left to change.'
-                : `Against the live state now, the change would be:\n\`\`\`${replan.diff}\`\`\``
+                : `Against the live state now, the change would be:\n${codeBlock(replan.diff)}`
               : 'The live state could not be re-read to re-plan.',
-            `<@${request.requester}>, request it again to apply it against the new state.`,
+            'Request it again to apply it against the new state.',
           ],
         };
       }
       return {
         ok: false,
-        summary: `${refText(change.ref)} could not be written: ${failure.reason}`,
+        summary: `${refText(change.ref)} could not be written: ${failure.reason}${notApplied}`,
         detail: wrote,
       };
     }
@@ -302,4 +406,10 @@ async function apply(request: ApprovalRequest<RoutingPayload>, ctx: RoutingDeps)
 }
 
 /** Routing as a change kind (registered in src/jobs/changes.ts). */
-export const routingChange = { kind: ROUTING_KIND, plan, recheck, apply };
+export const routingChange = {
+  kind: ROUTING_KIND,
+  plan,
+  recheck,
+  apply: (request: ApprovalRequest<RoutingPayload>, deps: RoutingApplyDeps) => write(request, deps, false),
+  resume: (request: ApprovalRequest<RoutingPayload>, deps: RoutingApplyDeps) => write(request, deps, true),
+};

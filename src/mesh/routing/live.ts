@@ -182,8 +182,14 @@ export interface DestinationRuleSubsets {
   name: string;
   host: string;
   namespace: string;
-  subsets: { name: string; labels: Record<string, string> }[];
+  /** trafficPolicy.tls.mode of the rule (DISABLE, SIMPLE, MUTUAL, ISTIO_MUTUAL), if set. */
+  tlsMode?: string;
+  subsets: { name: string; labels: Record<string, string>; tlsMode?: string }[];
 }
+
+type TrafficPolicy = { tls?: { mode?: string } };
+const tlsModeOf = (policy: TrafficPolicy | undefined) =>
+  policy?.tls?.mode ? { tlsMode: policy.tls.mode } : {};
 
 /** DestinationRules in the namespaces, read with the same served version as VirtualServices. */
 export async function listDestinationRules(
@@ -201,14 +207,23 @@ export async function listDestinationRules(
       )) as {
         items?: {
           metadata?: { name?: string; namespace?: string };
-          spec?: { host?: string; subsets?: { name?: string; labels?: Record<string, string> }[] };
+          spec?: {
+            host?: string;
+            trafficPolicy?: TrafficPolicy;
+            subsets?: { name?: string; labels?: Record<string, string>; trafficPolicy?: TrafficPolicy }[];
+          };
         }[];
       };
       return (list.items ?? []).map((item) => ({
         name: item.metadata?.name ?? '',
         namespace: item.metadata?.namespace ?? namespace,
         host: item.spec?.host ?? '',
-        subsets: (item.spec?.subsets ?? []).map((s) => ({ name: s.name ?? '', labels: s.labels ?? {} })),
+        ...tlsModeOf(item.spec?.trafficPolicy),
+        subsets: (item.spec?.subsets ?? []).map((s) => ({
+          name: s.name ?? '',
+          labels: s.labels ?? {},
+          ...tlsModeOf(s.trafficPolicy),
+        })),
       }));
     }),
   );

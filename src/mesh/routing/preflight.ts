@@ -1,6 +1,8 @@
-import { selectorText } from '../../config/selector.ts';
+import { parse as parseYaml } from 'yaml';
+import { labelsProblem, selectorText } from '../../config/selector.ts';
 import type { Cluster } from '../../kube/cluster.ts';
 import { classifyKubeError } from '../../kube/errors.ts';
+import { remoteSecretNames } from '../istio/gather.ts';
 import { shortHost } from './describe.ts';
 import { type DestinationRuleSubsets, listDestinationRules } from './live.ts';
 import type { Change } from './plan.ts';
@@ -42,6 +44,8 @@ export interface DestinationFacts {
   problem?: string;
   pods: PodCount[];
   tunnels: Record<string, TunnelState>;
+  /** Remotes whose ready pods pilot cannot route to, and why (no Service there, no remote secret). */
+  unroutable?: Record<string, string>;
 }
 
 const CLUSTER_SUFFIX = '.svc.cluster.local';
@@ -95,6 +99,11 @@ export function subsetLabels(
     return {
       problem: `DestinationRule ${rule.name} has no subset ${target.subset} (it has ${rule.subsets.map((s) => s.name).join(', ') || 'none'})`,
     };
+  const invalid = labelsProblem(subset.labels);
+  if (invalid)
+    return {
+      problem: `DestinationRule ${rule.name} subset ${target.subset} has labels no pod can carry (${invalid})`,
+    };
   return { labels: subset.labels };
 }
 
@@ -115,6 +124,13 @@ export function judgeDestination(facts: DestinationFacts): PreflightCheck {
   const unreachable = facts.pods.filter((p) => !p.ok);
   const where = facts.pods.map(podsText).join('; ');
   if (ready.some((p) => p.role === 'primary')) return { level: 'ok', text: `${name}: ${where}` };
+  const unroutable = facts.unroutable ?? {};
+  const usable = ready.filter((p) => !unroutable[p.cluster]);
+  if (ready.length > 0 && usable.length === 0)
+    return {
+      level: 'fail',
+      text: `${name}: ${where}, but ${ready.map((p) => unroutable[p.cluster]).join('; ')}: its traffic would fail`,
+    };
   if (ready.length === 0) {
     const cause =
       unreachable.length > 0
@@ -123,7 +139,7 @@ export function judgeDestination(facts: DestinationFacts): PreflightCheck {
     return { level: 'fail', text: `${name}: no ready pods in any cluster (${where})${cause}` };
   }
   // Ready only on remotes: traffic from the primary's side crosses the VPN.
-  const tunnels = ready.map((p) => ({
+  const tunnels = usable.map((p) => ({
     cluster: p.cluster,
     tunnel: facts.tunnels[p.cluster] ?? { state: 'unknown' },
   }));
@@ -195,10 +211,103 @@ async function serviceSelector(primary: Cluster, target: Target): Promise<Record
   }
 }
 
+/**
+ * Why pilot on the primary cannot route to a remote's pods of this host, if it cannot. Istio 1.0 pilot
+ * learns a remote's endpoints only through the remote's Services (its Kubernetes registry for that
+ * cluster lists Services, then their Endpoints) and only for clusters it has a remote secret for.
+ */
+async function routability(
+  remote: Cluster,
+  target: Target,
+  secretOf: (remote: Cluster) => Promise<string | undefined>,
+): Promise<string | undefined> {
+  const [service, secretProblem] = await Promise.all([
+    remote.core
+      .readNamespacedService(
+        { namespace: target.service.namespace, name: target.service.name },
+        remote.options(),
+      )
+      .then(
+        () => undefined,
+        (err: unknown) => {
+          const failure = classifyKubeError(err);
+          return failure.kind === 'not-found'
+            ? `${remote.name} has no Service ${target.service.name} in ${target.service.namespace}, through which pilot discovers its pods there`
+            : `the Service ${target.service.name} could not be read on ${remote.name} (${failure.reason})`;
+        },
+      ),
+    secretOf(remote),
+  ]);
+  const problems = [service, secretProblem].filter((p): p is string => p !== undefined);
+  return problems.length > 0 ? problems.join(', and ') : undefined;
+}
+
+/** Why pilot on the primary has no kubeconfig for `remote`, if so: its remote secret is missing. */
+async function remoteSecretProblem(
+  primary: Cluster,
+  remote: Cluster,
+  namespace: string,
+): Promise<string | undefined> {
+  const names = remoteSecretNames({
+    name: remote.name,
+    ...(remote.config.remoteSecret ? { secret: remote.config.remoteSecret } : {}),
+  });
+  for (const name of names) {
+    try {
+      await primary.core.readNamespacedSecret({ name, namespace }, primary.options());
+      return undefined;
+    } catch (err) {
+      const failure = classifyKubeError(err);
+      if (failure.kind !== 'not-found')
+        return `the remote secret for ${remote.name} could not be read on ${primary.name} (${failure.reason})`;
+    }
+  }
+  return `${primary.name} has no remote secret for ${remote.name} (looked for ${names.map((n) => `"${n}"`).join(' and ')} in ${namespace}), so pilot knows no endpoints there`;
+}
+
+/** The mesh-wide mutual TLS switch of Istio 1.0: `authPolicy` in the primary's mesh config. */
+async function meshAuthPolicy(primary: Cluster, namespace: string): Promise<string | undefined> {
+  try {
+    const cm = await primary.core.readNamespacedConfigMap({ name: 'istio', namespace }, primary.options());
+    const mesh = parseYaml(cm.data?.mesh ?? '') as { authPolicy?: unknown } | null;
+    return typeof mesh?.authPolicy === 'string' ? mesh.authPolicy : 'NONE';
+  } catch {
+    // Without the mesh config (a modern istiod install keeps mTLS in PeerAuthentication) there is nothing to compare.
+    return undefined;
+  }
+}
+
+/** Does the DestinationRule's TLS mode for this subset fit the mesh's mutual TLS setting? */
+export function tlsFit(
+  target: Target,
+  rules: readonly DestinationRuleSubsets[],
+  authPolicy: string | undefined,
+  meshConfig: string,
+): PreflightCheck | undefined {
+  if (!authPolicy) return undefined;
+  const fqdn = resolveHost(target.host, target.service.namespace).fqdn;
+  const rule = rules.find((r) => resolveHost(r.host, r.namespace).fqdn === fqdn);
+  const mode = rule?.subsets.find((s) => s.name === target.subset)?.tlsMode ?? rule?.tlsMode;
+  const name = `${shortHost(target.host)}${target.subset ? ` ${target.subset}` : ''}`;
+  if (authPolicy === 'MUTUAL_TLS' && (mode === 'DISABLE' || mode === 'SIMPLE'))
+    return {
+      level: 'fail',
+      text: `${name}: DestinationRule ${rule?.name} sets tls.mode ${mode}, but the mesh requires mutual TLS (authPolicy: MUTUAL_TLS in ${meshConfig}): the sidecars would refuse these requests`,
+    };
+  if (authPolicy !== 'MUTUAL_TLS' && mode === 'ISTIO_MUTUAL')
+    return {
+      level: 'warn',
+      text: `${name}: DestinationRule ${rule?.name} sets tls.mode ISTIO_MUTUAL, but the mesh's authPolicy is ${authPolicy} (${meshConfig}): unless an authentication Policy turns mutual TLS on for ${shortHost(target.host)}, its sidecars reject these requests`,
+    };
+  return undefined;
+}
+
 export interface PreflightDeps {
   primary: Cluster;
   all: readonly Cluster[];
   tunnel?: TunnelProbe;
+  /** The primary's Istio namespace: its remote secrets and mesh config live there. */
+  istioNamespace: string;
 }
 
 /** Gathers facts for every destination of the change (all clusters in parallel) and judges each. */
@@ -233,6 +342,16 @@ export async function runPreflight(
     }
     return state;
   };
+  const secretCache = new Map<string, Promise<string | undefined>>();
+  const secretOf = (remote: Cluster) => {
+    let problem = secretCache.get(remote.name);
+    if (!problem) {
+      problem = remoteSecretProblem(deps.primary, remote, deps.istioNamespace);
+      secretCache.set(remote.name, problem);
+    }
+    return problem;
+  };
+  const authPolicy = meshAuthPolicy(deps.primary, deps.istioNamespace);
   const facts = await Promise.all(
     targets.map(async (target): Promise<DestinationFacts> => {
       const subset = subsetLabels(target, rules);
@@ -242,16 +361,24 @@ export async function runPreflight(
       const labels = { ...selector, ...subset.labels };
       const pods = await Promise.all(deps.all.map((c) => countPods(c, target.service.namespace, labels)));
       const tunnels: Record<string, TunnelState> = {};
+      const unroutable: Record<string, string> = {};
       const primaryReady = pods.some((p) => p.role === 'primary' && p.ok && p.ready > 0);
       if (!primaryReady) {
         for (const p of pods) {
           const remote = deps.all.find((c) => c.name === p.cluster);
-          if (p.ok && p.ready > 0 && remote && remote.role === 'remote')
-            tunnels[p.cluster] = await tunnelOf(remote);
+          if (!(p.ok && p.ready > 0 && remote && remote.role === 'remote')) continue;
+          const problem = await routability(remote, target, secretOf);
+          if (problem) unroutable[p.cluster] = problem;
+          else tunnels[p.cluster] = await tunnelOf(remote);
         }
       }
-      return { target, pods, tunnels };
+      return { target, pods, tunnels, ...(Object.keys(unroutable).length > 0 ? { unroutable } : {}) };
     }),
   );
-  return facts.map(judgeDestination);
+  const policy = await authPolicy;
+  const meshConfig = `ConfigMap ${deps.istioNamespace}/istio on ${deps.primary.name}`;
+  return facts.flatMap((f) => {
+    const tls = f.problem ? undefined : tlsFit(f.target, rules, policy, meshConfig);
+    return [judgeDestination(f), ...(tls ? [tls] : [])];
+  });
 }

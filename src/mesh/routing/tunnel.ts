@@ -1,8 +1,9 @@
 import type { MeshConfig } from '../../config/schema.ts';
+import { strongswanSelector } from '../../config/vpn-pods.ts';
 import type { Cluster } from '../../kube/cluster.ts';
 import type { Clusters } from '../../kube/registry.ts';
 import { readTunnelSide } from '../vpn/exec.ts';
-import { cidrsOf, findPod, strongswanSelector } from '../vpn/gather.ts';
+import { cidrsOf, findPod } from '../vpn/gather.ts';
 import type { TunnelProbe, TunnelState } from './preflight.ts';
 
 /**

@@ -1,11 +1,15 @@
 import { type Finding, type Health, SEVERITY_ORDER } from '../health.ts';
+import { execForbidden, failed, pathFindings, routeless } from './analyze-paths.ts';
 import { cidrCovers, parseCidr } from './ipv4.ts';
 import type { PingOutcome } from './ping.ts';
 import type {
+  MtuResult,
   PeerTunnel,
   PodRef,
+  PortResult,
   ProbeResult,
   ProbeStatus,
+  RoutesState,
   SideState,
   TunnelSide,
   VpnArea,
@@ -41,6 +45,12 @@ export interface AnalysisInput {
   /** Nothing to ping for a component or app, in words. */
   skipped: readonly string[];
   settings: VpnSettings;
+  nodeProbes?: readonly ProbeResult[];
+  mtu?: readonly MtuResult[];
+  ports?: readonly PortResult[];
+  routes?: readonly RoutesState[];
+  /** Clusters where no ordinary pod could be found to probe from. */
+  nodeProbeProblems?: readonly { cluster: string; problem: string }[];
 }
 
 export interface Analysis {
@@ -150,17 +160,6 @@ const ms = (n: number) => `${n < 10 ? n.toFixed(1) : Math.round(n)} ms`;
 const named = (p: ProbeResult) => `${p.target.label} (${p.target.ip})`;
 const list = (items: readonly string[], max = 4) =>
   items.length <= max ? items.join(', ') : `${items.slice(0, max).join(', ')} and ${items.length - max} more`;
-
-function execForbidden(cluster: string, problem: string): Finding<VpnArea> {
-  return {
-    id: `vpn/exec/${cluster}`,
-    area: 'not-checked',
-    severity: 'warning',
-    text: `meshops may not exec into pods on ${cluster}: ${problem}`,
-    action:
-      'grant the meshops service account create and get on pods/exec in the strongSwan and probe namespaces',
-  };
-}
 
 type Add = (f: Finding<VpnArea>) => void;
 
@@ -272,32 +271,37 @@ function pairFindings(input: AnalysisInput, sides: Map<string, TunnelSide>, add:
       });
       continue;
     }
+    const oneWay = espFinding(a, ta, b, tb, name);
+    if (oneWay) add(oneWay);
     for (const [side, peer, view] of [
       [a, b, ta],
       [b, a, tb],
     ] as const) {
       if (!view) continue;
-      const remoteGap = view.missingRemote.filter((c) => net.get(peer)?.podCidrs.includes(c));
-      const localGap = view.missingLocal.filter((c) => net.get(side)?.podCidrs.includes(c));
-      if (remoteGap.length > 0) {
+      const peerView = viewOf(peer, side);
+      if (view.missingRemote.length > 0) {
         add({
           id: `vpn/subnets/${side}/remote`,
           area: 'subnets',
           severity: 'warning',
-          text: `the CHILD SA on ${side} does not carry ${peer}'s pod CIDR ${remoteGap.join(', ')}`,
-          action: `add ${remoteGap.join(',')} to remote.subnet on ${side}`,
+          text: `the CHILD SA on ${side} does not carry ${peer}'s ${cidrWords(net.get(peer), view.missingRemote)}`,
+          action: gapAction(view.missingRemote, side, peer, sides),
         });
       }
+      // The peer's missing remote range is the same gap seen from the other end: said once.
+      const localGap = view.missingLocal.filter((c) => !peerView?.missingRemote.includes(c));
       if (localGap.length > 0) {
         add({
           id: `vpn/subnets/${side}/local`,
           area: 'subnets',
           severity: 'warning',
-          text: `the CHILD SA on ${side} does not carry its own pod CIDR ${localGap.join(', ')}`,
-          action: `add ${localGap.join(',')} to local.subnet on ${side}`,
+          text: `the CHILD SA on ${side} does not carry its own ${cidrWords(net.get(side), localGap)}`,
+          action: gapAction(localGap, peer, side, sides),
         });
       }
     }
+    // Packets that never arrive explain every lost ping of the pair.
+    if (oneWay) continue;
     const bothWays = inPair.some((p) => p.from === a) && inPair.some((p) => p.from === b);
     if (measured.length > 0 && lost.length === measured.length && bothWays) {
       add({
@@ -313,6 +317,90 @@ function pairFindings(input: AnalysisInput, sides: Map<string, TunnelSide>, add:
     directionFindings(a, b, measured, sides, input.settings, add);
     directionFindings(b, a, measured, sides, input.settings, add);
   }
+}
+
+/** "pod CIDR 10.1.0.0/16", "service CIDR 10.0.0.0/24", or both kinds named. */
+function cidrWords(net: ClusterNet | undefined, cidrs: readonly string[]): string {
+  const service = cidrs.filter((c) => net?.serviceCidrs.includes(c));
+  const pod = cidrs.filter((c) => !service.includes(c));
+  const part = (kind: string, list: string[]) =>
+    list.length === 0 ? [] : [`${kind} CIDR${list.length > 1 ? 's' : ''} ${list.join(', ')}`];
+  return [...part('pod', pod), ...part('service', service)].join(' and ');
+}
+
+/**
+ * Where to add `cidrs` (of `owner`) that the CHILD SA between `carrier` and `owner` lacks: IKEv2 narrows the
+ * selectors to what both configurations list, so the configuration (statusall "Connections:") that lacks
+ * them is the one to change.
+ */
+function gapAction(
+  cidrs: readonly string[],
+  carrier: string,
+  owner: string,
+  sides: Map<string, TunnelSide>,
+): string {
+  const list = cidrs.join(',');
+  const conn = (cluster: string, peer: string) => {
+    const s = sides.get(cluster);
+    if (!s?.ok) return undefined;
+    const name = s.peers.find((p) => p.peer === peer)?.conn;
+    return s.conns.find((c) => c.name === name) ?? (s.conns.length === 1 ? s.conns[0] : undefined);
+  };
+  const covers = (ts: readonly string[] | undefined, c: string) => ts?.some((t) => cidrCovers(t, c));
+  const remote = conn(carrier, owner)?.remoteTs;
+  const local = conn(owner, carrier)?.localTs;
+  const fixes = [
+    ...(remote && cidrs.some((c) => !covers(remote, c)) ? [`remote.subnet on ${carrier}`] : []),
+    ...(local && cidrs.some((c) => !covers(local, c)) ? [`local.subnet on ${owner}`] : []),
+  ];
+  if (fixes.length > 0) return `add ${list} to ${fixes.join(' and ')}`;
+  return `add ${list} to remote.subnet on ${carrier} and to local.subnet on ${owner} (each side's CHILD SA carries only what both configurations list)`;
+}
+
+const bytes = (n: number) =>
+  n >= 1_000_000
+    ? `${(n / 1_000_000).toFixed(1)} MB`
+    : n >= 1000
+      ? `${(n / 1000).toFixed(1)} kB`
+      : `${n} bytes`;
+
+const ONE_WAY_MIN_PACKETS = 3;
+
+/**
+ * One-way ESP: a side whose CHILD SA encrypted packets between the two reads of its counters but decrypted
+ * none. Its peer's ESP does not arrive, while both ends still show the tunnel INSTALLED.
+ */
+function espFinding(
+  a: string,
+  ta: PeerTunnel | undefined,
+  b: string,
+  tb: PeerTunnel | undefined,
+  name: string,
+): Finding<VpnArea> | undefined {
+  // A few packets out and none in: one echo request just before the second read is not yet one-way ESP.
+  const deaf = (t: PeerTunnel | undefined) =>
+    !!t?.traffic && t.traffic.packetsOut >= ONE_WAY_MIN_PACKETS && t.traffic.bytesIn === 0;
+  const [deafA, deafB] = [deaf(ta), deaf(tb)];
+  if (!deafA && !deafB) return undefined;
+  const window = (t: PeerTunnel) => `${Math.max(1, Math.round(t.traffic!.seconds))} s`;
+  if (deafA && deafB) {
+    return {
+      id: `vpn/esp/${name}`,
+      area: 'tunnel',
+      severity: 'critical',
+      text: `ESP lost both ways between ${a} and ${b}: each side sends (${a} ${bytes(ta!.traffic!.bytesOut)}, ${b} ${bytes(tb!.traffic!.bytesOut)} in ${window(ta!)}) and receives nothing, while both CHILD SAs are INSTALLED`,
+      action: `UDP 4500 (ESP in UDP; IP protocol 50 without NAT) is dropped between the gateways: check the firewalls, security groups and NAT devices between ${a}'s and ${b}'s strongSwan LoadBalancers`,
+    };
+  }
+  const [receiver, tr, sender, ts] = deafA ? [a, ta!, b, tb] : [b, tb!, a, ta];
+  const other = ts?.traffic ? `, while ${sender} decrypts ${bytes(ts.traffic.bytesIn)} from ${receiver}` : '';
+  return {
+    id: `vpn/esp/${name}`,
+    area: 'tunnel',
+    severity: 'critical',
+    text: `one-way ESP: ${receiver} sends ${bytes(tr.traffic!.bytesOut)} to ${sender} but receives nothing back (bytes_i did not move in ${window(tr)})${other}; both CHILD SAs are INSTALLED`,
+    action: `ESP from ${sender} does not reach ${receiver}. Likely: UDP 4500 (or IP protocol 50 without NAT) blocked from ${sender}'s gateway towards ${receiver}'s by a firewall, security group or ACL in front of ${receiver}'s strongSwan LoadBalancer; a NAT device on the way that dropped or changed its mapping (NAT keepalives, the LoadBalancer's source IP); or ${sender} routing its ESP out another interface. Compare \`tcpdump -ni any udp port 4500\` on both gateways`,
+  };
 }
 
 /** What to change when pings towards `cidrs` on `to` are lost from `from`, using the CHILD SAs when they tell. */
@@ -505,8 +593,34 @@ export function analyze(input: AnalysisInput): Analysis {
       text: `could not list the pods to ping on ${d.cluster}: ${d.problem}`,
     });
   }
-  pairFindings(input, sides, add);
+  // A pod on a node without its routes pod cannot answer across the tunnel: that node explains those pings.
+  const routes = input.routes ?? [];
+  const unexplained = input.probes.filter(
+    (p) => !(failed(p) && routeless(routes, p.target.cluster, p.target.node)),
+  );
+  pairFindings({ ...input, probes: unexplained }, sides, add);
   probeProblems(input.probes, add);
+  pathFindings(
+    {
+      clusters: input.clusters,
+      probes: input.probes,
+      nodeProbes: input.nodeProbes ?? [],
+      mtu: input.mtu ?? [],
+      ports: input.ports ?? [],
+      routes,
+    },
+    add,
+  );
+  for (const n of input.nodeProbeProblems ?? []) {
+    add({
+      id: `vpn/node-probe/${n.cluster}`,
+      area: 'skipped',
+      severity: 'info',
+      text: `no probes from ordinary pods on ${n.cluster}: ${n.problem}`,
+      action:
+        'set vpn.nodeProbe (or clusters[].vpn.nodeProbe) to the namespace, selector and container of app pods',
+    });
+  }
   input.skipped.forEach((text, i) => {
     add({ id: `vpn/skipped/${i}`, area: 'skipped', severity: 'info', text });
   });

@@ -1,27 +1,39 @@
 import type { Redis } from 'ioredis';
 import type { MeshConfig } from '../../config/schema.ts';
+import { probeSelector, strongswanSelector } from '../../config/vpn-pods.ts';
 import type { Cluster } from '../../kube/cluster.ts';
 import { classifyKubeError } from '../../kube/errors.ts';
 import type { Clusters } from '../../kube/registry.ts';
 import type { Logger } from '../../observability/logger.ts';
 import { type AnalysisInput, analyze, type ClusterNet, type ProbeSource } from './analyze.ts';
-import { readTunnelSide, runProbe } from './exec.ts';
+import {
+  readTunnelSide,
+  rereadCounters,
+  runMtuProbe,
+  runPortProbe,
+  runProbe,
+  type SideContext,
+} from './exec.ts';
 import {
   addressTarget,
   cidrsOf,
   discoverTargets,
   type FoundPod,
   findPod,
+  listNodeProbeCandidates,
+  type NodeProbes,
+  nodeProbeSelector,
+  pickNodeProbes,
   podWithIp,
-  probeSelector,
-  strongswanSelector,
+  readRoutes,
+  routesSelector,
   type Targets,
 } from './gather.ts';
 import { compare, loadSnapshot, saveSnapshot, snapshotOf } from './history.ts';
 import { containingCidr, isIpv4 } from './ipv4.ts';
 import { mapLimit } from './pool.ts';
-import type { PodRef, ProbeResult, ProbeTarget, VpnReport, VpnSettings } from './report.ts';
-import { withoutPods } from './targets.ts';
+import type { PodRef, ProbeResult, ProbeTarget, RoutesState, VpnReport, VpnSettings } from './report.ts';
+import { CONTROL_PLANE_PORTS, withoutPods } from './targets.ts';
 import type { PeerCidrs } from './tunnel.ts';
 
 /**
@@ -97,53 +109,169 @@ interface Plan {
   /** Pings to send: from a cluster to targets on another. */
   directions: { from: Cluster; targets: ProbeTarget[] }[];
   endpoints: Map<string, Endpoints>;
+  /** Ordinary pods to probe from, per cluster (the full check only; `/mesh ping` stays one probe). */
+  nodeProbes?: Map<string, NodeProbes>;
+  /** The routes DaemonSet of each cluster that has one (the full check only). */
+  routes?: RoutesState[];
   discovery: { cluster: string; problem: string }[];
   skipped: string[];
+}
+
+interface Job {
+  run(): Promise<void>;
+  /** Records the probe as not started when the job's time is up first. */
+  abort(): void;
+}
+
+const NOT_STARTED = 'not started: the job ran out of time';
+
+const notStarted = (from: Cluster, probe: PodRef, target: ProbeTarget): ProbeResult => ({
+  key: `${from.name}>${target.cluster}/${target.label}`,
+  from: from.name,
+  probe,
+  target,
+  outcome: { kind: 'exec-failed', reason: NOT_STARTED, forbidden: false },
+  status: 'error',
+});
+
+type PathResults = Pick<VpnReport, 'nodeProbes' | 'mtu' | 'ports'>;
+const emptyPaths = (): PathResults => ({ nodeProbes: [], mtu: [], ports: [] });
+
+/**
+ * The probes that start where app traffic starts, per direction of the matrix: a ping from every node's
+ * ordinary pod to the direction's first target; the path MTU from one of them; and, from a remote towards
+ * the primary, netcat to each control-plane component's ports.
+ */
+function pathProbes(
+  plan: Plan,
+  nodeProbes: Map<string, NodeProbes>,
+  sources: readonly ProbeSource[],
+  config: MeshConfig,
+): { jobs: Job[]; results: PathResults } {
+  const settings = vpnSettings(config);
+  const results = emptyPaths();
+  const jobs: Job[] = [];
+  plan.directions.forEach(({ from, targets }, i) => {
+    const first = targets[0];
+    if (!first) return;
+    const found = nodeProbes.get(from.name);
+    const pods = found?.ok ? found.pods : [];
+    for (const pod of pods) {
+      const at = results.nodeProbes.length;
+      results.nodeProbes.push(notStarted(from, pod, first));
+      jobs.push({
+        run: async () => {
+          const result = await runProbe(from, pod, first, settings);
+          results.nodeProbes[at] = {
+            ...result,
+            key: `${from.name}@${pod.node}>${first.cluster}/${first.label}`,
+          };
+        },
+        abort: () => {},
+      });
+    }
+    const source = sources[i];
+    const mtuFrom = pods[0] ?? (source?.ok ? source.pod : undefined);
+    if (mtuFrom) {
+      jobs.push({
+        run: async () => {
+          results.mtu.push(await runMtuProbe(from, mtuFrom, first, config.vpn.mtu, settings.timeoutMs));
+        },
+        abort: () => {},
+      });
+    }
+    const portsFrom = pods[0];
+    if (from.role !== 'remote' || !portsFrom) return;
+    for (const target of targets) {
+      for (const port of CONTROL_PLANE_PORTS[target.label] ?? []) {
+        jobs.push({
+          run: async () => {
+            results.ports.push(await runPortProbe(from, portsFrom, target, port, settings.timeoutMs));
+          },
+          abort: () => {},
+        });
+      }
+    }
+  });
+  return { jobs, results };
 }
 
 async function execute(deps: VpnDeps, plan: Plan, started: number, checkedAt: string): Promise<VpnReport> {
   const settings = vpnSettings(deps.config);
   const { clusters } = deps;
-  const sides = plan.sides.map((c) => {
+  const contexts = plan.sides.map((c): SideContext => {
     const peers = topologyPeers(clusters, c);
     for (const [a, b] of plan.pairs) {
       const other = a === c.name ? b : b === c.name ? a : undefined;
       const cluster = other === undefined ? undefined : clusters.get(other);
       if (cluster && !peers.includes(cluster)) peers.push(cluster);
     }
-    return readTunnelSide(c, plan.endpoints.get(c.name)!.strongswan, {
+    return {
       own: peerCidrs(c),
       peers: peers.map(peerCidrs),
       onlyPeer: topologyPeers(clusters, c).length === 1,
       timeoutMs: deps.config.checks.clusterTimeout,
-    });
+    };
   });
+  const readAt: number[] = [];
+  const sides = plan.sides.map((c, i) =>
+    readTunnelSide(c, plan.endpoints.get(c.name)!.strongswan, contexts[i]!).then((side) => {
+      readAt[i] = performance.now();
+      return side;
+    }),
+  );
   const sources = plan.directions.map(({ from }) => sourceOf(from, plan.endpoints.get(from.name)!));
-  const jobs = plan.directions.flatMap(({ from, targets }, i) => {
+  const matrix = plan.directions.flatMap(({ from, targets }, i) => {
     const source = sources[i]!;
     return source.ok ? targets.map((target) => ({ from, probe: source.pod, target })) : [];
   });
-  // Tunnel reads and pings go out together: the matrix takes about as long as its slowest probe.
-  const [tunnels, probes] = await Promise.all([
-    Promise.all(sides),
-    mapLimit(jobs, settings.concurrency, (j) => runProbe(j.from, j.probe, j.target, settings), {
-      ...(deps.signal ? { signal: deps.signal } : {}),
-      onAbort: (j): ProbeResult => ({
-        key: `${j.from.name}>${j.target.cluster}/${j.target.label}`,
-        from: j.from.name,
-        probe: j.probe,
-        target: j.target,
-        outcome: { kind: 'exec-failed', reason: 'not started: the job ran out of time', forbidden: false },
-        status: 'error',
-      }),
-    }),
-  ]);
+  const probes: ProbeResult[] = [];
+  const paths = plan.nodeProbes
+    ? pathProbes(plan, plan.nodeProbes, sources, deps.config)
+    : { jobs: [], results: emptyPaths() };
+  // The second read of the SA counters goes out once the first ping is back: the pings are then nearly
+  // done, so the two reads bracket their packets without adding a round after the last probe.
+  const { promise: firstPing, resolve: pingBack } = Promise.withResolvers<void>();
+  const jobs: Job[] = [
+    ...matrix.map((j, i) => ({
+      run: async () => {
+        probes[i] = await runProbe(j.from, j.probe, j.target, settings);
+        pingBack();
+      },
+      abort: () => {
+        probes[i] = notStarted(j.from, j.probe, j.target);
+      },
+    })),
+    ...paths.jobs,
+  ];
+  const firstReads = Promise.all(sides);
+  const secondReads = Promise.all([firstReads, firstPing]).then(([reads]) =>
+    Promise.all(reads.map((side, i) => rereadCounters(plan.sides[i]!, side, contexts[i]!, readAt[i]!))),
+  );
+  // Tunnel reads and every probe go out together: the check takes about as long as its slowest probe.
+  await mapLimit(jobs, settings.concurrency, (j) => j.run(), {
+    ...(deps.signal ? { signal: deps.signal } : {}),
+    onAbort: (j) => j.abort(),
+  });
+  pingBack();
+  const tunnels = await secondReads;
+  paths.results.mtu.sort((a, b) => a.key.localeCompare(b.key));
+  paths.results.ports.sort((a, b) => a.key.localeCompare(b.key));
   const input: AnalysisInput = {
     clusters: clusters.all.map(netOf),
     pairs: plan.pairs,
     tunnels,
     sources: dedupe(sources),
     probes,
+    ...paths.results,
+    routes: plan.routes ?? [],
+    nodeProbeProblems: [...(plan.nodeProbes ?? [])].flatMap(([cluster, n]) =>
+      n.ok
+        ? n.pods.length === 0
+          ? [{ cluster, problem: 'no pod to probe from' }]
+          : []
+        : [{ cluster, problem: n.problem }],
+    ),
     discovery: plan.discovery,
     skipped: plan.skipped,
     settings,
@@ -159,6 +287,8 @@ async function execute(deps: VpnDeps, plan: Plan, started: number, checkedAt: st
     pairs: plan.pairs.map(([a, b]) => [a, b]),
     tunnels: tunnels.sort((a, b) => a.cluster.localeCompare(b.cluster)),
     probes,
+    ...paths.results,
+    routes: plan.routes ?? [],
     findings: analysis.findings,
   };
 }
@@ -181,17 +311,24 @@ export async function runVpnCheck(deps: VpnDeps): Promise<VpnReport> {
   const now = Date.now();
   const { clusters, config } = deps;
   const all = clusters.all;
-  // Every cluster's strongSwan and probe pods and what to ping there, all in one round of API calls.
+  // Every cluster's strongSwan, probe and node probe pods and what to ping there, per cluster at once.
+  const timeout = config.checks.clusterTimeout;
   const found = await Promise.all(
     all.map(async (c) => {
-      const [e, t] = await Promise.all([
+      const selector = nodeProbeSelector(config, c);
+      const [e, candidates, t, r] = await Promise.all([
         endpointsOf(deps, c, now),
-        discoverTargets(config, c, config.checks.clusterTimeout, now),
+        listNodeProbeCandidates(c, selector, timeout, now),
+        discoverTargets(config, c, timeout, now),
+        readRoutes(c, routesSelector(config, c), timeout, now),
       ]);
-      return { e, t: withoutPods(t, usedPods(e)) };
+      const n = pickNodeProbes(c, selector, candidates, usedPods(e));
+      return { e, n, r, t: withoutPods(t, usedPods(e)) };
     }),
   );
   const endpoints = new Map(all.map((c, i) => [c.name, found[i]!.e]));
+  const nodeProbes = new Map(all.map((c, i) => [c.name, found[i]!.n]));
+  const routes = found.flatMap((f) => (f.r ? [f.r] : []));
   const targets = new Map(all.map((c, i) => [c.name, found[i]!.t]));
   const primary = clusters.primary;
   const plan: Plan = {
@@ -203,6 +340,8 @@ export async function runVpnCheck(deps: VpnDeps): Promise<VpnReport> {
       ...clusters.remotes.map((r) => ({ from: primary, targets: targets.get(r.name)!.targets })),
     ],
     endpoints,
+    nodeProbes,
+    routes,
     ...collect(targets),
   };
   const checkedAt = new Date(now).toISOString();

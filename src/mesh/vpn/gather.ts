@@ -1,15 +1,16 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import type { MeshConfig } from '../../config/schema.ts';
-import { DEFAULT_STRONGSWAN, strongswanNamespace } from '../../config/vpn.ts';
+import { describeSelector, type PodSelector, strongswanSelector } from '../../config/vpn-pods.ts';
 import type { Cluster } from '../../kube/cluster.ts';
 import { classifyKubeError } from '../../kube/errors.ts';
 import { PROXY } from '../istio/facts.ts';
 import { istioSetup } from '../istio/profiles.ts';
-import type { PodRef, ProbeTarget } from './report.ts';
+import type { PodRef, ProbeTarget, RoutesState } from './report.ts';
 import {
   appTargets,
   type ComponentPods,
   controlPlaneTargets,
+  nodeProbePods,
   type PodInfo,
   pickPod,
   podInfo,
@@ -19,38 +20,128 @@ import {
 
 /** The Kubernetes API side of the check (lists only, never exec): which pods to use and which to ping. */
 
-export interface PodSelector {
+/** The IBM chart's routes DaemonSet, in the strongSwan pod's namespace unless configured. */
+export function routesSelector(
+  config: MeshConfig,
+  cluster: Cluster,
+): { namespace: string; selector: string } {
+  const own = cluster.config.vpn?.routes;
+  const mesh = config.vpn.routes;
+  return {
+    namespace: own?.namespace ?? mesh?.namespace ?? strongswanSelector(config, cluster).namespace,
+    selector: own?.selector ?? mesh?.selector ?? 'app=strongswan-routes',
+  };
+}
+
+/**
+ * The routes DaemonSet: how many pods it wants and has ready, and on which nodes its pod is not ready (from
+ * its pods: a node with no pod at all is only counted). None found is not an error: routes can be static.
+ */
+export async function readRoutes(
+  cluster: Cluster,
+  where: { namespace: string; selector: string },
+  timeoutMs: number,
+  now: number,
+): Promise<RoutesState | undefined> {
+  try {
+    const [sets, pods] = await Promise.all([
+      cluster.apps.listNamespacedDaemonSet(
+        { namespace: where.namespace, labelSelector: where.selector },
+        cluster.options(timeoutMs),
+      ),
+      cluster.core.listNamespacedPod(
+        { namespace: where.namespace, labelSelector: where.selector },
+        cluster.options(timeoutMs),
+      ),
+    ]);
+    const set = sets.items[0];
+    if (!set) return undefined;
+    const name = set.metadata?.name ?? '';
+    const owned = pods.items.filter((p) =>
+      p.metadata?.ownerReferences?.some((o) => o.kind === 'DaemonSet' && o.name === name),
+    );
+    const infos = owned.map((p) => podInfo(p, now));
+    const readyNodes = new Set(infos.filter((p) => p.ready && p.nodeName).map((p) => p.nodeName!));
+    const nodesWithout = [
+      ...new Set(infos.flatMap((p) => (p.nodeName && !readyNodes.has(p.nodeName) ? [p.nodeName] : []))),
+    ].sort();
+    const desired = set.status?.desiredNumberScheduled ?? 0;
+    return {
+      cluster: cluster.name,
+      ok: true,
+      daemonSet: name,
+      desired,
+      ready: set.status?.numberReady ?? 0,
+      nodesWithout,
+      unscheduled: Math.max(0, desired - new Set(infos.map((p) => p.nodeName)).size),
+    };
+  } catch (err) {
+    return {
+      cluster: cluster.name,
+      ok: false,
+      problem: `reading the routes DaemonSet failed: ${classifyKubeError(err, timeoutMs).reason}`,
+    };
+  }
+}
+
+/** The default node probe: an injected app pod (it has istio-proxy, whose image has ping and nc). */
+const DEFAULT_NODE_PROBE = { namespace: 'default', container: PROXY };
+
+export interface NodeProbeSelector {
   namespace: string;
-  selector: string;
-  container?: string;
+  selector?: string;
+  container: string;
 }
 
 /** Per cluster beats mesh-wide beats the default, field by field. */
-export function strongswanSelector(config: MeshConfig, cluster: Cluster): PodSelector {
-  const own = cluster.config.vpn?.strongswan;
-  const mesh = config.vpn.strongswan;
-  const container = own?.container ?? mesh.container;
+export function nodeProbeSelector(config: MeshConfig, cluster: Cluster): NodeProbeSelector {
+  const own = cluster.config.vpn?.nodeProbe;
+  const mesh = config.vpn.nodeProbe;
+  const selector = own?.selector ?? mesh?.selector;
   return {
-    namespace: strongswanNamespace(config, cluster.config),
-    selector: own?.selector ?? mesh.selector ?? DEFAULT_STRONGSWAN.selector,
-    ...(container ? { container } : {}),
+    namespace: own?.namespace ?? mesh?.namespace ?? DEFAULT_NODE_PROBE.namespace,
+    ...(selector ? { selector } : {}),
+    container: own?.container ?? mesh?.container ?? DEFAULT_NODE_PROBE.container,
   };
 }
 
-/** Where pings run from: a configured probe, else the strongSwan pod itself (it sits on the tunnel). */
-export function probeSelector(config: MeshConfig, cluster: Cluster): PodSelector {
-  const own = cluster.config.vpn?.probe;
-  const mesh = config.vpn.probe;
-  if (!own && !mesh) return strongswanSelector(config, cluster);
-  const container = own?.container ?? mesh?.container;
-  return {
-    namespace: own?.namespace ?? mesh?.namespace ?? DEFAULT_STRONGSWAN.namespace,
-    selector: own?.selector ?? mesh?.selector ?? DEFAULT_STRONGSWAN.selector,
-    ...(container ? { container } : {}),
-  };
+export type NodeProbes = { ok: true; pods: PodRef[] } | { ok: false; problem: string };
+
+/**
+ * The pods that could be probed from (listed at once with the other lookups); `pickNodeProbes` chooses one per
+ * node once the pods meshops already uses are known.
+ */
+export async function listNodeProbeCandidates(
+  cluster: Cluster,
+  selector: NodeProbeSelector,
+  timeoutMs: number,
+  now: number,
+): Promise<{ ok: true; pods: PodInfo[] } | { ok: false; problem: string }> {
+  try {
+    const list = await cluster.core.listNamespacedPod(
+      { namespace: selector.namespace, ...(selector.selector ? { labelSelector: selector.selector } : {}) },
+      cluster.options(timeoutMs),
+    );
+    return { ok: true, pods: list.items.map((p) => podInfo(p, now)) };
+  } catch (err) {
+    return { ok: false, problem: `listing pods failed: ${classifyKubeError(err, timeoutMs).reason}` };
+  }
 }
 
-export const describeSelector = (s: PodSelector) => `${s.selector} in namespace ${s.namespace}`;
+/** One ordinary pod per node to probe from, never one meshops already uses (strongSwan, the probe pod). */
+export function pickNodeProbes(
+  cluster: Cluster,
+  selector: NodeProbeSelector,
+  candidates: Awaited<ReturnType<typeof listNodeProbeCandidates>>,
+  exclude: readonly PodRef[],
+): NodeProbes {
+  if (!candidates.ok) return candidates;
+  const picked = nodeProbePods(candidates.pods, selector.container, exclude);
+  return {
+    ok: true,
+    pods: picked.map((p) => ({ ...ref(cluster, p, selector.container), node: p.nodeName! })),
+  };
+}
 
 export type FoundPod =
   | { ok: true; pod: PodRef }

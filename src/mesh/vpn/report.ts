@@ -1,6 +1,24 @@
 import type { Finding, Health } from '../health.ts';
+import type { MtuOutcome, SizeResult } from './mtu.ts';
 import type { PingOutcome } from './ping.ts';
-import type { ConnConfig, IkeSa, TunnelTool } from './strongswan.ts';
+import type { ConnConfig, EspCounters, IkeSa, TunnelTool } from './strongswan.ts';
+
+/** A control-plane port a remote's sidecars open across the VPN. */
+export interface PortSpec {
+  port: number;
+  protocol: 'TCP' | 'UDP';
+}
+
+export type PortOutcome =
+  | { kind: 'open' }
+  | { kind: 'refused' }
+  | { kind: 'timeout' }
+  | { kind: 'unreachable'; reason: string }
+  /** UDP: sent, and no refusal came back in time; not a proof of delivery. */
+  | { kind: 'udp-sent' }
+  | { kind: 'no-tool'; reason: string }
+  | { kind: 'exec-failed'; reason: string; forbidden: boolean }
+  | { kind: 'unparsed'; reason: string; raw: string };
 
 /**
  * The result of `/mesh vpn` or `/mesh ping` as plain JSON: rendered for Slack by render.ts, kept in Redis
@@ -16,6 +34,8 @@ export interface PodRef {
   name: string;
   ip?: string;
   container?: string;
+  /** The node it runs on, for probes from ordinary pods. */
+  node?: string;
 }
 
 /** One side's view of its tunnel to one peer. */
@@ -32,6 +52,19 @@ export interface PeerTunnel {
   missingRemote: string[];
   /** This cluster's own CIDRs the installed CHILD SA does not carry (local.subnet gaps). */
   missingLocal: string[];
+  /** The installed CHILD SAs' ESP counters, summed, with the SAs they came from (`name{id}`). */
+  esp?: { children: string[]; counters: EspCounters };
+  /** What the counters moved between the read before the probes and the one after them. */
+  traffic?: EspTraffic;
+}
+
+/** ESP bytes one side encrypted (out) and decrypted (in) towards one peer over `seconds`. */
+export interface EspTraffic {
+  seconds: number;
+  bytesIn: number;
+  bytesOut: number;
+  packetsIn: number;
+  packetsOut: number;
 }
 
 /** Why a cluster's tunnel state could not be read. */
@@ -51,6 +84,8 @@ export type TunnelSide =
       ok: true;
       pod: PodRef;
       tool: TunnelTool;
+      /** The command that read it (with `sudo` when the exec user needed it), for the second read. */
+      argv: string[];
       sas: IkeSa[];
       /** Configured connections, when the tool lists them (`ipsec statusall`). */
       conns: ConnConfig[];
@@ -66,7 +101,23 @@ export interface ProbeTarget {
   pod?: { namespace: string; name: string };
   /** The configured CIDR of `cluster` that holds the address, if any. */
   cidr?: string;
+  /** The node of the target pod. */
+  node?: string;
 }
+
+/** The routes DaemonSet of one cluster (the IBM chart's `<release>-strongswan-routes`): desired vs ready. */
+export type RoutesState =
+  | {
+      cluster: string;
+      ok: true;
+      daemonSet: string;
+      desired: number;
+      ready: number;
+      /** Nodes whose routes pod is not ready; `unscheduled` more are desired but have no pod at all. */
+      nodesWithout: string[];
+      unscheduled: number;
+    }
+  | { cluster: string; ok: false; problem: string };
 
 export type ProbeStatus = 'ok' | 'slow' | 'loss' | 'lost' | 'error' | 'unparsed';
 
@@ -78,6 +129,32 @@ export interface ProbeResult {
   target: ProbeTarget;
   outcome: PingOutcome | { kind: 'exec-failed'; reason: string; forbidden: boolean };
   status: ProbeStatus;
+}
+
+/** The largest DF packet that crosses from one cluster to another, against the expected inner MTU. */
+export interface MtuResult {
+  /** `from>to`. */
+  key: string;
+  from: string;
+  to: string;
+  probe: PodRef;
+  target: ProbeTarget;
+  /** vpn.mtu. */
+  expected: number;
+  /** Each packet size tried (bytes on the wire, IP header included) and whether it crossed. */
+  sizes: SizeResult[];
+  outcome: MtuOutcome;
+}
+
+/** One control-plane port tried from a remote's app pod. */
+export interface PortResult {
+  /** `from>to/label:port/protocol`. */
+  key: string;
+  from: string;
+  probe: PodRef;
+  target: ProbeTarget;
+  port: PortSpec;
+  outcome: PortOutcome;
 }
 
 export interface RttChange {
@@ -113,6 +190,11 @@ export interface VpnReport {
   pairs: [string, string][];
   tunnels: TunnelSide[];
   probes: ProbeResult[];
+  /** Pings from one ordinary pod per node (vpn.nodeProbe), each naming its node. */
+  nodeProbes: ProbeResult[];
+  mtu: MtuResult[];
+  ports: PortResult[];
+  routes: RoutesState[];
   findings: Finding<VpnArea>[];
   /** Only for the full matrix, and only when an earlier run was kept. */
   comparison?: Comparison;

@@ -13,6 +13,16 @@ export interface ChildSa {
   state: string;
   localTs: string[];
   remoteTs: string[];
+  /** ESP byte and packet counters, when the listing has them (`ipsec statusall`, `swanctl --list-sas`). */
+  counters?: EspCounters;
+}
+
+/** What the kernel counted on one CHILD SA: bytes and packets decrypted (in) and encrypted (out). */
+export interface EspCounters {
+  bytesIn: number;
+  bytesOut: number;
+  packetsIn: number;
+  packetsOut: number;
 }
 
 export interface IkeSa {
@@ -45,6 +55,9 @@ const STROKE_IKE_LINE = /^(\S+)\[(\d+)\]: /;
 const STROKE_CHILD = new RegExp(`^(\\S+)\\{(\\d+)\\}:\\s+(${CHILD_STATES}), (.*)$`);
 const STROKE_CHILD_TS = /^(\S+)\{(\d+)\}:\s+(\S.*?) === (\S.*?)$/;
 const STROKE_CHILD_LINE = /^(\S+)\{(\d+)\}:\s/;
+// stroke_list.c: `, N bytes_i` with ` (P pkt[s], Ts ago)` only when N > 0, the same for `bytes_o`.
+const STROKE_COUNTERS =
+  /^(\S+)\{(\d+)\}:\s+\S+, (\d+) bytes_i(?: \((\d+) pkts?, \d+s ago\))?, (\d+) bytes_o(?: \((\d+) pkts?, \d+s ago\))?/;
 const STROKE_CONN_CHILD = /^(\S+):\s+child:\s+(\S.*?) === (\S.*?)\s+(TUNNEL|TRANSPORT|BEET|PASS|DROP)\b/;
 const ENDPOINTS = /(\S+)\.\.\.(\S+)\s*$/;
 
@@ -92,6 +105,17 @@ export function parseIpsecStatus(text: string): SaListing {
       current.children.push(newChildSa(child));
       continue;
     }
+    const counted = STROKE_COUNTERS.exec(line);
+    const countedChild = counted ? known(counted[1], counted[2]) : undefined;
+    if (counted && countedChild) {
+      countedChild.counters = {
+        bytesIn: Number(counted[3]),
+        packetsIn: Number(counted[4] ?? 0),
+        bytesOut: Number(counted[5]),
+        packetsOut: Number(counted[6] ?? 0),
+      };
+      continue;
+    }
     const ts = STROKE_CHILD_TS.exec(line);
     const owner = ts ? known(ts[1], ts[2]) : undefined;
     if (ts && owner) {
@@ -121,6 +145,8 @@ const VICI_IKE = new RegExp(`^(\\S+): #(\\d+), (${IKE_STATES}), (IKEv[12]), (.*)
 const VICI_CHILD = new RegExp(`^ {2}(\\S+): #(\\d+), (?:reqid \\d+, )?(${CHILD_STATES}), (.*)$`);
 const VICI_ENDPOINT = /^ {2}(local|remote) {1,2}(.*)$/;
 const VICI_CHILD_TS = /^ {4}(local|remote) {1,2}(.*)$/;
+// list_sas.c: `    in  <spi>[…], %6s bytes, %5s packets[, %5ss ago]`, then the same for `out`.
+const VICI_COUNTERS = /^ {4}(in|out) +\S.*?, +(\d+) bytes, +(\d+) packets/;
 
 /** Parses `swanctl --list-sas` (stdout). Empty output means the daemon answered and has no SA. */
 export function parseSwanctlSas(text: string): SaListing {
@@ -148,6 +174,14 @@ export function parseSwanctlSas(text: string): SaListing {
     }
     const ts = VICI_CHILD_TS.exec(line);
     const last = current.children.at(-1);
+    const counted = VICI_COUNTERS.exec(line);
+    if (counted && last) {
+      const c = last.counters ?? { bytesIn: 0, bytesOut: 0, packetsIn: 0, packetsOut: 0 };
+      if (counted[1] === 'in') [c.bytesIn, c.packetsIn] = [Number(counted[2]), Number(counted[3])];
+      else [c.bytesOut, c.packetsOut] = [Number(counted[2]), Number(counted[3])];
+      last.counters = c;
+      continue;
+    }
     if (ts && last) {
       last[ts[1] === 'local' ? 'localTs' : 'remoteTs'] = tsList(ts[2]!);
     }

@@ -2,7 +2,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import type { IstioProfile } from '../../config/schema.ts';
 import { podState } from '../istio/pod-status.ts';
 import { containingCidr } from './ipv4.ts';
-import type { ProbeTarget } from './report.ts';
+import type { PortSpec, ProbeTarget } from './report.ts';
 
 /**
  * Which pod IPs are worth a ping, chosen from live pods: the primary's control-plane pods that remote
@@ -19,6 +19,8 @@ export interface PodInfo {
   status: string;
   labels: Record<string, string>;
   hostNetwork: boolean;
+  nodeName?: string;
+  containers: string[];
 }
 
 export function podInfo(pod: V1Pod, now: number): PodInfo {
@@ -31,6 +33,8 @@ export function podInfo(pod: V1Pod, now: number): PodInfo {
     status: `${state.status} ${state.ready}`,
     labels: pod.metadata?.labels ?? {},
     hostNetwork: pod.spec?.hostNetwork === true,
+    ...(pod.spec?.nodeName ? { nodeName: pod.spec.nodeName } : {}),
+    containers: (pod.spec?.containers ?? []).map((c) => c.name),
   };
 }
 
@@ -43,6 +47,44 @@ export function pickPod(pods: readonly PodInfo[]): { ready: PodInfo } | { unread
   const ready = sorted.find((p) => p.ready && p.ip);
   return ready ? { ready } : sorted[0] ? { unready: sorted[0] } : {};
 }
+
+/**
+ * One ready pod per node with `container` (by name, so runs agree), for probes that start where app traffic
+ * starts. Host-network pods are left out: they use the node's routes, not the pod network's.
+ */
+export function nodeProbePods(
+  pods: readonly PodInfo[],
+  container: string,
+  exclude: readonly { namespace: string; name: string }[],
+): PodInfo[] {
+  const skip = new Set(exclude.map((p) => `${p.namespace}/${p.name}`));
+  const byNode = new Map<string, PodInfo>();
+  for (const pod of [...pods].sort(byName)) {
+    if (!pod.ready || !pod.ip || !pod.nodeName || pod.hostNetwork) continue;
+    if (!pod.containers.includes(container) || skip.has(`${pod.namespace}/${pod.name}`)) continue;
+    if (!byNode.has(pod.nodeName)) byNode.set(pod.nodeName, pod);
+  }
+  return [...byNode.values()].sort((a, b) => a.nodeName!.localeCompare(b.nodeName!));
+}
+
+/**
+ * The ports a remote's sidecars open to each control-plane component across the VPN (research istio-vpn.md
+ * §4): pilot's xDS plain and mTLS, mixer's gRPC, statsd (UDP), zipkin; istiod's xDS plain and TLS.
+ */
+export const CONTROL_PLANE_PORTS: Readonly<Record<string, readonly PortSpec[]>> = {
+  pilot: [
+    { port: 15010, protocol: 'TCP' },
+    { port: 15011, protocol: 'TCP' },
+  ],
+  policy: [{ port: 9091, protocol: 'TCP' }],
+  telemetry: [{ port: 9091, protocol: 'TCP' }],
+  'statsd-prom-bridge': [{ port: 9125, protocol: 'UDP' }],
+  tracing: [{ port: 9411, protocol: 'TCP' }],
+  istiod: [
+    { port: 15010, protocol: 'TCP' },
+    { port: 15012, protocol: 'TCP' },
+  ],
+};
 
 /** The primary components a remote's sidecars reach by pod IP across the VPN (the addresses
  * the istio-remote chart writes, install/kubernetes/helm/istio-remote in istio/istio 1.0.2). */
@@ -70,6 +112,7 @@ function target(cluster: string, cidrs: readonly string[], label: string, pod: P
     label,
     pod: { namespace: pod.namespace, name: pod.name },
     ...(cidr ? { cidr } : {}),
+    ...(pod.nodeName ? { node: pod.nodeName } : {}),
   };
 }
 

@@ -1,5 +1,5 @@
 import { cidrCovers, parseCidr } from './ipv4.ts';
-import type { PeerTunnel, SideState } from './report.ts';
+import type { EspTraffic, PeerTunnel, SideState } from './report.ts';
 import type { ConnConfig, IkeSa } from './strongswan.ts';
 
 /**
@@ -59,6 +59,22 @@ export function peerTunnel(
   const installed = up?.children.filter((c) => c.state === INSTALLED) ?? [];
   const carried = (side: 'localTs' | 'remoteTs', cidrs: readonly string[]) =>
     up ? cidrs.filter((cidr) => !installed.some((c) => c[side].some((ts) => cidrCovers(ts, cidr)))) : [];
+  const counted = installed.filter((c) => c.counters);
+  const esp =
+    counted.length > 0
+      ? {
+          children: counted.map((c) => `${c.name}{${c.id}}`),
+          counters: counted.reduce(
+            (sum, c) => ({
+              bytesIn: sum.bytesIn + c.counters!.bytesIn,
+              bytesOut: sum.bytesOut + c.counters!.bytesOut,
+              packetsIn: sum.packetsIn + c.counters!.packetsIn,
+              packetsOut: sum.packetsOut + c.counters!.packetsOut,
+            }),
+            { bytesIn: 0, bytesOut: 0, packetsIn: 0, packetsOut: 0 },
+          ),
+        }
+      : undefined;
   return {
     peer: peer.name,
     state,
@@ -66,5 +82,22 @@ export function peerTunnel(
     detail,
     missingRemote: carried('remoteTs', peer.cidrs),
     missingLocal: carried('localTs', own.cidrs),
+    ...(esp ? { esp } : {}),
+  };
+}
+
+/**
+ * What moved between two reads of the same CHILD SAs; nothing when they were rekeyed in between (new SAs
+ * count from zero) or a read has no counters.
+ */
+export function espTraffic(before: PeerTunnel, after: PeerTunnel, seconds: number): EspTraffic | undefined {
+  if (!before.esp || !after.esp) return undefined;
+  if (before.esp.children.join(' ') !== after.esp.children.join(' ')) return undefined;
+  return {
+    seconds,
+    bytesIn: after.esp.counters.bytesIn - before.esp.counters.bytesIn,
+    bytesOut: after.esp.counters.bytesOut - before.esp.counters.bytesOut,
+    packetsIn: after.esp.counters.packetsIn - before.esp.counters.packetsIn,
+    packetsOut: after.esp.counters.packetsOut - before.esp.counters.packetsOut,
   };
 }

@@ -12,6 +12,7 @@ import { resolveProgram } from '../commands/programs.ts';
 import type { ExecContext } from '../commands/types.ts';
 import type { SimControlPlane } from '../istio/control-plane.ts';
 import type { Network } from '../net/network.ts';
+import { forbidden } from './rbac.ts';
 import type { ResourceRoute } from './routes.ts';
 import { errors } from './status.ts';
 
@@ -45,16 +46,16 @@ export function planExec(
   const namespace = route.namespace!;
   const name = route.name!;
   const podsType = cluster.type('pods');
-  const forbidden = cluster.switches.execForbidden;
-  if (forbidden.has('*') || forbidden.has(namespace)) {
-    throw errors.forbidden(
-      cluster.spec.user,
-      method === 'POST' ? 'create' : 'get',
-      podsType,
+  const denied = cluster.switches.execForbidden;
+  if (denied.has('*') || denied.has(namespace)) {
+    throw forbidden(cluster.spec.user, {
+      verb: method === 'POST' ? 'create' : 'get',
+      group: podsType.group,
+      resource: podsType.resource,
+      subresource: 'exec',
       namespace,
       name,
-      'exec',
-    );
+    });
   }
   const pod = cluster.get('pods', namespace, name) as Json | undefined;
   if (!pod) throw errors.notFound(podsType, name);
@@ -144,7 +145,12 @@ export async function runExec(
   };
   try {
     await sleep(timing.execLatencyMs + cluster.switches.execLatencyMs, undefined, { signal: abort.signal });
-    const program = resolveProgram(plan.argv[0]!, ctx.traits)(plan.argv.slice(1), ctx);
+    const containers = [
+      ...(plan.pod as Json).spec.containers,
+      ...((plan.pod as Json).spec.initContainers ?? []),
+    ];
+    const image: string = containers.find((c: Json) => c.name === plan.container)?.image ?? '';
+    const program = resolveProgram(plan.argv[0]!, ctx.traits, image)(plan.argv.slice(1), ctx);
     let step = await program.next();
     while (!step.done) {
       send(step.value.stream, step.value.text);

@@ -111,25 +111,30 @@ const CORE: ResourceType[] = [
   },
 ];
 
-const APPS: ResourceType = {
-  group: 'apps',
-  versions: ['v1'],
-  resource: 'deployments',
-  singular: 'deployment',
-  kind: 'Deployment',
-  namespaced: true,
-  verbs: ALL_VERBS,
-  shortNames: ['deploy'],
-  categories: ['all'],
-};
-
-const DAEMONSETS: ResourceType = {
-  ...APPS,
-  resource: 'daemonsets',
-  singular: 'daemonset',
-  kind: 'DaemonSet',
-  shortNames: ['ds'],
-};
+const APPS: ResourceType[] = [
+  {
+    group: 'apps',
+    versions: ['v1'],
+    resource: 'deployments',
+    singular: 'deployment',
+    kind: 'Deployment',
+    namespaced: true,
+    verbs: ALL_VERBS,
+    shortNames: ['deploy'],
+    categories: ['all'],
+  },
+  {
+    group: 'apps',
+    versions: ['v1'],
+    resource: 'daemonsets',
+    singular: 'daemonset',
+    kind: 'DaemonSet',
+    namespaced: true,
+    verbs: ALL_VERBS,
+    shortNames: ['ds'],
+    categories: ['all'],
+  },
+];
 
 const DISCOVERY: ResourceType = {
   group: 'discovery.k8s.io',
@@ -140,6 +145,23 @@ const DISCOVERY: ResourceType = {
   namespaced: true,
   verbs: ALL_VERBS,
 };
+
+const RBAC: ResourceType[] = [
+  ['roles', 'role', 'Role', true],
+  ['rolebindings', 'rolebinding', 'RoleBinding', true],
+  ['clusterroles', 'clusterrole', 'ClusterRole', false],
+  ['clusterrolebindings', 'clusterrolebinding', 'ClusterRoleBinding', false],
+].map(([resource, singular, kind, namespaced]) => ({
+  group: 'rbac.authorization.k8s.io',
+  versions: ['v1'],
+  resource: resource as string,
+  singular: singular as string,
+  kind: kind as string,
+  namespaced: namespaced as boolean,
+  verbs: ALL_VERBS,
+}));
+
+export const RBAC_KINDS = RBAC.map((t) => t.kind);
 
 function istio(versions: readonly string[]): ResourceType[] {
   const common = {
@@ -178,9 +200,9 @@ export interface ResourceRegistry {
 export function createRegistry(istioVersions: readonly string[]): ResourceRegistry {
   const all = [
     ...CORE,
-    APPS,
-    DAEMONSETS,
+    ...APPS,
     DISCOVERY,
+    ...RBAC,
     ...(istioVersions.length > 0 ? istio(istioVersions) : []),
   ];
   return {

@@ -100,25 +100,18 @@ export const errors = {
 
   unauthorized: () => new ApiError(401, 'Unauthorized', 'Unauthorized'),
 
-  forbidden: (
-    user: string,
-    verb: string,
-    r: ResourceName,
-    namespace: string | undefined,
-    name?: string,
-    subresource?: string,
-  ) => {
-    const subject = name ? `${qualified(r)} "${name}"` : qualified(r);
-    const resource = subresource ? `${r.resource}/${subresource}` : r.resource;
-    const where = namespace ? ` in the namespace "${namespace}"` : '';
-    return new ApiError(
-      403,
-      'Forbidden',
-      `${subject} is forbidden: User "${user}" cannot ${verb} resource "${resource}" in API group "${r.group}"${where}`,
-      details(r, name ?? ''),
-    );
-  },
-
   unavailable: () =>
     new ApiError(503, 'ServiceUnavailable', 'the server is currently unable to handle the request'),
+
+  // k8s.io/apiserver's timeout filter: the handler may still finish (and an etcd write commit) after this.
+  timeout: () =>
+    new ApiError(
+      504,
+      'Timeout',
+      'Timeout: request did not complete within requested timeout - context deadline exceeded',
+    ),
+
+  // What an etcd leader election looks like to a client: the write was not committed.
+  etcdTimeout: () =>
+    new ApiError(500, 'InternalError', 'Internal error occurred: etcdserver: request timed out'),
 };

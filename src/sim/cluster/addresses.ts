@@ -23,11 +23,13 @@ export class AddressIndex {
     return this.#holders.has(ip);
   }
 
-  claim(ip: string, owner: string, kind: Location['kind'], nodeName?: string): void {
-    this.#holders.set(ip, {
-      owner,
-      location: { cluster: this.#cluster, kind, ...(nodeName ? { nodeName } : {}) },
-    });
+  claim(
+    ip: string,
+    owner: string,
+    kind: Location['kind'],
+    more: Omit<Location, 'cluster' | 'kind'> = {},
+  ): void {
+    this.#holders.set(ip, { owner, location: { cluster: this.#cluster, kind, ...more } });
     const ips = this.#byOwner.get(owner) ?? [];
     if (!ips.includes(ip)) ips.push(ip);
     this.#byOwner.set(owner, ips);

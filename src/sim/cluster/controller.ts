@@ -1,7 +1,8 @@
 // What kube-controller-manager and the kubelet do for the simulation: Deployments keep their
 // replica count of pods (a deleted pod is replaced with a new name and IP; a changed pod
-// template rolls out new pods, ready after podStartMs, then removes the old ones), and
-// selector Services get Endpoints and EndpointSlices that follow the pods.
+// template rolls out new pods, ready after podStartMs, then removes the old ones), DaemonSets
+// keep one pod on every node, and selector Services get Endpoints and EndpointSlices that
+// follow the pods.
 
 import { matchLabelsSelector } from '../api/label-selector.ts';
 import type { WorkloadSpec } from '../scenario/schema.ts';
@@ -20,6 +21,7 @@ const isReady = (pod: Json) =>
 export class WorkloadController {
   readonly #c: SimCluster;
   readonly #dirtyDeployments = new Set<string>();
+  readonly #dirtyDaemonSets = new Set<string>();
   readonly #dirtyNamespaces = new Set<string>();
   readonly #timers = new Set<NodeJS.Timeout>();
   readonly #counters = new Map<string, number>();
@@ -36,11 +38,12 @@ export class WorkloadController {
   changed(key: string, object: KubeObject): void {
     const ns = object.metadata.namespace ?? '';
     if (key === 'deployments.apps') this.#dirtyDeployments.add(`${ns}/${object.metadata.name}`);
+    if (key === 'daemonsets.apps') this.#dirtyDaemonSets.add(`${ns}/${object.metadata.name}`);
     if (key === 'pods') {
       const owner = workloadOf(object);
-      if (owner && object.metadata.ownerReferences?.[0]?.kind === 'ReplicaSet') {
-        this.#dirtyDeployments.add(`${ns}/${owner}`);
-      }
+      const kind = object.metadata.ownerReferences?.[0]?.kind;
+      if (owner && kind === 'ReplicaSet') this.#dirtyDeployments.add(`${ns}/${owner}`);
+      if (owner && kind === 'DaemonSet') this.#dirtyDaemonSets.add(`${ns}/${owner}`);
     }
     if (key === 'pods' || key === 'services') this.#dirtyNamespaces.add(ns);
     this.#schedule();
@@ -56,6 +59,7 @@ export class WorkloadController {
     for (const t of this.#timers) clearTimeout(t);
     this.#timers.clear();
     this.#dirtyDeployments.clear();
+    this.#dirtyDaemonSets.clear();
     this.#dirtyNamespaces.clear();
     this.#counters.clear();
     this.#failedCreate.clear();
@@ -65,11 +69,13 @@ export class WorkloadController {
   /** Creates a scenario workload as it stands after running for its age: every pod up. */
   createWorkload(w: WorkloadSpec, now: number): void {
     const createdAt = now - ageMs(w.age);
+    const inject = !w.createdBeforeInjection;
     this.#c.traits.set(`${w.namespace}/${w.name}`, { ping: w.ping, strongswan: w.strongswan });
     const template = {
       metadata: { labels: w.labels, ...(w.annotations ? { annotations: w.annotations } : {}) },
       spec: {
         containers: w.containers.map((c) => ({ imagePullPolicy: 'IfNotPresent', ...c })),
+        ...(w.hostNetwork ? { hostNetwork: true } : {}),
         restartPolicy: w.kind === 'Job' ? 'OnFailure' : 'Always',
         terminationGracePeriodSeconds: 30,
         dnsPolicy: 'ClusterFirst',
@@ -97,9 +103,36 @@ export class WorkloadController {
           { ...template, metadata: { labels } },
           ownerReferences,
           createdAt,
+          { inject },
         );
         this.#c.put('pods', succeededPod(init, this.#allocateIp(w.namespace, name), now));
       }
+      return;
+    }
+    if (w.kind === 'DaemonSet') {
+      const daemonSet = {
+        metadata: {
+          name: w.name,
+          namespace: w.namespace,
+          uid: uid(`${this.#c.name}/daemonsets/${w.namespace}/${w.name}`),
+          generation: 1,
+          creationTimestamp: iso(createdAt),
+          labels: w.objectLabels ?? w.labels,
+          annotations: { 'deprecated.daemonset.template.generation': '1' },
+        },
+        spec: {
+          selector: { matchLabels: w.labels },
+          template,
+          updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 1, maxSurge: 0 } },
+          revisionHistoryLimit: 10,
+        },
+        status: {},
+      };
+      for (const node of this.#c.spec.nodes) {
+        const init = this.#daemonPodInit(daemonSet, node, createdAt, inject);
+        this.#c.put('pods', runningPod(init, this.#podIp(init), now));
+      }
+      this.#c.put('daemonsets', daemonSet, 'apps');
       return;
     }
     const deployment = {
@@ -124,8 +157,8 @@ export class WorkloadController {
     };
     const hash = podTemplateHash(template);
     for (let i = 0; i < w.replicas; i++) {
-      const init = this.#deploymentPodInit(deployment, hash, createdAt);
-      this.#c.put('pods', runningPod(init, this.#allocateIp(w.namespace, init.name), now));
+      const init = this.#deploymentPodInit(deployment, hash, createdAt, inject);
+      this.#c.put('pods', runningPod(init, this.#podIp(init), now));
     }
     this.#c.put('deployments', deployment, 'apps');
   }
@@ -153,12 +186,16 @@ export class WorkloadController {
       // Reconciling writes objects, which queues more work; bound the cascade.
       for (
         let round = 0;
-        round < 20 && (this.#dirtyDeployments.size > 0 || this.#dirtyNamespaces.size > 0);
+        round < 20 &&
+        (this.#dirtyDeployments.size > 0 || this.#dirtyDaemonSets.size > 0 || this.#dirtyNamespaces.size > 0);
         round++
       ) {
         const deployments = [...this.#dirtyDeployments];
         this.#dirtyDeployments.clear();
         for (const id of deployments) this.#reconcileDeployment(id);
+        const daemonSets = [...this.#dirtyDaemonSets];
+        this.#dirtyDaemonSets.clear();
+        for (const id of daemonSets) this.#reconcileDaemonSet(id);
         const namespaces = [...this.#dirtyNamespaces];
         this.#dirtyNamespaces.clear();
         for (const ns of namespaces) this.#syncEndpoints(ns);
@@ -181,6 +218,11 @@ export class WorkloadController {
     }
   }
 
+  /** A hostNetwork pod has its node's IP; any other gets one from the pod CIDR. */
+  #podIp(init: PodInit): string {
+    return init.spec.hostNetwork === true ? init.hostIP : this.#allocateIp(init.namespace, init.name);
+  }
+
   #allocateIp(namespace: string, name: string): string {
     return allocateAddress(this.#c.spec.podCidr, `${this.#c.name}/${namespace}/${name}`, (ip) =>
       this.#c.addresses.has(ip),
@@ -193,13 +235,18 @@ export class WorkloadController {
     template: Json,
     ownerReferences: PodInit['ownerReferences'],
     createdAt: number,
+    options: { inject?: boolean; node?: { name: string; ip: string } } = {},
   ): PodInit {
     const nodes = this.#c.spec.nodes;
-    const node = nodes[fnv1a(name) % nodes.length]!;
+    const node = options.node ?? nodes[fnv1a(name) % nodes.length]!;
     let spec: Json = template.spec;
     let annotations: Record<string, string> = { ...(template.metadata.annotations ?? {}) };
     const injection = this.#c.spec.injection;
-    if (injection && shouldInject(this.#c.get('namespaces', undefined, namespace), annotations)) {
+    if (
+      injection &&
+      options.inject !== false &&
+      shouldInject(this.#c.get('namespaces', undefined, namespace), annotations, spec)
+    ) {
       const mesh = injection.meshConfig;
       const config = mesh ? this.#c.get('configmaps', mesh.namespace, mesh.name) : undefined;
       const injected = injectSidecar(
@@ -225,7 +272,69 @@ export class WorkloadController {
     };
   }
 
-  #deploymentPodInit(deployment: Json, hash: string, createdAt: number): PodInit {
+  #daemonPodInit(
+    daemonSet: Json,
+    node: { name: string; ip: string },
+    createdAt: number,
+    inject = true,
+  ): PodInit {
+    const ns = daemonSet.metadata.namespace;
+    const name = daemonSet.metadata.name;
+    const ownerReferences = [
+      {
+        apiVersion: 'apps/v1',
+        kind: 'DaemonSet',
+        name,
+        uid: daemonSet.metadata.uid,
+        controller: true,
+        blockOwnerDeletion: true,
+      },
+    ];
+    const template = daemonSet.spec.template;
+    const labels = { ...template.metadata?.labels, 'pod-template-generation': '1' };
+    return this.#podInit(
+      ns,
+      this.#podName(ns, name),
+      { ...template, metadata: { ...template.metadata, labels } },
+      ownerReferences,
+      createdAt,
+      { inject, node },
+    );
+  }
+
+  /** One pod per node: a deleted DaemonSet pod is replaced on its node. */
+  #reconcileDaemonSet(id: string): void {
+    const [ns, name] = id.split('/') as [string, string];
+    const daemonSet = this.#c.get('daemonsets', ns, name, 'apps') as Json | undefined;
+    if (!daemonSet) return;
+    const now = this.#c.timing.now();
+    const owned = () =>
+      this.#c
+        .list('pods', ns)
+        .filter((p) => workloadOf(p) === name && p.metadata.ownerReferences?.[0]?.kind === 'DaemonSet');
+    for (const node of this.#c.spec.nodes) {
+      if (owned().some((p) => (p as Json).spec.nodeName === node.name)) continue;
+      const init = this.#daemonPodInit(daemonSet, node, now);
+      this.#c.put('pods', runningPod(init, this.#podIp(init), now));
+    }
+    const pods = owned();
+    const ready = pods.filter(isReady).length;
+    const status = {
+      currentNumberScheduled: pods.length,
+      numberMisscheduled: 0,
+      desiredNumberScheduled: this.#c.spec.nodes.length,
+      numberReady: ready,
+      observedGeneration: daemonSet.metadata.generation ?? 1,
+      updatedNumberScheduled: pods.length,
+      numberAvailable: ready,
+      ...(pods.length - ready > 0 ? { numberUnavailable: pods.length - ready } : {}),
+    };
+    if (JSON.stringify(status) !== JSON.stringify(daemonSet.status)) {
+      this.#c.put('daemonsets', { ...daemonSet, metadata: daemonSet.metadata, status }, 'apps');
+    }
+  }
+
+  #deploymentPodInit(deployment: Json, hash: string, createdAt: number, inject = true): PodInit {
     const ns = deployment.metadata.namespace;
     const rsName = `${deployment.metadata.name}-${hash}`;
     const ownerReferences = [
@@ -243,7 +352,7 @@ export class WorkloadController {
       ...template,
       metadata: { ...template.metadata, labels: { ...template.metadata?.labels, 'pod-template-hash': hash } },
     };
-    return this.#podInit(ns, this.#podName(ns, rsName), withHash, ownerReferences, createdAt);
+    return this.#podInit(ns, this.#podName(ns, rsName), withHash, ownerReferences, createdAt, { inject });
   }
 
   #reconcileDeployment(id: string): void {
@@ -332,7 +441,7 @@ export class WorkloadController {
     const init = this.#deploymentPodInit(deployment, hash, now);
     const startMs = this.#c.timing.podStartMs;
     if (startMs <= 0) {
-      this.#c.put('pods', runningPod(init, this.#allocateIp(init.namespace, init.name), now));
+      this.#c.put('pods', runningPod(init, this.#podIp(init), now));
       return;
     }
     this.#c.put('pods', pendingPod(init, now));
@@ -340,8 +449,7 @@ export class WorkloadController {
       this.#timers.delete(timer);
       const pending = this.#c.get('pods', init.namespace, init.name);
       if (pending) {
-        const ip = this.#allocateIp(init.namespace, init.name);
-        this.#c.put('pods', startPod(pending, ip, this.#c.timing.now()));
+        this.#c.put('pods', startPod(pending, this.#podIp(init), this.#c.timing.now()));
       }
       this.#notifyIfIdle();
     }, startMs);

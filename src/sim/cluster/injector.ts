@@ -11,7 +11,11 @@ import type { Json, KubeObject } from './store.ts';
 export function shouldInject(
   namespace: KubeObject | undefined,
   podAnnotations: Record<string, string> = {},
+  podSpec: Json = {},
 ): boolean {
+  // Istio 1.0 pilot/pkg/kube/inject/webhook.go injectRequired: a hostNetwork pod is never injected,
+  // because its iptables rules would rewrite the node's routing rather than the pod's.
+  if (podSpec.hostNetwork === true) return false;
   return (
     namespace?.metadata.labels?.['istio-injection'] === 'enabled' &&
     podAnnotations['sidecar.istio.io/inject'] !== 'false'

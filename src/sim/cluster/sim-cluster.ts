@@ -4,6 +4,7 @@
 
 import { labelSelector } from '../api/label-selector.ts';
 import { createRegistry, type ResourceRegistry, type ResourceType, storeKey } from '../api/resources.ts';
+import type { Port } from '../net/network.ts';
 import type { ClusterSpec } from '../scenario/schema.ts';
 import { AddressIndex } from './addresses.ts';
 import { WorkloadController } from './controller.ts';
@@ -20,6 +21,11 @@ export interface ClusterSwitches {
   tokenRevoked: boolean;
   /** Namespaces where exec gets 403; `*` for all. */
   execForbidden: Set<string>;
+  /**
+   * What the next writes (create, update, patch, delete) meet: `lost-reply` is committed and then answered
+   * 504 Timeout, `not-committed` is answered 500 with nothing stored. One entry per write, in order.
+   */
+  writeFaults: ('lost-reply' | 'not-committed')[];
 }
 
 export interface PodTraits {
@@ -71,6 +77,7 @@ export class SimCluster {
       unavailable: false,
       tokenRevoked: false,
       execForbidden: new Set(spec.execForbiddenNamespaces),
+      writeFaults: [],
     };
   }
 
@@ -114,6 +121,21 @@ export class SimCluster {
     return pods;
   }
 
+  /** Whether DaemonSet `daemonSet`'s pod on `node` is Running and Ready (a kubelet's view of it). */
+  daemonPodReady(ref: { namespace: string; daemonSet: string }, node: string): boolean {
+    return this.list('pods', ref.namespace).some((pod) => {
+      const o = pod as Json;
+      const owner = pod.metadata.ownerReferences?.[0];
+      return (
+        owner?.kind === 'DaemonSet' &&
+        owner.name === ref.daemonSet &&
+        o.spec?.nodeName === node &&
+        o.status?.phase === 'Running' &&
+        ((o.status?.conditions ?? []) as Json[]).some((c) => c.type === 'Ready' && c.status === 'True')
+      );
+    });
+  }
+
   podTraits(pod: KubeObject): PodTraits {
     const owner = workloadOf(pod);
     return (owner ? this.traits.get(`${pod.metadata.namespace}/${owner}`) : undefined) ?? DEFAULT_TRAITS;
@@ -125,23 +147,38 @@ export class SimCluster {
     if (type !== 'DELETED') {
       const o = object as Json;
       if (key === 'pods' && o.status?.podIP) {
-        this.addresses.claim(o.status.podIP, id, 'pod', o.spec?.nodeName);
+        // A pod listens on the ports its containers declare.
+        const ports = ((o.spec?.containers ?? []) as Json[]).flatMap((c) =>
+          portsOf(c.ports, 'containerPort'),
+        );
+        this.addresses.claim(o.status.podIP, id, 'pod', {
+          ...(o.spec?.nodeName ? { nodeName: o.spec.nodeName } : {}),
+          ports,
+          gateway: this.podTraits(object).strongswan,
+        });
       }
       if (key === 'services') {
         if (o.spec?.clusterIP && o.spec.clusterIP !== 'None')
-          this.addresses.claim(o.spec.clusterIP, id, 'service');
+          this.addresses.claim(o.spec.clusterIP, id, 'service', { ports: portsOf(o.spec.ports, 'port') });
         for (const ingress of o.status?.loadBalancer?.ingress ?? []) {
           if (ingress.ip) this.addresses.claim(ingress.ip, id, 'external');
         }
       }
     }
-    if (key === 'pods' || key === 'services' || key === 'deployments.apps') {
+    if (key === 'pods' || key === 'services' || key === 'deployments.apps' || key === 'daemonsets.apps') {
       this.controller.changed(key, object);
     }
   }
 }
 
-/** The Deployment (or Job) that owns a pod, from its ReplicaSet owner reference. */
+function portsOf(ports: Json[] | undefined, field: 'containerPort' | 'port'): Port[] {
+  return (ports ?? []).map((p) => ({
+    port: p[field] as number,
+    protocol: p.protocol === 'UDP' ? 'UDP' : 'TCP',
+  }));
+}
+
+/** The Deployment (or Job, DaemonSet) that owns a pod, from its owner reference. */
 export function workloadOf(pod: KubeObject): string | undefined {
   const owner = pod.metadata.ownerReferences?.[0];
   if (!owner) return undefined;

@@ -31,7 +31,8 @@ function saOf(view: TunnelSideView, ctx: ExecContext): SaView | undefined {
   if (!state) return undefined;
   const secondsAgo = Math.max(0, (ctx.now() - view.establishedAt) / 1000);
   const seed = `${view.cluster}/${view.conn}/${view.establishedAt}`;
-  const packets = Math.floor(secondsAgo * 3);
+  const counters = ctx.network.counters(view.cluster, view.peer);
+  const selectors = ctx.network.childSelectors(view.cluster, view.peer);
   return {
     conn: connOf(view),
     state,
@@ -47,10 +48,9 @@ function saOf(view: TunnelSideView, ctx: ExecContext): SaView | undefined {
     ikeSpiResponder: hexId(`${seed}/ike-r`, 16),
     espSpiIn: `c${hexId(`${seed}/esp-i`, 7)}`,
     espSpiOut: `c${hexId(`${seed}/esp-o`, 7)}`,
-    bytesIn: packets * 124,
-    bytesOut: packets * 118,
-    packetsIn: packets,
-    packetsOut: packets,
+    ...counters,
+    localTs: selectors.local,
+    remoteTs: selectors.remote,
   };
 }
 

@@ -2,6 +2,7 @@
 // binaries (getopt, the same error texts and exit codes), packets decided by the network model.
 
 import { parseIpv4 } from '../net/ipv4.ts';
+import type { Route } from '../net/network.ts';
 import { busybox, iputils, type PingFormat, type PingReply } from './ping-output.ts';
 import { BUSYBOX_USAGE, IPUTILS_USAGE } from './ping-usage.ts';
 import { type ExecContext, type Output, type Program, stderr, stdout } from './types.ts';
@@ -19,6 +20,8 @@ export interface PingOptions {
   deadline?: number;
   quiet: boolean;
   size: number;
+  /** iputils `-M do`: the DF bit is set and the packet is never fragmented. */
+  dontFragment: boolean;
 }
 
 type Parsed =
@@ -82,7 +85,7 @@ export function parsePingArgs(args: readonly string[], flavour: Flavour): Parsed
         : `ping: option requires an argument -- '${error.letter}'\n`;
     return fail(usageExit, stderr(message + usage));
   }
-  const o: PingOptions = { target: '', interval: 1, quiet: false, size: 56 };
+  const o: PingOptions = { target: '', interval: 1, quiet: false, size: 56, dontFragment: false };
   const warnings: Output[] = [];
   const badNumber = (v: string) =>
     fail(1, stderr(busy ? `ping: invalid number '${v}'\n` : `ping: invalid argument: '${v}'\n`));
@@ -117,6 +120,12 @@ export function parsePingArgs(args: readonly string[], flavour: Flavour): Parsed
         if (integer === undefined) return badNumber(value);
         o.size = integer;
         break;
+      case 'M':
+        // ping.c: do, dont, want and probe; anything else is fatal.
+        if (!['do', 'dont', 'want', 'probe'].includes(value))
+          return fail(2, stderr(`ping: invalid -M argument: ${value}\n`));
+        o.dontFragment = value === 'do' || value === 'probe';
+        break;
       case 'i':
       case 'W':
         if (real === undefined) {
@@ -150,6 +159,20 @@ export function parsePingArgs(args: readonly string[], flavour: Flavour): Parsed
   return { ok: true, options: o, warnings };
 }
 
+/** One echo request and its reply: lost on the links, or, through a tunnel, in ESP as the network model says. */
+function crosses(route: Extract<Route, { reachable: true }>, ctx: ExecContext, o: PingOptions): boolean {
+  const bytes = o.size + 28;
+  const lostOut = ctx.random() < route.lossOut;
+  const lostBack = ctx.random() < route.lossBack;
+  if (!route.tunnel) return !lostOut && !lostBack;
+  const { from, to } = route.tunnel;
+  // Linux sends echo replies without DF, so the path MTU only bites the request.
+  return (
+    ctx.network.carry(from, to, bytes, o.dontFragment, lostOut) &&
+    ctx.network.carry(to, from, bytes, false, lostBack)
+  );
+}
+
 export function pingProgram(flavour: Flavour): Program {
   const format: PingFormat = flavour === 'busybox' ? busybox : iputils;
   return async function* ping(args: readonly string[], ctx: ExecContext) {
@@ -161,7 +184,13 @@ export function pingProgram(flavour: Flavour): Program {
     const o = parsed.options;
     yield* parsed.warnings;
     const pod = ctx.pod as { status?: { podIP?: string }; spec?: { nodeName?: string } };
-    const route = ctx.network.route(ctx.cluster, pod.spec?.nodeName, pod.status?.podIP ?? '', o.target);
+    const route = ctx.network.route(
+      ctx.cluster,
+      pod.spec?.nodeName,
+      pod.status?.podIP ?? '',
+      o.target,
+      ctx.traits.strongswan,
+    );
     const intervalMs = o.interval * 1000;
     const deadlineMs = o.deadline === undefined ? undefined : o.deadline * 1000;
     const timeoutMs = (o.timeout ?? 10) * 1000;
@@ -178,7 +207,7 @@ export function pingProgram(flavour: Flavour): Program {
       await ctx.wait(sendAt - clock);
       clock = sendAt;
       transmitted++;
-      if (!route.reachable || ctx.random() < route.lossOut || ctx.random() < route.lossBack) continue;
+      if (!route.reachable || !crosses(route, ctx, o)) continue;
       const rtt = route.rttMs * (0.9 + 0.2 * ctx.random());
       if (rtt > timeoutMs) continue;
       await ctx.wait(rtt);

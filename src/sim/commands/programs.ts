@@ -4,6 +4,7 @@
 import type { PodTraits } from '../cluster/sim-cluster.ts';
 import { ipsecProgram } from './ipsec.ts';
 import { cat, pilotAgent, pilotDiscovery } from './istio.ts';
+import { ncProgram } from './nc.ts';
 import { pingProgram } from './ping.ts';
 import { type Program, stderr, stdout } from './types.ts';
 
@@ -26,14 +27,22 @@ const hostname: Program = async function* (_args, ctx) {
 const iputilsPing = pingProgram('iputils');
 const busyboxPing = pingProgram('busybox');
 
-function lookup(name: string, traits: PodTraits): Program | undefined {
+/**
+ * Istio 1.0's proxy images are built on istionightly/base_debug (ubuntu:xenial with curl, iputils-ping,
+ * netcat, tcpdump, …: istio docker/Dockerfile.xenial_debug); an app image has no netcat.
+ */
+const hasNetcat = (image: string) => /(^|\/)(proxyv2|proxy_debug):1\.[01]\./.test(image);
+
+function lookup(name: string, traits: PodTraits, image: string): Program | undefined {
   switch (name) {
+    case 'nc':
+      return hasNetcat(image) ? ncProgram : undefined;
     case 'ping':
       return traits.ping === 'none' ? undefined : traits.ping === 'busybox' ? busyboxPing : iputilsPing;
     case 'ipsec':
       return traits.strongswan ? ipsecProgram : undefined;
     case 'sudo':
-      return traits.strongswan ? sudo(traits) : undefined;
+      return traits.strongswan ? sudo(traits, image) : undefined;
     case 'pilot-discovery':
       return pilotDiscovery;
     case 'pilot-agent':
@@ -54,17 +63,18 @@ function lookup(name: string, traits: PodTraits): Program | undefined {
 }
 
 /** The strongSwan chart's newer images run as non-root and document `sudo ipsec status`. */
-function sudo(traits: PodTraits): Program {
+function sudo(traits: PodTraits, image: string): Program {
   return async function* (args, ctx) {
     const [name = '', ...rest] = args;
-    return yield* resolveProgram(name, traits)(rest, ctx);
+    return yield* resolveProgram(name, traits, image)(rest, ctx);
   };
 }
 
-export function resolveProgram(argv0: string, traits: PodTraits): Program {
+/** `image`: the exec'd container's image, for tools that come with the image rather than the workload. */
+export function resolveProgram(argv0: string, traits: PodTraits, image = ''): Program {
   const name = argv0.slice(argv0.lastIndexOf('/') + 1);
   return (
-    lookup(name, traits) ??
+    lookup(name, traits, image) ??
     async function* notFound() {
       yield stderr(`sh: ${argv0}: not found\n`);
       return 127;

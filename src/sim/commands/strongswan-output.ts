@@ -36,6 +36,9 @@ export interface SaView {
   bytesOut: number;
   packetsIn: number;
   packetsOut: number;
+  /** The CHILD SA's traffic selectors: the configured subnets narrowed by the peer's. */
+  localTs: readonly string[];
+  remoteTs: readonly string[];
 }
 
 export interface DaemonView {
@@ -89,14 +92,20 @@ function ikeLine(sa: SaView): string {
   return `${n}[${sa.ikeUniqueId}]: ESTABLISHED ${timeDelta(sa.establishedSecondsAgo)} ago, ${sa.localAddress}[${sa.conn.localId}]...${sa.remoteAddress}[${sa.conn.remoteId}]\n`;
 }
 
+/** stroke_list.c: the packet count and last use only follow a non-zero byte count. */
+function bytes(count: number, packets: number, dir: 'i' | 'o'): string {
+  if (count === 0) return `0 bytes_${dir}`;
+  return `${count} bytes_${dir} (${packets} pkt${packets === 1 ? '' : 's'}, 0s ago)`;
+}
+
 function childLines(sa: SaView, all: boolean): string {
   if (sa.state !== 'installed') return '';
   const c = `${name12(sa.conn.name)}{${sa.childUniqueId}}:`;
   let text = `${c}  INSTALLED, TUNNEL, reqid ${sa.reqid}, ESP in UDP SPIs: ${sa.espSpiIn}_i ${sa.espSpiOut}_o\n`;
   if (all) {
-    text += `${c}  AES_CBC_256/HMAC_SHA2_256_128, ${sa.bytesIn} bytes_i (${sa.packetsIn} pkts, 0s ago), ${sa.bytesOut} bytes_o (${sa.packetsOut} pkts, 0s ago), rekeying in ${timeDelta(sa.rekeySeconds)}\n`;
+    text += `${c}  AES_CBC_256/HMAC_SHA2_256_128, ${bytes(sa.bytesIn, sa.packetsIn, 'i')}, ${bytes(sa.bytesOut, sa.packetsOut, 'o')}, rekeying in ${timeDelta(sa.rekeySeconds)}\n`;
   }
-  text += `${c}   ${sa.conn.localSubnets.join(' ')} === ${sa.conn.remoteSubnets.join(' ')}\n`;
+  text += `${c}   ${sa.localTs.join(' ')} === ${sa.remoteTs.join(' ')}\n`;
   return text;
 }
 

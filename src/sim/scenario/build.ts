@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { labelSelector as parseSelector } from '../api/label-selector.ts';
-import { storeKey } from '../api/resources.ts';
+import { RBAC_KINDS, storeKey } from '../api/resources.ts';
 import { allocateAddress } from '../cluster/addresses.ts';
 import { ageMs } from '../cluster/controller.ts';
 import type { SimCluster } from '../cluster/sim-cluster.ts';
@@ -20,6 +20,8 @@ export interface BuildContext {
   cluster(name: string): SimCluster;
   /** The kubeconfig YAML that reaches a simulated cluster (for Istio remote secrets). */
   kubeconfig(name: string): string;
+  /** The RBAC YAML documents a cluster is built with (applied as an administrator would). */
+  rbac(spec: ClusterSpec): readonly string[];
 }
 
 const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
@@ -173,8 +175,16 @@ export function populate(cluster: SimCluster, ctx: BuildContext): void {
         ...(secret.annotations ? { annotations: secret.annotations } : {}),
       },
       type: 'Opaque',
-      data: { [secret.cluster]: Buffer.from(ctx.kubeconfig(secret.cluster)).toString('base64') },
+      data: {
+        [secret.key ?? secret.cluster]: Buffer.from(ctx.kubeconfig(secret.cluster)).toString('base64'),
+      },
     });
+  }
+
+  for (const text of ctx.rbac(spec)) {
+    for (const object of parseManifests(text)) {
+      if (RBAC_KINDS.includes(object.kind ?? '')) putObject(cluster, object, undefined, created);
+    }
   }
 
   for (const w of spec.workloads) cluster.controller.createWorkload(w, now);

@@ -48,7 +48,9 @@ export function generateScenario(options: GenerateOptions): Scenario {
         ...primary,
         remoteSecrets: [
           ...primary.remoteSecrets.filter((s) => s.cluster !== remote.name),
-          ...(template ? remotes.map((r) => ({ ...template, name: r.name, cluster: r.name })) : []),
+          ...(template
+            ? remotes.map((r) => ({ ...template, name: r.name, key: r.name, cluster: r.name }))
+            : []),
         ],
       },
       ...remotes,

@@ -26,15 +26,23 @@ export const ContainerSpec = z.object({
 export type ContainerSpec = z.infer<typeof ContainerSpec>;
 
 export const WorkloadSpec = z.object({
-  kind: z.enum(['Deployment', 'Job']).default('Deployment'),
+  kind: z.enum(['Deployment', 'Job', 'DaemonSet']).default('Deployment'),
   name: z.string(),
   namespace: z.string(),
+  /** Deployments and Jobs; a DaemonSet runs one pod on every node. */
   replicas: z.number().int().min(0).default(1),
-  /** Labels of the Deployment/Job object; the pod template labels are `labels`. */
+  /** Labels of the Deployment/Job/DaemonSet object; the pod template labels are `labels`. */
   objectLabels: stringMap.optional(),
   labels: stringMap,
   annotations: stringMap.optional(),
   serviceAccountName: z.string().optional(),
+  /** The pods share their node's network namespace: the pod IP is the node's. */
+  hostNetwork: z.boolean().default(false),
+  /**
+   * The pods were created before their namespace was labelled for injection, so the webhook never saw
+   * them; a pod created later (a restart, a rollout) is injected.
+   */
+  createdBeforeInjection: z.boolean().default(false),
   containers: z.array(ContainerSpec).min(1),
   age: Age.default('20d'),
   /** Which ping the image ships: iputils (Debian/Ubuntu), BusyBox (Alpine), or none. */
@@ -120,8 +128,8 @@ export const ClusterSpec = z.object({
   nodes: z.array(z.object({ name: z.string(), ip: z.string() })).min(1),
   /** networking.istio.io versions served, preferred first (Istio 1.22+: v1, v1beta1, v1alpha3). */
   istioApiVersions: z.array(z.enum(['v1', 'v1beta1', 'v1alpha3'])).default(['v1', 'v1beta1', 'v1alpha3']),
-  /** The user the bearer token authenticates as, shown in 403 messages. */
-  user: z.string().default('system:serviceaccount:meshops:meshops'),
+  /** The user meshops' bearer token authenticates as: deploy/rbac's ServiceAccount meshops-access/meshops. */
+  user: z.string().default('system:serviceaccount:meshops-access:meshops'),
   namespaces: z.array(
     z.object({ name: z.string(), labels: stringMap.optional(), annotations: stringMap.optional() }),
   ),
@@ -140,6 +148,8 @@ export const ClusterSpec = z.object({
         name: z.string(),
         namespace: z.string(),
         cluster: z.string(),
+        /** The data key holding the kubeconfig (`--from-file <key>`); defaults to the cluster name. */
+        key: z.string().optional(),
         labels: stringMap.default({ 'istio/multiCluster': 'true' }),
         annotations: stringMap.optional(),
       }),
@@ -158,6 +168,8 @@ const TunnelSide = z.object({
   localSubnets: z.array(z.string()).min(1),
   remoteSubnets: z.array(z.string()).min(1),
   state: z.enum(['up', 'half-up', 'down']).default('up'),
+  /** The DaemonSet that routes this side's pods into the tunnel (the IBM chart's `<release>-strongswan-routes`). */
+  routes: z.object({ namespace: z.string(), daemonSet: z.string() }).optional(),
 });
 
 export const NetworkSpecSchema = z.object({

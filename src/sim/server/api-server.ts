@@ -9,12 +9,20 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { WebSocketServer } from 'ws';
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, versionInfo } from '../api/discovery.ts';
 import { EXEC_PROTOCOLS, type ExecTiming, planExec, runExec } from '../api/exec.ts';
+import {
+  forbidden,
+  type Identity,
+  nameFromFieldSelector,
+  type RequestAttributes,
+  requestVerb,
+} from '../api/rbac.ts';
 import { handleRest, resolveType } from '../api/rest.ts';
 import { parseRoute, type ResourceRoute } from '../api/routes.ts';
 import { ApiError, errors } from '../api/status.ts';
 import type { SimCluster } from '../cluster/sim-cluster.ts';
 import type { SimControlPlane } from '../istio/control-plane.ts';
 import type { Network } from '../net/network.ts';
+import type { ClusterAuth } from './auth.ts';
 import type { ClusterTls } from './tls.ts';
 
 interface Reply {
@@ -24,6 +32,7 @@ interface Reply {
 }
 
 const MAX_BODY = 16 * 1024 * 1024;
+const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 function statusReply(e: unknown): Reply {
   const error =
@@ -49,7 +58,7 @@ export class ClusterApiServer {
   readonly #network: Network;
   readonly #timing: ExecTiming;
   readonly #controlPlane: SimControlPlane;
-  readonly #token: string;
+  readonly #auth: ClusterAuth;
   readonly #server: Server;
   readonly #wss: WebSocketServer;
   readonly #sockets = new Set<Socket>();
@@ -62,7 +71,7 @@ export class ClusterApiServer {
     cluster: SimCluster,
     network: Network,
     tls: ClusterTls,
-    token: string,
+    auth: ClusterAuth,
     timing: ExecTiming,
     controlPlane: SimControlPlane,
   ) {
@@ -70,7 +79,7 @@ export class ClusterApiServer {
     this.#cluster = cluster;
     this.#network = network;
     this.#timing = timing;
-    this.#token = token;
+    this.#auth = auth;
     this.#server = createServer({ key: tls.key, cert: tls.cert });
     this.#wss = new WebSocketServer({
       noServer: true,
@@ -130,28 +139,57 @@ export class ClusterApiServer {
     return this.refuse();
   }
 
-  #authenticated(req: IncomingMessage): boolean {
-    return req.headers.authorization === `Bearer ${this.#token}` && !this.#cluster.switches.tokenRevoked;
-  }
-
   /** The gates every request passes before routing: authentication, added latency, 503. */
-  async #gate(req: IncomingMessage): Promise<void> {
-    if (!this.#authenticated(req)) throw errors.unauthorized();
+  async #gate(req: IncomingMessage): Promise<Identity> {
+    const who = this.#auth.authenticate(req.headers.authorization, this.#cluster.switches.tokenRevoked);
+    if (!who) throw errors.unauthorized();
     const latency = this.#cluster.switches.apiLatencyMs;
     if (latency > 0) await sleep(latency, undefined, { signal: this.#inFlight.signal });
     if (this.#cluster.switches.unavailable) throw errors.unavailable();
+    return who;
+  }
+
+  /**
+   * RBAC on a resource request, before the object is looked at (the apiserver authorizes in its filter
+   * chain, so a forbidden request learns nothing about existence). Requests for Namespace objects are
+   * authorized in the namespace they name, as the apiserver's RequestInfo resolves them.
+   */
+  #authorize(who: Identity, route: ResourceRoute, verb: string, query: URLSearchParams): void {
+    const namespaceObject = route.group === '' && route.resource === 'namespaces' && route.name !== undefined;
+    const name =
+      route.name ?? (verb === 'list' || verb === 'watch' ? nameFromFieldSelector(query) : undefined);
+    const attributes: RequestAttributes = {
+      verb,
+      group: route.group,
+      resource: route.resource,
+      ...(route.subresource !== undefined ? { subresource: route.subresource } : {}),
+      ...(namespaceObject
+        ? { namespace: route.name }
+        : route.namespace !== undefined
+          ? { namespace: route.namespace }
+          : {}),
+      ...(name !== undefined ? { name } : {}),
+    };
+    if (!this.#auth.authorize(who, attributes)) throw forbidden(who.user, attributes);
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = await readBody(req);
-    await this.#gate(req);
+    const who = await this.#gate(req);
     const url = new URL(req.url ?? '/', 'https://localhost');
     const route = parseRoute(url.pathname);
     if (route.kind === 'resource' && route.proxyPath !== undefined) {
+      // Authorized as the apiserver does: a verb on services/proxy named by the path's name[:port] segment.
+      this.#authorize(who, route, requestVerb(req.method ?? 'GET', true, url.searchParams), url.searchParams);
       this.#send(res, await this.#proxy(req, route, url, body));
       return;
     }
-    this.#send(res, this.#route(req, url, body));
+    const write = WRITE_METHODS.has(req.method ?? '') && route.kind === 'resource';
+    const fault = write ? this.#cluster.switches.writeFaults.shift() : undefined;
+    if (fault === 'not-committed') throw errors.etcdTimeout();
+    const reply = this.#route(req, url, body, who);
+    if (fault === 'lost-reply' && reply.status < 300) throw errors.timeout();
+    this.#send(res, reply);
   }
 
   /**
@@ -194,7 +232,7 @@ export class ClusterApiServer {
     }
   }
 
-  #route(req: IncomingMessage, url: URL, body: string): Reply {
+  #route(req: IncomingMessage, url: URL, body: string, who: Identity): Reply {
     const method = req.method ?? 'GET';
     const registry = this.#cluster.registry;
     const route = parseRoute(url.pathname);
@@ -219,6 +257,20 @@ export class ClusterApiServer {
         return ok(doc);
       }
       case 'resource':
+        // Any authenticated user may ask what it may do (the default system:basic-user ClusterRole).
+        if (
+          route.group === 'authorization.k8s.io' &&
+          route.resource === 'selfsubjectaccessreviews' &&
+          route.name === undefined &&
+          method === 'POST'
+        )
+          return { status: 201, body: JSON.stringify(this.#selfSubjectAccessReview(body, who)) };
+        this.#authorize(
+          who,
+          route,
+          requestVerb(method, route.name !== undefined, url.searchParams),
+          url.searchParams,
+        );
         if (route.subresource === 'exec' && route.name !== undefined) {
           this.#planExec(route, url, method);
           // Valid, but not a WebSocket upgrade (kubectl's SPDY fallback ends here).
@@ -237,18 +289,56 @@ export class ClusterApiServer {
     }
   }
 
+  /** A new token for meshops' ServiceAccount; the old one stops working at once. */
+  rotateToken(): string {
+    return this.#auth.rotateMeshopsToken();
+  }
+
+  /** "Can I?" for the token's own identity (POST authorization.k8s.io/v1 selfsubjectaccessreviews). */
+  #selfSubjectAccessReview(body: string, who: Identity) {
+    let review: { spec?: { resourceAttributes?: Partial<RequestAttributes> } };
+    try {
+      review = JSON.parse(body) as typeof review;
+    } catch {
+      throw errors.badRequest('the request body is not JSON');
+    }
+    const attrs = review.spec?.resourceAttributes;
+    if (!attrs?.verb || !attrs.resource)
+      throw errors.badRequest('spec.resourceAttributes.verb and .resource are required');
+    const { verb, resource, group = '', subresource, namespace, name } = attrs;
+    const allowed = this.#auth.allows(who, {
+      verb,
+      group,
+      resource,
+      ...(subresource ? { subresource } : {}),
+      ...(namespace ? { namespace } : {}),
+      ...(name ? { name } : {}),
+    });
+    return {
+      kind: 'SelfSubjectAccessReview',
+      apiVersion: 'authorization.k8s.io/v1',
+      metadata: { creationTimestamp: null },
+      spec: review.spec,
+      status: { allowed },
+    };
+  }
+
   #planExec(route: ResourceRoute, url: URL, method: string) {
     if (resolveType(this.#cluster, route).resource !== 'pods') throw errors.pathNotFound();
     return planExec(this.#cluster, route, url.searchParams, method);
   }
 
   async #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-    await this.#gate(req);
+    const who = await this.#gate(req);
     const url = new URL(req.url ?? '/', 'https://localhost');
     const route = parseRoute(url.pathname);
     if (route.kind !== 'resource' || route.subresource !== 'exec' || route.name === undefined) {
       throw errors.pathNotFound();
     }
+    // The WebSocket upgrade is a GET, authorized as get; from Kubernetes 1.35 (feature gate
+    // AuthorizePodWebsocketUpgradeCreatePermission, on by default) it needs create as well.
+    this.#authorize(who, route, 'get', url.searchParams);
+    this.#authorize(who, route, 'create', url.searchParams);
     const plan = this.#planExec(route, url, req.method ?? 'GET');
     const offered = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
     if (!EXEC_PROTOCOLS.some((p) => offered.includes(p))) {

@@ -8,11 +8,13 @@ export interface KubeconfigInput {
   server: string;
   caCert: string;
   token: string;
+  /** Whose token it is, named in the kubeconfig's user entry (e.g. meshops, admin, istio-multi). */
+  user: string;
   namespace?: string;
 }
 
 export function kubeconfigYaml(k: KubeconfigInput): string {
-  const user = `${k.cluster}-admin`;
+  const user = `${k.cluster}-${k.user}`;
   return stringify({
     apiVersion: 'v1',
     kind: 'Config',

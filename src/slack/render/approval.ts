@@ -1,6 +1,12 @@
 import type { KnownBlock } from '@slack/types';
 import type { ApprovalView } from '../../approvals/messages.ts';
-import { APPROVE_ACTION, type ApprovalStatus, REJECT_ACTION } from '../../approvals/types.ts';
+import {
+  APPROVE_ACTION,
+  type ApprovalStatus,
+  REJECT_ACTION,
+  WITHDRAW_ACTION,
+} from '../../approvals/types.ts';
+import { dateRef, userRef } from '../../chat/mrkdwn.ts';
 import type { ApprovalCheck, ApprovalRequest } from '../../mesh/change.ts';
 import { actions, button, clip, context, header, linesToSections, section } from './blocks.ts';
 
@@ -15,15 +21,10 @@ const CHECK_ICON: Record<ApprovalCheck['level'], string> = {
 // A diff longer than this many sections stays in the audit log and the requester's thread.
 const MAX_DIFF_SECTIONS = 6;
 
-/** A time every reader sees in their own time zone, with an ISO fallback for notifications. */
-export const when = (ms: number) => {
-  const s = Math.floor(ms / 1000);
-  return `<!date^${s}^{date_short_pretty} {time}|${new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z')}>`;
-};
+export const when = dateRef;
 
 /** A Slack user as a mention; meshops itself (or its scheduled runs) by name. */
-export const who = (user: string | undefined) =>
-  user && /^[UW][A-Z0-9]+$/.test(user) ? `<@${user}>` : user || 'meshops';
+export const who = (user: string | undefined) => (user ? userRef(user) : 'meshops');
 
 /** One line saying where the request stands; the first thing under the header once it is decided. */
 export function statusLine(request: ApprovalRequest, status: ApprovalStatus): string {
@@ -38,6 +39,8 @@ export function statusLine(request: ApprovalRequest, status: ApprovalStatus): st
       return `:white_check_mark: *Applied* at ${at} — requested by ${who(request.requester)}, approved by ${approver}, applied by meshops${status.outcome ? `: ${clip(status.outcome, 500)}` : ''}`;
     case 'rejected':
       return `:no_entry_sign: *Rejected* by ${approver} at ${at}. Nothing was changed.`;
+    case 'withdrawn':
+      return `:leftwards_arrow_with_hook: *Withdrawn* by ${approver} at ${at}. Nothing was changed and the lock is released.`;
     case 'expired':
       return `:hourglass: *Expired* at ${at}: nobody approved it in time. Nothing was changed and the lock is released; ${who(request.requester)} can request it again.`;
     case 'refused':
@@ -75,7 +78,9 @@ export function approvalMessage(
   const blocks: KnownBlock[] = [
     header(pending ? `Approval needed: ${request.title}` : request.title),
     section(line),
-    section(`*Requested by* ${who(request.requester)} at ${when(request.createdAt)}`),
+    section(
+      `*Requested by* ${who(request.requester)}${request.triggeredBy?.length ? ` (triggered by ${request.triggeredBy.map(who).join(', ')})` : ''} at ${when(request.createdAt)}`,
+    ),
   ];
   if (request.effect.length > 0) blocks.push(...linesToSections(request.effect, '*Effect*\n'));
   blocks.push(...diffSections(request.diff));
@@ -88,7 +93,7 @@ export function approvalMessage(
         : `*Lock* on ${locks} released`,
     ),
     context(
-      `Only approvers (access.approvers) may approve or reject, never the requester · plan \`${request.planHash.slice(0, 12)}\` · request \`${request.id}\``,
+      `Only approvers (access.approvers) may approve or reject, never the requester or whoever triggered it; the requester may withdraw it · plan \`${request.planHash.slice(0, 12)}\` · request \`${request.id}\``,
     ),
   );
   if (pending)
@@ -96,6 +101,7 @@ export function approvalMessage(
       actions(
         button('Approve', APPROVE_ACTION, request.id, 'primary'),
         button('Reject', REJECT_ACTION, request.id, 'danger'),
+        button('Withdraw', WITHDRAW_ACTION, request.id),
       ),
     );
   return { text: `${request.title}: ${line}`, blocks };

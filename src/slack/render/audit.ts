@@ -7,6 +7,7 @@ const ICON: Record<StoredAuditEntry['action'], string> = {
   requested: ':raised_hand:',
   approved: ':ballot_box_with_check:',
   rejected: ':no_entry_sign:',
+  withdrawn: ':leftwards_arrow_with_hook:',
   expired: ':hourglass:',
   refused: ':no_entry:',
   applied: ':white_check_mark:',

@@ -7,6 +7,7 @@ import type {
   KnownBlock,
   SectionBlock,
 } from '@slack/types';
+import { escapeMrkdwn, neutraliseFences, toMrkdwn } from '../../chat/mrkdwn.ts';
 
 /** Slack's Block Kit limits (docs.slack.dev/reference/block-kit): exceeding any of them rejects the whole message. */
 export const LIMITS = {
@@ -20,6 +21,14 @@ export const LIMITS = {
   buttonValue: 2000,
   messageText: 4000,
 } as const;
+
+/** Cuts text so that its escaped form (`<` becomes `&lt;`) stays within a limit, for text that goes into mrkdwn. */
+export function clipEscaped(text: string, max: number): string {
+  let cut = clip(text, max);
+  for (let over = escapeMrkdwn(cut).length - max; over > 0; over = escapeMrkdwn(cut).length - max)
+    cut = clip(text, cut.length - over);
+  return cut;
+}
 
 /** Cuts text to a limit and says how much was left out, so nothing is ever cut silently. */
 export function clip(text: string, max: number): string {
@@ -35,21 +44,21 @@ export const header = (text: string): HeaderBlock => ({
 
 export const section = (text: string): SectionBlock => ({
   type: 'section',
-  text: { type: 'mrkdwn', text: clip(text || ' ', LIMITS.sectionText) },
+  text: { type: 'mrkdwn', text: clip(toMrkdwn(text) || ' ', LIMITS.sectionText) },
 });
 
 export const fields = (items: readonly string[]): SectionBlock => ({
   type: 'section',
   fields: items
     .slice(0, LIMITS.fieldsPerSection)
-    .map((t) => ({ type: 'mrkdwn', text: clip(t || ' ', LIMITS.fieldText) })),
+    .map((t) => ({ type: 'mrkdwn', text: clip(toMrkdwn(t) || ' ', LIMITS.fieldText) })),
 });
 
 export const context = (...texts: string[]): ContextBlock => ({
   type: 'context',
   elements: texts
     .slice(0, LIMITS.contextElements)
-    .map((t) => ({ type: 'mrkdwn', text: clip(t || ' ', LIMITS.sectionText) })),
+    .map((t) => ({ type: 'mrkdwn', text: clip(toMrkdwn(t) || ' ', LIMITS.sectionText) })),
 });
 
 export const divider = (): DividerBlock => ({ type: 'divider' });
@@ -72,18 +81,21 @@ export const actions = (...elements: Button[]): ActionsBlock => ({ type: 'action
  */
 export function linesToSections(lines: readonly string[], prefix = '', suffix = ''): SectionBlock[] {
   const budget = LIMITS.sectionText - prefix.length - suffix.length;
+  const inCode = prefix.endsWith('```');
   const out: SectionBlock[] = [];
   let current: string[] = [];
   let size = 0;
   for (const raw of lines) {
-    const line = clip(raw, budget);
-    if (size + line.length + 1 > budget && current.length > 0) {
+    const text = inCode ? neutraliseFences(raw) : raw;
+    const line = clipEscaped(text, budget);
+    const cost = escapeMrkdwn(line).length;
+    if (size + cost + 1 > budget && current.length > 0) {
       out.push(section(prefix + current.join('\n') + suffix));
       current = [];
       size = 0;
     }
     current.push(line);
-    size += line.length + 1;
+    size += cost + 1;
   }
   if (current.length > 0) out.push(section(prefix + current.join('\n') + suffix));
   return out;

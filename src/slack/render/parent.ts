@@ -1,4 +1,5 @@
 import type { KnownBlock } from '@slack/types';
+import { linkRef, userRef } from '../../chat/mrkdwn.ts';
 import type { JobResult } from '../../chat/reply.ts';
 import { clip, context, section } from './blocks.ts';
 
@@ -19,7 +20,7 @@ const seconds = (ms: number) => `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`;
 
 /** Everyone who asked for the run, in the order they asked, each once. */
 function requestedBy(users: readonly string[]): string {
-  return [...new Set(users)].map((u) => `<@${u}>`).join(', ');
+  return [...new Set(users)].map((u) => userRef(u)).join(', ');
 }
 
 function parent(commandText: string, users: readonly string[], state: string): ParentMessage {
@@ -66,7 +67,7 @@ export function errorReply(reason: string, jobId: string): ParentMessage {
 
 /** The ack's ephemeral text for a requester who joined a run someone else asked for in the channel. */
 export function joinedText(commandText: string, earlier: readonly string[], threadUrl?: string): string {
-  const thread = threadUrl ? `<${threadUrl}|its thread>` : 'its thread';
+  const thread = threadUrl ? linkRef(threadUrl, 'its thread') : 'its thread';
   return `:link: \`${clip(commandText, 200)}\` is already queued or running in this channel for ${requestedBy(earlier)}: you joined that run. Its message names you, and the answer is in ${thread}.`;
 }
 

@@ -1,5 +1,5 @@
 import type { KnownBlock } from '@slack/types';
-import { escapeMrkdwn, MAX_LIST_LINES } from '../../chat/mrkdwn.ts';
+import { MAX_LIST_LINES } from '../../chat/mrkdwn.ts';
 import type { JobResult } from '../../chat/reply.ts';
 import { type Health, worstHealth } from '../../mesh/health.ts';
 import {
@@ -125,8 +125,8 @@ export function renderVerification(v: Verification): { text: string; blocks: Kno
     ? `${VERDICT_ICON[v.status.report.health]} *Status of ${v.remote}*: ${v.status.report.health} — ${v.status.summary}`
     : `${VERDICT_ICON.failed} *Status of ${v.remote}*: the check could not run: ${v.status.reason}`;
   const vpnLine = v.vpn.ok
-    ? `${VERDICT_ICON[v.vpn.report.verdict]} *VPN ${v.remote} → ${v.primary}*: ${v.vpn.report.verdict} — ${escapeMrkdwn(v.vpn.report.summary)}`
-    : `${VERDICT_ICON.failed} *VPN ${v.remote} → ${v.primary}*: the check could not run: ${escapeMrkdwn(v.vpn.reason)}`;
+    ? `${VERDICT_ICON[v.vpn.report.verdict]} *VPN ${v.remote} → ${v.primary}*: ${v.vpn.report.verdict} — ${v.vpn.report.summary}`
+    : `${VERDICT_ICON.failed} *VPN ${v.remote} → ${v.primary}*: the check could not run: ${v.vpn.reason}`;
   const left = [
     ...(v.status.ok
       ? v.status.report.findings
@@ -136,7 +136,7 @@ export function renderVerification(v: Verification): { text: string; blocks: Kno
     ...(v.vpn.ok
       ? v.vpn.report.findings
           .filter((f) => f.severity !== 'info')
-          .map((f) => `• ${escapeMrkdwn(f.text)}${f.action ? ` → ${escapeMrkdwn(f.action)}` : ''}`)
+          .map((f) => `• ${f.text}${f.action ? ` → ${f.action}` : ''}`)
       : []),
   ];
   const blocks: KnownBlock[] = [section(headline), section(`${statusLine}\n${vpnLine}`)];

@@ -1,5 +1,5 @@
 import type { KnownBlock } from '@slack/types';
-import { escapeMrkdwn, MAX_LIST_LINES } from '../../chat/mrkdwn.ts';
+import { MAX_LIST_LINES } from '../../chat/mrkdwn.ts';
 import type { JobResult } from '../../chat/reply.ts';
 import type { Finding } from '../../mesh/health.ts';
 import { podLine } from '../../mesh/istio/findings.ts';
@@ -114,7 +114,7 @@ function detailBlocks(c: ClusterReport, now: number): KnownBlock[] {
     );
     blocks.push(
       section(
-        `*Data plane on ${c.name}*: ${plural(dp.problems.length, 'pod')} of ${dp.pods} without a ready sidecar (in ${dp.namespaces.map((n) => `${n.name} [${n.injection}]`).join(', ')})${dp.optedOut ? `; ${dp.optedOut} opted out` : ''}`,
+        `*Data plane on ${c.name}*: ${plural(dp.problems.length, 'pod')} of ${dp.pods} without a ready sidecar (in ${dp.namespaces.map((n) => `${n.name} [${n.injection}]`).join(', ')})${dp.optedOut ? `; ${dp.optedOut} opted out` : ''}${dp.notInjected ? `; ${dp.notInjected} never injected (host network or VPN gateway)` : ''}`,
       ),
       ...linesToSections(
         capped(
@@ -144,7 +144,7 @@ function proxiesLine(p: NonNullable<StatusReport['proxies']>): string {
   const c = p.counts;
   const icon =
     c.stale > 0 || c.unknown > 0 ? ':warning:' : c.total > 0 ? ':white_check_mark:' : ':grey_question:';
-  return `${icon} *proxies* — ${escapeMrkdwn(p.summary)} (detail: /mesh proxies)`;
+  return `${icon} *proxies* — ${p.summary} (detail: /mesh proxies)`;
 }
 
 export function renderStatus(report: StatusReport): JobResult {

@@ -1,9 +1,17 @@
 import type { KnownBlock } from '@slack/types';
-import { escapeMrkdwn } from '../../chat/mrkdwn.ts';
+import { neutraliseFences } from '../../chat/mrkdwn.ts';
 import type { JobResult } from '../../chat/reply.ts';
 import type { Finding, Severity } from '../../mesh/health.ts';
-import type { ProbeResult, ProbeStatus, TunnelSide, VpnReport } from '../../mesh/vpn/report.ts';
-import { clip, context, header, LIMITS, linesToSections, section } from './blocks.ts';
+import type {
+  MtuResult,
+  PortResult,
+  ProbeResult,
+  ProbeStatus,
+  RoutesState,
+  TunnelSide,
+  VpnReport,
+} from '../../mesh/vpn/report.ts';
+import { clipEscaped, context, header, LIMITS, linesToSections, section } from './blocks.ts';
 import { VERDICT_ICON } from './parent.ts';
 
 /** A VpnReport as one Slack thread reply: verdict, findings with causes, tunnels, the ping matrix, changes. */
@@ -30,27 +38,90 @@ const seconds = (n: number) => `${(n / 1000).toFixed(1)} s`;
 
 function probeLine(p: ProbeResult): string {
   const o = p.outcome;
-  const what = `${STATUS_ICON[p.status]} ${escapeMrkdwn(p.target.label)} \`${p.target.ip}\``;
+  const what = `${STATUS_ICON[p.status]} ${p.target.label} \`${p.target.ip}\``;
   switch (o.kind) {
     case 'stats': {
       const rtt = o.rtt ? `, rtt ${ms(o.rtt.min)}/${ms(o.rtt.avg)}/${ms(o.rtt.max)} ms` : '';
       return `${what} — ${o.lossPercent}% loss (${o.received}/${o.transmitted})${rtt}`;
     }
     case 'unparsed':
-      return `${what} — could not parse the output: ${escapeMrkdwn(o.reason)}`;
+      return `${what} — could not parse the output: ${o.reason}`;
     default:
-      return `${what} — ${escapeMrkdwn(o.reason)}`;
+      return `${what} — ${o.reason}`;
   }
 }
 
 function sideLine(side: TunnelSide, peer: string): string {
-  if (!side.ok) return `${side.cluster}: ${escapeMrkdwn(side.problem)}`;
+  if (!side.ok) return `${side.cluster}: ${side.problem}`;
   const t = side.peers.find((p) => p.peer === peer);
   if (!t) return `${side.cluster}: no view of ${peer}`;
   const words = { up: 'up', 'no-child': 'IKE up, no CHILD SA', connecting: 'CONNECTING', 'no-sa': 'no SA' }[
     t.state
   ];
-  return `${side.cluster}: ${words} (${escapeMrkdwn(t.detail)}, via \`${side.tool}\`)`;
+  const esp = t.traffic
+    ? `; ESP ${bytes(t.traffic.bytesIn)} in, ${bytes(t.traffic.bytesOut)} out during the probes`
+    : '';
+  return `${side.cluster}: ${words} (${t.detail}, via \`${side.tool}\`${esp})`;
+}
+
+const bytes = (n: number) => (n >= 10_000 ? `${Math.round(n / 1000)} kB` : `${n} B`);
+
+function nodeLines(report: VpnReport): string[] {
+  return report.nodeProbes.map(
+    (p) =>
+      `${probeLine(p)} — from ${p.from} node \`${p.probe.node ?? '?'}\` (\`${p.probe.namespace}/${p.probe.name}\`)`,
+  );
+}
+
+function mtuLine(m: MtuResult): string {
+  const where = `*${m.from} → ${m.to}* from \`${m.probe.namespace}/${m.probe.name}\`:`;
+  const o = m.outcome;
+  switch (o.kind) {
+    case 'fits':
+      return `${where} :large_green_circle: ${m.expected}-byte packets with DF set cross`;
+    case 'black-hole':
+      return `${where} :red_circle: ${m.expected}-byte DF packets vanish; the largest that crosses is ${o.largest} bytes (${o.lost} is lost)`;
+    case 'unreachable':
+      return `${where} :red_circle: not even a small DF ping crosses`;
+    case 'no-df':
+      return `${where} :information_source: not measured: ${o.reason}`;
+    default:
+      return `${where} :grey_question: not measured: ${o.reason}`;
+  }
+}
+
+const PORT_WORDS: Record<PortResult['outcome']['kind'], string> = {
+  open: ':large_green_circle: open',
+  refused: ':large_yellow_circle: refused (nothing listens)',
+  timeout: ':red_circle: timed out',
+  unreachable: ':red_circle: unreachable',
+  'udp-sent': ':white_circle: sent — UDP has no handshake, so only a refusal would show; not judged',
+  'no-tool': ':grey_question: no nc in the container',
+  'exec-failed': ':grey_question: could not run nc',
+  unparsed: ':grey_question: answer not understood',
+};
+
+function portLines(report: VpnReport): string[] {
+  const byFrom = new Map<string, PortResult[]>();
+  for (const p of report.ports) byFrom.set(p.from, [...(byFrom.get(p.from) ?? []), p]);
+  return [...byFrom.values()].flatMap((ports) => {
+    const { from, probe, target } = ports[0]!;
+    return [
+      `*${from} → ${target.cluster}* from \`${probe.namespace}/${probe.name}\` (${probe.container ?? 'default container'}), \`nc -z\`:`,
+      ...ports.map(
+        (p) =>
+          `${PORT_WORDS[p.outcome.kind]} — ${p.target.label} \`${p.target.ip}:${p.port.port}/${p.port.protocol.toLowerCase()}\``,
+      ),
+    ];
+  });
+}
+
+function routesLine(r: RoutesState): string {
+  if (!r.ok) return `${r.cluster}: ${r.problem}`;
+  const icon = r.ready >= r.desired && r.nodesWithout.length === 0 ? ':large_green_circle:' : ':red_circle:';
+  const missing =
+    r.nodesWithout.length > 0 ? `; no ready pod on ${r.nodesWithout.map((n) => `\`${n}\``).join(', ')}` : '';
+  return `${icon} ${r.cluster}: \`${r.daemonSet}\` ${r.ready} of ${r.desired} ready${missing}`;
 }
 
 function tunnelLines(report: VpnReport): string[] {
@@ -79,23 +150,17 @@ function matrixLines(report: VpnReport): string[] {
 }
 
 function findingLines(findings: readonly Finding[]): string[] {
-  return findings.map(
-    (f) => `${iconOf(f)} ${escapeMrkdwn(f.text)}${f.action ? `\n      _${escapeMrkdwn(f.action)}_` : ''}`,
-  );
+  return findings.map((f) => `${iconOf(f)} ${f.text}${f.action ? `\n      _${f.action}_` : ''}`);
 }
 
 function comparisonLines(report: VpnReport): string[] {
   const c = report.comparison;
   if (!c) return report.scope.kind === 'matrix' ? ['First run: nothing earlier to compare with.'] : [];
   const rtt = (x: { key: string; beforeMs: number; afterMs: number; percent: number }) =>
-    `${escapeMrkdwn(x.key)} ${ms(x.beforeMs)} → ${ms(x.afterMs)} ms (${x.percent > 0 ? '+' : ''}${Math.round(x.percent)}%)`;
+    `${x.key} ${ms(x.beforeMs)} → ${ms(x.afterMs)} ms (${x.percent > 0 ? '+' : ''}${Math.round(x.percent)}%)`;
   const lines = [
-    ...(c.newlyFailing.length > 0
-      ? [`:red_circle: newly failing: ${c.newlyFailing.map(escapeMrkdwn).join(', ')}`]
-      : []),
-    ...(c.recovered.length > 0
-      ? [`:large_green_circle: recovered: ${c.recovered.map(escapeMrkdwn).join(', ')}`]
-      : []),
+    ...(c.newlyFailing.length > 0 ? [`:red_circle: newly failing: ${c.newlyFailing.join(', ')}`] : []),
+    ...(c.recovered.length > 0 ? [`:large_green_circle: recovered: ${c.recovered.join(', ')}`] : []),
     ...(c.rttUp.length > 0 ? [`:arrow_up: RTT up: ${c.rttUp.map(rtt).join(', ')}`] : []),
     ...(c.rttDown.length > 0 ? [`:arrow_down: RTT down: ${c.rttDown.map(rtt).join(', ')}`] : []),
   ];
@@ -108,7 +173,7 @@ function rawBlocks(findings: readonly Finding[]): KnownBlock[] {
     .filter((f) => f.raw !== undefined)
     .map((f) => {
       const fence = '```';
-      const body = clip(escapeMrkdwn(f.raw!).replace(/```/g, '`\u200b``'), LIMITS.sectionText - 200);
+      const body = clipEscaped(neutraliseFences(f.raw!), LIMITS.sectionText - 200);
       return section(`Raw output for \`${f.id}\`:\n${fence}${body || '(empty)'}${fence}`);
     });
 }
@@ -121,10 +186,23 @@ export function renderVpn(report: VpnReport): JobResult {
   const s = report.settings;
   const blocks: KnownBlock[] = [
     header(title),
-    section(`${VERDICT_ICON[report.verdict]} *${report.verdict}*: ${escapeMrkdwn(report.summary)}`),
+    section(`${VERDICT_ICON[report.verdict]} *${report.verdict}*: ${report.summary}`),
     ...linesToSections(findingLines(report.findings)),
     ...linesToSections(['*Tunnels*', ...tunnelLines(report)]),
     ...(report.probes.length > 0 ? linesToSections(['*Pings*', ...matrixLines(report)]) : []),
+    ...(report.nodeProbes.length > 0
+      ? linesToSections(['*Pings from app pods, one per node*', ...nodeLines(report)])
+      : []),
+    ...(report.mtu.length > 0
+      ? linesToSections(['*Path MTU* (`ping -M do -s N`)', ...report.mtu.map(mtuLine)])
+      : []),
+    ...(report.ports.length > 0 ? linesToSections(['*Control-plane ports*', ...portLines(report)]) : []),
+    ...(report.routes.length > 0
+      ? linesToSections([
+          '*Routes into the tunnel* (DaemonSet, desired vs ready)',
+          ...report.routes.map(routesLine),
+        ])
+      : []),
     ...linesToSections(comparisonLines(report)),
     ...rawBlocks(report.findings),
     context(
@@ -141,6 +219,6 @@ export function renderVpn(report: VpnReport): JobResult {
 
 /** A `/mesh ping` target that is not allowed: said plainly, nothing was executed. */
 export function renderRefusal(reason: string): JobResult {
-  const text = `:no_entry: Not pinged: ${escapeMrkdwn(reason)}`;
+  const text = `:no_entry: Not pinged: ${reason}`;
   return { verdict: 'failed', summary: `refused: ${reason}`, text, blocks: [section(text)] };
 }

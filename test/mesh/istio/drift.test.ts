@@ -61,6 +61,54 @@ describe('detectDrift (pure)', () => {
 });
 
 describe('reading both sides from snapshots', () => {
+  it('primary: a repair targets the newest Ready pod, and waits while any pod is not Ready', () => {
+    const labels = labelsOf('istio=pilot');
+    const services = [
+      {
+        name: 'istio-pilot',
+        type: 'ClusterIP',
+        selector: { istio: 'pilot' },
+        addresses: ['10.0.0.28'],
+        external: [],
+      },
+    ];
+    const both = primaryControlPlane(
+      snapshot('icp', 'primary', {
+        pods: {
+          pilot: [
+            pod('pilot-old', { labels, ip: '10.1.0.5', ageMs: 86_400_000 }),
+            pod('pilot-new', { labels, ip: '10.1.0.6', ageMs: 60_000 }),
+          ],
+        },
+        services,
+      }),
+    ).state.components.pilot!;
+    assert.equal(both.target, '10.1.0.6', 'the newer of two Ready pods: the one a rollout keeps');
+    assert.equal(both.unsettled, undefined);
+    const found = detectDrift(
+      remote([address('pilot', 'ConfigMap istio-system/istio', '10.1.0.9:15007')]),
+      primary({ pilot: both }),
+    );
+    assert.equal(found[0]?.suggested, '10.1.0.6:15007');
+    const rolling = primaryControlPlane(
+      snapshot('icp', 'primary', {
+        pods: {
+          pilot: [
+            pod('pilot-old', { labels, ip: '10.1.0.5', ageMs: 86_400_000 }),
+            pod('pilot-new', { labels, ip: '10.1.0.6', ageMs: 5_000, ready: false }),
+          ],
+        },
+        services,
+      }),
+    ).state.components.pilot!;
+    const waiting = detectDrift(
+      remote([address('pilot', 'ConfigMap istio-system/istio', '10.1.0.9:15007')]),
+      primary({ pilot: rolling }),
+    );
+    assert.equal(waiting[0]?.suggested, undefined, 'not the old pod a rollout is about to remove');
+    assert.match(waiting[0]?.unsettled ?? '', /^1 of 2 pilot pods Ready on icp \(pilot-new Running\)/);
+  });
+
   it('primary: pod IPs (ready or not, not terminating) plus addresses of Services selecting the pods', () => {
     const labels = labelsOf('istio=pilot');
     const s = snapshot('icp', 'primary', {
@@ -82,7 +130,13 @@ describe('reading both sides from snapshots', () => {
       ],
     });
     const { state, problems } = primaryControlPlane(s);
-    assert.deepEqual(state.components.pilot, { live: ['10.1.0.5', '10.1.0.6'], stable: ['10.0.0.28'] });
+    assert.deepEqual(state.components.pilot, {
+      live: ['10.1.0.5', '10.1.0.6'],
+      stable: ['10.0.0.28'],
+      target: '10.1.0.5',
+      unsettled:
+        '1 of 2 pilot pods Ready on icp (pilot-b Running): a rollout is in progress or a pod is failing',
+    });
     assert.deepEqual(problems, []);
   });
 
@@ -117,7 +171,11 @@ describe('reading both sides from snapshots', () => {
         },
       ],
     });
-    assert.deepEqual(primaryControlPlane(s).state.components.istiod, { live: ['198.51.100.50'], stable: [] });
+    assert.deepEqual(primaryControlPlane(s).state.components.istiod, {
+      live: ['198.51.100.50'],
+      stable: [],
+      target: '198.51.100.50',
+    });
   });
 
   it('1.0 remote: ConfigMap, Endpoints and each injected pod’s flags; hostnames are not compared', () => {

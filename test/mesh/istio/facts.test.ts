@@ -173,6 +173,20 @@ describe('cluster answers reduced to facts', () => {
       metadata: { ...bare.metadata, annotations: { 'sidecar.istio.io/inject': 'false' } },
     };
     assert.equal(podFacts(optedOut, NOW).optedOut, true);
+    const routes: V1Pod = {
+      ...bare,
+      metadata: {
+        name: 'vpn-strongswan-routes-x2k9q',
+        namespace: 'default',
+        ownerReferences: [
+          { apiVersion: 'apps/v1', kind: 'DaemonSet', name: 'vpn-strongswan-routes', uid: 'u' },
+        ],
+      },
+      spec: { containers: [{ name: 'strongswan-routes' }], hostNetwork: true },
+    };
+    assert.equal(podFacts(routes, NOW).hostNetwork, true);
+    assert.equal(podFacts(routes, NOW).restartKind, 'daemonset');
+    assert.equal(podFacts(bare, NOW).hostNetwork, false);
     const unowned: V1Pod = { ...bare, metadata: { name: 'debug', namespace: 'default' } };
     assert.equal(podFacts(unowned, NOW).workload, 'debug');
   });
@@ -197,27 +211,63 @@ describe('cluster answers reduced to facts', () => {
     assert.deepEqual(serviceFacts({ metadata: { name: 'h' }, spec: { clusterIP: 'None' } }).addresses, []);
   });
 
-  it('finds the remote secret by name, istioctl name, annotation, data key or kubeconfig cluster name', () => {
-    const b64 = (s: string) => Buffer.from(s).toString('base64');
-    const kubeconfig = (cluster: string) =>
-      b64(`apiVersion: v1\nkind: Config\nclusters:\n- name: ${cluster}\n  cluster: {server: https://x}\n`);
-    const secrets: V1Secret[] = [
-      { metadata: { name: 'iks' }, data: { other: 'bm90IHlhbWw6IFs=' } },
-      { metadata: { name: 'istio-remote-secret-gke' } },
-      { metadata: { name: 'whatever', annotations: { 'networking.istio.io/cluster': 'aks' } } },
-      { metadata: { name: 'by-key' }, data: { eks: kubeconfig('not-it') } },
-      { metadata: { name: 'by-kubeconfig' }, data: { file: kubeconfig('ocp') } },
-    ];
-    assert.deepEqual(
-      remoteSecretReports(secrets.map(secretFacts), ['iks', 'gke', 'aks', 'eks', 'ocp', 'nope']),
+  it("judges a remote's secret: absent, unlabelled, another API server, or right; never keeps the token", () => {
+    const b64 = (text: string) => Buffer.from(text).toString('base64');
+    const kubeconfig = (server: string) =>
+      b64(
+        `apiVersion: v1\nkind: Config\nclusters:\n- name: a\n  cluster: {server: ${server}}\n- name: b\n  cluster: {server: https://other:6443}\ncontexts:\n- name: a\n  context: {cluster: a, user: a}\ncurrent-context: a\nusers:\n- name: a\n  user: {token: s3cr3t-token}\n`,
+      );
+    const labels = { 'istio/multiCluster': 'true' };
+    const secret = (name: string, data: Record<string, string>, labelled = true): V1Secret => ({
+      metadata: { name, ...(labelled ? { labels } : {}) },
+      data,
+    });
+    const iris = secretFacts(secret('iriscluster', { iriscluster: kubeconfig('https://10.177.80.1:6443/') }));
+    assert.deepEqual(iris, { name: 'iriscluster', labelled: true, servers: ['https://10.177.80.1:6443/'] });
+    assert.doesNotMatch(JSON.stringify(iris), /s3cr3t/, 'facts hold no credentials');
+    const remote = (name: string, secretName?: string) => ({
+      name,
+      server: 'https://10.177.80.1:6443',
+      ...(secretName ? { secret: secretName } : {}),
+    });
+    const reports = remoteSecretReports(
       [
-        { remote: 'iks', secret: 'iks' },
-        { remote: 'gke', secret: 'istio-remote-secret-gke' },
-        { remote: 'aks', secret: 'whatever' },
-        { remote: 'eks', secret: 'by-key' },
-        { remote: 'ocp', secret: 'by-kubeconfig' },
-        { remote: 'nope' },
+        { remote: remote('iks', 'iriscluster'), looked: ['iriscluster'], secret: iris },
+        {
+          remote: remote('gke'),
+          looked: ['gke'],
+          secret: secretFacts(secret('gke', { gke: kubeconfig('https://10.9.9.9:443') })),
+        },
+        {
+          remote: remote('aks'),
+          looked: ['aks'],
+          secret: secretFacts(secret('aks', { aks: kubeconfig('https://10.177.80.1:6443') }, false)),
+        },
+        {
+          remote: remote('eks'),
+          looked: ['eks'],
+          secret: secretFacts(secret('eks', { other: b64('not yaml: [') })),
+        },
+        { remote: remote('nope'), looked: ['nope', 'istio-remote-secret-nope'] },
       ],
+      ['iks', 'gke', 'aks', 'eks', 'nope'],
     );
+    assert.deepEqual(reports, [
+      { remote: 'iks', looked: ['iriscluster'], configured: true, secret: 'iriscluster' },
+      {
+        remote: 'gke',
+        looked: ['gke'],
+        secret: 'gke',
+        server: { expected: 'https://10.177.80.1:6443', found: ['https://10.9.9.9:443'] },
+      },
+      { remote: 'aks', looked: ['aks'], secret: 'aks', unlabelled: true },
+      {
+        remote: 'eks',
+        looked: ['eks'],
+        secret: 'eks',
+        server: { expected: 'https://10.177.80.1:6443', found: [] },
+      },
+      { remote: 'nope', looked: ['nope', 'istio-remote-secret-nope'] },
+    ]);
   });
 });

@@ -55,7 +55,7 @@ describe('pod status matches `kubectl get pods`', {
         KUBECTL,
         [
           '--kubeconfig',
-          sim.mesh.kubeconfigPath(cluster),
+          sim.mesh.adminKubeconfigPath(cluster),
           '--cache-dir',
           join(home, 'cache'),
           'get',

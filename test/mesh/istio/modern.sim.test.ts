@@ -10,7 +10,7 @@ describe('/mesh status with the modern profile (istiod + east-west gateway on ic
   afterEach(() => sim.mesh.faults.reset());
   after(() => sim.close());
 
-  const iks = () => sim.clusters.get('iks')!;
+  const iks = () => sim.admin.get('iks')!;
 
   it('healthy: istiod and the gateway on the primary, the istiod endpoints on the remote at the gateway', async () => {
     const r = await sim.check();
@@ -20,7 +20,14 @@ describe('/mesh status with the modern profile (istiod + east-west gateway on ic
       icp?.components.map((c) => `${c.name} ${c.health} ${c.selector}`),
       ['istiod ok app=istiod', 'eastwestgateway ok istio=eastwestgateway'],
     );
-    assert.deepEqual(icp?.remoteSecrets, [{ remote: 'iks', secret: 'istio-remote-secret-iks' }]);
+    assert.deepEqual(icp?.remoteSecrets, [
+      {
+        remote: 'iks',
+        looked: ['istio-remote-secret-iks'],
+        configured: true,
+        secret: 'istio-remote-secret-iks',
+      },
+    ]);
     assert.equal(remote?.profile, 'modern');
     assert.deepEqual(remote?.components, [], 'a modern remote runs no istiod pod');
     assert.deepEqual(remote?.drift, []);
@@ -42,7 +49,7 @@ describe('/mesh status with the modern profile (istiod + east-west gateway on ic
     const f = r.findings.find((x) => x.id === 'iks/drift/istiod');
     assert.equal(
       f?.text,
-      'iks: the istiod endpoints point at istiod 198.51.100.99, the east-west gateway on icp is at 198.51.100.50 (drift)',
+      'iks: the istiod endpoints point at istiod 198.51.100.99, the east-west gateway on icp is at 198.51.100.50 (drift) — proxies get no configuration and no certificate renewals from istiod',
     );
     assert.match(
       f?.action ?? '',

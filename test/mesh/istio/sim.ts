@@ -6,7 +6,13 @@ import type { MeshConfig } from '../../../src/config/schema.ts';
 import { type Clusters, createClusters } from '../../../src/kube/registry.ts';
 import { runStatusCheck } from '../../../src/mesh/istio/check.ts';
 import type { StatusReport } from '../../../src/mesh/istio/report.ts';
-import { type ScenarioSource, type SimMesh, startSimMesh } from '../../../src/sim/index.ts';
+import {
+  type ScenarioSource,
+  type SimMesh,
+  type SimMeshOptions,
+  startSimMesh,
+} from '../../../src/sim/index.ts';
+import { adminClustersYaml, simClustersYaml } from '../../helpers/kube.ts';
 
 /** A simulated mesh plus a meshops config pointing at it, for checks run straight against the clusters. */
 export interface StatusSim {
@@ -15,31 +21,43 @@ export interface StatusSim {
   configYaml: string;
   config: MeshConfig;
   clusters: Clusters;
+  /** The same clusters through an administrator's kubeconfig: test set-up outside meshops' RBAC. */
+  admin: Clusters;
   check(cluster?: string): Promise<StatusReport>;
   close(): Promise<void>;
 }
 
-export function configFor(mesh: SimMesh, extra = ''): string {
-  const clusters = [...mesh.clusters.values()]
-    .map((c) => `  - { name: ${c.name}, role: ${c.role}, kubeconfig: ./${c.name}.kubeconfig }`)
-    .join('\n');
-  return `clusters:\n${clusters}\n${extra}`;
+export function configFor(mesh: SimMesh, extra = '', options: { remoteSecrets?: boolean } = {}): string {
+  return `${simClustersYaml(mesh, options)}${extra}`;
 }
 
 export async function startStatusSim(
-  options: { scenario?: ScenarioSource; extraConfig?: string } = {},
+  options: {
+    scenario?: ScenarioSource;
+    extraConfig?: string;
+    /** Configure clusters[].remoteSecret with the scenario's secret names (true). */
+    remoteSecrets?: boolean;
+    /** RBAC for meshops' token other than the shipped files (see SimMeshOptions.rbac). */
+    rbac?: SimMeshOptions['rbac'];
+  } = {},
 ): Promise<StatusSim> {
   const dir = mkdtempSync(join(tmpdir(), 'meshops-status-'));
-  const mesh = await startSimMesh({ dir, ...(options.scenario ? { scenario: options.scenario } : {}) });
-  const configYaml = configFor(mesh, options.extraConfig);
+  const mesh = await startSimMesh({
+    dir,
+    ...(options.scenario ? { scenario: options.scenario } : {}),
+    ...(options.rbac ? { rbac: options.rbac } : {}),
+  });
+  const configYaml = configFor(mesh, options.extraConfig, { remoteSecrets: options.remoteSecrets ?? true });
   const config = parseConfig(configYaml, join(dir, 'meshops.yaml'), dir);
   const clusters = createClusters(config);
+  const admin = createClusters(parseConfig(adminClustersYaml(mesh), join(dir, 'admin.yaml'), dir));
   return {
     mesh,
     dir,
     configYaml,
     config,
     clusters,
+    admin,
     check: (cluster) => runStatusCheck({ config, clusters }, cluster === undefined ? {} : { cluster }),
     close: () => mesh.close(),
   };

@@ -25,6 +25,8 @@ export function pod(
     ready?: boolean;
     proxy?: 'ready' | 'unready' | 'none';
     proxyArgs?: string[];
+    /** Age in ms at NOW (one day by default). */
+    ageMs?: number;
   } = {},
 ): PodFacts {
   const proxy = o.proxy ?? 'none';
@@ -33,7 +35,7 @@ export function pod(
       name,
       namespace: o.namespace ?? 'istio-system',
       labels: o.labels ?? {},
-      creationTimestamp: new Date(NOW - 86_400_000),
+      creationTimestamp: new Date(NOW - (o.ageMs ?? 86_400_000)),
     },
     spec: {
       containers: [
@@ -110,7 +112,16 @@ export function snapshot(
     ...(role === 'primary'
       ? {
           services: fetched(o.services ?? []),
-          remoteSecrets: ok((o.secrets ?? []).map((name) => ({ name, clusterNames: [name], values: [] }))),
+          // The seed's one remote, iks, looked up by the default names; `secrets` are those found.
+          remoteSecrets: ok([
+            {
+              remote: { name: 'iks', server: '' },
+              looked: ['iks', 'istio-remote-secret-iks'],
+              ...((o.secrets ?? []).includes('iks')
+                ? { secret: { name: 'iks', labelled: true, servers: [] } }
+                : {}),
+            },
+          ]),
         }
       : profile === 'istio-1.0'
         ? {

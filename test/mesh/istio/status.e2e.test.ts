@@ -36,7 +36,7 @@ describe('/mesh status end to end (Slack → queue → worker → simulated clus
       labelSelector: 'istio=pilot',
     });
     const { parent, text } = await run('status iks', 'C0DRIFT');
-    const line = `iks: sidecars point at pilot ${change!.before.ip}, pilot now runs at ${change!.after!.ip} (drift)`;
+    const line = `iks: sidecars point at pilot ${change!.before.ip}, pilot now runs at ${change!.after!.ip} (drift) — new sidecars get no configuration from pilot and never become ready; running ones keep their last routes and endpoints`;
     assert.ok(parent.text.includes(`*degraded*: ${line}`), parent.text);
     assert.match(text, /Status of iks: degraded/);
     assert.ok(text.includes(`*What matters most*\n• ${line}`), text);
@@ -54,11 +54,11 @@ describe('/mesh status end to end (Slack → queue → worker → simulated clus
   it('2,000 pods without a sidecar: every reply within Slack’s limits, nothing cut silently', async () => {
     await sim.mesh.faults.addPods('iks', 2000, { namespace: 'bulk' });
     // Labelled after the pods exist, so none has a sidecar: all 2,000 are findings.
-    await sim.clusters
+    await sim.admin
       .get('iks')!
       .core.patchNamespace(
         { name: 'bulk', body: { metadata: { labels: { 'istio-injection': 'enabled' } } } },
-        sim.clusters.get('iks')!.mergePatch(),
+        sim.admin.get('iks')!.mergePatch(),
       );
     const { parent, replies, text } = await run('status', 'C0BULK');
     assert.match(
@@ -73,6 +73,6 @@ describe('/mesh status end to end (Slack → queue → worker → simulated clus
       [],
     );
     assert.match(text, /\*Data plane on iks\*: 2000 pods of 2001 without a ready sidecar/);
-    assert.match(text, /…and 1850 more pods: `kubectl get pods -n <namespace>` on iks lists them/);
+    assert.match(text, /…and 1850 more pods: `kubectl get pods -n &lt;namespace&gt;` on iks lists them/);
   });
 });

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, afterEach, before, describe, it } from 'node:test';
 import type { StatusFinding, StatusReport } from '../../../src/mesh/istio/report.ts';
+import { shippedRbac } from '../../../src/sim/index.ts';
 import { type StatusSim, startStatusSim } from './sim.ts';
 
 const find = (r: StatusReport, id: string): StatusFinding => {
@@ -52,10 +54,13 @@ describe('/mesh status against the simulated seed mesh (icp primary, iks remote)
       ],
     );
     assert.equal(component(r, 'icp', 'pilot').pods[0]?.ready, '2/2');
-    assert.deepEqual(icp.remoteSecrets, [{ remote: 'iks', secret: 'iks' }]);
+    assert.deepEqual(icp.remoteSecrets, [
+      { remote: 'iks', looked: ['iriscluster'], configured: true, secret: 'iriscluster' },
+    ]);
     assert.deepEqual(icp.dataPlane?.namespaces, [{ name: 'default', injection: 'istio-injection=enabled' }]);
     assert.equal(icp.dataPlane?.pods, icp.dataPlane?.withReadySidecar);
-    assert.equal(icp.dataPlane?.optedOut, 1, 'the strongSwan pod opts out of injection');
+    assert.equal(icp.dataPlane?.optedOut, 0);
+    assert.equal(icp.dataPlane?.notInjected, 4, 'the VPN pod and the three routes pods (hostNetwork)');
     const iks = cluster(r, 'iks');
     assert.deepEqual(
       iks.components.map((c) => `${c.name} ${c.health}`),
@@ -123,13 +128,22 @@ describe('/mesh status against the simulated seed mesh (icp primary, iks remote)
     );
   });
 
-  it('the remote secret missing on the primary', async () => {
-    await sim.clusters.get('icp')!.core.deleteNamespacedSecret({ name: 'iks', namespace: 'istio-system' });
+  it('the remote secret missing on the primary: which key names it and how to list the candidates', async () => {
+    await sim.admin
+      .get('icp')!
+      .core.deleteNamespacedSecret({ name: 'iriscluster', namespace: 'istio-system' });
     const r = await sim.check();
     assert.equal(r.health, 'degraded');
-    assert.deepEqual(cluster(r, 'icp').remoteSecrets, [{ remote: 'iks' }]);
+    assert.deepEqual(cluster(r, 'icp').remoteSecrets, [
+      { remote: 'iks', looked: ['iriscluster'], configured: true },
+    ]);
     const f = find(r, 'icp/remote-secret/iks');
-    assert.match(f.text, /^icp: no remote secret for iks \(label istio\/multiCluster=true in istio-system\)/);
+    assert.match(
+      f.text,
+      /^icp: no remote secret for iks — looked for "iriscluster" in istio-system \(clusters\[\]\.remoteSecret\); pilot does not see/,
+    );
+    assert.match(f.action ?? '', /kubectl get secret -n istio-system -l istio\/multiCluster=true/);
+    assert.match(f.action ?? '', /set clusters\[\]\.remoteSecret of iks/);
     assert.match(
       f.action ?? '',
       /create secret generic iks --from-file=iks=.*label secret iks istio\/multiCluster=true/,
@@ -139,6 +153,109 @@ describe('/mesh status against the simulated seed mesh (icp primary, iks remote)
       scoped.findings.some((x) => x.id === 'icp/remote-secret/iks'),
       'asked about iks, its secret is judged',
     );
+  });
+
+  it("the seed's secret name unconfigured: both default names are tried and the key to set is named", async () => {
+    // RBAC that names the secrets this config reads (the defaults), as deploy/rbac/primary.yaml asks.
+    const rbac = (role: 'primary' | 'remote') =>
+      shippedRbac(role).map((text) =>
+        text.replace(
+          /resourceNames: \["iriscluster", "istio-remote-secret-iks"\]/,
+          'resourceNames: ["iks", "istio-remote-secret-iks"]',
+        ),
+      );
+    const unconfigured = await startStatusSim({
+      scenario: sim.mesh.scenario,
+      extraConfig: 'checks:\n  clusterTimeout: 1s\n',
+      remoteSecrets: false,
+      rbac: { icp: rbac('primary'), iks: rbac('remote') },
+    });
+    try {
+      const r = await unconfigured.check();
+      const f = find(r, 'icp/remote-secret/iks');
+      assert.match(f.text, /looked for "iks" and "istio-remote-secret-iks" in istio-system; pilot/);
+      assert.match(f.action ?? '', /kubectl get secret -n istio-system -l istio\/multiCluster=true/);
+    } finally {
+      await unconfigured.close();
+    }
+  });
+
+  it('a secret name the RBAC does not grant: not checked, with the grant to add', async () => {
+    const unconfigured = await startStatusSim({
+      scenario: sim.mesh.scenario,
+      extraConfig: 'checks:\n  clusterTimeout: 1s\n',
+      remoteSecrets: false,
+      // Not the shipped files' usage record: this test provokes a 403 on purpose.
+      rbac: { icp: shippedRbac('primary'), iks: shippedRbac('remote') },
+    });
+    try {
+      const r = await unconfigured.check();
+      const f = find(r, 'icp/not-checked/remote-secrets');
+      assert.match(
+        f.text,
+        /403 Forbidden: secrets "iks" is forbidden: User "system:serviceaccount:meshops-access:meshops" cannot get resource "secrets"/,
+      );
+      assert.match(
+        f.action ?? '',
+        /set clusters\[\]\.remoteSecret of each remote .* meshops-remote-secrets \(deploy\/rbac\/primary\.yaml\)/,
+      );
+    } finally {
+      await unconfigured.close();
+    }
+  });
+
+  it('a remote secret whose kubeconfig points at another API server; its token is never shown', async () => {
+    const icpKubeconfig = readFileSync(sim.mesh.kubeconfigPath('icp'), 'utf8');
+    await sim.admin.get('icp')!.core.patchNamespacedSecret(
+      {
+        name: 'iriscluster',
+        namespace: 'istio-system',
+        body: { data: { iriscluster: Buffer.from(icpKubeconfig).toString('base64') } },
+      },
+      sim.admin.get('icp')!.mergePatch(),
+    );
+    const r = await sim.check();
+    const f = find(r, 'icp/remote-secret/iks');
+    const icpUrl = sim.mesh.clusters.get('icp')!.url;
+    const iksUrl = sim.mesh.clusters.get('iks')!.url;
+    assert.equal(
+      f.text,
+      `icp: remote secret iriscluster for iks holds API server ${icpUrl}, not iks's ${iksUrl} — pilot may be reading another cluster as iks`,
+    );
+    const token = sim.mesh.clusters.get('icp')!.token;
+    assert.doesNotMatch(JSON.stringify(r), new RegExp(token));
+  });
+
+  it('pods the injector never touches are not missing sidecars; a pod truly without one is, and no advice restarts the VPN', async () => {
+    const r = await sim.check();
+    for (const c of r.clusters) assert.deepEqual(c.dataPlane?.problems, [], `${c.name}: nothing missing`);
+    // A Deployment whose pods predate the namespace's injection label, like the VPN pod's.
+    const iks = sim.mesh.clusters.get('iks')!.state;
+    iks.controller.createWorkload(
+      {
+        kind: 'Deployment',
+        name: 'legacy',
+        namespace: 'default',
+        replicas: 1,
+        labels: { app: 'legacy' },
+        containers: [{ name: 'legacy', image: 'docker.io/library/nginx:1.27' }],
+        age: '40d',
+        ping: 'iputils',
+        strongswan: false,
+        hostNetwork: false,
+        createdBeforeInjection: true,
+      },
+      Date.now(),
+    );
+    await sim.mesh.settled();
+    const after = await sim.check();
+    const f = find(after, 'iks/sidecars/missing');
+    assert.match(
+      f.text,
+      /^iks: 1 of \d+ pods in the mesh run without an istio-proxy sidecar — default\/legacy-/,
+    );
+    assert.match(f.action ?? '', /rollout restart deployment\/legacy\)$/);
+    for (const x of after.findings) assert.doesNotMatch(`${x.text} ${x.action ?? ''}`, /strongswan/);
   });
 
   it('drift after restarting pilot: the remote config, Endpoints and sidecars still hold the old IP', async () => {
@@ -152,7 +269,10 @@ describe('/mesh status against the simulated seed mesh (icp primary, iks remote)
     assert.equal(r.health, 'degraded');
     assert.deepEqual(r.top, ['iks/drift/pilot']);
     const f = find(r, 'iks/drift/pilot');
-    assert.equal(f.text, `iks: sidecars point at pilot ${old}, pilot now runs at ${now} (drift)`);
+    assert.equal(
+      f.text,
+      `iks: sidecars point at pilot ${old}, pilot now runs at ${now} (drift) — new sidecars get no configuration from pilot and never become ready; running ones keep their last routes and endpoints`,
+    );
     const svc = await sim.clusters
       .get('icp')!
       .core.readNamespacedService({ name: 'istio-pilot', namespace: 'istio-system' });
@@ -193,7 +313,10 @@ describe('/mesh status against the simulated seed mesh (icp primary, iks remote)
     assert.equal(find(r, 'icp/component/pilot').severity, 'critical');
     const drift = find(r, 'iks/drift/pilot');
     assert.equal(drift.causedBy, 'icp/component/pilot');
-    assert.match(drift.text, /but pilot has no pod on icp \(drift\)$/);
+    assert.match(
+      drift.text,
+      /but pilot has no pod on icp \(drift\) — new sidecars get no configuration from pilot/,
+    );
   });
 
   it('a cluster answering 503 is reported as such and hides nothing on the other', async () => {

@@ -69,7 +69,7 @@ describe('verdict (pure, from snapshots)', () => {
     assert.equal(r.findings[1]?.causedBy, 'iks/drift/pilot');
     assert.equal(
       r.findings[0]?.text,
-      'iks: sidecars point at pilot 10.1.0.23, pilot now runs at 10.1.0.57 (drift)',
+      'iks: sidecars point at pilot 10.1.0.23, pilot now runs at 10.1.0.57 (drift) — new sidecars get no configuration from pilot and never become ready; running ones keep their last routes and endpoints',
     );
     assert.equal(explainedCounts(r.findings).get('iks/drift/pilot'), 1);
     assert.deepEqual(
@@ -229,5 +229,33 @@ describe('ranking findings', () => {
       ['a'],
     );
     assert.deepEqual(topFindings(findings), ['a/drift/pilot']);
+  });
+});
+
+describe('which pods must carry a sidecar', () => {
+  it('not a completed Job pod, a hostNetwork pod, an opted-out pod or the VPN gateway; a pod truly without one is named', () => {
+    const bare = (name: string) => pod(name, { namespace: 'default', proxy: 'none' });
+    const job = { ...bare('migrate-x7k2p'), state: { ...bare('migrate-x7k2p').state, finished: true } };
+    const routes = {
+      ...bare('vpn-strongswan-routes-4kq2z'),
+      hostNetwork: true,
+      restartKind: 'daemonset' as const,
+    };
+    const vpn = { ...bare('vpn-strongswan-5d9f-abcde'), vpnGateway: true };
+    const optedOut = { ...bare('debug'), optedOut: true };
+    const legacy = { ...bare('legacy-5d9f-abcde'), workload: 'legacy', restartKind: 'deployment' as const };
+    const r = judgeStatus([
+      icp(),
+      iks({ workloads: [reviews('ready'), job, routes, vpn, optedOut, legacy] }),
+    ]);
+    const dp = r.clusters.find((c) => c.name === 'iks')!.dataPlane!;
+    assert.deepEqual([dp.pods, dp.withReadySidecar, dp.optedOut, dp.notInjected], [2, 1, 1, 2]);
+    assert.deepEqual(
+      dp.problems.map((p) => p.pod),
+      ['legacy-5d9f-abcde'],
+    );
+    const f = r.findings.find((x) => x.id === 'iks/sidecars/missing')!;
+    assert.match(f.action ?? '', /rollout restart deployment\/legacy\)$/);
+    assert.ok(r.findings.every((x) => !/strongswan/.test(`${x.text} ${x.action}`)));
   });
 });

@@ -64,6 +64,12 @@ describe('/mesh repair drift on Istio 1.0, end to end', () => {
       new RegExp(`1 injected pod on iks keeps the old addresses until restarted \\(default/${pod}\\)`),
     );
     assert.match(shown, /\*Lock\* held on the control-plane addresses of iks/);
+    // The same repair as chart values, and why a helm upgrade with the old ones would undo it.
+    assert.ok(shown.includes(`\`--set global.remotePilotAddress=${newIp}\``), shown);
+    assert.match(
+      shown,
+      /a helm upgrade of the istio-remote chart on iks with the old values undoes this repair/,
+    );
     assert.equal(
       (await w.meshConfig()).resourceVersion,
       before.resourceVersion,
@@ -146,6 +152,23 @@ describe('/mesh repair drift on Istio 1.0, end to end', () => {
         `${kind} ${action}`,
       );
     assert.equal(entries.find((e) => e.kind === 'drift-repair' && e.action === 'applied')?.who, BOB);
+  });
+
+  it('refuses while a drifted component is rolling out, and says why', async () => {
+    const [moved] = await w.sim.faults.restartPod('icp', 'istio-system', { labelSelector: 'istio=pilot' });
+    // The new pilot is not Ready yet (a rollout in progress): pointing iks at it may pin a pod about to go.
+    w.sim.faults.setContainerReady('icp', 'istio-system', moved!.after!.name, false, {
+      container: 'discovery',
+    });
+    await w.h.command('repair drift iks', { user: ALICE, channel: 'C0ROLLING' });
+    const parent = await w.h.waitForVerdict('C0ROLLING', '/mesh repair drift iks', 30_000);
+    const said = `${parent.text} ${w.h.thread('C0ROLLING', parent.ts).map(text).join(' ')}`;
+    assert.match(
+      said,
+      /the repair waits until every pod of a drifted component is Ready: 0 of 1 pilot pods Ready on icp/,
+    );
+    assert.match(said, /Run \/mesh repair drift iks again once the rollout has finished/);
+    assert.equal(w.h.parents('C0ROLLING').length, 1, 'no approval message');
   });
 
   it('nothing to repair: says so, asks nobody to approve', async () => {
@@ -255,6 +278,14 @@ describe('/mesh repair drift on Istio 1.0, end to end', () => {
     const second = await w.approval('C0STALE', 2);
     assert.ok(text(note).includes(second.id));
     assert.ok(text(second.message).includes(`+  discoveryAddress: ${latest}:15007`));
+    // The re-planned request is still the requester's: no self-approval through the re-plan.
+    assert.match(text(second.message), /Requested by\* <@U0ALICE>/);
+    await w.approve('C0STALE', second, ALICE);
+    await waitFor('the four-eyes refusal', () =>
+      w.h.slack.messages.some(
+        (m) => m.ephemeralFor === ALICE && /Four eyes: you requested "Repair drift on iks"/.test(m.text),
+      ),
+    );
 
     await w.approve('C0STALE', second);
     await waitFor('the re-planned repair applied', () =>

@@ -62,6 +62,8 @@ export async function startWorld(label: string, options: WorldOptions = {}): Pro
 ${seedClustersYaml(sim)}access:
   operators: [${ALICE}]
   approvers: [${ALICE}, ${BOB}]
+  # A suite's commands and clicks by one person fall within a minute; rate limits have their own test.
+  rateLimit: { commands: 100, per: 1m }
 jobs:
   timeout: ${options.jobTimeout ?? '30s'}
 ${options.extra ?? ''}`;

@@ -19,7 +19,7 @@ describe('repair writes against the simulated clusters', () => {
     const dir = mkdtempSync(join(tmpdir(), 'meshops-repair-writes-'));
     sim = await startSimMesh({ dir });
     config = parseConfig(
-      `clusters:\n  - { name: icp, role: primary, kubeconfig: ./icp.kubeconfig }\n  - { name: iks, role: remote, kubeconfig: ./iks.kubeconfig }\n`,
+      `clusters:\n  - { name: icp, role: primary, kubeconfig: ./icp.kubeconfig }\n  - { name: iks, role: remote, kubeconfig: ./iks.kubeconfig, remoteSecret: iriscluster }\n`,
       join(dir, 'meshops.yaml'),
       dir,
     );

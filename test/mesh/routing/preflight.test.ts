@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { SelectorError, selectorText } from '../../../src/config/selector.ts';
 import { makePlan, presetTargets } from '../../../src/mesh/routing/plan.ts';
 import {
   type DestinationFacts,
@@ -56,6 +57,22 @@ describe('pre-flight', () => {
     assert.deepEqual(subsetLabels(v3, []), {
       problem: 'no DestinationRule defines subsets for host reviews',
     });
+  });
+
+  it('refuses subset labels that would add requirements to the selector (`v3,app`), naming them', () => {
+    const hostile = [{ ...RULES[0]!, subsets: [{ name: 'v3', labels: { version: 'v3,app' } }] }];
+    const r = subsetLabels(v3, hostile);
+    assert.ok('problem' in r, 'the subset is refused, not joined into a selector');
+    assert.match(r.problem, /subset v3 has labels no pod can carry .*"v3,app" is not a label value/);
+    const bad: Record<string, string>[] = [
+      { version: 'v3,app' },
+      { 'a b': 'x' },
+      { version: 'v3 in (x)' },
+      { version: ' v3' },
+    ];
+    for (const labels of bad)
+      assert.throws(() => selectorText(labels), SelectorError, JSON.stringify(labels));
+    assert.equal(selectorText({ app: 'reviews', version: 'v3' }), 'app=reviews,version=v3');
   });
 
   it('passes a subset with ready pods on the primary', () => {

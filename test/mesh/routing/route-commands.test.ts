@@ -22,6 +22,7 @@ const envFor = (apiUrl: string, prefix: string, role: 'all' | 'worker' = 'all') 
       REDIS_URL,
       REDIS_PREFIX: prefix,
       PORT: '0',
+      OPS_PORT: '0',
       LOG_LEVEL: 'error',
     },
     role,

@@ -2,7 +2,7 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CustomObjectsApi } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import type { AuditEntry, StoredAuditEntry } from '../../../src/access/audit.ts';
 import type { StoredMessage } from '../../../src/console/slack-api.ts';
 import { DEFAULT_PRESETS_DIR, loadPresets } from '../../../src/mesh/routing/presets.ts';
@@ -34,6 +34,8 @@ export interface World {
   h: Harness;
   dir: string;
   kube(cluster: string): CustomObjectsApi;
+  /** Core objects on a cluster, as an administrator's kubectl reaches them. */
+  core(cluster: string): CoreV1Api;
   /** The live VirtualService on a cluster, as client-node reads it. */
   vs(
     cluster: string,
@@ -59,6 +61,8 @@ export interface WorldOptions {
   preflight?: 'block' | 'warn';
   /** A presets folder instead of the shipped ones. */
   presets?: string;
+  /** `app`: no worker in this process (a test starts its own, e.g. one it can kill). */
+  role?: 'app';
   /** The modern scenario (istiod, in-proxy telemetry) with `istio.profile: modern`, instead of the seed. */
   modern?: boolean;
   /** `routing.verify` keys, e.g. `{ window: '6s', interval: '1s' }`. */
@@ -70,6 +74,8 @@ export function configYaml(sim: SimMesh, options: WorldOptions = {}): string {
 ${seedClustersYaml(sim)}${options.modern ? 'istio:\n  profile: modern\n' : ''}access:
   operators: [${ALICE}, U0ERIN]
   approvers: [${ALICE}, ${BOB}, ${GROUP}]
+  # A suite's commands and clicks by one person fall within a minute; rate limits have their own test.
+  rateLimit: { commands: 100, per: 1m }
 ${options.approvalTtl ? `  approvalTtl: ${options.approvalTtl}\n` : ''}routing:
   preflight: ${options.preflight ?? 'block'}
 ${options.presets ? `  presets: ${options.presets}\n` : ''}${
@@ -86,7 +92,12 @@ ${options.presets ? `  presets: ${options.presets}\n` : ''}${
 export async function startWorld(label: string, options: WorldOptions = {}): Promise<World> {
   const dir = mkdtempSync(join(tmpdir(), `meshops-${label}-`));
   const sim = await startSimMesh({ dir, ...(options.modern ? { scenario: 'modern' } : {}) });
-  const h = await startHarness({ configYaml: configYaml(sim, options), configDir: dir, label });
+  const h = await startHarness({
+    configYaml: configYaml(sim, options),
+    configDir: dir,
+    label,
+    ...(options.role ? { role: options.role } : {}),
+  });
   h.slack.userGroups.set(GROUP, [DAVE]);
   const { redis, audit } = auditOf(h.prefix);
 
@@ -117,6 +128,7 @@ export async function startWorld(label: string, options: WorldOptions = {}): Pro
     h,
     dir,
     kube,
+    core: (cluster) => configs(cluster).makeApiClient(CoreV1Api),
     async vs(cluster, name) {
       try {
         const o = (await kube(cluster).getNamespacedCustomObject(ref(name))) as {

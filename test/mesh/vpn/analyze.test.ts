@@ -35,6 +35,7 @@ const side = (cluster: string, view: PeerTunnel): TunnelSide => ({
   ok: true,
   pod: { cluster, namespace: 'default', name: `vpn-${cluster}` },
   tool: 'ipsec',
+  argv: ['ipsec', 'statusall'],
   sas: [],
   conns: [],
   peers: [view],
@@ -104,6 +105,37 @@ describe('analyze: findings with an action, and one verdict', () => {
     assert.equal(a.verdict, 'healthy');
     assert.deepEqual(a.findings, []);
     assert.equal(a.summary, 'tunnel up; 3 of 3 ping targets answer, avg RTT 50 ms');
+  });
+
+  it('one-way ESP from the counters: judged only with a few packets out and none in; both ways said once', () => {
+    const traffic = (packetsOut: number, bytesIn: number) => ({
+      seconds: 2,
+      bytesOut: packetsOut * 84,
+      packetsOut,
+      bytesIn,
+      packetsIn: bytesIn > 0 ? 3 : 0,
+    });
+    const tunnels = (icp: ReturnType<typeof traffic>, iks: ReturnType<typeof traffic>) => [
+      side('icp', peer('iks', 'up', { traffic: icp })),
+      side('iks', peer('icp', 'up', { traffic: iks })),
+    ];
+    const lost = [...fromIks(() => LOST), ...fromIcp(LOST)];
+    const oneWay = analyze(input({ tunnels: tunnels(traffic(6, 504), traffic(6, 0)), probes: lost }));
+    assert.deepEqual(
+      oneWay.findings.filter((f) => f.severity !== 'info').map((f) => f.id),
+      ['vpn/esp/iks'],
+      'the lost pings are explained',
+    );
+    assert.match(
+      oneWay.findings[0]!.text,
+      /^one-way ESP: iks sends 504 bytes to icp but receives nothing back/,
+    );
+    const both = analyze(input({ tunnels: tunnels(traffic(6, 0), traffic(6, 0)), probes: lost }));
+    assert.match(both.findings[0]!.text, /^ESP lost both ways between icp and iks/);
+    const early = analyze(
+      input({ tunnels: tunnels(traffic(6, 504), traffic(1, 0)), probes: fromIks(() => answered()) }),
+    );
+    assert.deepEqual(early.findings, [], 'one request out just before the read is not one-way ESP');
   });
 
   it('a whole direction lost while the other answers', () => {
@@ -214,6 +246,7 @@ describe('analyze: findings with an action, and one verdict', () => {
         ok: true,
         pod: { cluster: own.name, namespace: 'default', name: 'vpn' },
         tool: 'ipsec',
+        argv: ['ipsec', 'statusall'],
         sas: listing.sas,
         conns: listing.conns,
         peers: [peerTunnel(listing.sas, listing.conns, cidrs(own), cidrs(other), true)],

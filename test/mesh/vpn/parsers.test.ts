@@ -400,6 +400,41 @@ describe('strongSwan parsers over every strongSwan fixture', () => {
     ]);
   });
 
+  it('reads the ESP byte and packet counters of each CHILD SA, in both formats', () => {
+    const counters = (listing: SaListing) => (listing.ok ? listing.sas[0]?.children[0]?.counters : undefined);
+    const site2site = parseIpsecStatus(
+      fixture('shared/strongswan/ipsec-statusall_established_installed_site2site.txt', 0).stdout,
+    );
+    assert.deepEqual(counters(site2site), {
+      bytesIn: 2646320,
+      packetsIn: 37510,
+      bytesOut: 3014849,
+      packetsOut: 54623,
+    });
+    const zero = { bytesIn: 0, packetsIn: 0, bytesOut: 0, packetsOut: 0 };
+    assert.deepEqual(
+      counters(parseIpsecStatus(fixture('captured/ipsec-statusall_up_icp.txt', 0).stdout)),
+      zero,
+    );
+    const swanctl = fixture('captured/swanctl-list-sas_up_icp.txt', 0).stdout;
+    assert.deepEqual(counters(parseSwanctlSas(swanctl)), zero);
+    // list_sas.c adds ", Ns ago" once the SA was used; the numbers are right-aligned in %6s and %5s.
+    const used = swanctl
+      .replace(/in {2}(\w+), +0 bytes, +0 packets/, 'in  $1,  14204 bytes,   121 packets,     0s ago')
+      .replace(/out (\w+), +0 bytes, +0 packets/, 'out $1,    964 bytes,     7 packets,    12s ago');
+    assert.deepEqual(counters(parseSwanctlSas(used)), {
+      bytesIn: 14204,
+      packetsIn: 121,
+      bytesOut: 964,
+      packetsOut: 7,
+    });
+    assert.equal(
+      counters(parseIpsecStatus(fixture('captured/ipsec-status_up_icp.txt', 0).stdout)),
+      undefined,
+      '`ipsec status` has no counters',
+    );
+  });
+
   it('refuses an SA listing with a line it does not know, and counts that disagree with the header', () => {
     const up = fixture('captured/ipsec-status_up_icp.txt', 0).stdout;
     const strange = parseIpsecStatus(

@@ -1,7 +1,10 @@
+import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { KubeConfig, RbacAuthorizationV1Api, type V1Role, type V1RoleBinding } from '@kubernetes/client-node';
 import { Redis } from 'ioredis';
+import { parseAllDocuments } from 'yaml';
 import { parseConfig } from '../../../src/config/load.ts';
 import type { MeshConfig } from '../../../src/config/schema.ts';
 import { type Clusters, createClusters } from '../../../src/kube/registry.ts';
@@ -9,7 +12,8 @@ import { runPingCheck, runVpnCheck, type VpnDeps } from '../../../src/mesh/vpn/c
 import type { VpnReport } from '../../../src/mesh/vpn/report.ts';
 import { createLogger } from '../../../src/observability/logger.ts';
 import type { CommandOf } from '../../../src/queue/jobs.ts';
-import { type SimMesh, type SimMeshOptions, startSimMesh } from '../../../src/sim/index.ts';
+import { type SimMesh, type SimMeshOptions, shippedRbac, startSimMesh } from '../../../src/sim/index.ts';
+import { remoteSecretOf } from '../../helpers/kube.ts';
 import { dropPrefix, REDIS_URL, uniquePrefix } from '../../helpers/redis.ts';
 
 /** The seed's address plan (src/sim/scenarios/seed.yaml), as an operator writes it into meshops' config. */
@@ -36,7 +40,8 @@ export function vpnConfigYaml(mesh: SimMesh, options: ConfigOptions = {}): strin
         ? `, podCidrs: [${own.pod.join(', ')}], serviceCidrs: [${own.service.join(', ')}]`
         : '';
       const more = options.cluster?.[c.name] ? `, ${options.cluster[c.name]}` : '';
-      return `  - { name: ${c.name}, role: ${c.role}, kubeconfig: ./${c.name}.kubeconfig${ranges}${more} }`;
+      const secret = remoteSecretOf(mesh, c.name);
+      return `  - { name: ${c.name}, role: ${c.role}, kubeconfig: ./${c.name}.kubeconfig${ranges}${secret ? `, remoteSecret: ${secret}` : ''}${more} }`;
     })
     .join('\n');
   return `clusters:\n${clusters}\n${options.extra ?? ''}`;
@@ -97,4 +102,28 @@ export function pingCommand(from: string, target: string): CommandOf<'ping'> {
   return /^[\d.]+$/.test(target)
     ? { kind: 'ping', from, target: { type: 'ip', ip: target } }
     : { kind: 'ping', from, target: { type: 'cluster', name: target } };
+}
+
+export const findingIds = (r: VpnReport) => r.findings.map((f) => f.id);
+
+/** The finding with `id`, or a failure that lists the ones there are. */
+export function findFinding(r: VpnReport, id: string): VpnReport['findings'][number] {
+  const f = r.findings.find((x) => x.id === id);
+  assert.ok(f, `finding ${id} among: ${findingIds(r).join(', ') || '(none)'}`);
+  return f;
+}
+
+/**
+ * What deploy/rbac/common.yaml tells an SRE to do when the probe pod lives in another namespace: apply its
+ * meshops-probe Role and RoleBinding (exec) there too. Done as an administrator, as kubectl apply would.
+ */
+export async function grantProbeExec(mesh: SimMesh, cluster: string, namespace: string): Promise<void> {
+  const kc = new KubeConfig();
+  kc.loadFromFile(mesh.adminKubeconfigPath(cluster));
+  const rbac = kc.makeApiClient(RbacAuthorizationV1Api);
+  const docs = parseAllDocuments(shippedRbac('primary')[0]!).map((d) => d.toJS() as V1Role & V1RoleBinding);
+  const named = (kind: string) => docs.find((d) => d.kind === kind && d.metadata?.name === 'meshops-probe')!;
+  const metadata = { name: 'meshops-probe', namespace };
+  await rbac.createNamespacedRole({ namespace, body: { ...named('Role'), metadata } });
+  await rbac.createNamespacedRoleBinding({ namespace, body: { ...named('RoleBinding'), metadata } });
 }

@@ -4,6 +4,7 @@ import { cidrCovers, containingCidr, isIpv4, parseCidr } from '../../../src/mesh
 import {
   appTargets,
   controlPlaneTargets,
+  nodeProbePods,
   type PodInfo,
   pickPod,
   withoutPods,
@@ -17,6 +18,7 @@ const pod = (name: string, over: Partial<PodInfo> = {}): PodInfo => ({
   status: 'Running 2/2',
   labels: {},
   hostNetwork: false,
+  containers: ['app', 'istio-proxy'],
   ...over,
 });
 
@@ -106,5 +108,28 @@ describe('pod choice', () => {
       ],
     );
     assert.deepEqual(choice.skipped, ['no ready broken pod on iks']);
+  });
+});
+
+describe('node probe pods', () => {
+  it('one ready pod per node with the container, by name; host-network, unready and excluded pods left out', () => {
+    const pods = [
+      pod('b-app', { nodeName: 'n1' }),
+      pod('a-app', { nodeName: 'n1' }),
+      pod('no-proxy', { nodeName: 'n2', containers: ['app'] }),
+      pod('host', { nodeName: 'n2', hostNetwork: true }),
+      pod('starting', { nodeName: 'n2', ready: false }),
+      pod('vpn', { nodeName: 'n3' }),
+      pod('c-app', { nodeName: 'n3' }),
+      pod('nowhere'),
+    ];
+    const picked = nodeProbePods(pods, 'istio-proxy', [{ namespace: 'default', name: 'vpn' }]);
+    assert.deepEqual(
+      picked.map((p) => [p.nodeName, p.name]),
+      [
+        ['n1', 'a-app'],
+        ['n3', 'c-app'],
+      ],
+    );
   });
 });

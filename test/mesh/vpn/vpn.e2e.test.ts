@@ -59,7 +59,7 @@ describe('/mesh vpn and /mesh ping end to end (Slack → queue → worker → si
     assert.match(text, /VPN: strongSwan tunnels and pod-IP pings/);
     assert.match(
       text,
-      /\*icp ⇄ iks\*: icp: up \(k8s-conn\[\d+\] ESTABLISHED, CHILD k8s-conn\{\d+\} INSTALLED, via `ipsec`\)/,
+      /\*icp ⇄ iks\*: icp: up \(k8s-conn\[\d+\] ESTABLISHED, CHILD k8s-conn\{\d+\} INSTALLED, via `ipsec`; ESP \d+ k?B in, \d+ k?B out during the probes\)/,
     );
     assert.match(text, /\*iks → icp\* from `default\/vpn-strongswan-[a-z0-9-]+`/);
     assert.match(
@@ -69,11 +69,31 @@ describe('/mesh vpn and /mesh ping end to end (Slack → queue → worker → si
     assert.match(text, /:large_green_circle: reviews-v3 `172\.30\.[\d.]+`/);
     assert.match(text, /First run: nothing earlier to compare with/);
     const sent = execs.paths.slice(before);
-    assert.equal(sent.filter((p) => p.includes('command=ipsec&command=statusall')).length, 2);
-    const pings = sent.filter((p) => p.includes('command=ping'));
+    // Each side twice: before the probes and after them, for the ESP counters.
+    assert.equal(sent.filter((p) => p.includes('command=ipsec&command=statusall')).length, 4);
+    const pings = sent.filter((p) => p.includes('command=ping') && !p.includes('container=istio-proxy'));
     assert.equal(pings.length, 6);
     for (const p of pings)
       assert.match(p, /command=ping&command=-c&command=3&command=-W&command=2&command=\d+\.\d+\.\d+\.\d+&/);
+    // From ordinary pods' istio-proxy containers: one ping per node with an app pod (two of icp's three
+    // nodes run bookinfo, one of iks' runs reviews-v3),
+    // a DF ping of vpn.mtu (1400) bytes each way, netcat to each control-plane port from iks.
+    const fromApps = sent.filter((p) => p.includes('container=istio-proxy'));
+    const argv = (p: string) => [...new URLSearchParams(p.split('?')[1]).getAll('command')].join(' ');
+    const shapes = fromApps.map((p) => argv(p).replace(/\d+\.\d+\.\d+\.\d+/, 'IP')).sort();
+    assert.deepEqual(shapes, [
+      'nc -z -n -v -w 2 -u IP 9125',
+      'nc -z -n -v -w 2 IP 15010',
+      'nc -z -n -v -w 2 IP 15011',
+      'nc -z -n -v -w 2 IP 9091',
+      'nc -z -n -v -w 2 IP 9091',
+      'nc -z -n -v -w 2 IP 9411',
+      'ping -M do -s 1372 -c 2 -W 2 IP',
+      'ping -M do -s 1372 -c 2 -W 2 IP',
+      'ping -c 3 -W 2 IP',
+      'ping -c 3 -W 2 IP',
+      'ping -c 3 -W 2 IP',
+    ]);
   });
 
   it('/mesh vpn with the tunnel down: down on the parent, the cause in the thread, compared with the last run', async () => {

@@ -1,16 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
-import type { Finding } from '../../../src/mesh/health.ts';
 import { cidrContains, parseCidr } from '../../../src/mesh/vpn/ipv4.ts';
 import type { ProbeResult, VpnReport } from '../../../src/mesh/vpn/report.ts';
-import { startVpnSim, type VpnSim } from './sim.ts';
+import { findFinding, findingIds, grantProbeExec, startVpnSim, type VpnSim } from './sim.ts';
 
-const ids = (r: VpnReport) => r.findings.map((f) => f.id);
-function find(r: VpnReport, id: string): Finding {
-  const f = r.findings.find((x) => x.id === id);
-  assert.ok(f, `finding ${id} among: ${ids(r).join(', ') || '(none)'}`);
-  return f;
-}
+const ids = findingIds;
+const find = findFinding;
 const probe = (r: VpnReport, key: string): ProbeResult => {
   const p = r.probes.find((x) => x.key === key);
   assert.ok(p, `probe ${key} among: ${r.probes.map((x) => x.key).join(', ')}`);
@@ -163,29 +158,33 @@ describe('/mesh vpn against the simulated seed mesh (icp primary, iks remote)', 
   it('one CIDR lost: replies lost only towards that range, check remote.subnet on the sender', async () => {
     const split = sim.withConfig({
       cidrs: {
-        icp: { pod: ['10.1.0.0/17', '10.1.128.0/17'], service: ['10.0.0.0/24'] },
+        icp: { pod: ['10.1.0.0/18', '10.1.64.0/18', '10.1.128.0/17'], service: ['10.0.0.0/24'] },
         iks: { pod: ['172.30.0.0/16'], service: ['172.21.0.0/16'] },
       },
     });
     const before = await split.vpn();
-    const lower = before.probes.filter((p) => p.from === 'iks' && inCidr('10.1.0.0/17', p.target.ip));
+    const lower = before.probes.filter((p) => p.from === 'iks' && inCidr('10.1.64.0/18', p.target.ip));
     const icpProbe = probe(before, 'icp>iks/reviews-v3').probe.ip;
     assert.ok(
-      lower.length > 0 && lower.length < 5 && !inCidr('10.1.0.0/17', icpProbe),
+      lower.length > 0 && lower.length < 5 && !inCidr('10.1.64.0/18', icpProbe),
       'seed addresses as expected',
     );
-    sim.mesh.faults.setLink('iks', 'icp', { lossPct: 100 }, { cidr: '10.1.0.0/17' });
+    sim.mesh.faults.setLink('iks', 'icp', { lossPct: 100 }, { cidr: '10.1.64.0/18' });
     const r = await split.vpn();
     assert.equal(r.verdict, 'down');
-    const f = find(r, 'vpn/cidr/iks>icp/10.1.0.0/17');
-    assert.match(f.text, /^replies lost only towards 10\.1\.0\.0\/17 on icp when pinged from iks: /);
+    const f = find(r, 'vpn/cidr/iks>icp/10.1.64.0/18');
+    assert.match(f.text, /^replies lost only towards 10\.1\.64\.0\/18 on icp when pinged from iks: /);
     for (const p of lower) assert.ok(f.text.includes(`${p.target.label} (${p.target.ip})`), p.key);
     assert.match(f.action ?? '', /^check remote\.subnet on iks/);
     assert.deepEqual(
       judged(r).map((x) => x.id),
-      ['vpn/cidr/iks>icp/10.1.0.0/17'],
+      ['vpn/cidr/iks>icp/10.1.64.0/18'],
     );
-    assert.ok(r.probes.filter((p) => inCidr('10.1.128.0/17', p.target.ip)).every((p) => p.status === 'ok'));
+    assert.ok(
+      r.probes
+        .filter((p) => !inCidr('10.1.64.0/18', p.target.ip) && p.from === 'iks')
+        .every((p) => p.status === 'ok'),
+    );
   });
 
   it('packet loss and slow round trips on a working tunnel: degraded, per direction', async () => {
@@ -236,6 +235,7 @@ describe('/mesh vpn against the simulated seed mesh (icp primary, iks remote)', 
 
   it('BusyBox probe pod: its output is read like iputils', async () => {
     await sim.mesh.faults.addPods('iks', 1, { namespace: 'tools', perDeployment: 1, ping: 'busybox' });
+    await grantProbeExec(sim.mesh, 'iks', 'tools');
     const r = await sim
       .withConfig({ cluster: { iks: 'vpn: { probe: { namespace: tools, selector: app=bulk-0 } }' } })
       .vpn();
@@ -255,6 +255,7 @@ describe('/mesh vpn against the simulated seed mesh (icp primary, iks remote)', 
 
   it('a probe pod without ping (exit 127): a finding, not a crash', async () => {
     await sim.mesh.faults.addPods('iks', 1, { namespace: 'tools', perDeployment: 1, ping: 'none' });
+    await grantProbeExec(sim.mesh, 'iks', 'tools');
     const r = await sim
       .withConfig({ cluster: { iks: 'vpn: { probe: { namespace: tools, selector: app=bulk-0 } }' } })
       .vpn();

@@ -36,6 +36,10 @@ const vpn = (verdict: VpnReport['verdict']): VpnReport => ({
   pairs: [['iks', 'icp']],
   tunnels: [],
   probes: [],
+  nodeProbes: [],
+  mtu: [],
+  ports: [],
+  routes: [],
   findings:
     verdict === 'healthy'
       ? []

@@ -56,14 +56,14 @@ describe('renderStatus (pure)', () => {
     assert.equal(r.verdict, 'degraded');
     assert.equal(
       r.summary,
-      'iks: sidecars point at pilot 10.1.0.23, pilot now runs at 10.1.0.57 (drift) (+1 more finding)',
+      'iks: sidecars point at pilot 10.1.0.23, pilot now runs at 10.1.0.57 (drift) — new sidecars get no configuration from pilot and never become ready; running ones keep their last routes and endpoints (+1 more finding)',
     );
     const [head, top] = r.blocks;
     assert.equal(head?.type === 'header' && head.text.text, ':large_yellow_circle: Mesh status: degraded');
     const topText = blocksText([top!]);
     assert.match(
       topText,
-      /^\*What matters most\*\n• iks: sidecars point at pilot 10\.1\.0\.23, pilot now runs at 10\.1\.0\.57 \(drift\) _\(explains 1 other finding\)_/,
+      /^\*What matters most\*\n• iks: sidecars point at pilot 10\.1\.0\.23, pilot now runs at 10\.1\.0\.57 \(drift\) — new sidecars get no configuration from pilot and never become ready; running ones keep their last routes and endpoints _\(explains 1 other finding\)_/,
     );
     assert.match(
       topText,
@@ -124,7 +124,7 @@ describe('renderStatus (pure)', () => {
     assert.match(
       all,
       new RegExp(
-        `…and ${2000 - MAX_LIST_LINES} more pods: \`kubectl get pods -n <namespace>\` on iks lists them`,
+        `…and ${2000 - MAX_LIST_LINES} more pods: \`kubectl get pods -n &lt;namespace&gt;\` on iks lists them`,
       ),
     );
     assert.match(blocksText(messages[0]!), /Mesh status: degraded/);

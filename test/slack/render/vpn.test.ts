@@ -45,6 +45,10 @@ const base = (over: Partial<VpnReport> = {}): VpnReport => ({
   pairs: [['icp', 'iks']],
   tunnels: [],
   probes: [probe('iks', 'icp', 1)],
+  nodeProbes: [],
+  mtu: [],
+  ports: [],
+  routes: [],
   findings: [],
   ...over,
 });
@@ -64,6 +68,90 @@ describe('renderVpn', () => {
     );
     assert.match(t, /ping -c 3 -W 2 · up to 16 at once · .* took 2\.3 s/);
     assert.match(t, /First run: nothing earlier to compare with\./);
+  });
+
+  it('the probes from app pods: per node, the path MTU, the control-plane ports (UDP not judged), the routes DaemonSet', () => {
+    const appPod = { cluster: 'iks', namespace: 'default', name: 'reviews-v3-x', container: 'istio-proxy' };
+    const pilot = { cluster: 'icp', ip: '10.1.0.7', label: 'pilot' };
+    const r = renderVpn(
+      base({
+        nodeProbes: [{ ...probe('iks', 'icp', 7, 'lost'), probe: { ...appPod, node: '10.177.80.<22>' } }],
+        mtu: [
+          {
+            key: 'iks>icp',
+            from: 'iks',
+            to: 'icp',
+            probe: appPod,
+            target: pilot,
+            expected: 1400,
+            sizes: [],
+            outcome: { kind: 'black-hole', largest: 1272, lost: 1304 },
+          },
+          {
+            key: 'icp>iks',
+            from: 'icp',
+            to: 'iks',
+            probe: { ...appPod, cluster: 'icp', name: 'details-v1-x' },
+            target: pilot,
+            expected: 1400,
+            sizes: [],
+            outcome: { kind: 'no-df', reason: 'its ping is BusyBox v1.35.0, which has no -M option' },
+          },
+        ],
+        ports: [
+          {
+            key: 'a',
+            from: 'iks',
+            probe: appPod,
+            target: pilot,
+            port: { port: 15010, protocol: 'TCP' },
+            outcome: { kind: 'timeout' },
+          },
+          {
+            key: 'b',
+            from: 'iks',
+            probe: appPod,
+            target: { ...pilot, label: 'statsd-prom-bridge' },
+            port: { port: 9125, protocol: 'UDP' },
+            outcome: { kind: 'udp-sent' },
+          },
+        ],
+        routes: [
+          {
+            cluster: 'iks',
+            ok: true,
+            daemonSet: 'vpn-strongswan-routes',
+            desired: 3,
+            ready: 2,
+            nodesWithout: ['10.177.80.<22>'],
+            unscheduled: 0,
+          },
+        ],
+      }),
+    );
+    const t = text(r.blocks);
+    assert.match(
+      t,
+      /:red_circle: app-7 `[\d.]+` — 100% loss \(0\/3\) — from iks node `10\.177\.80\.&lt;22&gt;` \(`default\/reviews-v3-x`\)/,
+    );
+    assert.match(
+      t,
+      /\*iks → icp\* from `default\/reviews-v3-x`: :red_circle: 1400-byte DF packets vanish; the largest that crosses is 1272 bytes \(1304 is lost\)/,
+    );
+    assert.match(
+      t,
+      /:information_source: not measured: its ping is BusyBox v1\.35\.0, which has no -M option/,
+    );
+    assert.match(t, /:red_circle: timed out — pilot `10\.1\.0\.7:15010\/tcp`/);
+    assert.match(
+      t,
+      /:white_circle: sent — UDP has no handshake, so only a refusal would show; not judged — statsd-prom-bridge `10\.1\.0\.7:9125\/udp`/,
+    );
+    assert.match(
+      t,
+      /:red_circle: iks: `vpn-strongswan-routes` 2 of 3 ready; no ready pod on `10\.177\.80\.&lt;22&gt;`/,
+    );
+    assert.ok(!t.includes('<22>'), 'values from clusters are escaped');
   });
 
   it('10 clusters and 150 pings stay within Slack limits, every ping line present', () => {

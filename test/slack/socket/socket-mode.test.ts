@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { App } from '@slack/bolt';
 import pino from 'pino';
+import { REJECT_ACTION } from '../../../src/approvals/types.ts';
 import { startSlackApi } from '../../../src/console/slack-api.ts';
 import { defaultHandlers } from '../../../src/jobs/index.ts';
 import type { Handlers } from '../../../src/jobs/types.ts';
@@ -69,7 +70,7 @@ async function startSocketHarness(
 }
 
 const readyz = async (h: Harness) => {
-  const res = await fetch(`${h.meshops.url}/readyz`);
+  const res = await fetch(`${h.meshops.opsUrl}/readyz`);
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 };
 
@@ -78,7 +79,7 @@ describe('/mesh and buttons through Socket Mode', () => {
   const clicks: ActionJob[] = [];
   before(async () => {
     const handlers = defaultHandlers();
-    handlers.actions['mesh.test.record'] = async (job) => {
+    handlers.actions[REJECT_ACTION] = async (job) => {
       clicks.push(job);
     };
     s = await startSocketHarness('socket', { watchdog: { ...FAST, idleTimeoutMs: 3_600_000 } }, handlers);
@@ -94,6 +95,8 @@ describe('/mesh and buttons through Socket Mode', () => {
     });
     assert.equal((await fetch(`${s.h.meshops.url}/healthz`)).status, 200);
     assert.equal((await fetch(`${s.h.meshops.url}/slack/events`, { method: 'POST' })).status, 404);
+    for (const path of ['/readyz', '/metrics'])
+      assert.equal((await fetch(`${s.h.meshops.url}${path}`)).status, 404, `${path} only on OPS_PORT`);
     assert.match(s.h.logs.text(), /Slack app in Socket Mode/);
     assert.ok(!s.h.logs.text().includes(APP_TOKEN), 'the app-level token never reaches the log');
   });
@@ -127,7 +130,7 @@ describe('/mesh and buttons through Socket Mode', () => {
       userName: 'bob',
       channelId: 'C0SOCKET',
       messageTs: '1700000000.000100',
-      actionId: 'mesh.test.record',
+      actionId: REJECT_ACTION,
       value: 'approval-42',
     });
     assert.deepEqual(ack.payload, {});
@@ -136,6 +139,21 @@ describe('/mesh and buttons through Socket Mode', () => {
     assert.equal(click.user, 'U0BOB');
     assert.equal(click.channel, 'C0SOCKET');
     assert.equal(click.messageTs, '1700000000.000100');
+  });
+
+  it('refuses an internal action id over Socket Mode too: acked, never queued', async () => {
+    await s.socket.click({
+      userId: 'U0BOB',
+      userName: 'bob',
+      channelId: 'C0SOCKET',
+      messageTs: '1700000000.000100',
+      actionId: 'mesh.approval-expire',
+      value: 'approval-43',
+    });
+    await waitFor('the refusal in the log', () =>
+      /refused an action meshops never posts/.test(s.h.logs.text()),
+    );
+    assert.ok(!clicks.some((c) => c.value === 'approval-43'));
   });
 
   it('runs a redelivered command once: same envelope, and a retry in a new envelope', async () => {

@@ -1,0 +1,142 @@
+// Runs after the whole suite (`npm test`): the simulated clusters noted every request meshops made under
+// the shipped deploy/rbac files (MESHOPS_RBAC_USAGE_DIR). Nothing used may be missing from the grants, and
+// every grant must have been used, or carry a comment starting "# Not used by the test suite:" that says
+// why it is still needed.
+
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { isMap, isSeq, parseAllDocuments, type YAMLMap } from 'yaml';
+
+interface Use {
+  allowed: boolean;
+  shipped: boolean;
+  role: 'primary' | 'remote';
+  verb: string;
+  group: string;
+  resource: string;
+  namespace?: string;
+  name?: string;
+}
+
+interface Grant {
+  file: string;
+  role: string;
+  /** Undefined for a ClusterRoleBinding: every namespace and the cluster scope. */
+  namespace?: string;
+  verb: string;
+  group: string;
+  resource: string;
+  name?: string;
+  /** Why it stays though the suite never used it. */
+  excuse?: string;
+}
+
+const EXCUSE = /^\s*Not used by the test suite:\s*(.+)$/m;
+const MESHOPS = { kind: 'ServiceAccount', name: 'meshops', namespace: 'meshops-access' };
+const FILES: Record<string, Use['role'][]> = {
+  'common.yaml': ['primary', 'remote'],
+  'primary.yaml': ['primary'],
+  'remote-repair.yaml': ['remote'],
+};
+
+/** Every (verb, group, resource, name) a file grants meshops, with the binding's namespace. */
+function grantsOf(file: string): Grant[] {
+  const docs = parseAllDocuments(readFileSync(new URL(`../../deploy/rbac/${file}`, import.meta.url), 'utf8'));
+  const roles = new Map<string, { rule: Record<string, string[]>; excuse?: string }[]>();
+  const bindings: { namespace?: string; ref: string }[] = [];
+  for (const doc of docs) {
+    // biome-ignore lint/suspicious/noExplicitAny: RBAC documents walked field by field, shape checked by the schema test
+    const o = doc.toJS() as Record<string, any> | null;
+    if (!o) continue;
+    if (o.kind === 'Role' || o.kind === 'ClusterRole') {
+      const seq = (doc.contents as YAMLMap).get('rules', true);
+      const items = isSeq(seq) ? seq.items : [];
+      roles.set(
+        `${o.kind}/${o.kind === 'Role' ? `${o.metadata.namespace}/` : ''}${o.metadata.name}`,
+        (o.rules as Record<string, string[]>[]).map((rule, i) => {
+          const node = items[i];
+          const excuse = isMap(node) ? EXCUSE.exec(node.commentBefore ?? '')?.[1] : undefined;
+          return { rule, ...(excuse ? { excuse } : {}) };
+        }),
+      );
+    }
+    if (o.kind === 'RoleBinding' || o.kind === 'ClusterRoleBinding') {
+      const bound = (o.subjects ?? []).some(
+        (s: Record<string, string>) =>
+          s.kind === MESHOPS.kind && s.name === MESHOPS.name && s.namespace === MESHOPS.namespace,
+      );
+      if (!bound) continue;
+      const ns = o.kind === 'RoleBinding' ? o.metadata.namespace : undefined;
+      const ref =
+        o.roleRef.kind === 'Role' ? `Role/${ns}/${o.roleRef.name}` : `ClusterRole/${o.roleRef.name}`;
+      bindings.push({ ...(ns ? { namespace: ns } : {}), ref });
+    }
+  }
+  return bindings.flatMap((b) =>
+    (roles.get(b.ref) ?? []).flatMap(({ rule, excuse }) =>
+      rule.verbs!.flatMap((verb) =>
+        rule.apiGroups!.flatMap((group) =>
+          rule.resources!.flatMap((resource) =>
+            (rule.resourceNames ?? [undefined]).map((name) => ({
+              file,
+              role: b.ref,
+              ...(b.namespace ? { namespace: b.namespace } : {}),
+              verb,
+              group,
+              resource,
+              ...(name ? { name } : {}),
+              ...(excuse ? { excuse } : {}),
+            })),
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
+function covers(g: Grant, u: Use): boolean {
+  return (
+    FILES[g.file]!.includes(u.role) &&
+    g.verb === u.verb &&
+    g.group === u.group &&
+    g.resource === u.resource &&
+    (g.namespace === undefined || g.namespace === u.namespace) &&
+    (g.name === undefined || g.name === u.name)
+  );
+}
+
+const show = (x: Omit<Use, 'allowed' | 'shipped'> | Grant) =>
+  `${'file' in x ? `${x.file} ${x.role}: ` : `${x.role}: `}${x.verb} ${x.group ? `${x.group}/` : ''}${x.resource}${x.name ? ` "${x.name}"` : ''} ${x.namespace ? `in ${x.namespace}` : 'cluster-wide'}`;
+
+describe('deploy/rbac against what the test suite used', () => {
+  const dir = process.env.MESHOPS_RBAC_USAGE_DIR;
+  const uses: Use[] = dir
+    ? readdirSync(dir)
+        .filter((f) => f.endsWith('.jsonl'))
+        .flatMap((f) => readFileSync(join(dir, f), 'utf8').trim().split('\n').filter(Boolean))
+        .map((line) => JSON.parse(line) as Use)
+    : [];
+
+  it('has a record of the suite (run it with npm test)', () => {
+    assert.ok(dir, 'MESHOPS_RBAC_USAGE_DIR is not set: run the suite with npm test');
+    assert.ok(uses.length > 0, `no request was noted in ${dir}`);
+  });
+
+  it('grants every request meshops made', () => {
+    const denied = [...new Set(uses.filter((u) => !u.allowed).map(show))].sort();
+    assert.deepEqual(denied, [], 'meshops was refused these under the shipped RBAC');
+  });
+
+  it('uses every grant, or says why it stays', () => {
+    const grants = Object.keys(FILES).flatMap(grantsOf);
+    const shippedUses = uses.filter((u) => u.shipped);
+    const unused = grants.filter((g) => !g.excuse && !shippedUses.some((u) => covers(g, u))).map(show);
+    assert.deepEqual(
+      unused,
+      [],
+      'granted, never used by the suite, and no "Not used by the test suite:" comment',
+    );
+  });
+});
