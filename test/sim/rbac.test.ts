@@ -134,12 +134,12 @@ describe('RBAC in the simulated API server, with meshops token and the shipped d
       JSON.parse(named.body).message,
       'secrets "istio-ca-secret" is forbidden: User "system:serviceaccount:meshops-access:meshops" cannot get resource "secrets" in API group "" in the namespace "istio-system"',
     );
-    const nodes = await raw(t.mesh, 'icp', 'GET', '/apis/apps/v1/deployments', asMeshops('icp'));
+    const nodes = await raw(t.mesh, 'icp', 'GET', '/apis/apps/v1/replicasets', asMeshops('icp'));
     assert.equal(
       JSON.parse(nodes.body).message,
-      'deployments.apps is forbidden: User "system:serviceaccount:meshops-access:meshops" cannot list resource "deployments" in API group "apps" at the cluster scope',
+      'replicasets.apps is forbidden: User "system:serviceaccount:meshops-access:meshops" cannot list resource "replicasets" in API group "apps" at the cluster scope',
     );
-    assert.deepEqual(JSON.parse(nodes.body).details, { group: 'apps', kind: 'deployments' });
+    assert.deepEqual(JSON.parse(nodes.body).details, { group: 'apps', kind: 'replicasets' });
   });
 
   it('forbids before looking: a missing object it may not read is 403, not 404', async () => {

@@ -53,9 +53,10 @@ describe('/mesh proxies against the simulated seed mesh', () => {
     const f = r.findings.find((x) => x.id === 'iks/proxies/unknown');
     assert.ok(f);
     assert.match(f.text, /reviews-v3-/);
-    // icp's own proxies reconnect to the new pilot: NOT SENT first, SYNCED once the first push is acked.
+    // icp's own proxies reconnect to the new pilot: NOT SENT until its first push is acked, then SYNCED (how far
+    // they got depends on how long the check took, so both are right here; never STALE).
     assert.ok(
-      states(r, 'icp').every((s) => s.endsWith('not-sent')),
+      states(r, 'icp').every((s) => s.endsWith('not-sent') || s.endsWith('synced')),
       states(r, 'icp').join(),
     );
     await waitFor('icp proxies synced with the new pilot', async () =>
