@@ -42,6 +42,8 @@ export function neededPermissions(config: MeshConfig, cluster: ClusterConfig): N
   const perms: NeededPermission[] = [
     perm('list', '', 'namespaces', undefined, 'the data-plane check finds namespaces labelled for injection'),
     perm('list', '', 'pods', undefined, 'the data-plane check reads the pods of every injected namespace'),
+    perm('list', 'apps', 'deployments', undefined, 'workloads of injected namespaces, desired vs available'),
+    perm('list', 'apps', 'daemonsets', undefined, 'workloads of injected namespaces, desired vs available'),
     ...['get', 'list'].map((verb) =>
       perm(verb, '', 'services', istio, 'control-plane addresses and the services routes point at'),
     ),

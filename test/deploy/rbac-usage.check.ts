@@ -8,6 +8,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { isMap, isSeq, parseAllDocuments, type YAMLMap } from 'yaml';
+import { parseConfig } from '../../src/config/load.ts';
+import { neededPermissions } from '../../src/doctor/permissions-needed.ts';
 
 interface Use {
   allowed: boolean;
@@ -110,6 +112,13 @@ function covers(g: Grant, u: Use): boolean {
 const show = (x: Omit<Use, 'allowed' | 'shipped'> | Grant) =>
   `${'file' in x ? `${x.file} ${x.role}: ` : `${x.role}: `}${x.verb} ${x.group ? `${x.group}/` : ''}${x.resource}${x.name ? ` "${x.name}"` : ''} ${x.namespace ? `in ${x.namespace}` : 'cluster-wide'}`;
 
+// The seed's clusters as the suite configures them: doctor's list is computed for this config.
+const SEED_CONFIG = `clusters:
+  - { name: icp, role: primary, inCluster: true, podCidrs: [10.1.0.0/16], serviceCidrs: [10.0.0.0/24] }
+  - { name: iks, role: remote, inCluster: true, podCidrs: [172.30.0.0/16], serviceCidrs: [172.21.0.0/16], remoteSecret: iriscluster }
+access: { operators: [U0ALICE], approvers: [U0BOB] }
+`;
+
 describe('deploy/rbac against what the test suite used', () => {
   const dir = process.env.MESHOPS_RBAC_USAGE_DIR;
   const uses: Use[] = dir
@@ -127,6 +136,38 @@ describe('deploy/rbac against what the test suite used', () => {
   it('grants every request meshops made', () => {
     const denied = [...new Set(uses.filter((u) => !u.allowed).map(show))].sort();
     assert.deepEqual(denied, [], 'meshops was refused these under the shipped RBAC');
+  });
+
+  // doctor asks each cluster for neededPermissions(): checked here against the same record of use as the
+  // grants, so the list doctor checks cannot fall behind what meshops does.
+  it('doctor asks for every permission the suite used (src/doctor/permissions-needed.ts)', () => {
+    // The suite runs with the seed's secret named and, where it tests the guess, without: both configs count.
+    const configs = [SEED_CONFIG, SEED_CONFIG.replace(', remoteSecret: iriscluster', '')].map((y) =>
+      parseConfig(y, '/x/meshops.yaml', '/x'),
+    );
+    const needed = new Map<string, ReturnType<typeof neededPermissions>>();
+    for (const config of configs)
+      for (const c of config.clusters)
+        needed.set(c.role, [...(needed.get(c.role) ?? []), ...neededPermissions(config, c)]);
+    const missing = uses
+      .filter((u) => u.shipped)
+      .filter(
+        (u) =>
+          !(needed.get(u.role) ?? []).some(
+            (p) =>
+              p.verb === u.verb &&
+              p.group === u.group &&
+              (p.subresource ? `${p.resource}/${p.subresource}` : p.resource) === u.resource &&
+              (p.namespace === undefined || p.namespace === u.namespace) &&
+              (p.name === undefined || p.name === u.name),
+          ),
+      )
+      .map(show);
+    assert.deepEqual(
+      [...new Set(missing)].sort(),
+      [],
+      'meshops used these, and doctor does not ask for them',
+    );
   });
 
   it('uses every grant, or says why it stays', () => {

@@ -44,13 +44,17 @@ access:
     const { redis, audit } = auditOf(h.prefix);
     const refusals = async () =>
       (await audit.latest(1000)).filter((e) => e.action === 'refused' && e.who === 'U0FLOOD').length;
-    const answers: string[] = [];
-    for (let i = 0; i < 10; i++)
-      answers.push((await h.command('route apply reviews-v3', { user: 'U0FLOOD', channel: 'C0FLOOD' })).body);
-    assert.equal(answers.filter((a) => /may be requested only by operators/.test(a)).length, 3);
-    assert.equal(answers.filter((a) => /You have sent 3 commands and clicks/.test(a)).length, 7);
-    await waitFor('the three refusals in the audit', async () => (await refusals()) === 3);
-    redis.disconnect();
+    try {
+      const answers: string[] = [];
+      for (let i = 0; i < 10; i++)
+        answers.push((await h.command('route apply reviews-v3', { user: 'U0FLOOD', channel: 'C0FLOOD' })).body);
+      assert.equal(answers.filter((a) => /may be requested only by operators/.test(a)).length, 3);
+      assert.equal(answers.filter((a) => /You have sent 3 commands and clicks/.test(a)).length, 7);
+      await waitFor('the three refusals in the audit', async () => (await refusals()) === 3);
+    } finally {
+      // A failed assertion must not leave a connection open: it would keep the test process alive.
+      redis.disconnect();
+    }
   });
 
   it('limits button clicks too: a click over the limit is answered and never queued', async () => {
