@@ -47,7 +47,9 @@ access:
     try {
       const answers: string[] = [];
       for (let i = 0; i < 10; i++)
-        answers.push((await h.command('route apply reviews-v3', { user: 'U0FLOOD', channel: 'C0FLOOD' })).body);
+        answers.push(
+          (await h.command('route apply reviews-v3', { user: 'U0FLOOD', channel: 'C0FLOOD' })).body,
+        );
       assert.equal(answers.filter((a) => /may be requested only by operators/.test(a)).length, 3);
       assert.equal(answers.filter((a) => /You have sent 3 commands and clicks/.test(a)).length, 7);
       await waitFor('the three refusals in the audit', async () => (await refusals()) === 3);
