@@ -48,14 +48,17 @@ describe('when Redis goes away', () => {
     await waitFor(
       '/readyz to recover',
       async () => (await fetch(`${h.meshops.opsUrl}/readyz`)).status === 200,
-      20_000,
+      60_000,
     );
+    // A new user per attempt: retries by one person would run into the per-user rate limit, not Redis.
+    let attempt = 0;
     await waitFor(
       'a command to be queued again',
-      async () => (await h.command('clusters', { channel: 'C0BACK' })).body === '',
-      20_000,
+      async () =>
+        (await h.command('clusters', { channel: 'C0BACK', user: `U0BACK${attempt++}` })).body === '',
+      60_000,
     );
-    const final = await h.waitForVerdict('C0BACK', '/mesh clusters', 30_000);
+    const final = await h.waitForVerdict('C0BACK', '/mesh clusters', 60_000);
     assert.match(final.text, /\*down\*/, 'the job ran to its verdict once Redis was back');
     assert.equal(h.parents('C0NOREDIS').length, 0, 'the refused command left nothing behind');
   });
@@ -70,9 +73,9 @@ describe('when Redis goes away', () => {
     assert.match(String(ack.text), /Not queued: .*no answer from Redis within 1000 ms/);
 
     // Redis answers again and takes the write it held; the worker finds the command abandoned and drops it.
-    await h.command('clusters', { channel: 'C0AFTER' });
-    await h.waitForVerdict('C0AFTER', '/mesh clusters', 30_000);
-    await waitFor('the held write to be dropped', () => h.logs.text().includes('nothing was queued'), 30_000);
+    await h.command('clusters', { channel: 'C0AFTER', user: 'U0AFTER' });
+    await h.waitForVerdict('C0AFTER', '/mesh clusters', 60_000);
+    await waitFor('the held write to be dropped', () => h.logs.text().includes('nothing was queued'), 60_000);
     assert.equal(h.parents('C0HUNG').length, 0, 'no parent for the command the user was told about');
   });
 });
