@@ -4,8 +4,8 @@ import type { PingOutcome } from './ping.ts';
 import type { ConnConfig, EspCounters, IkeSa, TunnelTool } from './strongswan.ts';
 
 /**
- * The result of `/mesh vpn` or `/mesh ping` as plain JSON: rendered for Slack by src/slack/render/vpn.ts, kept in Redis
- * for the next run's comparison, and reused by the scheduled health posts.
+ * The result of `/mesh vpn` or `/mesh ping` as plain JSON: rendered for Slack by src/slack/render/vpn.ts,
+ * kept in Redis for the next run's comparison, and reused by the scheduled health posts.
  */
 
 /** A control-plane port a remote's sidecars open across the VPN. */
@@ -24,7 +24,6 @@ export type PortOutcome =
   | { kind: 'no-tool'; reason: string }
   | { kind: 'exec-failed'; reason: string; forbidden: boolean }
   | { kind: 'unparsed'; reason: string; raw: string };
-
 
 /** not-checked: meshops could not look (no probe pod, exec forbidden, output it could not parse). */
 export type VpnArea = 'tunnel' | 'reachability' | 'subnets' | 'not-checked' | 'skipped';
