@@ -167,14 +167,12 @@ async function postChart(ctx: JobContext, v: Verification, reader: MetricsReader
       data: renderChartPng(spec),
     });
   } catch (err) {
+    // The verdict and any revert are already written and posted: a chart that cannot follow is only noted
+    // in the verification message, which every reader of the thread sees.
     ctx.log.warn({ err, request: v.id }, 'could not make or upload the verification chart');
-    await ctx.reply
-      .post({
-        channel: v.channel,
-        thread_ts: v.threadTs,
-        text: `The verification chart could not be posted: ${(err as Error).message.split('\n')[0]}`,
-      })
-      .catch(() => {});
+    v.chartError = (err instanceof Error ? err.message : String(err)).split('\n')[0]!;
+    await saveVerification(ctx, v);
+    await showProgress(ctx, v);
   }
 }
 
@@ -182,7 +180,10 @@ async function postChart(ctx: JobContext, v: Verification, reader: MetricsReader
  * A revert of what meshops wrote, put up for approval (routing.verify.revert: propose), planned and
  * pre-flighted like any routing request; meshops is its requester, so any approver may approve it.
  */
-async function proposeRevert(ctx: JobContext, v: Verification): Promise<boolean> {
+async function proposeRevert(
+  ctx: JobContext,
+  v: Verification,
+): Promise<{ ok: true } | { ok: false; reason: string }> {
   const outcome = await requestRoutingChange(
     { ...ctx, approvals: approvalsFor(ctx, approvalView) },
     { requester: 'meshops', channel: v.channel, threadTs: v.threadTs },
@@ -192,7 +193,7 @@ async function proposeRevert(ctx: JobContext, v: Verification): Promise<boolean>
       targets: v.written.map((w) => ({ ref: w.ref, spec: w.restore })),
     },
   );
-  return outcome.kind === 'requested';
+  return outcome.kind === 'requested' ? { ok: true } : { ok: false, reason: outcome.reason };
 }
 
 async function onBreach(
@@ -242,17 +243,27 @@ async function onBreach(
       });
     }
   } else {
-    const proposed = mode === 'propose' && (await proposeRevert(ctx, v).catch(() => false));
-    v.state = proposed ? 'revert-proposed' : 'breached';
+    const proposal =
+      mode === 'propose'
+        ? await proposeRevert(ctx, v).catch((err: unknown) => ({
+            ok: false as const,
+            reason: (err as Error).message.split('\n')[0]!,
+          }))
+        : undefined;
+    v.state = proposal?.ok ? 'revert-proposed' : 'breached';
     v.outcome = `breached: ${breach}`;
-    reply = proposed ? { kind: 'proposed' } : { kind: 'off' };
+    reply = !proposal
+      ? { kind: 'off' }
+      : proposal.ok
+        ? { kind: 'proposed' }
+        : { kind: 'not-proposed', reason: proposal.reason };
     await audit.record({
       action: 'verified',
       who: 'meshops',
       kind: ROUTING_KIND,
       subject: v.label,
       request: v.id,
-      result: `breach (${breach}); routing.verify.revert is ${mode}${proposed ? ': a revert was requested' : ''} (${people})`,
+      result: `breach (${breach}); routing.verify.revert is ${mode}${!proposal ? '' : proposal.ok ? ': a revert was requested' : `, but the revert could not be requested: ${proposal.reason}`} (${people})`,
     });
   }
   await saveVerification(ctx, v);

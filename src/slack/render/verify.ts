@@ -78,6 +78,7 @@ export function verifyProgress(v: Verification): { text: string; blocks: KnownBl
     blocks: [
       section(headline(v)),
       section(lastLines(v).join('\n')),
+      ...(v.chartError ? [section(`:warning: The chart could not be attached: ${esc(v.chartError)}`)] : []),
       context(
         `Per destination version from Prometheus, against the ${Math.round(v.windowMs / 60_000) || '<1'} min before the change · breach: 5xx > ${percent(t.maxErrorRate)} or p99 > ${t.maxLatencyRatio}× the baseline · judged from ${t.minRequests} requests · every ${Math.round(v.intervalMs / 1000)} s`,
       ),
@@ -94,6 +95,8 @@ export function verifyBreachReply(
     | { kind: 'blocked'; reason: string }
     | { kind: 'failed'; reason: string }
     | { kind: 'proposed' }
+    /** revert: propose, but the revert could not be put up for approval. */
+    | { kind: 'not-proposed'; reason: string }
     | { kind: 'off' },
 ): { text: string; blocks: KnownBlock[] } {
   const people = `${who(v.requester)} (requested) ${who(v.approver)} (approved)`;
@@ -121,6 +124,12 @@ export function verifyBreachReply(
     case 'proposed':
       lines.push(
         `:raised_hand: ${people}: ${change} breached (${esc(breach)}). routing.verify.revert is propose: a revert is up for approval in this channel.`,
+      );
+      break;
+    case 'not-proposed':
+      lines.push(
+        `:x: ${people}: ${change} breached (${esc(breach)}). routing.verify.revert is propose, but the revert could not be put up for approval: ${esc(result.reason)}`,
+        'Nothing was reverted: use `/mesh route rollback` once that is resolved.',
       );
       break;
     case 'off':

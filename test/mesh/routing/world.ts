@@ -43,6 +43,8 @@ export interface World {
   ): Promise<{ spec: VirtualServiceSpec; resourceVersion: string } | undefined>;
   /** Replaces a VirtualService's spec behind meshops' back, as someone with kubectl would. */
   editVs(cluster: string, name: string, spec: VirtualServiceSpec): Promise<void>;
+  /** Deletes a VirtualService behind meshops' back, as someone with kubectl would. */
+  deleteVs(cluster: string, name: string): Promise<void>;
   /** Every request meshops or the test sent to a cluster, as `METHOD path`. */
   requestsTo(cluster: string): string[];
   audit(): Promise<StoredAuditEntry[]>;
@@ -144,6 +146,9 @@ export async function startWorld(label: string, options: WorldOptions = {}): Pro
     async editVs(cluster, name, spec) {
       const o = (await kube(cluster).getNamespacedCustomObject(ref(name))) as Record<string, unknown>;
       await kube(cluster).replaceNamespacedCustomObject({ ...ref(name), body: { ...o, spec } });
+    },
+    async deleteVs(cluster, name) {
+      await kube(cluster).deleteNamespacedCustomObject(ref(name));
     },
     requestsTo(cluster) {
       const origin = new URL(sim.clusters.get(cluster)!.url).origin;

@@ -3,39 +3,16 @@
 
 import assert from 'node:assert/strict';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
-import { onPath } from '../../../../src/demo/redis.ts';
 import { type RunningPrometheus, startPrometheus } from '../../../helpers/prometheus.ts';
 import { waitFor } from '../../../helpers/wait.ts';
 import { ALICE, auditEntry, BOB, blocksText, presetSpec, startWorld, type World } from '../world.ts';
-
-const skip = !onPath('prometheus') && 'prometheus is not installed (apt-get install prometheus)';
-
-/** Waits until Prometheus has reviews traffic from the last seconds (the baseline the first change needs). */
-async function scraped(promUrl: string): Promise<void> {
-  const q = encodeURIComponent(
-    'sum(increase(istio_requests_total{reporter="destination",destination_service="reviews.default.svc.cluster.local"}[5s])) > 0',
-  );
-  await waitFor(
-    'Prometheus to have scraped reviews traffic',
-    async () => {
-      const direct = await fetch(`${promUrl}/api/v1/query?query=${q}`).then((r) => r.json());
-      return (direct as { data: { result: unknown[] } }).data.result.length > 0;
-    },
-    30_000,
-  );
-}
-
-async function applyAndApprove(w: World, channel: string): Promise<{ ts: string; id: string }> {
-  await w.h.command('route apply reviews-v3', { user: ALICE, channel });
-  await w.h.waitForVerdict(channel, '/mesh route apply reviews-v3');
-  const { ts, id } = await w.approval(channel);
-  await w.approve(channel, BOB);
-  return { ts, id };
-}
-
-const thread = (w: World, channel: string, ts: string) => w.h.thread(channel, ts);
-const chartIn = (w: World, channel: string, ts: string) =>
-  thread(w, channel, ts).find((m) => m.files?.some((f) => f.mimetype === 'image/png'));
+import {
+  requestAndApprove as applyAndApprove,
+  chartIn,
+  scraped,
+  skipWithoutPrometheus as skip,
+  thread,
+} from './prom-world.ts';
 
 describe('routing verification on a real Prometheus', { skip }, () => {
   let w: World;
