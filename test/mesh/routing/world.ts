@@ -69,11 +69,19 @@ export interface WorldOptions {
   modern?: boolean;
   /** `routing.verify` keys, e.g. `{ window: '6s', interval: '1s' }`. */
   verify?: Record<string, string | number>;
+  /** Starts a Prometheus for the simulation and returns its URL, set as the primary's `clusters[].prometheus`. */
+  primaryPrometheus?: (sim: SimMesh) => Promise<string>;
 }
 
-export function configYaml(sim: SimMesh, options: WorldOptions = {}): string {
+export function configYaml(sim: SimMesh, options: WorldOptions = {}, prometheusUrl?: string): string {
+  const clusters = prometheusUrl
+    ? seedClustersYaml(sim).replace(
+        /(role: primary,[^}]*) }/,
+        `$1, prometheus: ${JSON.stringify(prometheusUrl)} }`,
+      )
+    : seedClustersYaml(sim);
   return `
-${seedClustersYaml(sim)}${options.modern ? 'istio:\n  profile: modern\n' : ''}access:
+${clusters}${options.modern ? 'istio:\n  profile: modern\n' : ''}access:
   operators: [${ALICE}, U0ERIN]
   approvers: [${ALICE}, ${BOB}, ${GROUP}]
   # A suite's commands and clicks by one person fall within a minute; rate limits have their own test.
@@ -94,8 +102,9 @@ ${options.presets ? `  presets: ${options.presets}\n` : ''}${
 export async function startWorld(label: string, options: WorldOptions = {}): Promise<World> {
   const dir = mkdtempSync(join(tmpdir(), `meshops-${label}-`));
   const sim = await startSimMesh({ dir, ...(options.modern ? { scenario: 'modern' } : {}) });
+  const prometheusUrl = await options.primaryPrometheus?.(sim);
   const h = await startHarness({
-    configYaml: configYaml(sim, options),
+    configYaml: configYaml(sim, options, prometheusUrl),
     configDir: dir,
     label,
     ...(options.role ? { role: options.role } : {}),

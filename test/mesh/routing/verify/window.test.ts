@@ -54,8 +54,14 @@ describe('routing verification on a real Prometheus', { skip }, () => {
     assert.ok(png.byteLength > 1000);
     // One progress message, edited in place.
     const progress = thread(w, 'C0VBREAK', ts).filter((m) => blocksText(m).includes('erif'));
-    assert.equal(progress.filter((m) => blocksText(m).includes('Verif')).length, 1);
+    const verification = progress.filter((m) => blocksText(m).includes('Verif'));
+    assert.equal(verification.length, 1);
     assert.ok(progress.some((m) => m.edited));
+    // Per version: request rate, 5xx share and p99, as the reading measured them.
+    assert.match(
+      blocksText(verification[0]!),
+      /reviews` v3 · \d+\.\d req\/s \(\d+ requests\) · 5xx \d+\.\d % · p99 \d+ ms/,
+    );
   });
 
   it('keeps a healthy change for the whole window and posts the chart at the end', async () => {
@@ -85,6 +91,40 @@ describe('routing verification on a real Prometheus', { skip }, () => {
       thread(w, 'C0VEDIT', ts).find((m) => blocksText(m).includes('did not overwrite it')),
     );
     await w.editVs('icp', 'reviews', presetSpec('all-v1'));
+  });
+});
+
+describe('routing verification reading Prometheus at clusters[].prometheus', { skip }, () => {
+  let w: World;
+  let prom: RunningPrometheus | undefined;
+  before(async () => {
+    w = await startWorld('route-verify-url', {
+      verify: { window: '6s', interval: '2s', minRequests: 5 },
+      // No Service proxy to Prometheus on the primary: only the configured URL leads to it.
+      primaryPrometheus: async (sim) => {
+        prom = await startPrometheus({ targets: [sim.metrics.target] });
+        return prom.url;
+      },
+    });
+    await scraped(prom!.url);
+  });
+  after(async () => {
+    await w.close();
+    await prom?.stop();
+  });
+
+  it('reads the URL, not the API server proxy, and reverts a breaching change', async () => {
+    w.sim.setTraffic('reviews', 'v3', { errorRate: 0.3 });
+    const { ts, id } = await applyAndApprove(w, 'C0VURL');
+    const reverted = await auditEntry(w, { action: 'reverted', request: id });
+    assert.match(reverted.result, /reviews v3: 5xx \d+\.\d % > 5\.0 %/);
+    assert.deepEqual((await w.vs('icp', 'reviews'))?.spec, presetSpec('all-v1'));
+    await waitFor('the chart in the thread', () => chartIn(w, 'C0VURL', ts));
+    assert.deepEqual(
+      w.requestsTo('icp').filter((r) => r.includes('/services/prometheus')),
+      [],
+      'nothing read through the API server proxy',
+    );
   });
 });
 
