@@ -10,7 +10,7 @@ import { requestRoutingChange } from '../mesh/routing/request.ts';
 import { verificationChart } from '../mesh/routing/verify/chart.ts';
 import type { Judgement } from '../mesh/routing/verify/judge.ts';
 import type { MetricsReader } from '../mesh/routing/verify/read.ts';
-import { revertWritten } from '../mesh/routing/verify/revert.ts';
+import { changedReason, changedSince, revertWritten } from '../mesh/routing/verify/revert.ts';
 import { watchedServices } from '../mesh/routing/verify/services.ts';
 import { loadVerification, saveVerification } from '../mesh/routing/verify/store.ts';
 import {
@@ -176,14 +176,17 @@ async function postChart(ctx: JobContext, v: Verification, reader: MetricsReader
   }
 }
 
+type Proposal = { ok: true } | { ok: false; conflict: boolean; reason: string };
+
 /**
  * A revert of what meshops wrote, put up for approval (routing.verify.revert: propose), planned and
- * pre-flighted like any routing request; meshops is its requester, so any approver may approve it.
+ * pre-flighted like any routing request; meshops is its requester, so any approver may approve it. Like an
+ * automatic revert, it is only proposed while the objects are still what meshops wrote: a revert planned
+ * over someone else's later edit would ask to overwrite it.
  */
-async function proposeRevert(
-  ctx: JobContext,
-  v: Verification,
-): Promise<{ ok: true } | { ok: false; reason: string }> {
+async function proposeRevert(ctx: JobContext, v: Verification): Promise<Proposal> {
+  const { moved } = await changedSince(ctx.clusters.primary, v.written);
+  if (moved.length > 0) return { ok: false, conflict: true, reason: changedReason(moved) };
   const outcome = await requestRoutingChange(
     { ...ctx, approvals: approvalsFor(ctx, approvalView) },
     { requester: 'meshops', channel: v.channel, threadTs: v.threadTs },
@@ -193,7 +196,7 @@ async function proposeRevert(
       targets: v.written.map((w) => ({ ref: w.ref, spec: w.restore })),
     },
   );
-  return outcome.kind === 'requested' ? { ok: true } : { ok: false, reason: outcome.reason };
+  return outcome.kind === 'requested' ? { ok: true } : { ok: false, conflict: false, reason: outcome.reason };
 }
 
 async function onBreach(
@@ -243,20 +246,24 @@ async function onBreach(
       });
     }
   } else {
-    const proposal =
+    const proposal: Proposal | undefined =
       mode === 'propose'
         ? await proposeRevert(ctx, v).catch((err: unknown) => ({
             ok: false as const,
+            conflict: false,
             reason: (err as Error).message.split('\n')[0]!,
           }))
         : undefined;
-    v.state = proposal?.ok ? 'revert-proposed' : 'breached';
-    v.outcome = `breached: ${breach}`;
+    const blocked = proposal && !proposal.ok && proposal.conflict ? proposal.reason : undefined;
+    v.state = proposal?.ok ? 'revert-proposed' : blocked ? 'revert-blocked' : 'breached';
+    v.outcome = blocked ? `breached (${breach}); no revert proposed: ${blocked}` : `breached: ${breach}`;
     reply = !proposal
       ? { kind: 'off' }
       : proposal.ok
         ? { kind: 'proposed' }
-        : { kind: 'not-proposed', reason: proposal.reason };
+        : proposal.conflict
+          ? { kind: 'blocked', reason: proposal.reason }
+          : { kind: 'not-proposed', reason: proposal.reason };
     await audit.record({
       action: 'verified',
       who: 'meshops',

@@ -106,6 +106,23 @@ describe('routing.verify.revert: propose', { skip }, () => {
     await auditEntry(w, { action: 'verified', request: revertId });
   });
 
+  it('proposes no revert over a VirtualService someone changed since meshops wrote it, and asks in the thread', async () => {
+    w.sim.setTraffic('reviews', 'v3', { errorRate: 0.3 });
+    const { ts, id } = await requestAndApprove(w, 'C0VPEDIT');
+    await auditEntry(w, { action: 'applied', request: id });
+    const theirs = presetSpec('reviews-50-v3');
+    await w.editVs('icp', 'reviews', theirs);
+
+    const verdict = await auditEntry(w, { action: 'verified', request: id });
+    assert.match(
+      verdict.result,
+      /the revert could not be requested: changed since meshops wrote it: default\/reviews/,
+    );
+    await inThread(w, 'C0VPEDIT', ts, 'did not overwrite it');
+    assert.equal(approvalsIn(w, 'C0VPEDIT').length, 0);
+    assert.deepEqual((await w.vs('icp', 'reviews'))?.spec, theirs);
+  });
+
   it('says in the thread when the revert cannot be put up for approval, instead of claiming revert is off', async () => {
     w.sim.setTraffic('reviews', 'v3', { errorRate: 0.3 });
     const { ts, id } = await requestAndApprove(w, 'C0VLOCKED');
