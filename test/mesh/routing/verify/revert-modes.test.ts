@@ -58,9 +58,8 @@ describe('routing.verify.revert: propose', { skip }, () => {
   let world: Awaited<ReturnType<typeof startPromWorld>>;
   let w: World;
   before(async () => {
-    // A reading every 3 s leaves the lock test time to request another change before the first reading.
     world = await startPromWorld('route-verify-propose', {
-      verify: { window: '9s', interval: '3s', minRequests: 5, revert: 'propose' },
+      verify: { window: '12s', interval: '3s', minRequests: 5, revert: 'propose' },
     });
     w = world.w;
   });
@@ -107,11 +106,12 @@ describe('routing.verify.revert: propose', { skip }, () => {
   });
 
   it('proposes no revert over a VirtualService someone changed since meshops wrote it, and asks in the thread', async () => {
-    w.sim.setTraffic('reviews', 'v3', { errorRate: 0.3 });
     const { ts, id } = await requestAndApprove(w, 'C0VPEDIT');
     await auditEntry(w, { action: 'applied', request: id });
     const theirs = presetSpec('reviews-50-v3');
     await w.editVs('icp', 'reviews', theirs);
+    // v3 breaks only once the edit is made, so the breach is judged after it, however slow the machine.
+    w.sim.setTraffic('reviews', 'v3', { errorRate: 0.3 });
 
     const verdict = await auditEntry(w, { action: 'verified', request: id });
     assert.match(
@@ -124,12 +124,12 @@ describe('routing.verify.revert: propose', { skip }, () => {
   });
 
   it('says in the thread when the revert cannot be put up for approval, instead of claiming revert is off', async () => {
-    w.sim.setTraffic('reviews', 'v3', { errorRate: 0.3 });
     const { ts, id } = await requestAndApprove(w, 'C0VLOCKED');
     await auditEntry(w, { action: 'applied', request: id });
     // Another change to the same VirtualService waits for approval: it holds the VirtualService's lock.
     await w.h.command('route apply reviews-50-v3', { user: ALICE, channel: 'C0VHELD' });
     const held = await w.approval('C0VHELD');
+    w.sim.setTraffic('reviews', 'v3', { errorRate: 0.3 });
 
     const verdict = await auditEntry(w, { action: 'verified', request: id });
     assert.match(
