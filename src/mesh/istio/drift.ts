@@ -28,7 +28,7 @@ export interface LiveComponent {
   stable: string[];
   /** The address a repair points at: the newest Ready pod (the one a finished rollout keeps). */
   target?: string;
-  /** Why no address can be trusted yet: not every pod is Ready, so a rollout (or a failing pod) is under way. */
+  /** Why no address can be trusted yet: a pod is not Ready, or the Deployment has not finished its rollout. */
   unsettled?: string;
 }
 
@@ -60,7 +60,7 @@ export interface DriftFinding {
   stable: string[];
   /** The value to write instead (same port, the component's target); absent when there is none. */
   suggested?: string;
-  /** Why the repair must wait (the component's rollout is in progress). */
+  /** Why the repair must wait: a pod is not Ready, or its Deployment has not finished rolling out. */
   unsettled?: string;
 }
 
@@ -123,9 +123,11 @@ export function primaryControlPlane(snapshot: ClusterSnapshot): {
   const components: Record<string, LiveComponent> = {};
   const state = { cluster: snapshot.cluster, profile: snapshot.setup.profile, components };
   if (!services) return { state, problems };
-  for (const { spec, pods: fetched } of snapshot.components) {
+  for (const { spec, pods: fetched, rollouts: fetchedRollouts } of snapshot.components) {
     const pods = take(`${spec.name} pods`, fetched);
     if (!pods) continue;
+    // Unread, the drift is still judged from the pods; the problem it leaves stops a repair.
+    const rollouts = take(`${spec.name} Deployments`, fetchedRollouts) ?? [];
     // Ready or not: a crash-looping pod keeps its IP, so its address has not drifted (the component
     // finding covers it); a pod being deleted has given its address up.
     const running = pods.filter((p) => p.state.ip && !p.state.terminating && !p.state.finished);
@@ -135,20 +137,31 @@ export function primaryControlPlane(snapshot: ClusterSnapshot): {
     const newest = [...ready].sort((a, b) =>
       (b.state.createdAt ?? '').localeCompare(a.state.createdAt ?? ''),
     )[0];
+    // The Deployment knows of a rollout before its pods show it: a new generation not yet observed, a
+    // replica not yet updated or not yet available while every pod listed is still Ready.
+    const rolling = rollouts.flatMap((r) =>
+      r.rollout.done ? [] : [`Deployment ${r.name} is rolling out (${r.rollout.text})`],
+    );
+    const unready =
+      ready.length < counted.length
+        ? [
+            `${ready.length} of ${counted.length} ${spec.name} pods Ready on ${snapshot.cluster} (${counted
+              .filter((p) => !p.state.healthy)
+              .map((p) => `${p.state.name} ${p.state.status}`)
+              .join(', ')}): a rollout is in progress or a pod is failing`,
+          ]
+        : [];
+    const unsettled = [
+      ...unready,
+      ...(rolling.length > 0 ? [`${spec.name} on ${snapshot.cluster}: ${rolling.join(', ')}`] : []),
+    ];
     components[spec.name] = {
       live: running.map((p) => p.state.ip!),
       stable: services
         .filter((svc) => pods.some((p) => selects(svc.selector, p.labels)))
         .flatMap((svc) => svc.addresses),
       ...(newest ? { target: newest.state.ip! } : {}),
-      ...(ready.length < counted.length
-        ? {
-            unsettled: `${ready.length} of ${counted.length} ${spec.name} pods Ready on ${snapshot.cluster} (${counted
-              .filter((p) => !p.state.healthy)
-              .map((p) => `${p.state.name} ${p.state.status}`)
-              .join(', ')}): a rollout is in progress or a pod is failing`,
-          }
-        : {}),
+      ...(unsettled.length > 0 ? { unsettled: unsettled.join('; ') } : {}),
     };
   }
   if (snapshot.setup.profile === 'modern') {

@@ -225,7 +225,7 @@ export const DRIFT_EFFECT: Record<string, string> = {
   pilot:
     'new sidecars get no configuration from pilot and never become ready; running ones keep their last routes and endpoints',
   policy:
-    'Mixer policy checks cannot be made, and with policyCheckFailOpen false (the 1.0 default) requests through the sidecars are refused',
+    'Mixer policy checks cannot be made, and Istio 1.0 sidecars fail closed (unless disablePolicyChecks is true): requests through them are refused',
   telemetry: 'Mixer reports are lost: no istio_* request metrics for traffic through the sidecars',
   tracing: 'spans from the sidecars are dropped without an error: traces lose their hops there',
   'statsd-prom-bridge': "Envoy's statsd metrics are dropped without an error (UDP)",

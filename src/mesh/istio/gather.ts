@@ -13,6 +13,8 @@ import {
   namespaceFacts,
   type PodFacts,
   podFacts,
+  type RolloutFacts,
+  rolloutFacts,
   type SecretFacts,
   type ServiceFacts,
   secretFacts,
@@ -42,8 +44,11 @@ export interface ClusterSnapshot {
   /** Epoch ms the answers are judged against (ages, recent restarts). */
   checkedAt: number;
   ms: number;
-  /** Each component's pods in the istio namespace (the cluster's pod list, sorted by selector). */
-  components: { spec: ComponentSpec; pods: Fetched<PodFacts[]> }[];
+  /**
+   * Each component's pods in the istio namespace (the cluster's pod list, sorted by selector) and the
+   * Deployments whose pod template the selector matches, with where their rollouts stand.
+   */
+  components: { spec: ComponentSpec; pods: Fetched<PodFacts[]>; rollouts: Fetched<RolloutFacts[]> }[];
   namespaces: Fetched<NamespaceFacts[]>;
   /** Pods of the namespaces labelled for injection. */
   workloads: Fetched<PodFacts[]>;
@@ -143,9 +148,7 @@ export async function gatherCluster(
     ),
     fetched(() => cluster.core.listNamespace({}, left()).then((l) => l.items.map(namespaceFacts))),
     // Listed cluster-wide like pods: which namespaces are injected is known only once the answers are in.
-    fetched(() =>
-      cluster.apps.listDeploymentForAllNamespaces({}, left()).then((l) => l.items.map(deploymentFacts)),
-    ),
+    fetched(() => cluster.apps.listDeploymentForAllNamespaces({}, left()).then((l) => l.items)),
     fetched(() =>
       cluster.apps.listDaemonSetForAllNamespaces({}, left()).then((l) => l.items.map(daemonSetFacts)),
     ),
@@ -204,6 +207,14 @@ export async function gatherCluster(
       pods: pods.ok
         ? ok(pods.value.filter((p) => p.state.namespace === namespace && matchesLabels(selector, p.labels)))
         : pods,
+      rollouts: deployments.ok
+        ? ok(
+            deployments.value
+              .filter((d) => d.metadata?.namespace === namespace)
+              .map(rolloutFacts)
+              .filter((r) => matchesLabels(selector, r.templateLabels)),
+          )
+        : deployments,
     };
   });
   const injected = new Set(
@@ -235,7 +246,11 @@ export async function gatherCluster(
       ? deployments
       : !daemonSets.ok
         ? daemonSets
-        : ok([...deployments.value, ...daemonSets.value].filter((w) => counted.has(w.namespace)));
+        : ok(
+            [...deployments.value.map(deploymentFacts), ...daemonSets.value].filter((w) =>
+              counted.has(w.namespace),
+            ),
+          );
 
   return {
     cluster: cluster.name,

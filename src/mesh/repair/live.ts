@@ -145,7 +145,7 @@ export async function planRemote(deps: RepairDeps, remoteName: string): Promise<
   if (unsettled.length > 0)
     return {
       ok: false,
-      reason: `the repair waits until every pod of a drifted component is Ready: ${unsettled.join('; ')}. Run /mesh repair drift ${remote.name} again once the rollout has finished`,
+      reason: `the repair waits until every drifted component has finished its rollout with all pods Ready: ${unsettled.join('; ')}. Run /mesh repair drift ${remote.name} again once the rollout has finished`,
     };
   const repair = makeRepairPlan({
     remote: remote.name,
