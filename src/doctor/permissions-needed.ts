@@ -47,7 +47,7 @@ export function neededPermissions(config: MeshConfig, cluster: ClusterConfig): N
     ...['get', 'list'].map((verb) =>
       perm(verb, '', 'services', istio, 'control-plane addresses and the services routes point at'),
     ),
-    perm('get', '', 'endpoints', istio, 'control-plane addresses (Istio 1.0)'),
+    perm('get', '', 'endpoints', istio, 'control-plane addresses (Istio 1.0; modern before 1.28)'),
     perm('get', '', 'configmaps', istio, 'the mesh config a remote follows'),
     ...['get', 'list'].map((verb) =>
       perm(verb, 'discovery.k8s.io', 'endpointslices', istio, 'control-plane addresses (modern Istio)'),
@@ -133,8 +133,11 @@ export function neededPermissions(config: MeshConfig, cluster: ClusterConfig): N
       optional: true,
     });
     perms.push(repair('update', '', 'configmaps', istio, 'istio'));
-    perms.push(repair('update', '', 'endpoints', istio, 'istio-pilot'));
-    perms.push(repair('update', 'discovery.k8s.io', 'endpointslices', istio));
+    // Istio 1.0's selector-less istio-pilot; a modern remote's istiod Endpoints (charts before 1.28) or
+    // EndpointSlice (1.28 on, named like the Service but not nameable in advance when mirrored).
+    const modern = istioSetup(config, cluster).profile === 'modern';
+    perms.push(repair('update', '', 'endpoints', istio, modern ? 'istiod' : 'istio-pilot'));
+    if (modern) perms.push(repair('update', 'discovery.k8s.io', 'endpointslices', istio));
     for (const verb of ['get', 'list', 'patch'])
       perms.push({
         ...repair(verb, 'apps', 'deployments', routing),

@@ -29,7 +29,7 @@ describe('modern scenario', () => {
     assert.equal(secrets.items[0]?.metadata?.annotations?.['networking.istio.io/cluster'], 'iks');
   });
 
-  it('has no istiod pod on the remote, but the istiod Service and an EndpointSlice at the gateway', async () => {
+  it('has no istiod pod on the remote, but the istiod Service and (Istio 1.24) Endpoints at the gateway', async () => {
     const kc = kubeConfig(t.mesh, 'iks');
     const core = kc.makeApiClient(k8s.CoreV1Api);
     assert.equal(
@@ -38,14 +38,12 @@ describe('modern scenario', () => {
     );
     const svc = await core.readNamespacedService({ name: 'istiod', namespace: 'istio-system' });
     assert.equal(svc.spec?.selector, undefined);
-    const slices = await kc.makeApiClient(k8s.DiscoveryV1Api).listNamespacedEndpointSlice({
-      namespace: 'istio-system',
-      labelSelector: 'kubernetes.io/service-name=istiod',
-    });
+    const ep = await core.readNamespacedEndpoints({ name: 'istiod', namespace: 'istio-system' });
     assert.deepEqual(
-      slices.items[0]?.endpoints?.map((e) => e.addresses[0]),
-      ['198.51.100.50'],
+      ep.subsets?.map((s) => s.addresses?.map((a) => a.ip)),
+      [['198.51.100.50']],
     );
+    assert.equal(ep.metadata?.labels?.['helm.sh/chart'], 'istiod-1.24.2');
     const ns = await core.readNamespace({ name: 'istio-system' });
     assert.equal(ns.metadata?.annotations?.['topology.istio.io/controlPlaneClusters'], 'icp');
     const vpn = (await podNamed(core, 'default', 'app=strongswan')).metadata!.name!;

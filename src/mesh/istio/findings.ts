@@ -2,8 +2,8 @@ import type { IstioProfile } from '../../config/schema.ts';
 import type { KubeFailure } from '../../kube/errors.ts';
 import type { Severity } from '../health.ts';
 import type { DriftFinding, DriftProblem } from './drift.ts';
-import { EASTWEST_COMPONENT, ISTIOD_COMPONENT } from './drift.ts';
 import { type PodState, restartsText } from './pod-status.ts';
+import { DISCOVERY, EASTWEST_COMPONENT, ISTIOD_COMPONENT } from './profiles.ts';
 import type {
   ComponentReport,
   DataPlaneReport,
@@ -21,9 +21,6 @@ export interface Draft extends StatusFinding {
   /** About the discovery component (pilot, istiod): without it no proxy gets configuration. */
   discovery?: true;
 }
-
-/** The component whose loss stops configuration for the whole mesh. */
-export const DISCOVERY: Record<IstioProfile, string> = { 'istio-1.0': 'pilot', modern: ISTIOD_COMPONENT };
 
 const REACHABILITY_ACTION: Record<KubeFailure['kind'], string> = {
   timeout: 'check that the API server is up and that the worker can reach it (VPN, firewall, load balancer)',

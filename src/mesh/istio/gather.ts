@@ -1,3 +1,4 @@
+import type { V1EndpointSlice } from '@kubernetes/client-node';
 import type { ComponentSpec } from '../../config/schema.ts';
 import { matchesLabels, parseLabelSelector } from '../../config/selector.ts';
 import type { Cluster } from '../../kube/cluster.ts';
@@ -23,6 +24,7 @@ import {
   type WorkloadFacts,
 } from './facts.ts';
 import type { IstioSetup } from './profiles.ts';
+import { MIRRORED_SLICE } from './remote-istiod.ts';
 
 /** One cluster answer: the typed value, or why the call failed (each check fails on its own). */
 export type Fetched<T> = { ok: true; value: T } | { ok: false; failure: KubeFailure };
@@ -63,8 +65,12 @@ export interface ClusterSnapshot {
   /** Remote, istio-1.0: the `istio` ConfigMap's mesh config and the selector-less `istio-pilot` Endpoints. */
   meshConfig?: Fetched<MeshConfigFacts>;
   pilotEndpoints?: Fetched<ConfiguredAddress[] | null>;
-  /** Remote, modern: the `istiod` Service (null when absent) and its EndpointSlices. */
+  /**
+   * Remote, modern: the `istiod` Service (null when absent), its Endpoints (null when absent) and the
+   * EndpointSlices not mirrored from those Endpoints; which of the two the chart owns depends on its version.
+   */
   istiodService?: Fetched<(ServiceFacts & { externalName?: string }) | null>;
+  istiodEndpoints?: Fetched<ConfiguredAddress[] | null>;
   istiodSlices?: Fetched<ConfiguredAddress[]>;
 }
 
@@ -139,6 +145,7 @@ export async function gatherCluster(
     meshConfig,
     pilotEndpoints,
     istiodService,
+    istiodEndpoints,
     slices,
   ] = await Promise.all([
     fetched(() =>
@@ -190,12 +197,19 @@ export async function gatherCluster(
       : undefined,
     remoteModern
       ? fetched(() =>
+          absentOn404(() =>
+            cluster.core.readNamespacedEndpoints({ name: REMOTE_ISTIOD_SERVICE, namespace }, left()),
+          ).then((ep) => (ep ? endpointsAddresses(ep, namespace, 'istiod') : null)),
+        )
+      : undefined,
+    remoteModern
+      ? fetched(() =>
           cluster.discovery
             .listNamespacedEndpointSlice(
               { namespace, labelSelector: `kubernetes.io/service-name=${REMOTE_ISTIOD_SERVICE}` },
               left(),
             )
-            .then((l) => sliceAddresses(l.items, namespace, 'istiod')),
+            .then((l) => sliceAddresses(l.items.filter(notMirrored), namespace, 'istiod')),
         )
       : undefined,
   ]);
@@ -268,9 +282,14 @@ export async function gatherCluster(
     ...(meshConfig ? { meshConfig } : {}),
     ...(pilotEndpoints ? { pilotEndpoints } : {}),
     ...(istiodService ? { istiodService } : {}),
+    ...(istiodEndpoints ? { istiodEndpoints } : {}),
     ...(slices ? { istiodSlices: slices } : {}),
   };
 }
+
+/** A slice Kubernetes keeps in step with an Endpoints object: an edit of it is undone, so it is never read. */
+export const notMirrored = (slice: V1EndpointSlice) =>
+  slice.metadata?.labels?.[MIRRORED_SLICE.label] !== MIRRORED_SLICE.value;
 
 /** The names a remote's secret may have: the configured one, else Istio 1.0's and istioctl's. */
 export function remoteSecretNames(remote: Pick<RemoteRef, 'name' | 'secret'>): string[] {
@@ -317,6 +336,7 @@ export function allFetched(s: ClusterSnapshot): Fetched<unknown>[] {
     s.meshConfig,
     s.pilotEndpoints,
     s.istiodService,
+    s.istiodEndpoints,
     s.istiodSlices,
   ];
   return [
