@@ -1,5 +1,6 @@
 import type { ClusterConfig, MeshConfig } from '../config/schema.ts';
 import { probeSelector, strongswanSelector } from '../config/vpn-pods.ts';
+import { remoteSecretNames } from '../mesh/istio/gather.ts';
 import { istioSetup } from '../mesh/istio/profiles.ts';
 
 /**
@@ -107,9 +108,10 @@ export function neededPermissions(config: MeshConfig, cluster: ClusterConfig): N
         subresource: 'exec',
       });
     for (const remote of config.clusters.filter((c) => c.role === 'remote'))
-      for (const name of remote.remoteSecret
-        ? [remote.remoteSecret]
-        : [remote.name, `istio-remote-secret-${remote.name}`])
+      for (const name of remoteSecretNames({
+        name: remote.name,
+        ...(remote.remoteSecret ? { secret: remote.remoteSecret } : {}),
+      }))
         perms.push({
           ...perm(
             'get',
