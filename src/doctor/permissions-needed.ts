@@ -49,7 +49,7 @@ export function neededPermissions(config: MeshConfig, cluster: ClusterConfig): N
       perm(verb, '', 'services', istio, 'control-plane addresses and the services routes point at'),
     ),
     perm('get', '', 'endpoints', istio, 'control-plane addresses (Istio 1.0; modern before 1.28)'),
-    perm('get', '', 'configmaps', istio, 'the mesh config a remote follows'),
+    perm('get', '', 'configmaps', istio, "the mesh config a remote follows; the primary's authPolicy"),
     ...['get', 'list'].map((verb) =>
       perm(verb, 'discovery.k8s.io', 'endpointslices', istio, 'control-plane addresses (modern Istio)'),
     ),
@@ -84,6 +84,26 @@ export function neededPermissions(config: MeshConfig, cluster: ClusterConfig): N
     perms.push(
       perm('list', 'networking.istio.io', 'destinationrules', routing, 'pre-flight: the subsets routes use'),
     );
+    if (istioSetup(config, cluster).profile === 'istio-1.0')
+      perms.push(
+        perm(
+          'list',
+          'authentication.istio.io',
+          'policies',
+          routing,
+          "pre-flight: a service's mutual TLS (authentication Policy)",
+        ),
+        {
+          ...perm(
+            'get',
+            'authentication.istio.io',
+            'meshpolicies',
+            undefined,
+            "pre-flight: the mesh's mutual TLS (MeshPolicy default)",
+          ),
+          name: 'default',
+        },
+      );
     // Routing verification reads Prometheus through the API server's service proxy, unless a URL is set.
     if (!cluster.prometheus)
       perms.push({

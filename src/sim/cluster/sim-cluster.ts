@@ -62,7 +62,7 @@ export class SimCluster {
     this.name = spec.name;
     this.spec = spec;
     this.timing = timing;
-    this.registry = createRegistry(spec.istioApiVersions);
+    this.registry = createRegistry(spec.istioApiVersions, spec.istioAuthenticationApi);
     this.store = new Store();
     this.addresses = new AddressIndex(spec.name);
     this.switches = SimCluster.#defaultSwitches(spec);
