@@ -52,6 +52,67 @@ describe('modern scenario', () => {
   });
 });
 
+describe('EndpointSlice mirroring (kube-controller-manager) on the modern remote', () => {
+  let t: Awaited<ReturnType<typeof startTestMesh>>;
+  before(async () => {
+    t = await startTestMesh({ scenario: 'modern' });
+  });
+  after(() => t.stop());
+
+  it('mirrors the istiod Endpoints into a slice of its own, follows them, and undoes an edit of the slice', async () => {
+    const kc = kubeConfig(t.mesh, 'iks');
+    const core = kc.makeApiClient(k8s.CoreV1Api);
+    const discovery = kc.makeApiClient(k8s.DiscoveryV1Api);
+    const mirrored = async () => {
+      const slices = await discovery.listNamespacedEndpointSlice({
+        namespace: 'istio-system',
+        labelSelector: 'kubernetes.io/service-name=istiod',
+      });
+      assert.equal(slices.items.length, 1);
+      return slices.items[0]!;
+    };
+    const slice = await mirrored();
+    assert.match(slice.metadata?.name ?? '', /^istiod-[a-z0-9]{5}$/);
+    assert.equal(
+      slice.metadata?.labels?.['endpointslice.kubernetes.io/managed-by'],
+      'endpointslicemirroring-controller.k8s.io',
+    );
+    assert.equal(slice.metadata?.labels?.['helm.sh/chart'], 'istiod-1.24.2', "the Endpoints' labels");
+    assert.deepEqual(
+      slice.endpoints?.map((e) => [e.addresses, e.conditions?.ready]),
+      [[['198.51.100.50'], true]],
+    );
+    assert.deepEqual(
+      slice.ports?.map((p) => [p.name, p.port]),
+      [
+        ['tcp-istiod', 15012],
+        ['tcp-webhook', 15017],
+      ],
+    );
+
+    await discovery.replaceNamespacedEndpointSlice({
+      name: slice.metadata!.name!,
+      namespace: 'istio-system',
+      body: { ...slice, endpoints: [{ addresses: ['198.51.100.99'] }] },
+    });
+    await t.mesh.settled();
+    assert.deepEqual((await mirrored()).endpoints?.[0]?.addresses, ['198.51.100.50'], 'the edit is undone');
+
+    const ep = await core.readNamespacedEndpoints({ name: 'istiod', namespace: 'istio-system' });
+    await core.replaceNamespacedEndpoints({
+      name: 'istiod',
+      namespace: 'istio-system',
+      body: { ...ep, subsets: [{ ...ep.subsets![0], addresses: [{ ip: '198.51.100.77' }] }] },
+    });
+    await t.mesh.settled();
+    assert.deepEqual(
+      (await mirrored()).endpoints?.[0]?.addresses,
+      ['198.51.100.77'],
+      'it follows the Endpoints',
+    );
+  });
+});
+
 describe('generated scenarios', () => {
   it('grows the seed to N clusters with distinct CIDRs, tunnels and remote secrets', () => {
     const s = generateScenario({ clusters: 10 });

@@ -165,7 +165,14 @@ export class SimCluster {
         }
       }
     }
-    if (key === 'pods' || key === 'services' || key === 'deployments.apps' || key === 'daemonsets.apps') {
+    if (
+      key === 'pods' ||
+      key === 'services' ||
+      key === 'endpoints' ||
+      key === 'endpointslices.discovery.k8s.io' ||
+      key === 'deployments.apps' ||
+      key === 'daemonsets.apps'
+    ) {
       this.controller.changed(key, object);
     }
   }
