@@ -155,8 +155,8 @@ export function neededPermissions(config: MeshConfig, cluster: ClusterConfig): N
       optional: true,
     });
     perms.push(repair('update', '', 'configmaps', istio, 'istio'));
-    // Istio 1.0's selector-less istio-pilot; a modern remote's istiod Endpoints (charts before 1.28) or
-    // EndpointSlice (1.28 on, named like the Service but not nameable in advance when mirrored).
+    // Istio 1.0's selector-less istio-pilot; a modern remote's istiod Endpoints (charts before 1.28) or its
+    // EndpointSlice (1.28 on; its name follows the chart's revision settings, so the grant names none).
     const modern = istioSetup(config, cluster).profile === 'modern';
     perms.push(repair('update', '', 'endpoints', istio, modern ? 'istiod' : 'istio-pilot'));
     if (modern) perms.push(repair('update', 'discovery.k8s.io', 'endpointslices', istio));

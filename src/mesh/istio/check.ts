@@ -195,7 +195,7 @@ function snapshotSidecars(s: ClusterSnapshot): SidecarPods {
 function secretGrantAction(namespace: string, failure: KubeFailure): { action?: string } {
   if (failure.kind !== 'forbidden') return {};
   return {
-    action: `list the remote secrets with kubectl get secret -n ${namespace} -l istio/multiCluster=true, set clusters[].remoteSecret of each remote to its secret, and list the same names in the resourceNames of the Role meshops-remote-secrets (deploy/rbac/primary.yaml)`,
+    action: `list the remote secrets with kubectl get secret -n ${namespace} -l istio/multiCluster=true, set clusters[].remoteSecret of each remote to its secret, then re-apply the Role meshops-remote-secrets on the primary as npm run rbac -- --config <meshops config> renders it (deploy/rbac/primary.yaml with those names)`,
   };
 }
 
