@@ -281,4 +281,37 @@ describe('reading both sides from snapshots', () => {
       { cluster: 'iks', kind: 'istiod-endpoints-absent', object: 'EndpointSlice istio-system/istiod' },
     ]);
   });
+
+  it("modern remote: the address is read from the object the remote's Istio version owns", () => {
+    const both = snapshot('iks', 'remote', {
+      profile: 'modern',
+      istiodEndpoints: [address('istiod', 'Endpoints istio-system/istiod', '198.51.100.50')],
+      slices: [address('istiod', 'EndpointSlice istio-system/istiod', '198.51.100.51')],
+    });
+    const read = (version?: string) => {
+      const r = remoteControlPlane(both, version).state;
+      return [r.istiod, r.addresses.map((a) => a.object)];
+    };
+    assert.deepEqual(read('1.24.2'), [
+      { kind: 'Endpoints', version: '1.24.2' },
+      ['Endpoints istio-system/istiod'],
+    ]);
+    assert.deepEqual(read('1.28.0'), [
+      { kind: 'EndpointSlice', version: '1.28.0' },
+      ['EndpointSlice istio-system/istiod'],
+    ]);
+    assert.deepEqual(read(undefined), [{ kind: 'Endpoints' }, ['Endpoints istio-system/istiod']]);
+    const onlySlice = snapshot('iks', 'remote', {
+      profile: 'modern',
+      slices: [address('istiod', 'EndpointSlice istio-system/istiod', '198.51.100.51')],
+    });
+    assert.deepEqual(remoteControlPlane(onlySlice).state.istiod, { kind: 'EndpointSlice' });
+    const stale = remoteControlPlane(
+      snapshot('iks', 'remote', { profile: 'modern', istiodEndpoints: null }),
+      '1.24.2',
+    );
+    assert.deepEqual(stale.problems, [
+      { cluster: 'iks', kind: 'istiod-endpoints-absent', object: 'Endpoints istio-system/istiod' },
+    ]);
+  });
 });

@@ -89,6 +89,7 @@ export function snapshot(
     endpoints?: ConfiguredAddress[] | null;
     istiodService?: (ServiceFacts & { externalName?: string }) | null;
     slices?: ConfiguredAddress[];
+    istiodEndpoints?: ConfiguredAddress[] | null;
   } = {},
 ): ClusterSnapshot {
   const profile = o.profile ?? 'istio-1.0';
@@ -136,6 +137,7 @@ export function snapshot(
                 ? { name: 'istiod', type: 'ClusterIP', selector: {}, addresses: [], external: [] }
                 : o.istiodService,
             ),
+            istiodEndpoints: ok(o.istiodEndpoints ?? null),
             istiodSlices: ok(o.slices ?? []),
           }),
   };
