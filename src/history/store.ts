@@ -50,8 +50,30 @@ export function historyStore(deps: {
     async since(kind, sinceMs) {
       return runsOf(await redis.zrangebyscore(historyKey(prefix, kind), sinceMs, '+inf', 'WITHSCORES'));
     },
-    async recent(kind, count) {
-      return runsOf(await redis.zrange(historyKey(prefix, kind), String(-count), '-1', 'WITHSCORES'));
+    async first(kind, sinceMs) {
+      const reply = await redis.zrangebyscore(
+        historyKey(prefix, kind),
+        sinceMs,
+        '+inf',
+        'WITHSCORES',
+        'LIMIT',
+        0,
+        1,
+      );
+      return runsOf(reply)[0];
+    },
+    async last(kind, untilMs) {
+      const until = untilMs === undefined ? '+inf' : untilMs;
+      const reply = await redis.zrevrangebyscore(
+        historyKey(prefix, kind),
+        until,
+        '-inf',
+        'WITHSCORES',
+        'LIMIT',
+        0,
+        1,
+      );
+      return runsOf(reply)[0];
     },
   };
 }

@@ -18,8 +18,10 @@ export interface HistoryPort {
   record(kind: HistoryKind, at: number, data: unknown): Promise<void>;
   /** Runs checked at or after `sinceMs`, oldest first. */
   since(kind: HistoryKind, sinceMs: number): Promise<StoredRun[]>;
-  /** The `count` most recent runs, oldest first. */
-  recent(kind: HistoryKind, count: number): Promise<StoredRun[]>;
+  /** The oldest run checked at or after `sinceMs`. */
+  first(kind: HistoryKind, sinceMs: number): Promise<StoredRun | undefined>;
+  /** The newest run checked at or before `untilMs` (the newest of all by default). */
+  last(kind: HistoryKind, untilMs?: number): Promise<StoredRun | undefined>;
 }
 
 /** A run's snapshot with its time, once its reader has parsed it. */
@@ -30,12 +32,16 @@ export type Run<T> = T & { at: number };
  * history never breaks a check; it only has less to compare with.
  */
 export function parseRuns<T>(schema: z.ZodType<T>, runs: readonly StoredRun[]): Run<T>[] {
-  const out: Run<T>[] = [];
-  for (const r of runs) {
-    const parsed = schema.safeParse(r.data);
-    if (parsed.success) out.push({ ...parsed.data, at: r.at });
-  }
-  return out;
+  return runs.flatMap((r) => {
+    const run = parseRun(schema, r);
+    return run ? [run] : [];
+  });
+}
+
+export function parseRun<T>(schema: z.ZodType<T>, run: StoredRun | undefined): Run<T> | undefined {
+  if (!run) return undefined;
+  const parsed = schema.safeParse(run.data);
+  return parsed.success ? { ...parsed.data, at: run.at } : undefined;
 }
 
 export const DAY_MS = 86_400_000;

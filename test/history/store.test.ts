@@ -35,10 +35,10 @@ describe('check history in Redis', () => {
       [t0 + 2 * HOUR, t0 + 3 * HOUR, t0 + 4 * HOUR],
     );
     assert.equal((await history.since('status', 0)).length, 1, 'each kind has its own bound');
-    assert.deepEqual(
-      (await history.recent('vpn', 2)).map((r) => r.at),
-      [t0 + 3 * HOUR, t0 + 4 * HOUR],
-    );
+    assert.equal((await history.last('vpn'))?.at, t0 + 4 * HOUR);
+    assert.equal((await history.last('vpn', t0 + 3.5 * HOUR))?.at, t0 + 3 * HOUR);
+    assert.equal((await history.first('vpn', t0 + 2.5 * HOUR))?.at, t0 + 3 * HOUR);
+    assert.equal(await history.first('vpn', t0 + 5 * HOUR), undefined);
   });
 
   it('drops runs older than maxAge at the next write, and expires a kind no longer written', async () => {

@@ -3,9 +3,9 @@ import type { ProxyCounts, StatusReport } from './report.ts';
 import { type ProxySync, proxyState } from './syncz.ts';
 
 /**
- * A status run as history keeps it: per cluster, each component's health and its pods' restart counts,
- * and pilot's proxy counts with the STALE ones named. Enough to say what changed, small enough to keep
- * a week of runs.
+ * A status run as history keeps it: per cluster, each component's health, its pods' restart counts and a
+ * running count of restarts, and pilot's proxy counts with the STALE ones named. Enough to say what changed
+ * from two runs (the previous, and the oldest of the day), small enough to keep a week of runs.
  */
 
 /** Proxies named per run at most: the count says the rest. */
@@ -43,6 +43,8 @@ export const statusRunSchema = z.object({
           ready: count,
           total: count,
           pods: z.array(z.object({ name: z.string(), restarts: count })),
+          /** Restarts counted since history first kept the component: two runs' difference is theirs. */
+          restartsSoFar: count,
         }),
       ),
     }),
@@ -51,6 +53,7 @@ export const statusRunSchema = z.object({
 });
 export type StatusRun = z.infer<typeof statusRunSchema>;
 
+/** The run of a report, its running restart counts still at 0 (the comparison with the previous run sets them). */
 export function statusRunOf(report: StatusReport): StatusRun {
   return {
     health: report.health,
@@ -63,6 +66,7 @@ export function statusRunOf(report: StatusReport): StatusRun {
         ready: x.ready,
         total: x.total,
         pods: x.pods.map((p) => ({ name: p.name, restarts: p.restarts })),
+        restartsSoFar: 0,
       })),
     })),
     ...(report.proxies

@@ -1,5 +1,5 @@
 import type { Health } from '../health.ts';
-import { DAY_MS, type HistoryPort, parseRuns, type Run } from '../history.ts';
+import { DAY_MS, type HistoryPort, parseRun, type Run } from '../history.ts';
 import { type StatusRun, statusRunOf, statusRunSchema } from '../istio/history.ts';
 import type { ComponentHealth, StatusReport } from '../istio/report.ts';
 import { failingChanges, vpnRunSchema } from '../vpn/history.ts';
@@ -70,43 +70,53 @@ function components(run: StatusRun): Map<string, { cluster: string; component: C
   );
 }
 
-/** Pure: `window` holds the runs of the last day, oldest first, ending with `previous`. */
+/** The current run with each component's running restart count carried on from the previous run. */
+export function carryRestarts(current: StatusRun, previous: StatusRun | undefined): StatusRun {
+  const before = previous ? components(previous) : new Map();
+  return {
+    ...current,
+    clusters: current.clusters.map((c) => ({
+      ...c,
+      components: c.components.map((x) => {
+        const was: Component | undefined = before.get(`${c.name}/${x.name}`)?.component;
+        return was ? { ...x, restartsSoFar: was.restartsSoFar + restartsBetween(was, x) } : x;
+      }),
+    })),
+  };
+}
+
+/**
+ * Pure: `current` with its restarts carried (carryRestarts), against `previous` and the oldest run of the last
+ * day (`first`, which may be `previous` itself).
+ */
 export function statusChanges(
-  window: readonly Run<StatusRun>[],
+  first: Run<StatusRun>,
+  previous: Run<StatusRun>,
   current: Run<StatusRun>,
   whole: boolean,
-): StatusChanges | undefined {
-  const previous = window.at(-1);
-  if (!previous) return undefined;
+): StatusChanges {
   const before = components(previous);
-  const now = components(current);
+  const oldest = components(first);
   const changed: ComponentChange[] = [];
-  for (const [key, { cluster, component }] of now) {
+  const restarts: Restarts[] = [];
+  for (const [key, { cluster, component }] of components(current)) {
     const was = before.get(key)?.component;
     if (was && was.health !== component.health)
       changed.push({ cluster, component: component.name, from: was.health, to: component.health });
-  }
-  const chain = [...window, current];
-  const maps = chain.map(components);
-  const restarts: Restarts[] = [];
-  for (const [key, { cluster, component }] of now) {
-    let inWindow = 0;
-    let sincePrevious = 0;
-    for (let i = 1; i < maps.length; i++) {
-      const a = maps[i - 1]!.get(key)?.component;
-      const b = maps[i]!.get(key)?.component;
-      if (!a || !b) continue;
-      const n = restartsBetween(a, b);
-      inWindow += n;
-      if (i === maps.length - 1) sincePrevious = n;
-    }
-    if (inWindow > 0) restarts.push({ cluster, component: component.name, sincePrevious, inWindow });
+    // A running count lower than an earlier one started again (an unreadable run between): count from 0.
+    const since = (run?: Component) =>
+      run && run.restartsSoFar <= component.restartsSoFar
+        ? component.restartsSoFar - run.restartsSoFar
+        : component.restartsSoFar;
+    const inWindow = since(oldest.get(key)?.component);
+    if (inWindow > 0)
+      restarts.push({ cluster, component: component.name, sincePrevious: since(was), inWindow });
   }
   const p = previous.proxies;
   const c = current.proxies;
   return {
     previousAt: previous.at,
-    windowFrom: chain[0]!.at,
+    windowFrom: first.at,
     ...(previous.health !== current.health ? { verdict: { from: previous.health, to: current.health } } : {}),
     components: changed,
     restarts: restarts.sort((x, y) => y.inWindow - x.inWindow),
@@ -122,12 +132,11 @@ export function statusChanges(
   };
 }
 
-/** Runs of VPN checks looked at for "started failing since": more than a day of frequent runs is not needed. */
-const VPN_RUNS_READ = 200;
-
 /**
  * Compares a status report with the runs kept and keeps it (a whole-mesh run only: a single cluster's
- * report is compared, not kept). Undefined when nothing earlier is kept.
+ * report is compared, not kept). Reads four runs whatever the history holds: the previous status run, the
+ * oldest of the last day, and the VPN runs on either side of the previous status run. Undefined when no
+ * earlier status run is kept.
  */
 export async function statusHistory(
   history: HistoryPort,
@@ -135,21 +144,22 @@ export async function statusHistory(
   at: number,
 ): Promise<StatusChanges | undefined> {
   const whole = report.cluster === undefined;
-  const [day, last, vpnRuns] = await Promise.all([
-    history.since('status', at - DAY_MS),
-    history.recent('status', 1),
-    history.recent('vpn', VPN_RUNS_READ),
+  const [last, oldest] = await Promise.all([history.last('status'), history.first('status', at - DAY_MS)]);
+  const previous = parseRun(statusRunSchema, last);
+  const current = carryRestarts(statusRunOf(report), previous);
+  if (whole) await history.record('status', at, current);
+  if (!previous) return undefined;
+  const changes = statusChanges(
+    parseRun(statusRunSchema, oldest) ?? previous,
+    previous,
+    { ...current, at },
+    whole,
+  );
+  const [baseline, latest] = await Promise.all([
+    history.last('vpn', previous.at).then((r) => parseRun(vpnRunSchema, r)),
+    history.last('vpn').then((r) => parseRun(vpnRunSchema, r)),
   ]);
-  const window = parseRuns(statusRunSchema, day);
-  if (window.length === 0) window.push(...parseRuns(statusRunSchema, last));
-  const current = { ...statusRunOf(report), at };
-  if (whole) await history.record('status', at, statusRunOf(report));
-  const changes = statusChanges(window, current, whole);
-  if (!changes) return undefined;
-  const vpn = parseRuns(vpnRunSchema, vpnRuns);
-  const baseline = vpn.filter((r) => r.at <= changes.previousAt).at(-1);
-  const latest = vpn.at(-1);
-  if (baseline && latest && latest.at > changes.previousAt)
+  if (baseline && latest && latest.at > previous.at)
     changes.vpn = { at: latest.at, ...failingChanges(baseline, latest) };
   return changes;
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { type HistoryPort, parseRuns, type Run } from '../history.ts';
+import { type HistoryPort, parseRun, type Run } from '../history.ts';
 import type { Comparison, ProbeResult, ProbeStatus, RttChange, VpnReport } from './report.ts';
 
 /**
@@ -90,7 +90,7 @@ export async function recordVpnRun(
   at: number,
   run: VpnRun,
 ): Promise<Run<VpnRun> | undefined> {
-  const previous = parseRuns(vpnRunSchema, await history.recent('vpn', 1))[0];
+  const previous = parseRun(vpnRunSchema, await history.last('vpn'));
   await history.record('vpn', at, run);
   return previous;
 }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Run } from '../../../src/mesh/history.ts';
 import type { StatusRun } from '../../../src/mesh/istio/history.ts';
-import { statusChanges } from '../../../src/mesh/timeline/changes.ts';
+import { carryRestarts, statusChanges } from '../../../src/mesh/timeline/changes.ts';
 
 const HOUR = 3_600_000;
 type Pods = [string, number][];
@@ -14,7 +14,15 @@ const component = (name: string, pods: Pods, health: Component['health'] = 'ok')
   ready: health === 'ok' ? pods.length : 0,
   total: pods.length,
   pods: pods.map(([n, restarts]) => ({ name: n, restarts })),
+  restartsSoFar: 0,
 });
+
+/** The runs as history keeps them, one after another: each carries the running restart counts on. */
+function kept(runs: Run<StatusRun>[]): Run<StatusRun>[] {
+  const out: Run<StatusRun>[] = [];
+  for (const r of runs) out.push({ ...carryRestarts(r, out.at(-1)), at: r.at });
+  return out;
+}
 
 function run(
   at: number,
@@ -49,12 +57,15 @@ function run(
 describe('what changed since the previous status run', () => {
   it('counts container restarts and replaced pods over the day, and since the previous run', () => {
     const t = Date.UTC(2026, 11, 2, 9);
-    const window = [
+    const runs = kept([
+      run(t - 2 * HOUR, [['pilot-0', 0]]),
+      run(t - HOUR, [['pilot-a', 0]]), // the pod replaced before the day's window
       run(t, [['pilot-a', 0]]),
       run(t + HOUR, [['pilot-a', 2]]), // two container restarts
       run(t + 2 * HOUR, [['pilot-b', 0]]), // the pod replaced
-    ];
-    const c = statusChanges(window, run(t + 3 * HOUR, [['pilot-b', 0]]), true);
+      run(t + 3 * HOUR, [['pilot-b', 0]]),
+    ]);
+    const c = statusChanges(runs[2]!, runs[4]!, runs[5]!, true);
     assert.deepEqual(c?.restarts, [
       { cluster: 'icp', component: 'istio-pilot', sincePrevious: 0, inWindow: 3 },
     ]);
@@ -64,8 +75,8 @@ describe('what changed since the previous status run', () => {
 
   it('a scale-up is not a restart; a component becoming unready and proxies going STALE are', () => {
     const t = Date.UTC(2026, 11, 2, 9);
-    const c = statusChanges(
-      [run(t, [['pilot-a', 0]])],
+    const [before, after] = kept([
+      run(t, [['pilot-a', 0]]),
       run(
         t + HOUR,
         [
@@ -75,8 +86,8 @@ describe('what changed since the previous status run', () => {
         'down',
         ['reviews-v3-1.default'],
       ),
-      true,
-    );
+    ]);
+    const c = statusChanges(before!, before!, after!, true);
     assert.deepEqual(c?.restarts, []);
     assert.deepEqual(c?.components, [
       { cluster: 'icp', component: 'istio-telemetry', from: 'ok', to: 'down' },
@@ -87,11 +98,15 @@ describe('what changed since the previous status run', () => {
 
   it('one cluster asked about: proxy counts are not compared with the whole mesh', () => {
     const t = Date.UTC(2026, 11, 2, 9);
-    const c = statusChanges([run(t, [['a', 0]])], run(t + 1, [['a', 0]], 'ok', ['x.default']), false);
-    assert.equal(c?.proxies, undefined);
+    const before = run(t, [['a', 0]]);
+    const c = statusChanges(before, before, run(t + 1, [['a', 0]], 'ok', ['x.default']), false);
+    assert.equal(c.proxies, undefined);
   });
 
-  it('nothing kept: nothing to compare', () => {
-    assert.equal(statusChanges([], run(0, []), true), undefined);
+  it('a running count that went back (an unreadable run between) counts from 0 instead of going negative', () => {
+    const t = Date.UTC(2026, 11, 2, 9);
+    const [first, previous] = kept([run(t, [['p', 0]]), run(t + HOUR, [['p', 4]])]);
+    const current = { ...carryRestarts(run(t + 2 * HOUR, [['p', 5]]), undefined), at: t + 2 * HOUR };
+    assert.deepEqual(statusChanges(first!, previous!, current, true).restarts, []);
   });
 });
