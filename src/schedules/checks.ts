@@ -20,7 +20,9 @@ export const defaultChecks: ScheduledChecks = {
   async status(ctx) {
     const report = await runStatusCheck(ctx);
     recordStatus(report);
-    await statusHistory(ctx.history, report, Date.parse(report.checkedAt));
+    await statusHistory(ctx.history, report, Date.parse(report.checkedAt)).catch((err: unknown) =>
+      ctx.log.warn({ err }, 'status run not kept in history'),
+    );
     return {
       check: 'status',
       verdict: report.health,
@@ -40,7 +42,9 @@ export const defaultChecks: ScheduledChecks = {
   },
   async proxies(ctx) {
     const report = await runProxiesCheck(ctx);
-    await keepProxiesRun(ctx.history, report);
+    await keepProxiesRun(ctx.history, report).catch((err: unknown) =>
+      ctx.log.warn({ err }, 'proxies run not kept in history'),
+    );
     return {
       check: 'proxies',
       verdict: report.health,
