@@ -70,18 +70,27 @@ function components(run: StatusRun): Map<string, { cluster: string; component: C
   );
 }
 
-/** The current run with each component's running restart count carried on from the previous run. */
+/**
+ * The current run with each component's running restart count carried on from the previous run. A cluster
+ * that did not answer keeps its last known components, so the next run that reaches it counts on from there.
+ */
 export function carryRestarts(current: StatusRun, previous: StatusRun | undefined): StatusRun {
-  const before = previous ? components(previous) : new Map();
+  const before = previous ? components(previous) : new Map<string, { component: Component }>();
   return {
     ...current,
-    clusters: current.clusters.map((c) => ({
-      ...c,
-      components: c.components.map((x) => {
-        const was: Component | undefined = before.get(`${c.name}/${x.name}`)?.component;
-        return was ? { ...x, restartsSoFar: was.restartsSoFar + restartsBetween(was, x) } : x;
-      }),
-    })),
+    clusters: current.clusters.map((c) => {
+      if (!c.reachable) {
+        const known = previous?.clusters.find((p) => p.name === c.name)?.components ?? [];
+        return { ...c, components: known };
+      }
+      return {
+        ...c,
+        components: c.components.map((x) => {
+          const was = before.get(`${c.name}/${x.name}`)?.component;
+          return was ? { ...x, restartsSoFar: was.restartsSoFar + restartsBetween(was, x) } : x;
+        }),
+      };
+    }),
   };
 }
 

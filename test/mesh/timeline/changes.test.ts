@@ -96,6 +96,21 @@ describe('what changed since the previous status run', () => {
     assert.deepEqual(c?.proxies?.newlyStale, ['reviews-v3-1.default']);
   });
 
+  it('a cluster that did not answer for a while: its restarts are counted on from its last known pods', () => {
+    const t = Date.UTC(2026, 11, 2, 9);
+    const away = { ...run(t + HOUR, []), clusters: [{ name: 'icp', reachable: false, components: [] }] };
+    const runs = kept([run(t, [['pilot-a', 1]]), away, run(t + 2 * HOUR, [['pilot-a', 3]])]);
+    const c = statusChanges(runs[0]!, runs[1]!, runs[2]!, true);
+    assert.deepEqual(c.restarts, [
+      { cluster: 'icp', component: 'istio-pilot', sincePrevious: 2, inWindow: 2 },
+    ]);
+    assert.deepEqual(
+      c.components,
+      [],
+      'unanswered is not "became unready": the reachability finding says it',
+    );
+  });
+
   it('one cluster asked about: proxy counts are not compared with the whole mesh', () => {
     const t = Date.UTC(2026, 11, 2, 9);
     const before = run(t, [['a', 0]]);
