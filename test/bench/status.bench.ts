@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { generateScenario, startSimMesh } from '../../src/sim/index.ts';
+import { generateScenario, shippedRbac, startSimMesh } from '../../src/sim/index.ts';
 import { timeToFirstReply } from '../helpers/commands.ts';
 import { startHarness } from '../helpers/harness.ts';
 import { startProcess } from './processes.ts';
@@ -200,7 +200,21 @@ round trip per command and cluster.`;
 
 if (process.argv[2] === '--sim') {
   const clusters = Number(process.argv[3]);
-  const mesh = await startSimMesh({ dir: process.argv[4]!, scenario: generateScenario({ clusters }) });
+  const scenario = generateScenario({ clusters });
+  // The shipped RBAC names the seed's remote secrets; an operator with more remotes lists theirs the same way.
+  const secrets = scenario.clusters.flatMap((c) => c.remoteSecrets.map((s) => `"${s.name}"`));
+  const rbac = Object.fromEntries(
+    scenario.clusters.map((c) => [
+      c.name,
+      shippedRbac(c.role).map((doc) =>
+        doc.replace(
+          'resourceNames: ["iriscluster", "istio-remote-secret-iks"]',
+          `resourceNames: [${secrets.join(', ')}]`,
+        ),
+      ),
+    ]),
+  );
+  const mesh = await startSimMesh({ dir: process.argv[4]!, scenario, rbac });
   for (const name of mesh.clusters.keys()) mesh.faults.setApiLatency(name, LATENCY_MS);
   process.stdout.write(`ready ${[...mesh.clusters.values()].map((c) => `${c.name}:${c.role}`).join(',')}\n`);
   process.on('SIGTERM', () => void mesh.close().then(() => process.exit(0)));
