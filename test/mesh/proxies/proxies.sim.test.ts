@@ -70,6 +70,14 @@ describe('/mesh proxies against the simulated seed mesh', () => {
     assert.equal(after.counts.notSent, 0);
   });
 
+  it('a cluster whose pods cannot be listed: its sidecars are not compared, said with the API server’s answer', async () => {
+    sim.mesh.faults.setUnavailable('iks', true);
+    const r = await check();
+    const f = r.findings.find((x) => x.id === 'iks/proxies/pods');
+    assert.match(f?.text ?? '', /^iks: sidecars not compared with pilot's list — 503 from the API server/);
+    assert.equal(r.clusters.find((c) => c.name === 'iks')?.unknown.length, 0);
+  });
+
   it('one cluster: only its proxies are reported, placed from every cluster', async () => {
     const r = await check('iks');
     assert.deepEqual(
