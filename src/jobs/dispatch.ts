@@ -4,6 +4,7 @@ import type { Permissions } from '../access/permissions.ts';
 import { approvalsFor } from '../approvals/request.ts';
 import type { JobResult, ReplyPort } from '../chat/reply.ts';
 import type { MeshConfig } from '../config/schema.ts';
+import { historyStore } from '../history/store.ts';
 import type { Clusters } from '../kube/registry.ts';
 import { type Logger, scrub } from '../observability/logger.ts';
 import type { CommandJob, CommandRequest } from '../queue/jobs.ts';
@@ -73,6 +74,7 @@ export function jobContext(
     clusters: deps.clusters,
     redis: deps.redis,
     prefix: deps.prefix,
+    history: historyStore(deps),
     reply: deps.reply,
     permissions: deps.permissions,
     enqueue: deps.enqueue,

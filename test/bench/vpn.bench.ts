@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { parseConfig } from '../../src/config/load.ts';
+import { historyStore } from '../../src/history/store.ts';
 import { createClusters } from '../../src/kube/registry.ts';
 import { runVpnCheck, type VpnDeps, vpnSettings } from '../../src/mesh/vpn/check.ts';
 import { runMtuProbe, runPortProbe, runProbe } from '../../src/mesh/vpn/exec.ts';
@@ -93,21 +94,8 @@ interface Row {
 
 /** How many probe execs one check sends on this mesh (a run with everything in flight, then counted). */
 async function execCount(config: ReturnType<typeof parseConfig>): Promise<number> {
-  const redis = new Redis(REDIS_URL);
-  const prefix = uniquePrefix('benchvpn');
-  try {
-    const r = await runVpnCheck({
-      config,
-      clusters: createClusters(config),
-      redis,
-      prefix,
-      log: createLogger('silent'),
-    });
-    return r.probes.length + r.nodeProbes.length + r.mtu.length + r.ports.length;
-  } finally {
-    await dropPrefix(prefix);
-    redis.disconnect();
-  }
+  const r = await runVpnCheck({ config, clusters: createClusters(config), log: createLogger('silent') });
+  return r.probes.length + r.nodeProbes.length + r.mtu.length + r.ports.length;
 }
 
 async function measure(
@@ -134,8 +122,7 @@ async function measure(
   const deps: VpnDeps = {
     config,
     clusters: createClusters(config),
-    redis,
-    prefix,
+    history: historyStore({ redis, prefix, config }),
     log: createLogger('silent'),
   };
   try {

@@ -1,10 +1,10 @@
-import type { Redis } from 'ioredis';
 import type { MeshConfig } from '../../config/schema.ts';
 import { probeSelector, strongswanSelector } from '../../config/vpn-pods.ts';
 import type { Cluster } from '../../kube/cluster.ts';
 import { classifyKubeError } from '../../kube/errors.ts';
 import type { Clusters } from '../../kube/registry.ts';
 import type { Logger } from '../../observability/logger.ts';
+import type { HistoryPort } from '../history.ts';
 import { type AnalysisInput, analyze, type ClusterNet, type ProbeSource } from './analyze.ts';
 import {
   readTunnelSide,
@@ -29,7 +29,7 @@ import {
   routesSelector,
   type Targets,
 } from './gather.ts';
-import { compare, loadSnapshot, saveSnapshot, snapshotOf } from './history.ts';
+import { compare, recordVpnRun, vpnRunOf } from './history.ts';
 import { containingCidr, isIpv4 } from './ipv4.ts';
 import { mapLimit } from './pool.ts';
 import type { PodRef, ProbeResult, ProbeTarget, RoutesState, VpnReport, VpnSettings } from './report.ts';
@@ -45,9 +45,8 @@ import type { PeerCidrs } from './tunnel.ts';
 export interface VpnDeps {
   config: MeshConfig;
   clusters: Clusters;
-  redis: Redis;
-  /** Key prefix: the previous run is kept at `${prefix}:vpn:last`. */
-  prefix: string;
+  /** Where matrix runs are kept; without it a run is neither kept nor compared with the previous one. */
+  history?: HistoryPort;
   log: Logger;
   signal?: AbortSignal;
 }
@@ -346,10 +345,11 @@ export async function runVpnCheck(deps: VpnDeps): Promise<VpnReport> {
   };
   const checkedAt = new Date(now).toISOString();
   const report = await execute(deps, plan, started, checkedAt);
-  const snapshot = snapshotOf(checkedAt, report.probes);
-  const previous = await loadSnapshot(deps.redis, deps.prefix);
-  await saveSnapshot(deps.redis, deps.prefix, snapshot);
-  if (previous) report.comparison = compare(previous, snapshot, config.vpn.thresholds.rttChangePercent);
+  if (deps.history) {
+    const run = vpnRunOf(report);
+    const previous = await recordVpnRun(deps.history, now, run);
+    if (previous) report.comparison = compare(previous, run, config.vpn.thresholds.rttChangePercent);
+  }
   deps.log.info(
     { verdict: report.verdict, probes: report.probes.length, durationMs: report.durationMs },
     'vpn check finished',
