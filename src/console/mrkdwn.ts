@@ -66,11 +66,13 @@ function splitOnce(text: string, sep: string): [string, string | undefined] {
 }
 
 // Slack formats *bold*, _italic_ and ~strike~ only when the markers stand at word boundaries, so snake_case
-// names and globs like *.svc.cluster.local stay as they are.
+// names and globs like *.svc.cluster.local stay as they are — also inside a formatted span, where a marker
+// between two word characters (_Calico veth_mtu_) neither opens nor closes anything.
 const formatting = (marker: string, tag: string) => {
   const m = `\\${marker}`;
+  const inner = `(?:[^${m}\\n]|(?<=\\w)${m}(?=\\w))`;
   return {
-    pattern: new RegExp(`(^|[^\\w${m}])${m}(?=\\S)([^${m}\\n]*?[^\\s${m}])${m}(?![\\w${m}])`, 'g'),
+    pattern: new RegExp(`(^|[^\\w${m}])${m}(?=\\S)(${inner}*?[^\\s${m}])${m}(?![\\w${m}])`, 'g'),
     replace: `$1<${tag}>$2</${tag}>`,
   };
 };
