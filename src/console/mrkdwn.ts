@@ -19,6 +19,10 @@ export function escapeHtml(text: string): string {
 }
 
 /** Slack escapes only these three in message text (docs.slack.dev/messaging/formatting-message-text#escaping). */
+export function escapeSlack(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
 function unescapeSlack(text: string): string {
   return text.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
 }
