@@ -33,7 +33,7 @@ import { compare, loadSnapshot, saveSnapshot, snapshotOf } from './history.ts';
 import { containingCidr, isIpv4 } from './ipv4.ts';
 import { mapLimit } from './pool.ts';
 import type { PodRef, ProbeResult, ProbeTarget, RoutesState, VpnReport, VpnSettings } from './report.ts';
-import { CONTROL_PLANE_PORTS, withoutPods } from './targets.ts';
+import { CONTROL_PLANE_PORTS, type ServiceTarget, withoutPods } from './targets.ts';
 import type { PeerCidrs } from './tunnel.ts';
 
 /**
@@ -106,8 +106,8 @@ interface Plan {
   pairs: (readonly [string, string])[];
   /** Clusters whose strongSwan state is read. */
   sides: Cluster[];
-  /** Pings to send: from a cluster to targets on another. */
-  directions: { from: Cluster; targets: ProbeTarget[] }[];
+  /** Pings to send: from a cluster to targets on another; `services` get the control-plane port checks too. */
+  directions: { from: Cluster; targets: ProbeTarget[]; services?: ServiceTarget[] }[];
   endpoints: Map<string, Endpoints>;
   /** Ordinary pods to probe from, per cluster (the full check only; `/mesh ping` stays one probe). */
   nodeProbes?: Map<string, NodeProbes>;
@@ -164,8 +164,8 @@ function pathProbes(
     const found = nodeProbes.get(from.name);
     return found?.ok ? found.pods : [];
   };
-  const directions = plan.directions.flatMap(({ from, targets }, i) =>
-    targets[0] ? [{ from, targets, first: targets[0], source: sources[i] }] : [],
+  const directions = plan.directions.flatMap(({ from, targets, services = [] }, i) =>
+    targets[0] ? [{ from, targets, services, first: targets[0], source: sources[i] }] : [],
   );
   for (const from of new Set(directions.map((d) => d.from))) {
     const own = directions.filter((d) => d.from === from);
@@ -184,7 +184,7 @@ function pathProbes(
       );
     });
   }
-  for (const { from, targets, first, source } of directions) {
+  for (const { from, targets, services, first, source } of directions) {
     const pods = podsOf(from);
     const mtuFrom = pods[0] ?? (source?.ok ? source.pod : undefined);
     if (mtuFrom) {
@@ -196,8 +196,12 @@ function pathProbes(
     }
     const portsFrom = pods[0];
     if (from.role !== 'remote' || !portsFrom) continue;
-    for (const target of targets) {
-      for (const port of CONTROL_PLANE_PORTS[target.label] ?? []) {
+    const checks = [
+      ...targets.map((target) => ({ target, ports: CONTROL_PLANE_PORTS[target.label] ?? [] })),
+      ...services,
+    ];
+    for (const { target, ports } of checks) {
+      for (const port of ports) {
         jobs.push(
           job(from, async () => {
             results.ports.push(await runPortProbe(from, portsFrom, target, port, settings.timeoutMs));
@@ -355,7 +359,11 @@ export async function runVpnCheck(deps: VpnDeps): Promise<VpnReport> {
     pairs: clusters.remotes.map((r) => [primary.name, r.name] as const),
     sides: [...all],
     directions: [
-      ...clusters.remotes.map((r) => ({ from: r, targets: targets.get(primary.name)!.targets })),
+      ...clusters.remotes.map((r) => ({
+        from: r,
+        targets: targets.get(primary.name)!.targets,
+        services: targets.get(primary.name)!.services ?? [],
+      })),
       ...clusters.remotes.map((r) => ({ from: primary, targets: targets.get(r.name)!.targets })),
     ],
     endpoints,

@@ -47,6 +47,11 @@ describe('/mesh vpn finds what a gateway ping misses (simulated seed mesh)', () 
   it('missing service CIDR: iks does not list icp’s service range; the configuration to fix is named', async () => {
     sim.mesh.faults.setSubnets('iks', 'icp', { remoteSubnets: ['10.1.0.0/16'] });
     const r = await sim.vpn();
+    const services = r.ports.filter((p) => p.target.label.endsWith(' Service') && p.port.protocol === 'TCP');
+    assert.ok(
+      services.length > 0 && services.every((p) => p.outcome.kind !== 'open'),
+      'the control-plane Service IPs do not answer from iks',
+    );
     assert.equal(r.verdict, 'degraded', r.summary);
     const f = find(r, 'vpn/subnets/iks/remote');
     assert.equal(f.text, "the CHILD SA on iks does not carry icp's service CIDR 10.0.0.0/24");
@@ -63,13 +68,25 @@ describe('/mesh vpn finds what a gateway ping misses (simulated seed mesh)', () 
     assert.deepEqual(
       r.ports.map((p) => `${p.target.label}:${p.port.port}/${p.port.protocol} ${p.outcome.kind}`).sort(),
       [
+        'istio-pilot Service:15010/TCP open',
+        'istio-pilot Service:15011/TCP open',
+        'istio-policy Service:9091/TCP open',
+        'istio-statsd-prom-bridge Service:9125/UDP udp-sent',
+        'istio-telemetry Service:9091/TCP open',
         'pilot:15010/TCP open',
         'pilot:15011/TCP open',
         'policy:9091/TCP open',
         'statsd-prom-bridge:9125/UDP udp-sent',
         'telemetry:9091/TCP open',
         'tracing:9411/TCP open',
+        'zipkin Service:9411/TCP open',
       ],
+    );
+    assert.ok(
+      r.ports
+        .filter((p) => p.target.label.endsWith(' Service'))
+        .every((p) => p.target.cidr === '10.0.0.0/24'),
+      'the Service IPs checked are those in icp’s service CIDR',
     );
     assert.ok(r.nodeProbes.length > 0 && r.nodeProbes.every((p) => p.status === 'ok' && p.probe.node));
   });
@@ -94,14 +111,19 @@ describe('/mesh vpn finds what a gateway ping misses (simulated seed mesh)', () 
     );
   });
 
-  it('TCP blocked while ICMP passes: the control-plane ports time out from iks, ping answers', async () => {
+  it('TCP blocked while ICMP passes: the control-plane ports time out from iks, by pod and by Service IP, ping answers', async () => {
     sim.mesh.faults.setTcpBlocked('iks', 'icp');
     const r = await sim.vpn();
     assert.equal(r.verdict, 'down');
     const f = find(r, 'vpn/tcp/iks>icp');
     assert.match(
       f.text,
-      /^TCP blocked while ICMP passes from iks to icp: pilot 10\.1\.[\d.]+:15010\/tcp, pilot 10\.1\.[\d.]+:15011\/tcp, policy 10\.1\.[\d.]+:9091\/tcp, telemetry 10\.1\.[\d.]+:9091\/tcp, tracing 10\.1\.[\d.]+:9411\/tcp time out from default\/reviews-v3-[a-z0-9-]+ while ping to the same pods answers$/,
+      /^TCP blocked while ICMP passes from iks to icp: istio-pilot Service 10\.0\.0\.\d+:15010\/tcp, istio-pilot Service 10\.0\.0\.\d+:15011\/tcp, istio-policy Service 10\.0\.0\.\d+:9091\/tcp, istio-telemetry Service 10\.0\.0\.\d+:9091\/tcp, pilot 10\.1\.[\d.]+:15010\/tcp, pilot 10\.1\.[\d.]+:15011\/tcp and 4 more time out from default\/reviews-v3-[a-z0-9-]+ while ping to the same pods answers$/,
+    );
+    const services = r.ports.filter((p) => p.target.label.endsWith(' Service') && p.port.protocol === 'TCP');
+    assert.deepEqual(
+      services.map((p) => p.outcome.kind),
+      ['timeout', 'timeout', 'timeout', 'timeout', 'timeout'],
     );
     assert.match(f.action ?? '', /allow TCP 9091, 9411, 15010, 15011 from iks's pod CIDR/);
     assert.deepEqual(judged(r), ['vpn/tcp/iks>icp']);
