@@ -44,6 +44,32 @@ describe('/mesh vpn finds what a gateway ping misses (simulated seed mesh)', () 
     assert.equal(iks.peers[0]?.state, 'up', 'the tunnel itself looks up');
   });
 
+  it('strongSwan driven by swanctl (no ipsec): the SAs are read from swanctl --list-sas, one-way ESP from its counters', async () => {
+    sim.mesh.faults.setStrongswanFrontEnd('icp', 'vici');
+    sim.mesh.faults.setStrongswanFrontEnd('iks', 'vici');
+    const healthy = await sim.vpn();
+    assert.equal(healthy.verdict, 'healthy', healthy.summary);
+    for (const side of healthy.tunnels) {
+      assert.ok(side.ok, side.cluster);
+      assert.equal(side.tool, 'swanctl');
+      assert.deepEqual(side.argv, ['swanctl', '--list-sas'], 'ipsec was tried first and is not there');
+      assert.equal(side.peers[0]?.state, 'up');
+      const traffic = side.peers[0]?.traffic;
+      assert.ok(
+        traffic && traffic.bytesIn > 0 && traffic.bytesOut > 0,
+        `${side.cluster}: ${JSON.stringify(traffic)}`,
+      );
+    }
+    sim.mesh.faults.setEspBlocked('icp', 'iks');
+    const r = await sim.vpn();
+    assert.equal(r.verdict, 'down');
+    assert.match(
+      find(r, 'vpn/esp/iks').text,
+      /^one-way ESP: iks sends [\d.]+ (bytes|kB) to icp but receives nothing back/,
+    );
+    assert.deepEqual(judged(r), ['vpn/esp/iks']);
+  });
+
   it('missing service CIDR: iks does not list icp’s service range; the configuration to fix is named', async () => {
     sim.mesh.faults.setSubnets('iks', 'icp', { remoteSubnets: ['10.1.0.0/16'] });
     const r = await sim.vpn();
