@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
 import type { VpnReport } from '../../../src/mesh/vpn/report.ts';
-import { findFinding, startVpnSim, type VpnSim } from './sim.ts';
+import { findFinding, grantProbeExec, startVpnSim, type VpnSim } from './sim.ts';
 
 /** The failures a ping from the gateway misses (issue #18), each injected into the simulated seed mesh. */
 
@@ -155,6 +155,31 @@ describe('/mesh vpn finds what a gateway ping misses (simulated seed mesh)', () 
     assert.deepEqual(judged(r), ['vpn/tcp/iks>icp']);
     const statsd = r.ports.find((p) => p.port.protocol === 'UDP');
     assert.equal(statsd?.outcome.kind, 'udp-sent', 'UDP is never judged open or blocked by nc');
+  });
+
+  it('app pods with BusyBox and no netcat: the path MTU and the ports are said to be unmeasured, with the tool missing', async () => {
+    await sim.mesh.faults.addPods('iks', 1, { namespace: 'tools', perDeployment: 1, ping: 'busybox' });
+    await grantProbeExec(sim.mesh, 'iks', 'tools');
+    const r = await sim
+      .withConfig({
+        cluster: { iks: 'vpn: { nodeProbe: { namespace: tools, selector: app=bulk-0, container: app } }' },
+      })
+      .vpn();
+    const mtu = find(r, 'vpn/mtu/iks>icp');
+    assert.equal(mtu.severity, 'info');
+    assert.match(
+      mtu.text,
+      /^path MTU from iks to icp not measured: in tools\/bulk-0-[a-z0-9-]+ its ping is BusyBox/,
+    );
+    const nc = find(r, 'vpn/tcp-tool/iks');
+    assert.match(
+      nc.text,
+      /the app container of tools\/bulk-0-[a-z0-9-]+ has no nc \(nc is not available in the container \(exit 127\)\)$/,
+    );
+    assert.ok(
+      r.nodeProbes.filter((p) => p.from === 'iks').every((p) => p.status === 'ok'),
+      'BusyBox pings are read',
+    );
   });
 
   it('routes DaemonSet down on one node: that node is named, and it explains its pods’ failed pings both ways', async () => {
