@@ -41,6 +41,8 @@ export interface StartOptions {
   shutdownGraceMs?: number;
   stalledIntervalMs?: number;
   lockDurationMs?: number;
+  /** The bound on the per-user rate check before an ack (tests that count refusals lengthen it). */
+  rateCheckTimeoutMs?: number;
   /** Socket Mode timings (tests shorten the watchdog's). */
   socketMode?: Pick<SocketModeOptions, 'watchdog' | 'ackDeadlineMs'>;
 }
@@ -193,6 +195,7 @@ export async function startMeshops(options: StartOptions): Promise<Meshops> {
         config.access.rateLimit.commands,
         config.access.rateLimit.per,
       ),
+      ...(options.rateCheckTimeoutMs !== undefined ? { rateCheckTimeoutMs: options.rateCheckTimeoutMs } : {}),
       onCommand: (subcommand, outcome) => metrics.commands.inc({ subcommand, outcome }),
       onForbidden: (refusal) =>
         void audit

@@ -32,6 +32,8 @@ export interface SlackAppDeps {
   routes: Route[];
   /** Per-user limit on queued commands. */
   rateLimit: (user: string) => Promise<RateDecision>;
+  /** How long the limit is asked before the request goes through unchecked (default RATE_CHECK_TIMEOUT_MS). */
+  rateCheckTimeoutMs?: number;
   /** Called for every command outcome, for metrics. */
   onCommand?: (subcommand: string, outcome: string) => void;
   /** Called when a change request is refused for lack of rights, for the audit trail. */
@@ -46,7 +48,7 @@ export interface SlackApp {
   stop(): Promise<void>;
 }
 
-/** The per-user limit is a courtesy: when Redis is slow it lets the command through rather than spend the ack. */
+/** The per-user limit is a courtesy: when Redis is slow it lets the request through rather than spend the ack. */
 const RATE_CHECK_TIMEOUT_MS = 300;
 
 function notQueuedReason(err: unknown): string {
@@ -82,6 +84,11 @@ async function ephemeral(respond: RespondFn, text: string, log: Logger): Promise
 
 export function createSlackApp(deps: SlackAppDeps): SlackApp {
   const { log } = deps;
+  // Asked before the ack, within a bound; a Redis that does not answer (or fails) lets the request through.
+  const rateOf = (user: string): Promise<RateDecision> =>
+    withTimeout(deps.rateLimit(user), deps.rateCheckTimeoutMs ?? RATE_CHECK_TIMEOUT_MS).catch(
+      (): RateDecision => ({ ok: true }),
+    );
 
   const socketMode = deps.socketMode
     ? createSocketMode({ ...deps.socketMode, apiUrl: deps.apiUrl, log })
@@ -138,10 +145,7 @@ export function createSlackApp(deps: SlackAppDeps): SlackApp {
     }
     const sub = parsed.spec.words.join(' ');
     // Before the permission checks: a refusal costs a group lookup and an audit write, so refusals count too.
-    // Asked before the ack, within a bound; a Redis that does not answer lets the command through.
-    const rate = await withTimeout(deps.rateLimit(command.user_id), RATE_CHECK_TIMEOUT_MS).catch(
-      (): RateDecision => ({ ok: true }),
-    );
+    const rate = await rateOf(command.user_id);
     if (!rate.ok) {
       await ack({ response_type: 'ephemeral', text: rateLimitedText(rate, 'commands') });
       deps.onCommand?.(sub, 'rate_limited');
@@ -240,7 +244,7 @@ export function createSlackApp(deps: SlackAppDeps): SlackApp {
     const channel = body.container?.channel_id ?? body.channel?.id;
     const messageTs = body.container?.message_ts ?? body.message?.ts;
     if (!channel || !messageTs) return;
-    const rate = await deps.rateLimit(body.user.id);
+    const rate = await rateOf(body.user.id);
     if (!rate.ok) {
       log.info({ user: body.user.id, action: action.action_id }, 'button click rate-limited');
       if (respond) await ephemeral(respond, rateLimitedText(rate, 'clicks'), log);
