@@ -185,7 +185,6 @@ export async function startMeshops(options: StartOptions): Promise<Meshops> {
       botToken: env.SLACK_BOT_TOKEN!,
       apiUrl: env.SLACK_API_URL,
       log,
-      producer,
       admitter: createAdmitter(producer, env.REDIS_PREFIX),
       permissions,
       routes: [healthzRoute],

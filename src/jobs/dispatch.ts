@@ -194,6 +194,11 @@ export function createDispatch(deps: DispatchDeps): Dispatch {
     async action(data, run) {
       const handler = deps.handlers.actions[data.action];
       if (!handler) throw new UnrecoverableError(`no handler for action "${data.action}"`);
+      // The app told the clicker "not recorded, click again" (Redis answered too late): a late write is not acted on.
+      if ((await deps.redis.exists(runKey(deps.prefix, run.jobId, 'abandoned'))) === 1) {
+        run.log.info('dropped: the app told the clicker that the click was not recorded');
+        return;
+      }
       await bounded(timeout, (signal) => handler(data, contextFor(run.jobId, run.log, signal)));
     },
     async schedule(data, run) {

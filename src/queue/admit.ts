@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { CommandRequest } from './jobs.ts';
+import type { ActionJob, CommandRequest } from './jobs.ts';
 import { QUEUE_NAME } from './jobs.ts';
 import { type Producer, QueueUnavailableError, withTimeout } from './producer.ts';
 import { GROUP_PENDING_MS, groupKey, JOIN_OR_LEAD, RUN_KEYS_TTL_MS, runKey } from './runs.ts';
@@ -23,6 +23,11 @@ export interface Admitter {
    * only after this resolves: an acknowledged command survives the app.
    */
   admit(request: CommandRequest, options: AdmitOptions): Promise<Admission>;
+  /**
+   * The same for a button click: durable (replica wait included) or QueueUnavailableError within the bound,
+   * so the app acks a click only once a process killed right after the ack cannot lose it.
+   */
+  record(click: ActionJob): Promise<void>;
 }
 
 /** Slack waits 3 s for the ack; Redis gets 1 s of it, the rest is left for the ack to travel. */
@@ -35,6 +40,11 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** The job id follows Slack's trigger id, so a command delivered twice is queued once. */
 export function commandJobId(triggerId: string | undefined): string {
   return `cmd-${(triggerId ?? randomUUID()).replace(/[^A-Za-z0-9_-]/g, '-')}`;
+}
+
+/** A click delivered twice (Socket Mode redelivers an unacked envelope) is queued once. */
+export function clickJobId(click: Pick<ActionJob, 'actionTs' | 'user'>): string {
+  return `click-${click.actionTs.replace('.', '-')}-${click.user}`;
 }
 
 export function createAdmitter(producer: Producer, prefix: string, timeoutMs = ADMIT_TIMEOUT_MS): Admitter {
@@ -81,27 +91,38 @@ export function createAdmitter(producer: Producer, prefix: string, timeoutMs = A
       .catch(() => {});
   }
 
+  /** Resolves once `work` is durable, or rejects within the bound and leaves the tombstone. */
+  async function durably<T>(jobId: string, work: Promise<T>): Promise<T> {
+    try {
+      // Durable from here: enqueue has also waited for a replica (REDIS_WAIT_REPLICAS) before the ack.
+      return await withTimeout(work, timeoutMs);
+    } catch (err) {
+      abandon(jobId);
+      throw err instanceof QueueUnavailableError ? err : new QueueUnavailableError(err);
+    }
+  }
+
   return {
-    async admit(request, options) {
+    admit(request, options) {
       const jobId = commandJobId(request.triggerId);
       const deadline = Date.now() + timeoutMs;
-      const work = (async (): Promise<Admission> => {
-        const joined = options.coalesce ? await join(request, jobId, deadline) : undefined;
-        if (joined) return joined;
-        await producer.enqueue(request, {
-          writes: options.writes,
-          jobId,
-          timeoutMs: Math.max(1, deadline - Date.now()),
-        });
-        return { outcome: 'queued', jobId };
-      })();
-      try {
-        // Durable from here: enqueue has also waited for a replica (REDIS_WAIT_REPLICAS) before the ack.
-        return await withTimeout(work, timeoutMs);
-      } catch (err) {
-        abandon(jobId);
-        throw err instanceof QueueUnavailableError ? err : new QueueUnavailableError(err);
-      }
+      return durably(
+        jobId,
+        (async (): Promise<Admission> => {
+          const joined = options.coalesce ? await join(request, jobId, deadline) : undefined;
+          if (joined) return joined;
+          await producer.enqueue(request, {
+            writes: options.writes,
+            jobId,
+            timeoutMs: Math.max(1, deadline - Date.now()),
+          });
+          return { outcome: 'queued', jobId };
+        })(),
+      );
+    },
+    async record(click) {
+      const jobId = clickJobId(click);
+      await durably(jobId, producer.enqueue(click, { writes: true, jobId, timeoutMs }));
     },
   };
 }
