@@ -4,6 +4,7 @@ import type { DestinationStream } from 'pino';
 import { createAudit } from './access/audit.ts';
 import { createPermissions } from './access/permissions.ts';
 import { createRateLimiter } from './access/rate-limit.ts';
+import { APPROVAL_SWEEP_MS, approvalSweepJob } from './approvals/actions.ts';
 import type { Env, Role } from './config/env.ts';
 import { type LoadedConfig, loadConfig } from './config/load.ts';
 import { describeTarget, redisTarget } from './config/redis.ts';
@@ -41,6 +42,8 @@ export interface StartOptions {
   shutdownGraceMs?: number;
   stalledIntervalMs?: number;
   lockDurationMs?: number;
+  /** How often the worker looks for requests left "applying" (default APPROVAL_SWEEP_MS). */
+  approvalSweepMs?: number;
   /** The bound on the per-user rate check before an ack (tests that count refusals lengthen it). */
   rateCheckTimeoutMs?: number;
   /** Socket Mode timings (tests shorten the watchdog's). */
@@ -256,6 +259,18 @@ export async function startMeshops(options: StartOptions): Promise<Meshops> {
       ...(options.lockDurationMs ? { lockDurationMs: options.lockDurationMs } : {}),
     });
     result.worker = worker;
+    // Requests left "applying" by a job that will never run again: looked for now and every period after.
+    const sweepEvery = options.approvalSweepMs ?? APPROVAL_SWEEP_MS;
+    const sweep = (actionTs: string) => {
+      const { job, jobId } = approvalSweepJob(actionTs, Date.now());
+      producer
+        .enqueue(job, { writes: true, jobId })
+        .catch((err: unknown) => log.warn({ err }, 'could not queue the approval sweep'));
+    };
+    sweep(`sweep-start-${Date.now()}`);
+    const sweeps = setInterval(() => sweep(`sweep-${Math.floor(Date.now() / sweepEvery)}`), sweepEvery);
+    sweeps.unref();
+    closers.push(async () => clearInterval(sweeps));
     closers.push(() => closeWorker(worker, options.shutdownGraceMs ?? shutdownGrace(config)));
     log.info({ concurrency: config.jobs.concurrency, clusters: clusters.names() }, 'worker started');
   }

@@ -33,6 +33,14 @@ if ARGV[7] ~= '' then redis.call('HSET', KEYS[1], 'claim', ARGV[7]) end
 return {'OK'}
 `;
 
+/** Hands an "applying" request from the job that claimed it to another, only if that job still holds it. */
+const RECLAIM = `
+if redis.call('HGET', KEYS[1], 'state') ~= 'applying' then return 0 end
+if redis.call('HGET', KEYS[1], 'claim') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'claim', ARGV[2])
+return 1
+`;
+
 export type TransitionResult =
   | { ok: true }
   | { ok: false; why: 'missing' }
@@ -53,9 +61,14 @@ export interface ApprovalStore {
     /** `claim` records which job claimed it, so a re-run of that job can resume it. */
     opts: { by: string; outcome?: string; expiry?: 'live' | 'due'; claim?: string },
   ): Promise<TransitionResult>;
+  /** The ids of requests now "applying" (a scan of the request records, which live a week at most). */
+  applying(): Promise<string[]>;
+  /** Moves an "applying" request's claim from `from` to `to`; false when another run holds or ended it. */
+  reclaim(id: string, from: string, to: string): Promise<boolean>;
 }
 
 const keyOf = (prefix: string, id: string) => `${prefix}:approval:${id}`;
+const globEscape = (text: string) => text.replace(/[*?[\]\\]/g, '\\$&');
 const progressKey = (prefix: string, id: string) => `${prefix}:approval:${id}:progress`;
 
 /**
@@ -101,6 +114,23 @@ export function approvalStore(deps: { redis: Redis; prefix: string }): ApprovalS
           ...(h.claim ? { claim: h.claim } : {}),
         },
       };
+    },
+    async applying() {
+      const base = keyOf(prefix, '');
+      const ids: string[] = [];
+      let cursor = '0';
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', `${globEscape(base)}*`, 'COUNT', 500);
+        cursor = next;
+        // Request hashes only: their progress lists share the prefix.
+        const requests = keys.map((k) => k.slice(base.length)).filter((id) => !id.includes(':'));
+        const states = await Promise.all(requests.map((id) => redis.hget(keyOf(prefix, id), 'state')));
+        ids.push(...requests.filter((_, i) => states[i] === 'applying'));
+      } while (cursor !== '0');
+      return ids;
+    },
+    async reclaim(id, from, to) {
+      return (await redis.eval(RECLAIM, 1, keyOf(prefix, id), from, to)) === 1;
     },
     async transition(id, from, to, opts) {
       const res = (await redis.eval(

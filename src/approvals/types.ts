@@ -20,6 +20,8 @@ export const REJECT_ACTION = 'mesh.reject';
 /** The requester takes back a pending request and releases its lock. */
 export const WITHDRAW_ACTION = 'mesh.withdraw';
 export const EXPIRE_ACTION = 'mesh.approval-expire';
+/** The periodic job that concludes requests left "applying" by an approval job that will never run again. */
+export const SWEEP_ACTION = 'mesh.approval-sweep';
 
 export type ApprovalState =
   | 'pending'

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { ActionJob, CommandRequest } from './jobs.ts';
-import { QUEUE_NAME } from './jobs.ts';
+import { type ActionJob, actionJobId, type CommandRequest, QUEUE_NAME } from './jobs.ts';
 import { type Producer, QueueUnavailableError, withTimeout } from './producer.ts';
 import { GROUP_PENDING_MS, groupKey, JOIN_OR_LEAD, RUN_KEYS_TTL_MS, runKey } from './runs.ts';
 
@@ -40,11 +39,6 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** The job id follows Slack's trigger id, so a command delivered twice is queued once. */
 export function commandJobId(triggerId: string | undefined): string {
   return `cmd-${(triggerId ?? randomUUID()).replace(/[^A-Za-z0-9_-]/g, '-')}`;
-}
-
-/** A click delivered twice (Socket Mode redelivers an unacked envelope) is queued once. */
-export function clickJobId(click: Pick<ActionJob, 'actionTs' | 'user'>): string {
-  return `click-${click.actionTs.replace('.', '-')}-${click.user}`;
 }
 
 export function createAdmitter(producer: Producer, prefix: string, timeoutMs = ADMIT_TIMEOUT_MS): Admitter {
@@ -121,7 +115,7 @@ export function createAdmitter(producer: Producer, prefix: string, timeoutMs = A
       );
     },
     async record(click) {
-      const jobId = clickJobId(click);
+      const jobId = actionJobId(click);
       await durably(jobId, producer.enqueue(click, { writes: true, jobId, timeoutMs }));
     },
   };
