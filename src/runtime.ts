@@ -21,6 +21,7 @@ import { createAdmitter } from './queue/admit.ts';
 import { createRedis } from './queue/connection.ts';
 import { createProducer, withTimeout } from './queue/producer.ts';
 import { checkRedisAtStart } from './queue/redis-facts.ts';
+import { createReplicaWait, REPLICA_WAIT_MS } from './queue/replication.ts';
 import { closeWorker, startWorker } from './queue/worker.ts';
 import { syncAtStart } from './schedules/sync.ts';
 import { createSlackApp } from './slack/app.ts';
@@ -112,6 +113,14 @@ export async function startMeshops(options: StartOptions): Promise<Meshops> {
         metrics.redisReplicaWaitShort.inc();
         log.warn({ wanted, acked }, 'a command was acked before a Redis replica confirmed it');
       },
+    },
+  });
+  // The worker's approval decisions are written on `redis`: the same wait as an acked command's.
+  const approvalReplicaWait = createReplicaWait({
+    wanted: env.REDIS_WAIT_REPLICAS,
+    onShort: (wanted, acked) => {
+      metrics.redisReplicaWaitShort.inc();
+      log.warn({ wanted, acked }, 'an approval write went on before a Redis replica confirmed it');
     },
   });
   const poster = createPoster({
@@ -253,6 +262,11 @@ export async function startMeshops(options: StartOptions): Promise<Meshops> {
         handlers,
         permissions,
         enqueue: (job, opts) => producer.enqueue(job, { writes: true, ...opts }),
+        replicated: () =>
+          withTimeout(approvalReplicaWait(redis), REPLICA_WAIT_MS * 2).then(
+            () => {},
+            (err: unknown) => log.warn({ err }, 'no answer to the replica wait after an approval write'),
+          ),
       }),
       onJobDone: (job, outcome, seconds) => metrics.jobDuration.observe({ job, outcome }, seconds),
       ...(options.stalledIntervalMs ? { stalledIntervalMs: options.stalledIntervalMs } : {}),

@@ -75,19 +75,32 @@ const progressKey = (prefix: string, id: string) => `${prefix}:approval:${id}:pr
  * What an apply has written so far, kept line by line as it goes ("default/reviews: resourceVersion 7 → 9"),
  * so a worker that dies mid-apply leaves a record that the next run reports and works from.
  */
-export async function applyProgress(deps: { redis: Redis; prefix: string }, id: string): Promise<Progress> {
+/** What the store needs: the worker's connection, and the replica wait for what it writes there. */
+type StoreDeps = { redis: Redis; prefix: string; replicated?(): Promise<void> };
+
+export async function applyProgress(deps: StoreDeps, id: string): Promise<Progress> {
   const key = progressKey(deps.prefix, id);
   const earlier = await deps.redis.lrange(key, 0, -1);
   return {
     earlier,
     async record(line) {
       await deps.redis.multi().rpush(key, line).pexpire(key, KEEP_DECIDED_MS).exec();
+      // The record a resumed apply works from must survive a failover as the write it records does.
+      await deps.replicated?.();
     },
   };
 }
 
-export function approvalStore(deps: { redis: Redis; prefix: string }): ApprovalStore {
+/**
+ * Every state the workflow acts on (a new request, a move between states, a taken-over claim) is on a
+ * replica before the caller goes on, when replicas are configured: a failover right after an approval must
+ * not bring back a pending request that was already being applied.
+ */
+export function approvalStore(deps: StoreDeps): ApprovalStore {
   const { redis, prefix } = deps;
+  const replicated = async () => {
+    await deps.replicated?.();
+  };
   return {
     async create(request) {
       const key = keyOf(prefix, request.id);
@@ -96,6 +109,7 @@ export function approvalStore(deps: { redis: Redis; prefix: string }): ApprovalS
         .hset(key, { data: JSON.stringify(request), state: 'pending', expiresAt: String(request.expiresAt) })
         .pexpire(key, request.expiresAt - request.createdAt + KEEP_DECIDED_MS)
         .exec();
+      await replicated();
     },
     async setMessageTs(id, ts) {
       await redis.hset(keyOf(prefix, id), 'messageTs', ts);
@@ -130,7 +144,9 @@ export function approvalStore(deps: { redis: Redis; prefix: string }): ApprovalS
       return ids;
     },
     async reclaim(id, from, to) {
-      return (await redis.eval(RECLAIM, 1, keyOf(prefix, id), from, to)) === 1;
+      const taken = (await redis.eval(RECLAIM, 1, keyOf(prefix, id), from, to)) === 1;
+      if (taken) await replicated();
+      return taken;
     },
     async transition(id, from, to, opts) {
       const res = (await redis.eval(
@@ -148,10 +164,12 @@ export function approvalStore(deps: { redis: Redis; prefix: string }): ApprovalS
       switch (res[0]) {
         case 'OK':
           if (TERMINAL.includes(to)) await redis.pexpire(keyOf(prefix, id), KEEP_DECIDED_MS);
+          await replicated();
           return { ok: true };
         case 'MISSING':
           return { ok: false, why: 'missing' };
         case 'EXPIRED':
+          await replicated();
           return { ok: false, why: 'expired' };
         case 'EARLY':
           return { ok: false, why: 'early', remainingMs: Number(res[1]) };

@@ -113,4 +113,9 @@ export interface ApprovalDeps extends ChangeDeps {
   readonly permissions: Permissions;
   /** Queues a job on the worker's queue; `delayMs` runs it later, a `jobId` makes queueing it twice queue it once. */
   enqueue(job: MeshJob, options?: EnqueueOptions): Promise<string>;
+  /**
+   * Waits, bounded, until Redis replicas hold the writes made on `redis` so far (REDIS_WAIT_REPLICAS), so a
+   * failover does not undo a decision once it is acted on. Never throws.
+   */
+  replicated?(): Promise<void>;
 }

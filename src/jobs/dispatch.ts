@@ -31,6 +31,7 @@ export interface DispatchDeps {
   permissions: Permissions;
   handlers: Handlers;
   enqueue: JobContext['enqueue'];
+  replicated?: JobContext['replicated'];
 }
 
 export class JobTimeoutError extends Error {
@@ -76,6 +77,7 @@ export function jobContext(
     reply: deps.reply,
     permissions: deps.permissions,
     enqueue: deps.enqueue,
+    ...(deps.replicated ? { replicated: deps.replicated } : {}),
   };
   return { ...base, approvals: approvalsFor(base, approvalView) };
 }

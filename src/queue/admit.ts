@@ -104,7 +104,11 @@ export function createAdmitter(producer: Producer, prefix: string, timeoutMs = A
         jobId,
         (async (): Promise<Admission> => {
           const joined = options.coalesce ? await join(request, jobId, deadline) : undefined;
-          if (joined) return joined;
+          if (joined) {
+            // The joiner's name is on the run's requesters list: on a replica too before the ack says "joined".
+            await producer.replicated(Math.max(1, deadline - Date.now()));
+            return joined;
+          }
           await producer.enqueue(request, {
             writes: options.writes,
             jobId,
