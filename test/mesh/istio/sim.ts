@@ -39,6 +39,8 @@ export async function startStatusSim(
     remoteSecrets?: boolean;
     /** RBAC for meshops' token other than the shipped files (see SimMeshOptions.rbac). */
     rbac?: SimMeshOptions['rbac'];
+    /** How long proxies take to reconnect after a pilot restart (SimMeshOptions.xdsReconnectMs). */
+    xdsReconnectMs?: number;
   } = {},
 ): Promise<StatusSim> {
   const dir = mkdtempSync(join(tmpdir(), 'meshops-status-'));
@@ -46,6 +48,7 @@ export async function startStatusSim(
     dir,
     ...(options.scenario ? { scenario: options.scenario } : {}),
     ...(options.rbac ? { rbac: options.rbac } : {}),
+    ...(options.xdsReconnectMs !== undefined ? { xdsReconnectMs: options.xdsReconnectMs } : {}),
   });
   const configYaml = configFor(mesh, options.extraConfig, { remoteSecrets: options.remoteSecrets ?? true });
   const config = parseConfig(configYaml, join(dir, 'meshops.yaml'), dir);
