@@ -43,8 +43,6 @@ export interface StartOptions {
   shutdownGraceMs?: number;
   stalledIntervalMs?: number;
   lockDurationMs?: number;
-  /** How often the worker looks for requests left "applying" (default APPROVAL_SWEEP_MS). */
-  approvalSweepMs?: number;
   /** The bound on the per-user rate check before an ack (tests that count refusals lengthen it). */
   rateCheckTimeoutMs?: number;
   /** Socket Mode timings (tests shorten the watchdog's). */
@@ -274,7 +272,6 @@ export async function startMeshops(options: StartOptions): Promise<Meshops> {
     });
     result.worker = worker;
     // Requests left "applying" by a job that will never run again: looked for now and every period after.
-    const sweepEvery = options.approvalSweepMs ?? APPROVAL_SWEEP_MS;
     const sweep = (actionTs: string) => {
       const { job, jobId } = approvalSweepJob(actionTs, Date.now());
       producer
@@ -282,7 +279,10 @@ export async function startMeshops(options: StartOptions): Promise<Meshops> {
         .catch((err: unknown) => log.warn({ err }, 'could not queue the approval sweep'));
     };
     sweep(`sweep-start-${Date.now()}`);
-    const sweeps = setInterval(() => sweep(`sweep-${Math.floor(Date.now() / sweepEvery)}`), sweepEvery);
+    const sweeps = setInterval(
+      () => sweep(`sweep-${Math.floor(Date.now() / APPROVAL_SWEEP_MS)}`),
+      APPROVAL_SWEEP_MS,
+    );
     sweeps.unref();
     closers.push(async () => clearInterval(sweeps));
     closers.push(() => closeWorker(worker, options.shutdownGraceMs ?? shutdownGrace(config)));
