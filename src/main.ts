@@ -16,9 +16,21 @@ if (process.argv[2] === 'doctor') {
   process.exit(await doctorCli(process.env, (text) => process.stdout.write(text)));
 }
 
+if (process.argv[2] === 'rbac') {
+  const { rbacCli } = await import('./doctor/rbac-cli.ts');
+  process.exit(
+    rbacCli(
+      process.argv.slice(3),
+      process.env,
+      (text) => process.stdout.write(text),
+      (text) => process.stderr.write(text),
+    ),
+  );
+}
+
 const role = (process.argv[2] ?? 'all') as Role;
 if (!ROLES.includes(role))
-  fail([`unknown role "${process.argv[2]}": use one of ${ROLES.join(', ')}, or doctor`]);
+  fail([`unknown role "${process.argv[2]}": use one of ${ROLES.join(', ')}, or doctor, or rbac`]);
 
 try {
   const env = parseEnv(process.env, role);

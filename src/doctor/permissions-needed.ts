@@ -1,5 +1,6 @@
 import type { ClusterConfig, MeshConfig } from '../config/schema.ts';
 import { probeSelector, strongswanSelector } from '../config/vpn-pods.ts';
+import { remoteSecretNames } from '../mesh/istio/gather.ts';
 import { istioSetup } from '../mesh/istio/profiles.ts';
 
 /**
@@ -47,8 +48,8 @@ export function neededPermissions(config: MeshConfig, cluster: ClusterConfig): N
     ...['get', 'list'].map((verb) =>
       perm(verb, '', 'services', istio, 'control-plane addresses and the services routes point at'),
     ),
-    perm('get', '', 'endpoints', istio, 'control-plane addresses (Istio 1.0)'),
-    perm('get', '', 'configmaps', istio, 'the mesh config a remote follows'),
+    perm('get', '', 'endpoints', istio, 'control-plane addresses (Istio 1.0; modern before 1.28)'),
+    perm('get', '', 'configmaps', istio, "the mesh config a remote follows; the primary's authPolicy"),
     ...['get', 'list'].map((verb) =>
       perm(verb, 'discovery.k8s.io', 'endpointslices', istio, 'control-plane addresses (modern Istio)'),
     ),
@@ -83,6 +84,26 @@ export function neededPermissions(config: MeshConfig, cluster: ClusterConfig): N
     perms.push(
       perm('list', 'networking.istio.io', 'destinationrules', routing, 'pre-flight: the subsets routes use'),
     );
+    if (istioSetup(config, cluster).profile === 'istio-1.0')
+      perms.push(
+        perm(
+          'list',
+          'authentication.istio.io',
+          'policies',
+          routing,
+          "pre-flight: a service's mutual TLS (authentication Policy)",
+        ),
+        {
+          ...perm(
+            'get',
+            'authentication.istio.io',
+            'meshpolicies',
+            undefined,
+            "pre-flight: the mesh's mutual TLS (MeshPolicy default)",
+          ),
+          name: 'default',
+        },
+      );
     // Routing verification reads Prometheus through the API server's service proxy, unless a URL is set.
     if (!cluster.prometheus)
       perms.push({
@@ -107,9 +128,10 @@ export function neededPermissions(config: MeshConfig, cluster: ClusterConfig): N
         subresource: 'exec',
       });
     for (const remote of config.clusters.filter((c) => c.role === 'remote'))
-      for (const name of remote.remoteSecret
-        ? [remote.remoteSecret]
-        : [remote.name, `istio-remote-secret-${remote.name}`])
+      for (const name of remoteSecretNames({
+        name: remote.name,
+        ...(remote.remoteSecret ? { secret: remote.remoteSecret } : {}),
+      }))
         perms.push({
           ...perm(
             'get',
@@ -133,8 +155,11 @@ export function neededPermissions(config: MeshConfig, cluster: ClusterConfig): N
       optional: true,
     });
     perms.push(repair('update', '', 'configmaps', istio, 'istio'));
-    perms.push(repair('update', '', 'endpoints', istio, 'istio-pilot'));
-    perms.push(repair('update', 'discovery.k8s.io', 'endpointslices', istio));
+    // Istio 1.0's selector-less istio-pilot; a modern remote's istiod Endpoints (charts before 1.28) or its
+    // EndpointSlice (1.28 on; its name follows the chart's revision settings, so the grant names none).
+    const modern = istioSetup(config, cluster).profile === 'modern';
+    perms.push(repair('update', '', 'endpoints', istio, modern ? 'istiod' : 'istio-pilot'));
+    if (modern) perms.push(repair('update', 'discovery.k8s.io', 'endpointslices', istio));
     for (const verb of ['get', 'list', 'patch'])
       perms.push({
         ...repair(verb, 'apps', 'deployments', routing),

@@ -10,7 +10,7 @@ import { requestRoutingChange } from '../mesh/routing/request.ts';
 import { verificationChart } from '../mesh/routing/verify/chart.ts';
 import type { Judgement } from '../mesh/routing/verify/judge.ts';
 import type { MetricsReader } from '../mesh/routing/verify/read.ts';
-import { revertWritten } from '../mesh/routing/verify/revert.ts';
+import { changedReason, changedSince, revertWritten } from '../mesh/routing/verify/revert.ts';
 import { watchedServices } from '../mesh/routing/verify/services.ts';
 import { loadVerification, saveVerification } from '../mesh/routing/verify/store.ts';
 import {
@@ -167,22 +167,26 @@ async function postChart(ctx: JobContext, v: Verification, reader: MetricsReader
       data: renderChartPng(spec),
     });
   } catch (err) {
+    // The verdict and any revert are already written and posted: a chart that cannot follow is only noted
+    // in the verification message, which every reader of the thread sees.
     ctx.log.warn({ err, request: v.id }, 'could not make or upload the verification chart');
-    await ctx.reply
-      .post({
-        channel: v.channel,
-        thread_ts: v.threadTs,
-        text: `The verification chart could not be posted: ${(err as Error).message.split('\n')[0]}`,
-      })
-      .catch(() => {});
+    v.chartError = (err instanceof Error ? err.message : String(err)).split('\n')[0]!;
+    await saveVerification(ctx, v);
+    await showProgress(ctx, v);
   }
 }
 
+type Proposal = { ok: true } | { ok: false; conflict: boolean; reason: string };
+
 /**
  * A revert of what meshops wrote, put up for approval (routing.verify.revert: propose), planned and
- * pre-flighted like any routing request; meshops is its requester, so any approver may approve it.
+ * pre-flighted like any routing request; meshops is its requester, so any approver may approve it. Like an
+ * automatic revert, it is only proposed while the objects are still what meshops wrote: a revert planned
+ * over someone else's later edit would ask to overwrite it.
  */
-async function proposeRevert(ctx: JobContext, v: Verification): Promise<boolean> {
+async function proposeRevert(ctx: JobContext, v: Verification): Promise<Proposal> {
+  const { moved } = await changedSince(ctx.clusters.primary, v.written);
+  if (moved.length > 0) return { ok: false, conflict: true, reason: changedReason(moved) };
   const outcome = await requestRoutingChange(
     { ...ctx, approvals: approvalsFor(ctx, approvalView) },
     { requester: 'meshops', channel: v.channel, threadTs: v.threadTs },
@@ -192,7 +196,7 @@ async function proposeRevert(ctx: JobContext, v: Verification): Promise<boolean>
       targets: v.written.map((w) => ({ ref: w.ref, spec: w.restore })),
     },
   );
-  return outcome.kind === 'requested';
+  return outcome.kind === 'requested' ? { ok: true } : { ok: false, conflict: false, reason: outcome.reason };
 }
 
 async function onBreach(
@@ -242,17 +246,31 @@ async function onBreach(
       });
     }
   } else {
-    const proposed = mode === 'propose' && (await proposeRevert(ctx, v).catch(() => false));
-    v.state = proposed ? 'revert-proposed' : 'breached';
-    v.outcome = `breached: ${breach}`;
-    reply = proposed ? { kind: 'proposed' } : { kind: 'off' };
+    const proposal: Proposal | undefined =
+      mode === 'propose'
+        ? await proposeRevert(ctx, v).catch((err: unknown) => ({
+            ok: false as const,
+            conflict: false,
+            reason: (err as Error).message.split('\n')[0]!,
+          }))
+        : undefined;
+    const blocked = proposal && !proposal.ok && proposal.conflict ? proposal.reason : undefined;
+    v.state = proposal?.ok ? 'revert-proposed' : blocked ? 'revert-blocked' : 'breached';
+    v.outcome = blocked ? `breached (${breach}); no revert proposed: ${blocked}` : `breached: ${breach}`;
+    reply = !proposal
+      ? { kind: 'off' }
+      : proposal.ok
+        ? { kind: 'proposed' }
+        : proposal.conflict
+          ? { kind: 'blocked', reason: proposal.reason }
+          : { kind: 'not-proposed', reason: proposal.reason };
     await audit.record({
       action: 'verified',
       who: 'meshops',
       kind: ROUTING_KIND,
       subject: v.label,
       request: v.id,
-      result: `breach (${breach}); routing.verify.revert is ${mode}${proposed ? ': a revert was requested' : ''} (${people})`,
+      result: `breach (${breach}); routing.verify.revert is ${mode}${!proposal ? '' : proposal.ok ? ': a revert was requested' : `, but the revert could not be requested: ${proposal.reason}`} (${people})`,
     });
   }
   await saveVerification(ctx, v);

@@ -342,8 +342,100 @@ describe('/mesh route apply behind approval, against the simulated clusters', ()
     const parent = await w.h.waitForVerdict('C0TLS', '/mesh route apply reviews-v3');
     assert.match(
       parent.text,
-      /pre-flight failed \(reviews v3: DestinationRule reviews sets tls\.mode DISABLE, but the mesh requires mutual TLS \(authPolicy: MUTUAL_TLS in ConfigMap istio-system\/istio on icp\)/,
+      /pre-flight failed \(reviews v3: DestinationRule reviews sets tls\.mode DISABLE, but the mesh requires mutual TLS \(no MeshPolicy default; authPolicy: MUTUAL_TLS in ConfigMap istio-system\/istio on icp\): the sidecars would refuse these requests; set tls\.mode ISTIO_MUTUAL/,
     );
+  });
+
+  // The MeshPolicy istio/istio 1.0.2 renders with global.mtls.enabled (istio-demo-auth.yaml):
+  // install/kubernetes/helm/istio/charts/security/templates/enable-mesh-mtls.yaml.
+  const meshPolicy = (mtls: Record<string, string>) =>
+    w.kube('icp').createClusterCustomObject({
+      group: 'authentication.istio.io',
+      version: 'v1alpha1',
+      plural: 'meshpolicies',
+      body: {
+        apiVersion: 'authentication.istio.io/v1alpha1',
+        kind: 'MeshPolicy',
+        metadata: {
+          name: 'default',
+          labels: { app: 'istio-security', chart: 'security-1.0.2', release: 'istio', heritage: 'Tiller' },
+        },
+        spec: { peers: [{ mtls }] },
+      },
+    });
+
+  it('blocks a route to a subset without ISTIO_MUTUAL when the MeshPolicy default makes mutual TLS strict', async () => {
+    await meshPolicy({});
+    await w.h.command('route apply reviews-v3', { user: ALICE, channel: 'C0STRICT' });
+    const parent = await w.h.waitForVerdict('C0STRICT', '/mesh route apply reviews-v3');
+    assert.match(
+      parent.text,
+      /pre-flight failed \(reviews v3: DestinationRule reviews sets no tls\.mode, but the mesh requires mutual TLS \(MeshPolicy default on icp\): the sidecars would refuse these requests; set tls\.mode ISTIO_MUTUAL\)/,
+    );
+    assert.equal(w.h.parents('C0STRICT').length, 1, 'no approval message');
+  });
+
+  it('blocks ISTIO_MUTUAL where mutual TLS is off, and follows a Policy that turns it on for the service', async () => {
+    // Istio 1.0.2's mesh config has no authPolicy (install/kubernetes/helm/istio/templates/configmap.yaml).
+    await w.core('icp').createNamespacedConfigMap({
+      namespace: 'istio-system',
+      body: {
+        metadata: { name: 'istio', namespace: 'istio-system' },
+        data: { mesh: 'enableTracing: true\n' },
+      },
+    });
+    const dr = {
+      group: 'networking.istio.io',
+      version: 'v1alpha3',
+      namespace: 'default',
+      plural: 'destinationrules',
+      name: 'reviews',
+    };
+    const live = (await w.kube('icp').getNamespacedCustomObject(dr)) as { spec: Record<string, unknown> };
+    await w.kube('icp').replaceNamespacedCustomObject({
+      ...dr,
+      body: { ...live, spec: { ...live.spec, trafficPolicy: { tls: { mode: 'ISTIO_MUTUAL' } } } },
+    });
+    await w.h.command('route apply reviews-v3', { user: ALICE, channel: 'C0MTLSOFF' });
+    const parent = await w.h.waitForVerdict('C0MTLSOFF', '/mesh route apply reviews-v3');
+    assert.match(
+      parent.text,
+      /pre-flight failed \(reviews v3: DestinationRule reviews sets tls\.mode ISTIO_MUTUAL, but mutual TLS is off for reviews \(no MeshPolicy default; authPolicy: NONE in ConfigMap istio-system\/istio on icp\)/,
+    );
+
+    await w.kube('icp').createNamespacedCustomObject({
+      group: 'authentication.istio.io',
+      version: 'v1alpha1',
+      namespace: 'default',
+      plural: 'policies',
+      body: {
+        apiVersion: 'authentication.istio.io/v1alpha1',
+        kind: 'Policy',
+        metadata: { name: 'reviews-mtls', namespace: 'default' },
+        spec: { targets: [{ name: 'reviews' }], peers: [{ mtls: {} }] },
+      },
+    });
+    await w.h.command('route apply reviews-v3', { user: ALICE, channel: 'C0MTLSPOLICY' });
+    const request = await w.approval('C0MTLSPOLICY');
+    assert.doesNotMatch(blocksText(request.message), /mutual TLS/);
+    await w.reject('C0MTLSPOLICY', BOB);
+    await waitFor('the rejection', () => /Rejected\*/.test(w.message('C0MTLSPOLICY', request.ts).text));
+  });
+
+  it('a PERMISSIVE MeshPolicy default accepts either mode, whatever the mesh config says', async () => {
+    await w.core('icp').createNamespacedConfigMap({
+      namespace: 'istio-system',
+      body: {
+        metadata: { name: 'istio', namespace: 'istio-system' },
+        data: { mesh: 'authPolicy: MUTUAL_TLS\n' },
+      },
+    });
+    await meshPolicy({ mode: 'PERMISSIVE' });
+    await w.h.command('route apply reviews-v3', { user: ALICE, channel: 'C0PERMISSIVE' });
+    const request = await w.approval('C0PERMISSIVE');
+    assert.doesNotMatch(blocksText(request.message), /mutual TLS/);
+    await w.reject('C0PERMISSIVE', BOB);
+    await waitFor('the rejection', () => /Rejected\*/.test(w.message('C0PERMISSIVE', request.ts).text));
   });
 
   it('blocks the request when the VPN tunnel to the only cluster running reviews v3 is down', async () => {

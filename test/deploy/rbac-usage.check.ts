@@ -141,8 +141,10 @@ describe('deploy/rbac against what the test suite used', () => {
   // doctor asks each cluster for neededPermissions(): checked here against the same record of use as the
   // grants, so the list doctor checks cannot fall behind what meshops does.
   it('doctor asks for every permission the suite used (src/doctor/permissions-needed.ts)', () => {
-    // The suite runs with the seed's secret named and, where it tests the guess, without: both configs count.
-    const configs = [SEED_CONFIG, SEED_CONFIG.replace(', remoteSecret: iriscluster', '')].map((y) =>
+    // The suite runs with the seed's secret named and, where it tests the guess, without, and the modern
+    // scenario with its own secret and profile: every config counts.
+    const modern = `${SEED_CONFIG.replace('remoteSecret: iriscluster', 'remoteSecret: istio-remote-secret-iks')}istio: { profile: modern }\n`;
+    const configs = [SEED_CONFIG, SEED_CONFIG.replace(', remoteSecret: iriscluster', ''), modern].map((y) =>
       parseConfig(y, '/x/meshops.yaml', '/x'),
     );
     const needed = new Map<string, ReturnType<typeof neededPermissions>>();

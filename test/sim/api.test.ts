@@ -74,7 +74,24 @@ describe('discovery', () => {
     const groups = JSON.parse((await raw(t.mesh, 'icp', 'GET', '/apis')).body);
     assert.deepEqual(
       groups.groups.map((g: { name: string }) => g.name),
-      ['apps', 'discovery.k8s.io', 'rbac.authorization.k8s.io', 'networking.istio.io'],
+      [
+        'apps',
+        'discovery.k8s.io',
+        'rbac.authorization.k8s.io',
+        'networking.istio.io',
+        'authentication.istio.io',
+      ],
+    );
+    // Istio 1.0's MeshPolicy is cluster-scoped, its Policy namespaced (crds.yaml at 1.0.2).
+    const authn = JSON.parse(
+      (await raw(t.mesh, 'icp', 'GET', '/apis/authentication.istio.io/v1alpha1')).body,
+    );
+    assert.deepEqual(
+      authn.resources.map((r: { name: string; namespaced: boolean }) => [r.name, r.namespaced]),
+      [
+        ['meshpolicies', false],
+        ['policies', true],
+      ],
     );
     for (const v of ['v1', 'v1beta1', 'v1alpha3']) {
       const list = JSON.parse((await raw(t.mesh, 'icp', 'GET', `/apis/networking.istio.io/${v}`)).body);

@@ -29,7 +29,7 @@ describe('modern scenario', () => {
     assert.equal(secrets.items[0]?.metadata?.annotations?.['networking.istio.io/cluster'], 'iks');
   });
 
-  it('has no istiod pod on the remote, but the istiod Service and an EndpointSlice at the gateway', async () => {
+  it('has no istiod pod on the remote, but the istiod Service and (Istio 1.24) Endpoints at the gateway', async () => {
     const kc = kubeConfig(t.mesh, 'iks');
     const core = kc.makeApiClient(k8s.CoreV1Api);
     assert.equal(
@@ -38,19 +38,78 @@ describe('modern scenario', () => {
     );
     const svc = await core.readNamespacedService({ name: 'istiod', namespace: 'istio-system' });
     assert.equal(svc.spec?.selector, undefined);
-    const slices = await kc.makeApiClient(k8s.DiscoveryV1Api).listNamespacedEndpointSlice({
-      namespace: 'istio-system',
-      labelSelector: 'kubernetes.io/service-name=istiod',
-    });
+    const ep = await core.readNamespacedEndpoints({ name: 'istiod', namespace: 'istio-system' });
     assert.deepEqual(
-      slices.items[0]?.endpoints?.map((e) => e.addresses[0]),
-      ['198.51.100.50'],
+      ep.subsets?.map((s) => s.addresses?.map((a) => a.ip)),
+      [['198.51.100.50']],
     );
+    assert.equal(ep.metadata?.labels?.['helm.sh/chart'], 'istiod-1.24.2');
     const ns = await core.readNamespace({ name: 'istio-system' });
     assert.equal(ns.metadata?.annotations?.['topology.istio.io/controlPlaneClusters'], 'icp');
     const vpn = (await podNamed(core, 'default', 'app=strongswan')).metadata!.name!;
     const ping = await execIn(kc, 'default', vpn, 'strongswan', ['ping', '-c', '1', '198.51.100.50']);
     assert.equal(ping.exitCode, 0);
+  });
+});
+
+describe('EndpointSlice mirroring (kube-controller-manager) on the modern remote', () => {
+  let t: Awaited<ReturnType<typeof startTestMesh>>;
+  before(async () => {
+    t = await startTestMesh({ scenario: 'modern' });
+  });
+  after(() => t.stop());
+
+  it('mirrors the istiod Endpoints into a slice of its own, follows them, and undoes an edit of the slice', async () => {
+    const kc = kubeConfig(t.mesh, 'iks');
+    const core = kc.makeApiClient(k8s.CoreV1Api);
+    const discovery = kc.makeApiClient(k8s.DiscoveryV1Api);
+    const mirrored = async () => {
+      const slices = await discovery.listNamespacedEndpointSlice({
+        namespace: 'istio-system',
+        labelSelector: 'kubernetes.io/service-name=istiod',
+      });
+      assert.equal(slices.items.length, 1);
+      return slices.items[0]!;
+    };
+    const slice = await mirrored();
+    assert.match(slice.metadata?.name ?? '', /^istiod-[a-z0-9]{5}$/);
+    assert.equal(
+      slice.metadata?.labels?.['endpointslice.kubernetes.io/managed-by'],
+      'endpointslicemirroring-controller.k8s.io',
+    );
+    assert.equal(slice.metadata?.labels?.['helm.sh/chart'], 'istiod-1.24.2', "the Endpoints' labels");
+    assert.deepEqual(
+      slice.endpoints?.map((e) => [e.addresses, e.conditions?.ready]),
+      [[['198.51.100.50'], true]],
+    );
+    assert.deepEqual(
+      slice.ports?.map((p) => [p.name, p.port]),
+      [
+        ['tcp-istiod', 15012],
+        ['tcp-webhook', 15017],
+      ],
+    );
+
+    await discovery.replaceNamespacedEndpointSlice({
+      name: slice.metadata!.name!,
+      namespace: 'istio-system',
+      body: { ...slice, endpoints: [{ addresses: ['198.51.100.99'] }] },
+    });
+    await t.mesh.settled();
+    assert.deepEqual((await mirrored()).endpoints?.[0]?.addresses, ['198.51.100.50'], 'the edit is undone');
+
+    const ep = await core.readNamespacedEndpoints({ name: 'istiod', namespace: 'istio-system' });
+    await core.replaceNamespacedEndpoints({
+      name: 'istiod',
+      namespace: 'istio-system',
+      body: { ...ep, subsets: [{ ...ep.subsets![0], addresses: [{ ip: '198.51.100.77' }] }] },
+    });
+    await t.mesh.settled();
+    assert.deepEqual(
+      (await mirrored()).endpoints?.[0]?.addresses,
+      ['198.51.100.77'],
+      'it follows the Endpoints',
+    );
   });
 });
 

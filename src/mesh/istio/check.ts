@@ -6,7 +6,6 @@ import { detectDrift, primaryControlPlane, remoteControlPlane } from './drift.ts
 import { componentReport, dataPlaneReport, remoteSecretReports, unreachable } from './evaluate.ts';
 import {
   componentFindings,
-  DISCOVERY,
   type Draft,
   driftFindings,
   driftProblemFindings,
@@ -17,12 +16,12 @@ import {
 } from './findings.ts';
 import { allFetched, type ClusterSnapshot, gatherCluster } from './gather.ts';
 import { readSyncz, type SynczReading } from './pilot.ts';
-import { istioSetup } from './profiles.ts';
+import { DISCOVERY, istioSetup } from './profiles.ts';
 import { assessProxies } from './proxy-sync.ts';
 import type { ClusterReport, StatusReport } from './report.ts';
 import type { SidecarPods } from './sidecars.ts';
 import { healthOf, meshHealth, resolveFindings, statusSummary, topFindings } from './verdict.ts';
-import { clusterVersions, referenceTag, versionDrafts } from './versions.ts';
+import { clusterVersions, referenceTag, remoteIstioVersion, versionDrafts } from './versions.ts';
 import { injectorDown, workloadFindings } from './workloads.ts';
 
 /** What the check needs from a job context; a scheduler passes the same. */
@@ -101,7 +100,7 @@ function judge(s: ClusterSnapshot, primary: Primary | undefined, remotes: readon
 
   if (s.role === 'remote' && primary) {
     const { live } = primary;
-    const given = remoteControlPlane(s);
+    const given = remoteControlPlane(s, remoteIstioVersion(versions, primary.reference));
     report.drift = detectDrift(given.state, live.state);
     drafts.push(
       ...driftFindings(cluster, primaryName, setup.profile, report.drift),
@@ -196,7 +195,7 @@ function snapshotSidecars(s: ClusterSnapshot): SidecarPods {
 function secretGrantAction(namespace: string, failure: KubeFailure): { action?: string } {
   if (failure.kind !== 'forbidden') return {};
   return {
-    action: `list the remote secrets with kubectl get secret -n ${namespace} -l istio/multiCluster=true, set clusters[].remoteSecret of each remote to its secret, and list the same names in the resourceNames of the Role meshops-remote-secrets (deploy/rbac/primary.yaml)`,
+    action: `list the remote secrets with kubectl get secret -n ${namespace} -l istio/multiCluster=true, set clusters[].remoteSecret of each remote to its secret, then re-apply the Role meshops-remote-secrets on the primary as npm run rbac -- --config <meshops config> renders it (deploy/rbac/primary.yaml with those names)`,
   };
 }
 

@@ -1,25 +1,15 @@
-import type { IstioProfile, MeshConfig } from '../../config/schema.ts';
-import type { Cluster } from '../../kube/cluster.ts';
+import type { IstioProfile } from '../../config/schema.ts';
 import type { KubeFailure } from '../../kube/errors.ts';
-import {
-  type ConfiguredAddress,
-  hostOf,
-  isIp,
-  type PodFacts,
-  PROXY_FLAG_COMPONENT,
-  selects,
-} from './facts.ts';
-import { type ClusterSnapshot, type Fetched, gatherCluster, REMOTE_ISTIOD_SERVICE } from './gather.ts';
-import { istioSetup } from './profiles.ts';
+import { type ConfiguredAddress, hostOf, isIp, PROXY_FLAG_COMPONENT, selects } from './facts.ts';
+import { type ClusterSnapshot, type Fetched, REMOTE_ISTIOD_SERVICE } from './gather.ts';
+import { EASTWEST_COMPONENT, ISTIOD_COMPONENT } from './profiles.ts';
+import { type IstiodObjectKind, istiodObjectOf } from './remote-istiod.ts';
 
 /**
  * Control-plane address drift (istio/istio#4822): a remote was handed addresses of primary pods, and a
- * pod restart moves them. Everything here but `gatherDrift` is pure, so the later repair reuses it as is.
+ * pod restart moves them. Everything here is pure (`gather-drift.ts` reads the clusters), so the repair
+ * reuses it as is.
  */
-
-/** The modern remote points at istiod through the primary's east-west gateway. */
-export const EASTWEST_COMPONENT = 'eastwestgateway';
-export const ISTIOD_COMPONENT = 'istiod';
 
 export interface LiveComponent {
   /** Where the component runs now: IPs of its pods (1.0) or the east-west gateway's external address (modern). */
@@ -28,7 +18,7 @@ export interface LiveComponent {
   stable: string[];
   /** The address a repair points at: the newest Ready pod (the one a finished rollout keeps). */
   target?: string;
-  /** Why no address can be trusted yet: not every pod is Ready, so a rollout (or a failing pod) is under way. */
+  /** Why no address can be trusted yet: a pod is not Ready, or the Deployment has not finished its rollout. */
   unsettled?: string;
 }
 
@@ -45,6 +35,13 @@ export interface RemoteControlPlane {
   addresses: ConfiguredAddress[];
   /** Hostnames the remote resolves itself (e.g. istio-pilot.istio-system via its Endpoints): not compared. */
   unresolved: ConfiguredAddress[];
+  /** Modern: the object holding istiod's address, and the Istio version that decided it (when known). */
+  istiod?: RemoteIstiod;
+}
+
+export interface RemoteIstiod {
+  kind: IstiodObjectKind;
+  version?: string;
 }
 
 export interface DriftFinding {
@@ -60,7 +57,7 @@ export interface DriftFinding {
   stable: string[];
   /** The value to write instead (same port, the component's target); absent when there is none. */
   suggested?: string;
-  /** Why the repair must wait (the component's rollout is in progress). */
+  /** Why the repair must wait: a pod is not Ready, or its Deployment has not finished rolling out. */
   unsettled?: string;
 }
 
@@ -123,9 +120,11 @@ export function primaryControlPlane(snapshot: ClusterSnapshot): {
   const components: Record<string, LiveComponent> = {};
   const state = { cluster: snapshot.cluster, profile: snapshot.setup.profile, components };
   if (!services) return { state, problems };
-  for (const { spec, pods: fetched } of snapshot.components) {
+  for (const { spec, pods: fetched, rollouts: fetchedRollouts } of snapshot.components) {
     const pods = take(`${spec.name} pods`, fetched);
     if (!pods) continue;
+    // Unread, the drift is still judged from the pods; the problem it leaves stops a repair.
+    const rollouts = take(`${spec.name} Deployments`, fetchedRollouts) ?? [];
     // Ready or not: a crash-looping pod keeps its IP, so its address has not drifted (the component
     // finding covers it); a pod being deleted has given its address up.
     const running = pods.filter((p) => p.state.ip && !p.state.terminating && !p.state.finished);
@@ -135,20 +134,31 @@ export function primaryControlPlane(snapshot: ClusterSnapshot): {
     const newest = [...ready].sort((a, b) =>
       (b.state.createdAt ?? '').localeCompare(a.state.createdAt ?? ''),
     )[0];
+    // The Deployment knows of a rollout before its pods show it: a new generation not yet observed, a
+    // replica not yet updated or not yet available while every pod listed is still Ready.
+    const rolling = rollouts.flatMap((r) =>
+      r.rollout.done ? [] : [`Deployment ${r.name} is rolling out (${r.rollout.text})`],
+    );
+    const unready =
+      ready.length < counted.length
+        ? [
+            `${ready.length} of ${counted.length} ${spec.name} pods Ready on ${snapshot.cluster} (${counted
+              .filter((p) => !p.state.healthy)
+              .map((p) => `${p.state.name} ${p.state.status}`)
+              .join(', ')}): a rollout is in progress or a pod is failing`,
+          ]
+        : [];
+    const unsettled = [
+      ...unready,
+      ...(rolling.length > 0 ? [`${spec.name} on ${snapshot.cluster}: ${rolling.join(', ')}`] : []),
+    ];
     components[spec.name] = {
       live: running.map((p) => p.state.ip!),
       stable: services
         .filter((svc) => pods.some((p) => selects(svc.selector, p.labels)))
         .flatMap((svc) => svc.addresses),
       ...(newest ? { target: newest.state.ip! } : {}),
-      ...(ready.length < counted.length
-        ? {
-            unsettled: `${ready.length} of ${counted.length} ${spec.name} pods Ready on ${snapshot.cluster} (${counted
-              .filter((p) => !p.state.healthy)
-              .map((p) => `${p.state.name} ${p.state.status}`)
-              .join(', ')}): a rollout is in progress or a pod is failing`,
-          }
-        : {}),
+      ...(unsettled.length > 0 ? { unsettled: unsettled.join('; ') } : {}),
     };
   }
   if (snapshot.setup.profile === 'modern') {
@@ -175,7 +185,11 @@ function split(addresses: ConfiguredAddress[], comparable: (a: ConfiguredAddress
 }
 
 /** The remote side: every place an address of the primary was written, from a snapshot of the remote. */
-export function remoteControlPlane(snapshot: ClusterSnapshot): {
+export function remoteControlPlane(
+  snapshot: ClusterSnapshot,
+  /** Modern: the Istio version the remote runs (`remoteIstioVersion`), which decides the istiod object. */
+  version?: string,
+): {
   state: RemoteControlPlane;
   problems: DriftProblem[];
 } {
@@ -229,48 +243,32 @@ export function remoteControlPlane(snapshot: ClusterSnapshot): {
       value: service.externalName,
       host: service.externalName,
     });
-  } else if (service) {
-    const slices = take(`EndpointSlices of ${ns}/${REMOTE_ISTIOD_SERVICE}`, snapshot.istiodSlices);
-    if (slices && slices.length === 0)
+  }
+  const istiod = istiodObject(snapshot, version);
+  if (service && !service.externalName) {
+    const addresses =
+      istiod.kind === 'Endpoints'
+        ? take(`Endpoints ${ns}/${REMOTE_ISTIOD_SERVICE}`, snapshot.istiodEndpoints)
+        : take(`EndpointSlices of ${ns}/${REMOTE_ISTIOD_SERVICE}`, snapshot.istiodSlices);
+    if (addresses === null || addresses?.length === 0)
       problems.push({
         cluster,
         kind: 'istiod-endpoints-absent',
-        object: `EndpointSlice ${ns}/${REMOTE_ISTIOD_SERVICE}`,
+        object: `${istiod.kind} ${ns}/${REMOTE_ISTIOD_SERVICE}`,
       });
-    found.push(...(slices ?? []));
+    found.push(...(addresses ?? []));
   }
   // The gateway may be published by hostname: every modern address is comparable as written.
-  return { state: { cluster, profile: 'modern', addresses: found, unresolved: [] }, problems };
+  return { state: { cluster, profile: 'modern', addresses: found, unresolved: [], istiod }, problems };
 }
 
 /**
- * Reads both sides from the clusters and compares them: what the repair feature calls before and after
- * it changes anything.
+ * Which object the remote's chart owns, by the Istio version the remote runs. Without a version, the
+ * Endpoints when there are any (the chart's before 1.28; a 1.28 upgrade deletes them), else the EndpointSlice.
  */
-export async function gatherDrift(
-  config: Pick<MeshConfig, 'istio' | 'checks'>,
-  primary: Cluster,
-  remote: Cluster,
-): Promise<{
-  findings: DriftFinding[];
-  primary: PrimaryControlPlane;
-  remote: RemoteControlPlane;
-  problems: DriftProblem[];
-  /** The remote's injected pods as read (empty when they could not be listed: a problem says so). */
-  workloads: PodFacts[];
-}> {
-  const options = { timeoutMs: config.checks.clusterTimeout };
-  const [p, r] = await Promise.all([
-    gatherCluster(primary, istioSetup(config, primary.config), options),
-    gatherCluster(remote, istioSetup(config, remote.config), options),
-  ]);
-  const live = primaryControlPlane(p);
-  const given = remoteControlPlane(r);
-  return {
-    findings: detectDrift(given.state, live.state),
-    primary: live.state,
-    remote: given.state,
-    problems: [...live.problems, ...given.problems],
-    workloads: r.workloads.ok ? r.workloads.value : [],
-  };
+function istiodObject(snapshot: ClusterSnapshot, version: string | undefined): RemoteIstiod {
+  const kind = istiodObjectOf(version);
+  if (kind && version) return { kind, version };
+  const endpoints = snapshot.istiodEndpoints;
+  return { kind: endpoints?.ok && endpoints.value ? 'Endpoints' : 'EndpointSlice' };
 }

@@ -12,6 +12,7 @@ import type {
 } from '@kubernetes/client-node';
 import { parse as parseYaml } from 'yaml';
 import { type PodState, podState } from './pod-status.ts';
+import { type RolloutState, rolloutState } from './rollout.ts';
 
 /**
  * The edge between cluster answers and the check: each Kubernetes object is reduced here to the
@@ -353,6 +354,21 @@ export function deploymentFacts(d: V1Deployment): WorkloadFacts {
     available: d.status?.availableReplicas ?? 0,
     created: d.status?.replicas ?? 0,
     ...(failure?.message ? { failure: failure.message } : {}),
+  };
+}
+
+/** A control-plane Deployment: which pods it makes (its template's labels) and where its rollout stands. */
+export interface RolloutFacts {
+  name: string;
+  templateLabels: Record<string, string>;
+  rollout: RolloutState;
+}
+
+export function rolloutFacts(d: V1Deployment): RolloutFacts {
+  return {
+    name: d.metadata?.name ?? '',
+    templateLabels: d.spec?.template.metadata?.labels ?? {},
+    rollout: rolloutState(d),
   };
 }
 

@@ -2,8 +2,8 @@ import type { IstioProfile } from '../../config/schema.ts';
 import type { KubeFailure } from '../../kube/errors.ts';
 import type { Severity } from '../health.ts';
 import type { DriftFinding, DriftProblem } from './drift.ts';
-import { EASTWEST_COMPONENT, ISTIOD_COMPONENT } from './drift.ts';
 import { type PodState, restartsText } from './pod-status.ts';
+import { DISCOVERY, EASTWEST_COMPONENT, ISTIOD_COMPONENT } from './profiles.ts';
 import type {
   ComponentReport,
   DataPlaneReport,
@@ -21,9 +21,6 @@ export interface Draft extends StatusFinding {
   /** About the discovery component (pilot, istiod): without it no proxy gets configuration. */
   discovery?: true;
 }
-
-/** The component whose loss stops configuration for the whole mesh. */
-export const DISCOVERY: Record<IstioProfile, string> = { 'istio-1.0': 'pilot', modern: ISTIOD_COMPONENT };
 
 const REACHABILITY_ACTION: Record<KubeFailure['kind'], string> = {
   timeout: 'check that the API server is up and that the worker can reach it (VPN, firewall, load balancer)',
@@ -225,7 +222,7 @@ export const DRIFT_EFFECT: Record<string, string> = {
   pilot:
     'new sidecars get no configuration from pilot and never become ready; running ones keep their last routes and endpoints',
   policy:
-    'Mixer policy checks cannot be made, and with policyCheckFailOpen false (the 1.0 default) requests through the sidecars are refused',
+    'Mixer policy checks cannot be made, and Istio 1.0 sidecars fail closed (unless disablePolicyChecks is true): requests through them are refused',
   telemetry: 'Mixer reports are lost: no istio_* request metrics for traffic through the sidecars',
   tracing: 'spans from the sidecars are dropped without an error: traces lose their hops there',
   'statsd-prom-bridge': "Envoy's statsd metrics are dropped without an error (UDP)",

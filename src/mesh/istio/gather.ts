@@ -1,3 +1,4 @@
+import type { V1EndpointSlice } from '@kubernetes/client-node';
 import type { ComponentSpec } from '../../config/schema.ts';
 import { matchesLabels, parseLabelSelector } from '../../config/selector.ts';
 import type { Cluster } from '../../kube/cluster.ts';
@@ -13,6 +14,8 @@ import {
   namespaceFacts,
   type PodFacts,
   podFacts,
+  type RolloutFacts,
+  rolloutFacts,
   type SecretFacts,
   type ServiceFacts,
   secretFacts,
@@ -21,6 +24,7 @@ import {
   type WorkloadFacts,
 } from './facts.ts';
 import type { IstioSetup } from './profiles.ts';
+import { MIRRORED_SLICE } from './remote-istiod.ts';
 
 /** One cluster answer: the typed value, or why the call failed (each check fails on its own). */
 export type Fetched<T> = { ok: true; value: T } | { ok: false; failure: KubeFailure };
@@ -42,8 +46,11 @@ export interface ClusterSnapshot {
   /** Epoch ms the answers are judged against (ages, recent restarts). */
   checkedAt: number;
   ms: number;
-  /** Each component's pods in the istio namespace (the cluster's pod list, sorted by selector). */
-  components: { spec: ComponentSpec; pods: Fetched<PodFacts[]> }[];
+  /**
+   * Each component's pods in the istio namespace (the cluster's pod list, sorted by selector) and the
+   * Deployments whose pod template the selector matches, with where their rollouts stand.
+   */
+  components: { spec: ComponentSpec; pods: Fetched<PodFacts[]>; rollouts: Fetched<RolloutFacts[]> }[];
   namespaces: Fetched<NamespaceFacts[]>;
   /** Pods of the namespaces labelled for injection. */
   workloads: Fetched<PodFacts[]>;
@@ -58,8 +65,12 @@ export interface ClusterSnapshot {
   /** Remote, istio-1.0: the `istio` ConfigMap's mesh config and the selector-less `istio-pilot` Endpoints. */
   meshConfig?: Fetched<MeshConfigFacts>;
   pilotEndpoints?: Fetched<ConfiguredAddress[] | null>;
-  /** Remote, modern: the `istiod` Service (null when absent) and its EndpointSlices. */
+  /**
+   * Remote, modern: the `istiod` Service (null when absent), its Endpoints (null when absent) and the
+   * EndpointSlices not mirrored from those Endpoints; which of the two the chart owns depends on its version.
+   */
   istiodService?: Fetched<(ServiceFacts & { externalName?: string }) | null>;
+  istiodEndpoints?: Fetched<ConfiguredAddress[] | null>;
   istiodSlices?: Fetched<ConfiguredAddress[]>;
 }
 
@@ -134,6 +145,7 @@ export async function gatherCluster(
     meshConfig,
     pilotEndpoints,
     istiodService,
+    istiodEndpoints,
     slices,
   ] = await Promise.all([
     fetched(() =>
@@ -143,9 +155,7 @@ export async function gatherCluster(
     ),
     fetched(() => cluster.core.listNamespace({}, left()).then((l) => l.items.map(namespaceFacts))),
     // Listed cluster-wide like pods: which namespaces are injected is known only once the answers are in.
-    fetched(() =>
-      cluster.apps.listDeploymentForAllNamespaces({}, left()).then((l) => l.items.map(deploymentFacts)),
-    ),
+    fetched(() => cluster.apps.listDeploymentForAllNamespaces({}, left()).then((l) => l.items)),
     fetched(() =>
       cluster.apps.listDaemonSetForAllNamespaces({}, left()).then((l) => l.items.map(daemonSetFacts)),
     ),
@@ -187,12 +197,19 @@ export async function gatherCluster(
       : undefined,
     remoteModern
       ? fetched(() =>
+          absentOn404(() =>
+            cluster.core.readNamespacedEndpoints({ name: REMOTE_ISTIOD_SERVICE, namespace }, left()),
+          ).then((ep) => (ep ? endpointsAddresses(ep, namespace, 'istiod') : null)),
+        )
+      : undefined,
+    remoteModern
+      ? fetched(() =>
           cluster.discovery
             .listNamespacedEndpointSlice(
               { namespace, labelSelector: `kubernetes.io/service-name=${REMOTE_ISTIOD_SERVICE}` },
               left(),
             )
-            .then((l) => sliceAddresses(l.items, namespace, 'istiod')),
+            .then((l) => sliceAddresses(l.items.filter(notMirrored), namespace, 'istiod')),
         )
       : undefined,
   ]);
@@ -204,6 +221,14 @@ export async function gatherCluster(
       pods: pods.ok
         ? ok(pods.value.filter((p) => p.state.namespace === namespace && matchesLabels(selector, p.labels)))
         : pods,
+      rollouts: deployments.ok
+        ? ok(
+            deployments.value
+              .filter((d) => d.metadata?.namespace === namespace)
+              .map(rolloutFacts)
+              .filter((r) => matchesLabels(selector, r.templateLabels)),
+          )
+        : deployments,
     };
   });
   const injected = new Set(
@@ -235,7 +260,11 @@ export async function gatherCluster(
       ? deployments
       : !daemonSets.ok
         ? daemonSets
-        : ok([...deployments.value, ...daemonSets.value].filter((w) => counted.has(w.namespace)));
+        : ok(
+            [...deployments.value.map(deploymentFacts), ...daemonSets.value].filter((w) =>
+              counted.has(w.namespace),
+            ),
+          );
 
   return {
     cluster: cluster.name,
@@ -253,9 +282,14 @@ export async function gatherCluster(
     ...(meshConfig ? { meshConfig } : {}),
     ...(pilotEndpoints ? { pilotEndpoints } : {}),
     ...(istiodService ? { istiodService } : {}),
+    ...(istiodEndpoints ? { istiodEndpoints } : {}),
     ...(slices ? { istiodSlices: slices } : {}),
   };
 }
+
+/** A slice Kubernetes keeps in step with an Endpoints object: an edit of it is undone, so it is never read. */
+export const notMirrored = (slice: V1EndpointSlice) =>
+  slice.metadata?.labels?.[MIRRORED_SLICE.label] !== MIRRORED_SLICE.value;
 
 /** The names a remote's secret may have: the configured one, else Istio 1.0's and istioctl's. */
 export function remoteSecretNames(remote: Pick<RemoteRef, 'name' | 'secret'>): string[] {
@@ -302,6 +336,7 @@ export function allFetched(s: ClusterSnapshot): Fetched<unknown>[] {
     s.meshConfig,
     s.pilotEndpoints,
     s.istiodService,
+    s.istiodEndpoints,
     s.istiodSlices,
   ];
   return [

@@ -1,7 +1,7 @@
 import type { Cluster } from '../../kube/cluster.ts';
 import { classifyKubeError } from '../../kube/errors.ts';
-import { DISCOVERY } from './findings.ts';
 import type { IstioSetup } from './profiles.ts';
+import { DISCOVERY } from './profiles.ts';
 import { DISCOVERY_CONTAINER, type ProxySync, parseSyncz, SYNCZ_ARGV } from './syncz.ts';
 
 /** One pilot pod's answer: its proxies, or why it gave none. */

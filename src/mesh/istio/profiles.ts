@@ -1,5 +1,12 @@
 import type { ClusterConfig, ComponentSpec, IstioProfile, MeshConfig } from '../../config/schema.ts';
 
+/** The modern remote points at istiod through the primary's east-west gateway. */
+export const EASTWEST_COMPONENT = 'eastwestgateway';
+export const ISTIOD_COMPONENT = 'istiod';
+
+/** The component whose loss stops configuration for the whole mesh. */
+export const DISCOVERY: Record<IstioProfile, string> = { 'istio-1.0': 'pilot', modern: ISTIOD_COMPONENT };
+
 export const DEFAULT_PROFILE: IstioProfile = 'istio-1.0';
 export const DEFAULT_NAMESPACE = 'istio-system';
 

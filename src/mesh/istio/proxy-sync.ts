@@ -1,6 +1,7 @@
 import type { IstioProfile } from '../../config/schema.ts';
-import { DISCOVERY, type Draft } from './findings.ts';
+import type { Draft } from './findings.ts';
 import type { SynczReading } from './pilot.ts';
+import { DISCOVERY } from './profiles.ts';
 import type { ClusterProxies, ProxyCounts } from './report.ts';
 import type { SidecarPods } from './sidecars.ts';
 import { type ProxySync, proxyState } from './syncz.ts';

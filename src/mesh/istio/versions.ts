@@ -1,21 +1,10 @@
 import type { Draft } from './findings.ts';
-import { DISCOVERY } from './findings.ts';
 import type { ClusterSnapshot } from './gather.ts';
+import { DISCOVERY } from './profiles.ts';
 import type { ClusterVersions } from './report.ts';
+import { istioTag, minorOf } from './version-tag.ts';
 
-/** Istio's own images (docker.io/istio/pilot:1.0.2, gcr.io/istio-release/proxyv2:1.24.2, …): tag after the name. */
-const ISTIO_IMAGE = /(?:^|\/)(?:istio|istio-release)\/([a-z0-9_-]+):([^@\s]+)$/;
 const PROXY_CONTAINER = 'istio-proxy';
-
-export function istioTag(image: string | undefined): string | undefined {
-  return ISTIO_IMAGE.exec(image ?? '')?.[2];
-}
-
-/** `1.0.2` → [1, 0]; tags that are not versions (latest, a digest) have none. */
-export function minorOf(tag: string): [number, number] | undefined {
-  const m = /^v?(\d+)\.(\d+)/.exec(tag);
-  return m ? [Number(m[1]), Number(m[2])] : undefined;
-}
 
 /** What one cluster's pods run: each component's Istio images (not its sidecar), the injected sidecars' tags. */
 export function clusterVersions(s: ClusterSnapshot): ClusterVersions {
@@ -94,6 +83,14 @@ export function versionDrafts(
     }
   }
   return drafts;
+}
+
+/**
+ * The Istio version a modern remote runs: it has no istiod of its own, so the tag its sidecars were injected
+ * with (most pods), else the primary's istiod tag.
+ */
+export function remoteIstioVersion(remote: ClusterVersions, reference: string | undefined) {
+  return remote.proxies[0]?.tag ?? reference;
 }
 
 /** The primary's discovery image tag, the version every cluster is compared with. */

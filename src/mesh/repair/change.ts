@@ -20,7 +20,8 @@ import { rollingRestart, writeEdit } from './writes.ts';
 
 /**
  * The two approval kinds of a drift repair: `drift-repair` writes the remote's configuration (the `istio`
- * ConfigMap and `istio-pilot` Endpoints, or the `istiod` EndpointSlice) at the bound resourceVersions;
+ * ConfigMap and `istio-pilot` Endpoints, or the `istiod` Endpoints or EndpointSlice of a modern remote) at
+ * the bound resourceVersions;
  * `drift-restart` rolls the Deployments whose pods still hold old addresses, one at a time. A plan that
  * went stale is refused and re-planned; an applied one is verified, both once the request is concluded
  * (the afterDecision hook in src/jobs/drift-followup.ts).

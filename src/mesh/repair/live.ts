@@ -1,9 +1,16 @@
+import type { V1Endpoints } from '@kubernetes/client-node';
 import type { MeshConfig } from '../../config/schema.ts';
 import type { Cluster } from '../../kube/cluster.ts';
 import { classifyKubeError } from '../../kube/errors.ts';
 import type { Clusters } from '../../kube/registry.ts';
-import { type DriftProblem, gatherDrift } from '../istio/drift.ts';
-import { REMOTE_ISTIOD_SERVICE, REMOTE_MESH_CONFIGMAP, REMOTE_PILOT_ENDPOINTS } from '../istio/gather.ts';
+import type { DriftProblem } from '../istio/drift.ts';
+import {
+  notMirrored,
+  REMOTE_ISTIOD_SERVICE,
+  REMOTE_MESH_CONFIGMAP,
+  REMOTE_PILOT_ENDPOINTS,
+} from '../istio/gather.ts';
+import { gatherDrift } from '../istio/gather-drift.ts';
 import { istioSetup } from '../istio/profiles.ts';
 import { isPodFinding, type LiveObject, makeRepairPlan, type RepairPlan } from './plan.ts';
 import { type DeploymentFacts, makeRestartPlan, type RestartPlan } from './restart-plan.ts';
@@ -48,18 +55,30 @@ export async function readRepairObjects(
 ): Promise<LiveObject[]> {
   const opts = () => remote.options(timeoutMs);
   if (profile === 'modern') {
-    const slices = await remote.discovery.listNamespacedEndpointSlice(
-      { namespace, labelSelector: `kubernetes.io/service-name=${REMOTE_ISTIOD_SERVICE}` },
-      opts(),
-    );
-    return slices.items.map((s) => ({
-      kind: 'EndpointSlice',
-      namespace,
-      name: s.metadata?.name ?? '',
-      resourceVersion: s.metadata?.resourceVersion ?? '',
-      addressType: s.addressType,
-      endpoints: s.endpoints ?? [],
-    }));
+    // Both kinds are read; the drift findings name the one the remote's Istio version owns, and only
+    // objects a finding names are edited.
+    const [endpoints, slices] = await Promise.all([
+      absentOn404(() =>
+        remote.core.readNamespacedEndpoints({ name: REMOTE_ISTIOD_SERVICE, namespace }, opts()),
+      ),
+      remote.discovery.listNamespacedEndpointSlice(
+        { namespace, labelSelector: `kubernetes.io/service-name=${REMOTE_ISTIOD_SERVICE}` },
+        opts(),
+      ),
+    ]);
+    return [
+      ...(endpoints ? [endpointsObject(endpoints, namespace)] : []),
+      ...slices.items.filter(notMirrored).map(
+        (s): LiveObject => ({
+          kind: 'EndpointSlice',
+          namespace,
+          name: s.metadata?.name ?? '',
+          resourceVersion: s.metadata?.resourceVersion ?? '',
+          addressType: s.addressType,
+          endpoints: s.endpoints ?? [],
+        }),
+      ),
+    ];
   }
   const [cm, ep] = await Promise.all([
     absentOn404(() =>
@@ -78,16 +97,17 @@ export async function readRepairObjects(
       resourceVersion: cm.metadata?.resourceVersion ?? '',
       mesh: cm.data.mesh,
     });
-  if (ep)
-    out.push({
-      kind: 'Endpoints',
-      namespace,
-      name: REMOTE_PILOT_ENDPOINTS,
-      resourceVersion: ep.metadata?.resourceVersion ?? '',
-      subsets: ep.subsets ?? [],
-    });
+  if (ep) out.push(endpointsObject(ep, namespace));
   return out;
 }
+
+const endpointsObject = (ep: V1Endpoints, namespace: string): LiveObject => ({
+  kind: 'Endpoints',
+  namespace,
+  name: ep.metadata?.name ?? '',
+  resourceVersion: ep.metadata?.resourceVersion ?? '',
+  subsets: ep.subsets ?? [],
+});
 
 async function listDeployments(
   remote: Cluster,
@@ -145,7 +165,7 @@ export async function planRemote(deps: RepairDeps, remoteName: string): Promise<
   if (unsettled.length > 0)
     return {
       ok: false,
-      reason: `the repair waits until every pod of a drifted component is Ready: ${unsettled.join('; ')}. Run /mesh repair drift ${remote.name} again once the rollout has finished`,
+      reason: `the repair waits until every drifted component has finished its rollout with all pods Ready: ${unsettled.join('; ')}. Run /mesh repair drift ${remote.name} again once the rollout has finished`,
     };
   const repair = makeRepairPlan({
     remote: remote.name,

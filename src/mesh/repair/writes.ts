@@ -1,8 +1,9 @@
 import type { Cluster } from '../../kube/cluster.ts';
 import { classifyKubeError } from '../../kube/errors.ts';
+import { type RolloutState, rolloutState } from '../istio/rollout.ts';
 import type { Edit } from './plan.ts';
 import { RESTARTED_AT, type RestartTarget } from './restart-plan.ts';
-import { type RolloutState, type RolloutStep, rolloutState } from './rollout-state.ts';
+import type { RolloutStep } from './rollout-state.ts';
 
 /**
  * The only writes meshops makes to a remote. Each names the resourceVersion the approved plan was made

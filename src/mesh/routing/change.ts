@@ -125,11 +125,13 @@ async function plan(
       verdict: 'info',
     };
 
+  const istio = istioSetup(deps.config, primary.config);
   const checks: PreflightCheck[] = await runPreflight(
     {
       primary,
       all: deps.clusters.all,
-      istioNamespace: istioSetup(deps.config, primary.config).namespace,
+      istioNamespace: istio.namespace,
+      profile: istio.profile,
       ...(tunnel ? { tunnel } : {}),
     },
     planned.changes,

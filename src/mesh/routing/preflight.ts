@@ -1,4 +1,5 @@
 import { parse as parseYaml } from 'yaml';
+import type { IstioProfile } from '../../config/schema.ts';
 import { labelsProblem, selectorText } from '../../config/selector.ts';
 import type { Cluster } from '../../kube/cluster.ts';
 import { classifyKubeError } from '../../kube/errors.ts';
@@ -265,39 +266,119 @@ async function remoteSecretProblem(
   return `${primary.name} has no remote secret for ${remote.name} (looked for ${names.map((n) => `"${n}"`).join(' and ')} in ${namespace}), so pilot knows no endpoints there`;
 }
 
-/** The mesh-wide mutual TLS switch of Istio 1.0: `authPolicy` in the primary's mesh config. */
-async function meshAuthPolicy(primary: Cluster, namespace: string): Promise<string | undefined> {
+/**
+ * The mutual TLS a service's sidecars accept on Istio 1.0, as pilot 1.0.2 decides it
+ * (pilot/pkg/model/authentication.go GetConsolidateAuthenticationPolicy, pilot/pkg/model/config.go
+ * AuthenticationPolicyByDestination): a Policy (authentication.istio.io/v1alpha1) in the service's namespace
+ * targeting the service, else one without targets (the namespace's), else the cluster-scoped MeshPolicy
+ * named `default`, else the deprecated `authPolicy` of the mesh config. `off`: plain text only; `STRICT`:
+ * mutual TLS only; `PERMISSIVE`: both (the mtls peer's mode).
+ */
+export interface MeshMtls {
+  mode: 'off' | 'STRICT' | 'PERMISSIVE';
+  /** Where it was read, for the user: "MeshPolicy default on icp", "authPolicy: MUTUAL_TLS in …". */
+  source: string;
+}
+
+interface MeshPolicySpec {
+  peers?: { mtls?: { mode?: string; allowTls?: boolean } | null }[];
+  targets?: { name?: string }[];
+}
+
+const AUTHN = { group: 'authentication.istio.io', version: 'v1alpha1' } as const;
+
+/** The Policy pilot applies to `target`'s Service, if any: one naming it beats one for the whole namespace. */
+export function policyFor(
+  target: Target,
+  policies: readonly { name: string; spec?: MeshPolicySpec }[],
+): { name: string; spec?: MeshPolicySpec } | undefined {
+  const fqdn = resolveHost(target.service.name, target.service.namespace).fqdn;
+  const named = policies.find((p) =>
+    (p.spec?.targets ?? []).some(
+      (t) => t.name && resolveHost(t.name, target.service.namespace).fqdn === fqdn,
+    ),
+  );
+  return named ?? policies.find((p) => (p.spec?.targets ?? []).length === 0);
+}
+
+async function listPolicies(
+  primary: Cluster,
+  namespace: string,
+): Promise<{ name: string; spec?: MeshPolicySpec }[] | string> {
   try {
-    const cm = await primary.core.readNamespacedConfigMap({ name: 'istio', namespace }, primary.options());
-    const mesh = parseYaml(cm.data?.mesh ?? '') as { authPolicy?: unknown } | null;
-    return typeof mesh?.authPolicy === 'string' ? mesh.authPolicy : 'NONE';
-  } catch {
-    // Without the mesh config (a modern istiod install keeps mTLS in PeerAuthentication) there is nothing to compare.
-    return undefined;
+    const list = (await primary.custom.listNamespacedCustomObject(
+      { ...AUTHN, namespace, plural: 'policies' },
+      primary.options(),
+    )) as { items?: { metadata?: { name?: string }; spec?: MeshPolicySpec }[] };
+    return (list.items ?? []).map((p) => ({
+      name: p.metadata?.name ?? '',
+      ...(p.spec ? { spec: p.spec } : {}),
+    }));
+  } catch (err) {
+    return `the authentication Policies in ${namespace} could not be read on ${primary.name} (${classifyKubeError(err).reason})`;
   }
 }
 
-/** Does the DestinationRule's TLS mode for this subset fit the mesh's mutual TLS setting? */
+export function meshPolicyMode(spec: MeshPolicySpec | undefined): MeshMtls['mode'] {
+  const peer = (spec?.peers ?? []).find((p) => p && 'mtls' in p);
+  if (!peer) return 'off';
+  return peer.mtls?.mode === 'PERMISSIVE' ? 'PERMISSIVE' : 'STRICT';
+}
+
+const MESH_POLICY = { ...AUTHN, plural: 'meshpolicies', name: 'default' } as const;
+
+async function meshMtls(primary: Cluster, namespace: string): Promise<MeshMtls | string | undefined> {
+  try {
+    const policy = (await primary.custom.getClusterCustomObject(MESH_POLICY, primary.options())) as {
+      spec?: MeshPolicySpec;
+    };
+    return { mode: meshPolicyMode(policy.spec), source: `MeshPolicy default on ${primary.name}` };
+  } catch (err) {
+    const failure = classifyKubeError(err);
+    if (failure.kind !== 'not-found')
+      return `the MeshPolicy default could not be read on ${primary.name} (${failure.reason})`;
+  }
+  const where = `ConfigMap ${namespace}/istio on ${primary.name}`;
+  try {
+    const cm = await primary.core.readNamespacedConfigMap({ name: 'istio', namespace }, primary.options());
+    const mesh = parseYaml(cm.data?.mesh ?? '') as { authPolicy?: unknown } | null;
+    const policy = typeof mesh?.authPolicy === 'string' ? mesh.authPolicy : 'NONE';
+    return {
+      mode: policy === 'MUTUAL_TLS' ? 'STRICT' : 'off',
+      source: `no MeshPolicy default; authPolicy: ${policy} in ${where}`,
+    };
+  } catch (err) {
+    const failure = classifyKubeError(err);
+    // Without a mesh config there is nothing to compare with.
+    return failure.kind === 'not-found'
+      ? undefined
+      : `the mesh config could not be read (${where}: ${failure.reason})`;
+  }
+}
+
+/** Does the DestinationRule's TLS mode for this subset fit the mesh's mutual TLS? */
 export function tlsFit(
   target: Target,
   rules: readonly DestinationRuleSubsets[],
-  authPolicy: string | undefined,
-  meshConfig: string,
+  mtls: MeshMtls | undefined,
 ): PreflightCheck | undefined {
-  if (!authPolicy) return undefined;
+  if (!mtls || mtls.mode === 'PERMISSIVE') return undefined;
   const fqdn = resolveHost(target.host, target.service.namespace).fqdn;
   const rule = rules.find((r) => resolveHost(r.host, r.namespace).fqdn === fqdn);
   const mode = rule?.subsets.find((s) => s.name === target.subset)?.tlsMode ?? rule?.tlsMode;
   const name = `${shortHost(target.host)}${target.subset ? ` ${target.subset}` : ''}`;
-  if (authPolicy === 'MUTUAL_TLS' && (mode === 'DISABLE' || mode === 'SIMPLE'))
+  const sets = rule
+    ? `DestinationRule ${rule.name} sets ${mode ? `tls.mode ${mode}` : 'no tls.mode'}`
+    : 'no DestinationRule sets a tls.mode';
+  if (mtls.mode === 'STRICT' && mode !== 'ISTIO_MUTUAL')
     return {
       level: 'fail',
-      text: `${name}: DestinationRule ${rule?.name} sets tls.mode ${mode}, but the mesh requires mutual TLS (authPolicy: MUTUAL_TLS in ${meshConfig}): the sidecars would refuse these requests`,
+      text: `${name}: ${sets}, but the mesh requires mutual TLS (${mtls.source}): the sidecars would refuse these requests; set tls.mode ISTIO_MUTUAL`,
     };
-  if (authPolicy !== 'MUTUAL_TLS' && mode === 'ISTIO_MUTUAL')
+  if (mtls.mode === 'off' && mode === 'ISTIO_MUTUAL')
     return {
-      level: 'warn',
-      text: `${name}: DestinationRule ${rule?.name} sets tls.mode ISTIO_MUTUAL, but the mesh's authPolicy is ${authPolicy} (${meshConfig}): unless an authentication Policy turns mutual TLS on for ${shortHost(target.host)}, its sidecars reject these requests`,
+      level: 'fail',
+      text: `${name}: ${sets}, but mutual TLS is off for ${shortHost(target.host)} (${mtls.source}): its sidecars would reset these connections; remove tls.mode ISTIO_MUTUAL or turn mutual TLS on`,
     };
   return undefined;
 }
@@ -308,6 +389,8 @@ export interface PreflightDeps {
   tunnel?: TunnelProbe;
   /** The primary's Istio namespace: its remote secrets and mesh config live there. */
   istioNamespace: string;
+  /** Istio 1.0 keeps mutual TLS in MeshPolicy and mesh config; modern Istio's auto mTLS picks it per endpoint. */
+  profile: IstioProfile;
 }
 
 /** Gathers facts for every destination of the change (all clusters in parallel) and judges each. */
@@ -351,7 +434,8 @@ export async function runPreflight(
     }
     return problem;
   };
-  const authPolicy = meshAuthPolicy(deps.primary, deps.istioNamespace);
+  const mtlsRead =
+    deps.profile === 'istio-1.0' ? meshMtls(deps.primary, deps.istioNamespace) : Promise.resolve(undefined);
   const facts = await Promise.all(
     targets.map(async (target): Promise<DestinationFacts> => {
       const subset = subsetLabels(target, rules);
@@ -375,10 +459,38 @@ export async function runPreflight(
       return { target, pods, tunnels, ...(Object.keys(unroutable).length > 0 ? { unroutable } : {}) };
     }),
   );
-  const policy = await authPolicy;
-  const meshConfig = `ConfigMap ${deps.istioNamespace}/istio on ${deps.primary.name}`;
-  return facts.flatMap((f) => {
-    const tls = f.problem ? undefined : tlsFit(f.target, rules, policy, meshConfig);
+  const mesh = await mtlsRead;
+  const policies = new Map(
+    deps.profile === 'istio-1.0' && mesh !== undefined
+      ? await Promise.all(
+          [...new Set(targets.map((t) => t.service.namespace))].map(
+            async (ns) => [ns, await listPolicies(deps.primary, ns)] as const,
+          ),
+        )
+      : [],
+  );
+  const unread = new Set<string>(typeof mesh === 'string' ? [mesh] : []);
+  const mtlsOf = (target: Target): MeshMtls | undefined => {
+    if (mesh === undefined || typeof mesh === 'string') return undefined;
+    const inNamespace = policies.get(target.service.namespace) ?? [];
+    if (typeof inNamespace === 'string') {
+      unread.add(inNamespace);
+      return undefined;
+    }
+    const policy = policyFor(target, inNamespace);
+    return policy
+      ? {
+          mode: meshPolicyMode(policy.spec),
+          source: `Policy ${policy.name} in ${target.service.namespace} on ${deps.primary.name}`,
+        }
+      : mesh;
+  };
+  const checks = facts.flatMap((f) => {
+    const tls = f.problem ? undefined : tlsFit(f.target, rules, mtlsOf(f.target));
     return [judgeDestination(f), ...(tls ? [tls] : [])];
   });
+  return [
+    ...checks,
+    ...[...unread].map((why): PreflightCheck => ({ level: 'warn', text: `mutual TLS not compared: ${why}` })),
+  ];
 }

@@ -190,6 +190,24 @@ function istio(versions: readonly string[]): ResourceType[] {
   ];
 }
 
+/**
+ * Istio 1.0's authentication CRDs (install/kubernetes/helm/istio/templates/crds.yaml at 1.0.2): the
+ * cluster-scoped MeshPolicy and the namespaced Policy, v1alpha1 (Istio removed them in 1.6).
+ */
+function authentication(): ResourceType[] {
+  const common = {
+    group: 'authentication.istio.io',
+    versions: ['v1alpha1'],
+    verbs: ALL_VERBS,
+    categories: ['istio-io', 'authentication-istio-io'],
+    custom: true,
+  };
+  return [
+    { ...common, resource: 'meshpolicies', singular: 'meshpolicy', kind: 'MeshPolicy', namespaced: false },
+    { ...common, resource: 'policies', singular: 'policy', kind: 'Policy', namespaced: true },
+  ];
+}
+
 export interface ResourceRegistry {
   readonly all: readonly ResourceType[];
   find(group: string, version: string, resource: string): ResourceType | undefined;
@@ -197,13 +215,17 @@ export interface ResourceRegistry {
 }
 
 /** Istio 1.22+ serves networking.istio.io at v1, v1beta1 and v1alpha3; a 1.0 cluster only v1alpha3. */
-export function createRegistry(istioVersions: readonly string[]): ResourceRegistry {
+export function createRegistry(
+  istioVersions: readonly string[],
+  istioAuthentication = false,
+): ResourceRegistry {
   const all = [
     ...CORE,
     ...APPS,
     DISCOVERY,
     ...RBAC,
     ...(istioVersions.length > 0 ? istio(istioVersions) : []),
+    ...(istioAuthentication ? authentication() : []),
   ];
   return {
     all,

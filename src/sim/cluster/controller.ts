@@ -2,7 +2,9 @@
 // replica count of pods (a deleted pod is replaced with a new name and IP; a changed pod
 // template rolls out new pods, ready after podStartMs, then removes the old ones), DaemonSets
 // keep one pod on every node, and selector Services get Endpoints and EndpointSlices that
-// follow the pods.
+// follow the pods. The Endpoints of a selector-less Service are mirrored into an EndpointSlice
+// (kube-controller-manager's endpointslicemirroring controller, GA since Kubernetes 1.21), and an
+// edit of that slice is undone.
 
 import { matchLabelsSelector } from '../api/label-selector.ts';
 import type { WorkloadSpec } from '../scenario/schema.ts';
@@ -45,7 +47,8 @@ export class WorkloadController {
       if (owner && kind === 'ReplicaSet') this.#dirtyDeployments.add(`${ns}/${owner}`);
       if (owner && kind === 'DaemonSet') this.#dirtyDaemonSets.add(`${ns}/${owner}`);
     }
-    if (key === 'pods' || key === 'services') this.#dirtyNamespaces.add(ns);
+    if (key === 'pods' || key === 'services' || key === 'endpoints' || key === SLICES)
+      this.#dirtyNamespaces.add(ns);
     this.#schedule();
   }
 
@@ -461,6 +464,7 @@ export class WorkloadController {
     const pods = this.#c
       .list('pods', namespace)
       .filter((p) => (p as Json).status?.podIP && !p.metadata.deletionTimestamp);
+    this.#mirrorEndpoints(namespace);
     for (const svc of this.#c.list('services', namespace) as Json[]) {
       const selector = svc.spec?.selector;
       if (!selector || Object.keys(selector).length === 0) continue;
@@ -469,6 +473,76 @@ export class WorkloadController {
         (p) => selects(p.metadata.labels) && !['Succeeded', 'Failed'].includes((p as Json).status.phase),
       );
       this.#writeEndpoints(svc, members);
+    }
+  }
+
+  /**
+   * What the endpointslicemirroring controller does: for each selector-less Service whose Endpoints are
+   * not labelled skip-mirror, one EndpointSlice (managed-by endpointslicemirroring-controller.k8s.io)
+   * holding the same addresses and ports; it is rewritten whenever it differs, and removed with them.
+   */
+  #mirrorEndpoints(namespace: string): void {
+    const services = new Map(
+      (this.#c.list('services', namespace) as Json[]).map((s) => [s.metadata.name as string, s]),
+    );
+    const mirrored = (this.#c.list('endpointslices', namespace, 'discovery.k8s.io') as Json[]).filter(
+      (s) => s.metadata.labels?.[MANAGED_BY] === MIRRORING,
+    );
+    for (const ep of this.#c.list('endpoints', namespace) as Json[]) {
+      const name: string = ep.metadata.name;
+      const svc = services.get(name);
+      const mirror =
+        svc &&
+        Object.keys(svc.spec?.selector ?? {}).length === 0 &&
+        ep.metadata.labels?.['endpointslice.kubernetes.io/skip-mirror'] !== 'true';
+      if (!mirror) continue;
+      const subsets = (ep.subsets ?? []) as Json[];
+      const endpoints = subsets.flatMap((s) => [
+        ...((s.addresses ?? []) as Json[]).map((a) => mirroredEndpoint(a, true)),
+        ...((s.notReadyAddresses ?? []) as Json[]).map((a) => mirroredEndpoint(a, false)),
+      ]);
+      const ports = ((subsets[0]?.ports ?? []) as Json[]).map((p) => ({
+        ...(p.name ? { name: p.name } : {}),
+        port: p.port,
+        protocol: p.protocol ?? 'TCP',
+      }));
+      const sliceName = `${name}-${kubeSuffix(`mirror/${namespace}/${name}`, 5)}`;
+      const slice = mirrored.find((s) => s.metadata.name === sliceName);
+      const labels = {
+        ...ep.metadata.labels,
+        [MANAGED_BY]: MIRRORING,
+        'kubernetes.io/service-name': name,
+      };
+      if (
+        slice &&
+        JSON.stringify([slice.endpoints, slice.ports, slice.metadata.labels]) ===
+          JSON.stringify([endpoints, ports, labels])
+      )
+        continue;
+      this.#c.put(
+        'endpointslices',
+        {
+          metadata: {
+            name: sliceName,
+            generateName: `${name}-`,
+            namespace,
+            labels,
+            creationTimestamp: slice?.metadata.creationTimestamp ?? ep.metadata.creationTimestamp,
+            ...(slice ? { uid: slice.metadata.uid } : {}),
+          },
+          addressType: 'IPv4',
+          endpoints,
+          ports,
+        },
+        'discovery.k8s.io',
+      );
+    }
+    for (const slice of mirrored) {
+      const name = slice.metadata.labels?.['kubernetes.io/service-name'];
+      const ep = name ? this.#c.get('endpoints', namespace, name) : undefined;
+      const svc = name ? services.get(name) : undefined;
+      if (!ep || !svc || Object.keys(svc.spec?.selector ?? {}).length > 0)
+        this.#c.store.delete(SLICES, namespace, slice.metadata.name);
     }
   }
 
@@ -544,6 +618,18 @@ export class WorkloadController {
     }
   }
 }
+
+const SLICES = 'endpointslices.discovery.k8s.io';
+const MANAGED_BY = 'endpointslice.kubernetes.io/managed-by';
+const MIRRORING = 'endpointslicemirroring-controller.k8s.io';
+
+const mirroredEndpoint = (a: Json, ready: boolean) => ({
+  addresses: [a.ip],
+  conditions: { ready },
+  ...(a.hostname ? { hostname: a.hostname } : {}),
+  ...(a.nodeName ? { nodeName: a.nodeName } : {}),
+  ...(a.targetRef ? { targetRef: a.targetRef } : {}),
+});
 
 export function ageMs(age: string): number {
   const n = Number(age.slice(0, -1));

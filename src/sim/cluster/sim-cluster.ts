@@ -62,7 +62,7 @@ export class SimCluster {
     this.name = spec.name;
     this.spec = spec;
     this.timing = timing;
-    this.registry = createRegistry(spec.istioApiVersions);
+    this.registry = createRegistry(spec.istioApiVersions, spec.istioAuthenticationApi);
     this.store = new Store();
     this.addresses = new AddressIndex(spec.name);
     this.switches = SimCluster.#defaultSwitches(spec);
@@ -165,7 +165,14 @@ export class SimCluster {
         }
       }
     }
-    if (key === 'pods' || key === 'services' || key === 'deployments.apps' || key === 'daemonsets.apps') {
+    if (
+      key === 'pods' ||
+      key === 'services' ||
+      key === 'endpoints' ||
+      key === 'endpointslices.discovery.k8s.io' ||
+      key === 'deployments.apps' ||
+      key === 'daemonsets.apps'
+    ) {
       this.controller.changed(key, object);
     }
   }

@@ -128,6 +128,8 @@ export const ClusterSpec = z.object({
   nodes: z.array(z.object({ name: z.string(), ip: z.string() })).min(1),
   /** networking.istio.io versions served, preferred first (Istio 1.22+: v1, v1beta1, v1alpha3). */
   istioApiVersions: z.array(z.enum(['v1', 'v1beta1', 'v1alpha3'])).default(['v1', 'v1beta1', 'v1alpha3']),
+  /** Istio 1.0's authentication.istio.io/v1alpha1 CRDs (MeshPolicy, Policy) are installed (the istio chart's crds.yaml). */
+  istioAuthenticationApi: z.boolean().default(false),
   /** The user meshops' bearer token authenticates as: deploy/rbac's ServiceAccount meshops-access/meshops. */
   user: z.string().default('system:serviceaccount:meshops-access:meshops'),
   namespaces: z.array(

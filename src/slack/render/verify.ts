@@ -1,7 +1,7 @@
 import type { KnownBlock } from '@slack/types';
 import { escapeMrkdwn as esc } from '../../chat/mrkdwn.ts';
 import { millis, percent, type VersionJudgement } from '../../mesh/routing/verify/judge.ts';
-import type { Reading, Verification } from '../../mesh/routing/verify/watch.ts';
+import { type Reading, rangeAt, type Verification } from '../../mesh/routing/verify/watch.ts';
 import { when, who } from './approval.ts';
 import { context, section } from './blocks.ts';
 
@@ -25,10 +25,10 @@ const VERDICT: Record<VersionJudgement['verdict'], string> = {
   'too-little': 'too little traffic to judge',
 };
 
-function versionLine(v: VersionJudgement, t: Verification['thresholds']): string {
+function versionLine(v: VersionJudgement, t: Verification['thresholds'], rangeMs: number): string {
   const parts = [
     `\`${esc(v.service)}\` ${esc(v.version)}`,
-    `${Math.round(v.requests)} requests`,
+    `${(v.requests / Math.max(1, rangeMs / 1000)).toFixed(1)} req/s (${Math.round(v.requests)} requests)`,
     `5xx ${v.errorShare === null ? 'n/a' : percent(v.errorShare)}`,
     `p99 ${millis(v.p99Ms)}${v.baselineP99Ms !== null ? ` (before: ${millis(v.baselineP99Ms)})` : ''}`,
   ];
@@ -64,7 +64,7 @@ function lastLines(v: Verification): string[] {
   const j = last.judgement;
   if (j.versions.length === 0)
     return ['No requests to the changed services yet: too little traffic to judge.'];
-  const lines = j.versions.map((x) => versionLine(x, v.thresholds));
+  const lines = j.versions.map((x) => versionLine(x, v.thresholds, rangeAt(v, last.at)));
   if (j.verdict === 'too-little')
     lines.push('Too little traffic to judge: nothing is decided on this reading.');
   return lines;
@@ -78,6 +78,7 @@ export function verifyProgress(v: Verification): { text: string; blocks: KnownBl
     blocks: [
       section(headline(v)),
       section(lastLines(v).join('\n')),
+      ...(v.chartError ? [section(`:warning: The chart could not be attached: ${esc(v.chartError)}`)] : []),
       context(
         `Per destination version from Prometheus, against the ${Math.round(v.windowMs / 60_000) || '<1'} min before the change · breach: 5xx > ${percent(t.maxErrorRate)} or p99 > ${t.maxLatencyRatio}× the baseline · judged from ${t.minRequests} requests · every ${Math.round(v.intervalMs / 1000)} s`,
       ),
@@ -94,6 +95,8 @@ export function verifyBreachReply(
     | { kind: 'blocked'; reason: string }
     | { kind: 'failed'; reason: string }
     | { kind: 'proposed' }
+    /** revert: propose, but the revert could not be put up for approval. */
+    | { kind: 'not-proposed'; reason: string }
     | { kind: 'off' },
 ): { text: string; blocks: KnownBlock[] } {
   const people = `${who(v.requester)} (requested) ${who(v.approver)} (approved)`;
@@ -121,6 +124,12 @@ export function verifyBreachReply(
     case 'proposed':
       lines.push(
         `:raised_hand: ${people}: ${change} breached (${esc(breach)}). routing.verify.revert is propose: a revert is up for approval in this channel.`,
+      );
+      break;
+    case 'not-proposed':
+      lines.push(
+        `:x: ${people}: ${change} breached (${esc(breach)}). routing.verify.revert is propose, but the revert could not be put up for approval: ${esc(result.reason)}`,
+        'Nothing was reverted: use `/mesh route rollback` once that is resolved.',
       );
       break;
     case 'off':

@@ -7,6 +7,7 @@ import {
   type RemoteControlPlane,
   remoteControlPlane,
 } from '../../../src/mesh/istio/drift.ts';
+import { rolloutFacts } from '../../../src/mesh/istio/facts.ts';
 import { address, labelsOf, pod, snapshot } from './snapshots.ts';
 
 const primary = (components: PrimaryControlPlane['components']): PrimaryControlPlane => ({
@@ -107,6 +108,53 @@ describe('reading both sides from snapshots', () => {
     );
     assert.equal(waiting[0]?.suggested, undefined, 'not the old pod a rollout is about to remove');
     assert.match(waiting[0]?.unsettled ?? '', /^1 of 2 pilot pods Ready on icp \(pilot-new Running\)/);
+  });
+
+  it('primary: a Deployment whose rollout is under way stops the repair while every pod listed is still Ready', () => {
+    const labels = labelsOf('istio=pilot');
+    const pilot = (status: Record<string, number>, generation = 2) =>
+      primaryControlPlane(
+        snapshot('icp', 'primary', {
+          pods: { pilot: [pod('pilot-old', { labels, ip: '10.1.0.5' })] },
+          rollouts: {
+            pilot: [
+              rolloutFacts({
+                metadata: { name: 'istio-pilot', namespace: 'istio-system', generation },
+                spec: {
+                  replicas: 1,
+                  selector: { matchLabels: labels },
+                  template: { metadata: { labels } },
+                },
+                status: { observedGeneration: 2, replicas: 1, ...status },
+              }),
+            ],
+          },
+          services: [],
+        }),
+      ).state.components.pilot!;
+    const given = remote([address('pilot', 'ConfigMap istio-system/istio', '10.1.0.9:15007')]);
+    const judge = (c: ReturnType<typeof pilot>) => detectDrift(given, primary({ pilot: c }))[0]!;
+
+    const settled = judge(pilot({ updatedReplicas: 1, availableReplicas: 1, readyReplicas: 1 }));
+    assert.equal(settled.suggested, '10.1.0.5:15007');
+    assert.equal(settled.unsettled, undefined);
+
+    const notUpdated = judge(pilot({ updatedReplicas: 0, availableReplicas: 1, readyReplicas: 1 }));
+    assert.equal(notUpdated.suggested, undefined, 'the only Ready pod is the one the rollout replaces');
+    assert.equal(
+      notUpdated.unsettled,
+      'pilot on icp: Deployment istio-pilot is rolling out (0 of 1 new pods created)',
+    );
+    const notAvailable = judge(pilot({ replicas: 1, updatedReplicas: 1, availableReplicas: 0 }));
+    assert.match(
+      notAvailable.unsettled ?? '',
+      /Deployment istio-pilot is rolling out \(0 of 1 new pods ready\)/,
+    );
+    const unobserved = judge(pilot({ updatedReplicas: 1, availableReplicas: 1 }, 3));
+    assert.match(
+      unobserved.unsettled ?? '',
+      /Deployment istio-pilot is rolling out \(waiting for the restart/,
+    );
   });
 
   it('primary: pod IPs (ready or not, not terminating) plus addresses of Services selecting the pods', () => {
@@ -231,6 +279,39 @@ describe('reading both sides from snapshots', () => {
     const empty = remoteControlPlane(snapshot('iks', 'remote', { profile: 'modern', slices: [] }));
     assert.deepEqual(empty.problems, [
       { cluster: 'iks', kind: 'istiod-endpoints-absent', object: 'EndpointSlice istio-system/istiod' },
+    ]);
+  });
+
+  it("modern remote: the address is read from the object the remote's Istio version owns", () => {
+    const both = snapshot('iks', 'remote', {
+      profile: 'modern',
+      istiodEndpoints: [address('istiod', 'Endpoints istio-system/istiod', '198.51.100.50')],
+      slices: [address('istiod', 'EndpointSlice istio-system/istiod', '198.51.100.51')],
+    });
+    const read = (version?: string) => {
+      const r = remoteControlPlane(both, version).state;
+      return [r.istiod, r.addresses.map((a) => a.object)];
+    };
+    assert.deepEqual(read('1.24.2'), [
+      { kind: 'Endpoints', version: '1.24.2' },
+      ['Endpoints istio-system/istiod'],
+    ]);
+    assert.deepEqual(read('1.28.0'), [
+      { kind: 'EndpointSlice', version: '1.28.0' },
+      ['EndpointSlice istio-system/istiod'],
+    ]);
+    assert.deepEqual(read(undefined), [{ kind: 'Endpoints' }, ['Endpoints istio-system/istiod']]);
+    const onlySlice = snapshot('iks', 'remote', {
+      profile: 'modern',
+      slices: [address('istiod', 'EndpointSlice istio-system/istiod', '198.51.100.51')],
+    });
+    assert.deepEqual(remoteControlPlane(onlySlice).state.istiod, { kind: 'EndpointSlice' });
+    const stale = remoteControlPlane(
+      snapshot('iks', 'remote', { profile: 'modern', istiodEndpoints: null }),
+      '1.24.2',
+    );
+    assert.deepEqual(stale.problems, [
+      { cluster: 'iks', kind: 'istiod-endpoints-absent', object: 'Endpoints istio-system/istiod' },
     ]);
   });
 });

@@ -33,16 +33,12 @@ describe('/mesh status with the modern profile (istiod + east-west gateway on ic
     assert.deepEqual(remote?.drift, []);
   });
 
-  it('the remote’s istiod EndpointSlice pointing elsewhere than the east-west gateway is drift', async () => {
-    const slices = await iks().discovery.listNamespacedEndpointSlice({
+  it('the remote’s istiod Endpoints (Istio 1.24) pointing elsewhere than the east-west gateway is drift', async () => {
+    const ep = await iks().core.readNamespacedEndpoints({ name: 'istiod', namespace: 'istio-system' });
+    await iks().core.replaceNamespacedEndpoints({
+      name: 'istiod',
       namespace: 'istio-system',
-      labelSelector: 'kubernetes.io/service-name=istiod',
-    });
-    const slice = slices.items[0]!;
-    await iks().discovery.replaceNamespacedEndpointSlice({
-      name: slice.metadata!.name!,
-      namespace: 'istio-system',
-      body: { ...slice, endpoints: [{ addresses: ['198.51.100.99'] }] },
+      body: { ...ep, subsets: [{ ...ep.subsets![0], addresses: [{ ip: '198.51.100.99' }] }] },
     });
     const r = await sim.check();
     assert.equal(r.health, 'degraded');
@@ -57,7 +53,7 @@ describe('/mesh status with the modern profile (istiod + east-west gateway on ic
     );
     assert.deepEqual(
       r.clusters[1]?.drift?.map((d) => [d.object, d.configured, d.suggested]),
-      [[`EndpointSlice istio-system/${slice.metadata!.name}`, '198.51.100.99', '198.51.100.50']],
+      [['Endpoints istio-system/istiod', '198.51.100.99', '198.51.100.50']],
     );
   });
 

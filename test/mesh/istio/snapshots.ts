@@ -1,6 +1,6 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import type { ComponentSpec } from '../../../src/config/schema.ts';
-import type { WorkloadFacts } from '../../../src/mesh/istio/facts.ts';
+import type { RolloutFacts, WorkloadFacts } from '../../../src/mesh/istio/facts.ts';
 import {
   type ConfiguredAddress,
   type PodFacts,
@@ -80,6 +80,7 @@ export function snapshot(
   o: {
     profile?: 'istio-1.0' | 'modern';
     pods?: Record<string, PodFacts[] | Fetched<PodFacts[]>>;
+    rollouts?: Record<string, RolloutFacts[] | Fetched<RolloutFacts[]>>;
     workloads?: PodFacts[];
     controllers?: WorkloadFacts[];
     services?: ServiceFacts[] | Fetched<ServiceFacts[]>;
@@ -88,6 +89,7 @@ export function snapshot(
     endpoints?: ConfiguredAddress[] | null;
     istiodService?: (ServiceFacts & { externalName?: string }) | null;
     slices?: ConfiguredAddress[];
+    istiodEndpoints?: ConfiguredAddress[] | null;
   } = {},
 ): ClusterSnapshot {
   const profile = o.profile ?? 'istio-1.0';
@@ -97,6 +99,7 @@ export function snapshot(
   const sorted = components.map((spec) => ({
     spec,
     pods: fetched(o.pods?.[spec.name] ?? [pod(`${spec.name}-1`, { labels: labelsOf(spec.selector) })]),
+    rollouts: fetched(o.rollouts?.[spec.name] ?? []),
   }));
   return {
     cluster,
@@ -134,6 +137,7 @@ export function snapshot(
                 ? { name: 'istiod', type: 'ClusterIP', selector: {}, addresses: [], external: [] }
                 : o.istiodService,
             ),
+            istiodEndpoints: ok(o.istiodEndpoints ?? null),
             istiodSlices: ok(o.slices ?? []),
           }),
   };

@@ -197,7 +197,7 @@ describe('/mesh status against the simulated seed mesh (icp primary, iks remote)
       );
       assert.match(
         f.action ?? '',
-        /set clusters\[\]\.remoteSecret of each remote .* meshops-remote-secrets \(deploy\/rbac\/primary\.yaml\)/,
+        /set clusters\[\]\.remoteSecret of each remote to its secret, then re-apply the Role meshops-remote-secrets on the primary as npm run rbac -- --config <meshops config> renders it/,
       );
     } finally {
       await unconfigured.close();

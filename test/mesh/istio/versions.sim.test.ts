@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { minorOf } from '../../../src/mesh/istio/versions.ts';
+import { minorOf } from '../../../src/mesh/istio/version-tag.ts';
 import { type StatusSim, startStatusSim } from './sim.ts';
 
 describe('versions in /mesh status', () => {

@@ -165,7 +165,7 @@ describe('/mesh repair drift on Istio 1.0, end to end', () => {
     const said = `${parent.text} ${w.h.thread('C0ROLLING', parent.ts).map(text).join(' ')}`;
     assert.match(
       said,
-      /the repair waits until every pod of a drifted component is Ready: 0 of 1 pilot pods Ready on icp/,
+      /the repair waits until every drifted component has finished its rollout with all pods Ready: 0 of 1 pilot pods Ready on icp/,
     );
     assert.match(said, /Run \/mesh repair drift iks again once the rollout has finished/);
     assert.equal(w.h.parents('C0ROLLING').length, 1, 'no approval message');

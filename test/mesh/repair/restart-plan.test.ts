@@ -3,8 +3,8 @@ import { describe, it } from 'node:test';
 import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
 import { type DriftFinding, detectDrift } from '../../../src/mesh/istio/drift.ts';
 import { hostOf, type PodFacts, PROXY_FLAG_COMPONENT, podFacts } from '../../../src/mesh/istio/facts.ts';
+import { rolloutState } from '../../../src/mesh/istio/rollout.ts';
 import { makeRestartPlan, restartPlanChanges } from '../../../src/mesh/repair/restart-plan.ts';
-import { rolloutState } from '../../../src/mesh/repair/rollout-state.ts';
 
 const OLD = '10.1.151.122';
 const NEW = '10.1.231.182';

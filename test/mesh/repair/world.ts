@@ -5,6 +5,7 @@ import { AppsV1Api, CoreV1Api, DiscoveryV1Api, type V1Deployment } from '@kubern
 import type { StoredAuditEntry } from '../../../src/access/audit.ts';
 import type { StoredMessage } from '../../../src/console/slack-api.ts';
 import { type SimMesh, startSimMesh } from '../../../src/sim/index.ts';
+import type { ScenarioSource } from '../../../src/sim/scenario/load.ts';
 import { type Harness, startHarness } from '../../helpers/harness.ts';
 import { kubeConfigs, seedClustersYaml } from '../../helpers/kube.ts';
 import { auditOf } from '../../helpers/redis.ts';
@@ -46,7 +47,7 @@ export interface World {
 }
 
 export interface WorldOptions {
-  scenario?: 'seed' | 'modern';
+  scenario?: ScenarioSource;
   /** Extra top-level config (YAML). */
   extra?: string;
   /** jobs.timeout, e.g. "6s": a rolling restart may use three quarters of it. */

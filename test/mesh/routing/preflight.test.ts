@@ -6,8 +6,11 @@ import {
   type DestinationFacts,
   destinationsOf,
   judgeDestination,
+  meshPolicyMode,
+  policyFor,
   resolveHost,
   subsetLabels,
+  tlsFit,
 } from '../../../src/mesh/routing/preflight.ts';
 import { DEFAULT_PRESETS_DIR, loadPresets } from '../../../src/mesh/routing/presets.ts';
 
@@ -132,5 +135,50 @@ describe('pre-flight', () => {
       level: 'fail',
       text: 'reviews v3: no ready pods in any cluster (none on icp; 0 of 2 pods ready on iks)',
     });
+  });
+});
+
+describe("pre-flight: the DestinationRule's TLS mode against the mesh's mutual TLS (Istio 1.0)", () => {
+  const withMode = (mode?: string) => [{ ...RULES[0]!, ...(mode ? { tlsMode: mode } : {}) }];
+  const source = 'MeshPolicy default on icp';
+
+  it('reads the MeshPolicy as pilot 1.0.2 does: an mtls peer is STRICT unless its mode is PERMISSIVE', () => {
+    assert.equal(meshPolicyMode({ peers: [{ mtls: {} }] }), 'STRICT');
+    assert.equal(meshPolicyMode({ peers: [{ mtls: null }] }), 'STRICT');
+    assert.equal(meshPolicyMode({ peers: [{ mtls: { allowTls: true } }] }), 'STRICT');
+    assert.equal(meshPolicyMode({ peers: [{ mtls: { mode: 'PERMISSIVE' } }] }), 'PERMISSIVE');
+    assert.equal(meshPolicyMode({ peers: [] }), 'off');
+    assert.equal(meshPolicyMode({}), 'off');
+  });
+
+  it("a Policy naming the service beats the namespace's, which beats the mesh-wide setting", () => {
+    const ns = { name: 'default', spec: { peers: [] } };
+    const reviews = { name: 'reviews-mtls', spec: { targets: [{ name: 'reviews' }], peers: [{ mtls: {} }] } };
+    const ratings = {
+      name: 'ratings-mtls',
+      spec: { targets: [{ name: 'ratings.default.svc.cluster.local' }] },
+    };
+    assert.equal(policyFor(v3, [ns, ratings, reviews])?.name, 'reviews-mtls');
+    assert.equal(policyFor(v3, [ratings, ns])?.name, 'default');
+    assert.equal(policyFor(v3, [ratings]), undefined);
+  });
+
+  it('STRICT needs ISTIO_MUTUAL; off refuses ISTIO_MUTUAL; PERMISSIVE accepts both', () => {
+    const strict = { mode: 'STRICT' as const, source };
+    assert.equal(tlsFit(v3, withMode('ISTIO_MUTUAL'), strict), undefined);
+    for (const mode of [undefined, 'DISABLE', 'SIMPLE', 'MUTUAL'])
+      assert.equal(tlsFit(v3, withMode(mode), strict)?.level, 'fail', String(mode));
+    assert.match(
+      tlsFit(v3, withMode(), strict)?.text ?? '',
+      /^reviews v3: DestinationRule reviews sets no tls\.mode, but the mesh requires mutual TLS \(MeshPolicy default on icp\)/,
+    );
+    const off = { mode: 'off' as const, source };
+    assert.equal(tlsFit(v3, withMode('ISTIO_MUTUAL'), off)?.level, 'fail');
+    assert.equal(tlsFit(v3, withMode('DISABLE'), off), undefined);
+    assert.equal(tlsFit(v3, withMode(), off), undefined);
+    const permissive = { mode: 'PERMISSIVE' as const, source };
+    for (const mode of [undefined, 'DISABLE', 'ISTIO_MUTUAL'])
+      assert.equal(tlsFit(v3, withMode(mode), permissive), undefined);
+    assert.equal(tlsFit(v3, withMode('DISABLE'), undefined), undefined, 'no mesh config: nothing to compare');
   });
 });

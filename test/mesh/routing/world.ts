@@ -43,6 +43,8 @@ export interface World {
   ): Promise<{ spec: VirtualServiceSpec; resourceVersion: string } | undefined>;
   /** Replaces a VirtualService's spec behind meshops' back, as someone with kubectl would. */
   editVs(cluster: string, name: string, spec: VirtualServiceSpec): Promise<void>;
+  /** Deletes a VirtualService behind meshops' back, as someone with kubectl would. */
+  deleteVs(cluster: string, name: string): Promise<void>;
   /** Every request meshops or the test sent to a cluster, as `METHOD path`. */
   requestsTo(cluster: string): string[];
   audit(): Promise<StoredAuditEntry[]>;
@@ -67,11 +69,19 @@ export interface WorldOptions {
   modern?: boolean;
   /** `routing.verify` keys, e.g. `{ window: '6s', interval: '1s' }`. */
   verify?: Record<string, string | number>;
+  /** Starts a Prometheus for the simulation and returns its URL, set as the primary's `clusters[].prometheus`. */
+  primaryPrometheus?: (sim: SimMesh) => Promise<string>;
 }
 
-export function configYaml(sim: SimMesh, options: WorldOptions = {}): string {
+export function configYaml(sim: SimMesh, options: WorldOptions = {}, prometheusUrl?: string): string {
+  const clusters = prometheusUrl
+    ? seedClustersYaml(sim).replace(
+        /(role: primary,[^}]*) }/,
+        `$1, prometheus: ${JSON.stringify(prometheusUrl)} }`,
+      )
+    : seedClustersYaml(sim);
   return `
-${seedClustersYaml(sim)}${options.modern ? 'istio:\n  profile: modern\n' : ''}access:
+${clusters}${options.modern ? 'istio:\n  profile: modern\n' : ''}access:
   operators: [${ALICE}, U0ERIN]
   approvers: [${ALICE}, ${BOB}, ${GROUP}]
   # A suite's commands and clicks by one person fall within a minute; rate limits have their own test.
@@ -92,8 +102,9 @@ ${options.presets ? `  presets: ${options.presets}\n` : ''}${
 export async function startWorld(label: string, options: WorldOptions = {}): Promise<World> {
   const dir = mkdtempSync(join(tmpdir(), `meshops-${label}-`));
   const sim = await startSimMesh({ dir, ...(options.modern ? { scenario: 'modern' } : {}) });
+  const prometheusUrl = await options.primaryPrometheus?.(sim);
   const h = await startHarness({
-    configYaml: configYaml(sim, options),
+    configYaml: configYaml(sim, options, prometheusUrl),
     configDir: dir,
     label,
     ...(options.role ? { role: options.role } : {}),
@@ -144,6 +155,9 @@ export async function startWorld(label: string, options: WorldOptions = {}): Pro
     async editVs(cluster, name, spec) {
       const o = (await kube(cluster).getNamespacedCustomObject(ref(name))) as Record<string, unknown>;
       await kube(cluster).replaceNamespacedCustomObject({ ...ref(name), body: { ...o, spec } });
+    },
+    async deleteVs(cluster, name) {
+      await kube(cluster).deleteNamespacedCustomObject(ref(name));
     },
     requestsTo(cluster) {
       const origin = new URL(sim.clusters.get(cluster)!.url).origin;

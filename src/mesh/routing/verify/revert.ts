@@ -15,6 +15,27 @@ export type RevertResult =
   | { ok: false; conflict: boolean; reason: string; lines: string[] };
 
 /**
+ * The objects someone changed since meshops wrote them (their resourceVersion moved), as
+ * "default/reviews (resourceVersion 12 → 15)"; empty when every object is still exactly what meshops wrote.
+ */
+export async function changedSince(
+  primary: Cluster,
+  written: readonly WrittenObject[],
+): Promise<{ moved: string[]; live: Awaited<ReturnType<typeof readVirtualService>>[] }> {
+  const live = await Promise.all(written.map((w) => readVirtualService(primary, w.ref)));
+  const moved = written.flatMap((w, i) => {
+    const now = live[i]?.live.resourceVersion ?? null;
+    return now === w.resourceVersion
+      ? []
+      : [`${refText(w.ref)} (resourceVersion ${w.resourceVersion ?? 'deleted'} → ${now ?? 'deleted'})`];
+  });
+  return { moved, live };
+}
+
+export const changedReason = (moved: readonly string[]) =>
+  `changed since meshops wrote it: ${moved.join(', ')}`;
+
+/**
  * Puts back what was live before the change, on the primary, only where the object is still exactly what
  * meshops wrote (same resourceVersion). Every object is checked before the first write, so a change made by
  * someone else to one of them stops the whole revert instead of leaving half of it applied.
@@ -23,20 +44,8 @@ export async function revertWritten(
   primary: Cluster,
   written: readonly WrittenObject[],
 ): Promise<RevertResult> {
-  const live = await Promise.all(written.map((w) => readVirtualService(primary, w.ref)));
-  const moved = written.flatMap((w, i) => {
-    const now = live[i]?.live.resourceVersion ?? null;
-    return now === w.resourceVersion
-      ? []
-      : [`${refText(w.ref)} (resourceVersion ${w.resourceVersion ?? 'deleted'} → ${now ?? 'deleted'})`];
-  });
-  if (moved.length > 0)
-    return {
-      ok: false,
-      conflict: true,
-      reason: `changed since meshops wrote it: ${moved.join(', ')}`,
-      lines: [],
-    };
+  const { moved, live } = await changedSince(primary, written);
+  if (moved.length > 0) return { ok: false, conflict: true, reason: changedReason(moved), lines: [] };
   const lines: string[] = [];
   for (const [i, w] of written.entries()) {
     try {

@@ -66,6 +66,8 @@ export interface Verification {
   outcome?: string;
   /** The chart was posted (after a revert it follows a little later, to show the traffic going back). */
   chartPosted?: boolean;
+  /** Why the chart could not be attached; the verification message says so instead. */
+  chartError?: string;
 }
 
 /** After a revert, the chart waits this long so it shows the traffic going back. */

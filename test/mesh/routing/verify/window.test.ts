@@ -3,39 +3,16 @@
 
 import assert from 'node:assert/strict';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
-import { onPath } from '../../../../src/demo/redis.ts';
 import { type RunningPrometheus, startPrometheus } from '../../../helpers/prometheus.ts';
 import { waitFor } from '../../../helpers/wait.ts';
 import { ALICE, auditEntry, BOB, blocksText, presetSpec, startWorld, type World } from '../world.ts';
-
-const skip = !onPath('prometheus') && 'prometheus is not installed (apt-get install prometheus)';
-
-/** Waits until Prometheus has reviews traffic from the last seconds (the baseline the first change needs). */
-async function scraped(promUrl: string): Promise<void> {
-  const q = encodeURIComponent(
-    'sum(increase(istio_requests_total{reporter="destination",destination_service="reviews.default.svc.cluster.local"}[5s])) > 0',
-  );
-  await waitFor(
-    'Prometheus to have scraped reviews traffic',
-    async () => {
-      const direct = await fetch(`${promUrl}/api/v1/query?query=${q}`).then((r) => r.json());
-      return (direct as { data: { result: unknown[] } }).data.result.length > 0;
-    },
-    30_000,
-  );
-}
-
-async function applyAndApprove(w: World, channel: string): Promise<{ ts: string; id: string }> {
-  await w.h.command('route apply reviews-v3', { user: ALICE, channel });
-  await w.h.waitForVerdict(channel, '/mesh route apply reviews-v3');
-  const { ts, id } = await w.approval(channel);
-  await w.approve(channel, BOB);
-  return { ts, id };
-}
-
-const thread = (w: World, channel: string, ts: string) => w.h.thread(channel, ts);
-const chartIn = (w: World, channel: string, ts: string) =>
-  thread(w, channel, ts).find((m) => m.files?.some((f) => f.mimetype === 'image/png'));
+import {
+  requestAndApprove as applyAndApprove,
+  chartIn,
+  scraped,
+  skipWithoutPrometheus as skip,
+  thread,
+} from './prom-world.ts';
 
 describe('routing verification on a real Prometheus', { skip }, () => {
   let w: World;
@@ -77,8 +54,14 @@ describe('routing verification on a real Prometheus', { skip }, () => {
     assert.ok(png.byteLength > 1000);
     // One progress message, edited in place.
     const progress = thread(w, 'C0VBREAK', ts).filter((m) => blocksText(m).includes('erif'));
-    assert.equal(progress.filter((m) => blocksText(m).includes('Verif')).length, 1);
+    const verification = progress.filter((m) => blocksText(m).includes('Verif'));
+    assert.equal(verification.length, 1);
     assert.ok(progress.some((m) => m.edited));
+    // Per version: request rate, 5xx share and p99, as the reading measured them.
+    assert.match(
+      blocksText(verification[0]!),
+      /reviews` v3 · \d+\.\d req\/s \(\d+ requests\) · 5xx \d+\.\d % · p99 \d+ ms/,
+    );
   });
 
   it('keeps a healthy change for the whole window and posts the chart at the end', async () => {
@@ -108,6 +91,40 @@ describe('routing verification on a real Prometheus', { skip }, () => {
       thread(w, 'C0VEDIT', ts).find((m) => blocksText(m).includes('did not overwrite it')),
     );
     await w.editVs('icp', 'reviews', presetSpec('all-v1'));
+  });
+});
+
+describe('routing verification reading Prometheus at clusters[].prometheus', { skip }, () => {
+  let w: World;
+  let prom: RunningPrometheus | undefined;
+  before(async () => {
+    w = await startWorld('route-verify-url', {
+      verify: { window: '6s', interval: '2s', minRequests: 5 },
+      // No Service proxy to Prometheus on the primary: only the configured URL leads to it.
+      primaryPrometheus: async (sim) => {
+        prom = await startPrometheus({ targets: [sim.metrics.target] });
+        return prom.url;
+      },
+    });
+    await scraped(prom!.url);
+  });
+  after(async () => {
+    await w.close();
+    await prom?.stop();
+  });
+
+  it('reads the URL, not the API server proxy, and reverts a breaching change', async () => {
+    w.sim.setTraffic('reviews', 'v3', { errorRate: 0.3 });
+    const { ts, id } = await applyAndApprove(w, 'C0VURL');
+    const reverted = await auditEntry(w, { action: 'reverted', request: id });
+    assert.match(reverted.result, /reviews v3: 5xx \d+\.\d % > 5\.0 %/);
+    assert.deepEqual((await w.vs('icp', 'reviews'))?.spec, presetSpec('all-v1'));
+    await waitFor('the chart in the thread', () => chartIn(w, 'C0VURL', ts));
+    assert.deepEqual(
+      w.requestsTo('icp').filter((r) => r.includes('/services/prometheus')),
+      [],
+      'nothing read through the API server proxy',
+    );
   });
 });
 
