@@ -1,4 +1,5 @@
 import { ApiException } from '@kubernetes/client-node';
+import { metrics } from '../observability/metrics.ts';
 import type { Cluster } from './cluster.ts';
 import { classifyKubeError, KubeError } from './errors.ts';
 
@@ -9,16 +10,19 @@ import { classifyKubeError, KubeError } from './errors.ts';
  * own call, so the RBAC it needs is unchanged.
  */
 export async function listItems<T>(
-  cluster: Pick<Cluster, 'get'>,
+  cluster: Pick<Cluster, 'name' | 'get'>,
   path: string,
   what: string,
   timeoutMs: number,
 ): Promise<T[]> {
   const res = await cluster.get(path, timeoutMs);
-  if (res.status !== 200)
-    throw new KubeError(classifyKubeError(new ApiException(res.status, `list ${what}`, res.body, {})));
-  const items = (JSON.parse(res.body) as { items?: unknown } | null)?.items;
-  if (items !== undefined && items !== null && !Array.isArray(items))
-    throw new KubeError(classifyKubeError(new ApiException(500, `list ${what}`, 'items is not a list', {})));
+  const items = res.status === 200 ? (JSON.parse(res.body) as { items?: unknown } | null)?.items : undefined;
+  if (res.status !== 200 || (items != null && !Array.isArray(items))) {
+    const status = res.status === 200 ? 500 : res.status;
+    const failure = classifyKubeError(new ApiException(status, `list ${what}`, res.body, {}));
+    // client-node's calls are counted by the cluster's own wrapper; an answer that is not a list is counted here.
+    metrics.clusterErrors.inc({ cluster: cluster.name, kind: failure.kind });
+    throw new KubeError(failure);
+  }
   return (items ?? []) as T[];
 }
