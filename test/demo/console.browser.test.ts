@@ -162,6 +162,21 @@ describe('the demo console in a browser', {
     await degraded.getByRole('button', { name: '1 reply' }).click();
     await thread().locator('.msg', { hasText: 'Mesh status: degraded' }).waitFor();
     assert.match(await text(thread()), /CrashLoopBackOff/);
+  });
+
+  it('runs /mesh vpn beside it and shows the tunnel, pings and routes in its thread', async () => {
+    await type('/mesh vpn');
+    const vpn = parent('/mesh vpn', /— 🟢 healthy: tunnel up/);
+    await vpn.waitFor(VERDICT_WAIT);
+    await vpn.getByRole('button', { name: '1 reply' }).click();
+    await thread().locator('.msg', { hasText: 'strongSwan tunnels and pod-IP pings' }).waitFor();
+    assert.match(await text(thread()), /icp ⇄ iks/);
+    assert.match(await text(thread()), /Routes into the tunnel/);
+    assert.equal(
+      await parent('/mesh status', /— 🟡 degraded:/).count(),
+      1,
+      'the degraded status stays in view',
+    );
     await page.screenshot({ path: SCREENSHOT });
   });
 
