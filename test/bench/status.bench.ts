@@ -187,9 +187,11 @@ Deployments and DaemonSets; on the primary its Services, each remote's secret, r
 lists secrets), and pilot's proxy list (its pod list and /debug/syncz through the service proxy); on a remote its
 \`istio\` ConfigMap and \`istio-pilot\` Endpoints. Before replying, the worker reads what changed from history (at
 most four runs, however many are kept: runs pile up over the benchmark) and keeps this run, a few Redis round trips. The API latency is
-paid once, however many clusters; what grows is the worker's CPU per answer (about 0.2 ms here: TLS, HTTP parsing,
-client-node's models, meshops' own reduction to facts), since the answers of all clusters arrive within the same few
-milliseconds and one event loop handles them one after another. Sending client-node's calls over undici's
+paid once, however many clusters; what grows is the worker's CPU per answer (TLS, HTTP and JSON parsing, meshops'
+own reduction to facts), since the answers of all clusters arrive within the same few milliseconds and one event
+loop handles them one after another. The three cluster-wide lists (pods, Deployments, DaemonSets), the largest
+answers, are read as plain JSON into the few fields the check uses: client-node's models for them were most of that
+CPU. Sending client-node's calls over undici's
 \`request\` instead of \`fetch\` halved that CPU. On this 2-core VM the simulation answers from its own process on the
 other core, and the growth figure moves by several hundredths from run to run. kubectl pays a process start and a
 round trip per command and cluster.`;

@@ -1,18 +1,14 @@
 import type {
   V1ConfigMap,
-  V1Container,
-  V1DaemonSet,
-  V1Deployment,
   V1EndpointSlice,
   V1Endpoints,
   V1Namespace,
-  V1Pod,
   V1Secret,
   V1Service,
 } from '@kubernetes/client-node';
 import { parse as parseYaml } from 'yaml';
-import { type PodState, podState } from './pod-status.ts';
-import { type RolloutState, rolloutState } from './rollout.ts';
+import { type PodState, type PodStateShape, podState } from './pod-status.ts';
+import { type DeploymentShape, type RolloutState, rolloutState } from './rollout.ts';
 
 /**
  * The edge between cluster answers and the check: each Kubernetes object is reduced here to the
@@ -44,7 +40,7 @@ export interface PodFacts {
 
 const PROXY_ADDRESS_FLAGS = ['discoveryAddress', 'zipkinAddress', 'statsdUdpAddress'] as const;
 
-function proxyArgs(container: V1Container | undefined): Record<string, string> {
+function proxyArgs(container: ContainerShape | undefined): Record<string, string> {
   const args = [...(container?.command ?? []), ...(container?.args ?? [])];
   const out: Record<string, string> = {};
   args.forEach((arg, i) => {
@@ -95,8 +91,26 @@ export function proxyContainer<C extends { name: string; restartPolicy?: string 
   );
 }
 
-export function podFacts(pod: V1Pod, now: number): PodFacts {
-  const proxy = proxyContainer<V1Container>(pod.spec);
+interface ContainerShape {
+  name: string;
+  image?: string;
+  command?: readonly string[];
+  args?: readonly string[];
+  restartPolicy?: string;
+}
+
+/** The pod fields PodFacts are read from: client-node's V1Pod and the API server's plain JSON both fit. */
+export interface PodFactsShape extends PodStateShape {
+  metadata?: PodStateShape['metadata'] & PodOwnerShape['metadata'] & { annotations?: Record<string, string> };
+  spec?: {
+    containers?: readonly ContainerShape[];
+    initContainers?: readonly ContainerShape[];
+    hostNetwork?: boolean;
+  };
+}
+
+export function podFacts(pod: PodFactsShape, now: number): PodFacts {
+  const proxy = proxyContainer(pod.spec);
   const proxyStatus = [
     ...(pod.status?.containerStatuses ?? []),
     ...(pod.status?.initContainerStatuses ?? []),
@@ -365,16 +379,42 @@ export interface WorkloadFacts {
   failure?: string;
 }
 
-export function deploymentFacts(d: V1Deployment): WorkloadFacts {
+/** The fields a DaemonSet's counts are read from (Deployments': DeploymentShape). */
+export interface DaemonSetShape {
+  metadata?: { name?: string; namespace?: string };
+  status?: { desiredNumberScheduled?: number; numberAvailable?: number; currentNumberScheduled?: number };
+}
+
+export type WorkloadShape =
+  | { kind: 'Deployment'; object: DeploymentShape }
+  | { kind: 'DaemonSet'; object: DaemonSetShape };
+
+/** Both controllers' counts under the same three names; only a Deployment reports a ReplicaFailure. */
+function counts(w: WorkloadShape): Pick<WorkloadFacts, 'desired' | 'available' | 'created' | 'failure'> {
+  if (w.kind === 'DaemonSet') {
+    const s = w.object.status;
+    return {
+      desired: s?.desiredNumberScheduled ?? 0,
+      available: s?.numberAvailable ?? 0,
+      created: s?.currentNumberScheduled ?? 0,
+    };
+  }
+  const d = w.object;
   const failure = d.status?.conditions?.find((c) => c.type === 'ReplicaFailure' && c.status === 'True');
   return {
-    kind: 'Deployment',
-    namespace: d.metadata?.namespace ?? '',
-    name: d.metadata?.name ?? '',
     desired: d.spec?.replicas ?? 1,
     available: d.status?.availableReplicas ?? 0,
     created: d.status?.replicas ?? 0,
     ...(failure?.message ? { failure: failure.message } : {}),
+  };
+}
+
+export function workloadFacts(w: WorkloadShape): WorkloadFacts {
+  return {
+    kind: w.kind,
+    namespace: w.object.metadata?.namespace ?? '',
+    name: w.object.metadata?.name ?? '',
+    ...counts(w),
   };
 }
 
@@ -385,21 +425,10 @@ export interface RolloutFacts {
   rollout: RolloutState;
 }
 
-export function rolloutFacts(d: V1Deployment): RolloutFacts {
+export function rolloutFacts(d: DeploymentShape): RolloutFacts {
   return {
     name: d.metadata?.name ?? '',
-    templateLabels: d.spec?.template.metadata?.labels ?? {},
+    templateLabels: d.spec?.template?.metadata?.labels ?? {},
     rollout: rolloutState(d),
-  };
-}
-
-export function daemonSetFacts(d: V1DaemonSet): WorkloadFacts {
-  return {
-    kind: 'DaemonSet',
-    namespace: d.metadata?.namespace ?? '',
-    name: d.metadata?.name ?? '',
-    desired: d.status?.desiredNumberScheduled ?? 0,
-    available: d.status?.numberAvailable ?? 0,
-    created: d.status?.currentNumberScheduled ?? 0,
   };
 }

@@ -3,16 +3,17 @@ import type { ComponentSpec } from '../../config/schema.ts';
 import { matchesLabels, parseLabelSelector } from '../../config/selector.ts';
 import type { Cluster } from '../../kube/cluster.ts';
 import { classifyKubeError, type KubeFailure } from '../../kube/errors.ts';
+import { listItems } from '../../kube/list.ts';
 import {
   type ConfiguredAddress,
-  daemonSetFacts,
-  deploymentFacts,
+  type DaemonSetShape,
   endpointsAddresses,
   type MeshConfigFacts,
   meshConfigFacts,
   type NamespaceFacts,
   namespaceFacts,
   type PodFacts,
+  type PodFactsShape,
   podFacts,
   type RolloutFacts,
   rolloutFacts,
@@ -22,9 +23,11 @@ import {
   serviceFacts,
   sliceAddresses,
   type WorkloadFacts,
+  workloadFacts,
 } from './facts.ts';
 import type { IstioSetup } from './profiles.ts';
 import { MIRRORED_SLICE } from './remote-istiod.ts';
+import type { DeploymentShape } from './rollout.ts';
 
 /** One cluster answer: the typed value, or why the call failed (each check fails on its own). */
 export type Fetched<T> = { ok: true; value: T } | { ok: false; failure: KubeFailure };
@@ -115,7 +118,8 @@ export async function gatherCluster(
   const started = performance.now();
   const deadline = started + options.timeoutMs;
   const checkedAt = (options.now ?? Date.now)();
-  const left = () => cluster.options(Math.max(1, Math.round(deadline - performance.now())));
+  const leftMs = () => Math.max(1, Math.round(deadline - performance.now()));
+  const left = () => cluster.options(leftMs());
   const fetched = async <T>(call: () => Promise<T>): Promise<Fetched<T>> => {
     try {
       return { ok: true, value: await call() };
@@ -148,16 +152,19 @@ export async function gatherCluster(
     istiodEndpoints,
     slices,
   ] = await Promise.all([
+    // The three cluster-wide lists are the largest answers: read as plain JSON, without client-node's models.
     fetched(() =>
-      cluster.core
-        .listPodForAllNamespaces({}, left())
-        .then((l) => l.items.map((p) => podFacts(p, checkedAt))),
+      listItems<PodFactsShape>(cluster, '/api/v1/pods', 'pods', leftMs()).then((items) =>
+        items.map((p) => podFacts(p, checkedAt)),
+      ),
     ),
     fetched(() => cluster.core.listNamespace({}, left()).then((l) => l.items.map(namespaceFacts))),
     // Listed cluster-wide like pods: which namespaces are injected is known only once the answers are in.
-    fetched(() => cluster.apps.listDeploymentForAllNamespaces({}, left()).then((l) => l.items)),
+    fetched(() => listItems<DeploymentShape>(cluster, '/apis/apps/v1/deployments', 'deployments', leftMs())),
     fetched(() =>
-      cluster.apps.listDaemonSetForAllNamespaces({}, left()).then((l) => l.items.map(daemonSetFacts)),
+      listItems<DaemonSetShape>(cluster, '/apis/apps/v1/daemonsets', 'daemonsets', leftMs()).then((items) =>
+        items.map((object) => workloadFacts({ kind: 'DaemonSet', object })),
+      ),
     ),
     cluster.role === 'primary'
       ? fetched(() =>
@@ -261,9 +268,10 @@ export async function gatherCluster(
       : !daemonSets.ok
         ? daemonSets
         : ok(
-            [...deployments.value.map(deploymentFacts), ...daemonSets.value].filter((w) =>
-              counted.has(w.namespace),
-            ),
+            [
+              ...deployments.value.map((object) => workloadFacts({ kind: 'Deployment', object })),
+              ...daemonSets.value,
+            ].filter((w) => counted.has(w.namespace)),
           );
 
   return {

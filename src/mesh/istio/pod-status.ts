@@ -1,5 +1,4 @@
-import type { V1Pod } from '@kubernetes/client-node';
-import { exitText, printPod, restartsCell, since } from '../../kube/pod-status.ts';
+import { epochMs, exitText, type PodShape, printPod, restartsCell, since } from '../../kube/pod-status.ts';
 
 /** A restart this close to the check is flagged: it is what someone is probably looking for right now. */
 export const RECENT_RESTART_MS = 60 * 60_000;
@@ -42,15 +41,23 @@ export interface PodState {
   terminating: boolean;
 }
 
+/** The pod fields a PodState is read from: client-node's V1Pod and plain pod JSON both fit. */
+export interface PodStateShape extends PodShape {
+  metadata?: PodShape['metadata'] & { name?: string; namespace?: string };
+  status?: PodShape['status'] & { podIP?: string };
+}
+
+const iso = (t: Date | string) => new Date(epochMs(t)).toISOString();
+
 /** The most recent way any container ended: its current termination, else its last one. */
-function lastTermination(pod: V1Pod): Termination | undefined {
+function lastTermination(pod: PodStateShape): Termination | undefined {
   let best: { t: Termination; at: number } | undefined;
   const statuses = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])];
   for (const s of statuses) {
     for (const term of [s.state?.terminated, s.lastState?.terminated]) {
       // A Job's clean exit is not news; only abnormal endings explain a restart.
       if (!term || (term.exitCode === 0 && (term.reason ?? 'Completed') === 'Completed')) continue;
-      const at = term.finishedAt?.getTime() ?? 0;
+      const at = term.finishedAt ? epochMs(term.finishedAt) : 0;
       if (best && at <= best.at) continue;
       best = {
         at,
@@ -58,7 +65,7 @@ function lastTermination(pod: V1Pod): Termination | undefined {
           container: s.name,
           reason: term.reason || exitText(term),
           exitCode: term.exitCode,
-          ...(term.finishedAt ? { finishedAt: term.finishedAt.toISOString() } : {}),
+          ...(term.finishedAt ? { finishedAt: iso(term.finishedAt) } : {}),
         },
       };
     }
@@ -66,7 +73,7 @@ function lastTermination(pod: V1Pod): Termination | undefined {
   return best?.t;
 }
 
-export function podState(pod: V1Pod, now: number): PodState {
+export function podState(pod: PodStateShape, now: number): PodState {
   const printed = printPod(pod);
   const created = pod.metadata?.creationTimestamp;
   const phase = pod.status?.phase;
@@ -86,7 +93,7 @@ export function podState(pod: V1Pod, now: number): PodState {
     recentRestart:
       printed.restarts > 0 && printed.lastRestart > 0 && now - printed.lastRestart <= RECENT_RESTART_MS,
     ...(termination ? { lastTermination: termination } : {}),
-    ...(created ? { createdAt: created.toISOString() } : {}),
+    ...(created ? { createdAt: iso(created) } : {}),
     age: since(created, now),
     ...(ip ? { ip } : {}),
     healthy:

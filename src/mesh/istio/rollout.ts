@@ -1,9 +1,20 @@
-import type { V1Deployment } from '@kubernetes/client-node';
+/** The Deployment fields a rollout is judged by: client-node's V1Deployment and plain JSON both fit. */
+export interface DeploymentShape {
+  metadata?: { name?: string; namespace?: string; generation?: number };
+  spec?: { replicas?: number; template?: { metadata?: { labels?: Record<string, string> } } };
+  status?: {
+    observedGeneration?: number;
+    replicas?: number;
+    updatedReplicas?: number;
+    availableReplicas?: number;
+    conditions?: readonly { type: string; status: string; reason?: string; message?: string }[];
+  };
+}
 
 export type RolloutState = { done: true; text: string } | { done: false; failed: boolean; text: string };
 
 /** Where a Deployment's rollout stands, judged as `kubectl rollout status` judges it. */
-export function rolloutState(d: V1Deployment): RolloutState {
+export function rolloutState(d: DeploymentShape): RolloutState {
   const name = d.metadata?.name ?? '';
   const status = d.status ?? {};
   if ((d.metadata?.generation ?? 0) > (status.observedGeneration ?? 0))

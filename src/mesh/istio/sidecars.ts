@@ -1,6 +1,6 @@
-import { ApiException } from '@kubernetes/client-node';
 import type { Cluster } from '../../kube/cluster.ts';
-import { classifyKubeError, KubeError } from '../../kube/errors.ts';
+import { classifyKubeError } from '../../kube/errors.ts';
+import { listItems } from '../../kube/list.ts';
 import { type PodShape, printPod } from '../../kube/pod-status.ts';
 import { namespaceFacts, type PodOwnerShape, proxyContainer, workloadOf } from './facts.ts';
 import type { UnknownProxy } from './report.ts';
@@ -42,23 +42,12 @@ export function sidecarPods(
   return { cluster: cluster.name, role: cluster.role, ok: true, podIds, sidecars };
 }
 
-/**
- * Every pod of the cluster as plain JSON: with 200 pods, client-node's model conversion costs about as much
- * as the call itself, and it happens once per cluster on the one event loop; these few fields need none of it.
- */
-async function listPods(cluster: Cluster, timeoutMs: number): Promise<RawPod[]> {
-  const res = await cluster.get('/api/v1/pods', timeoutMs);
-  if (res.status !== 200)
-    throw new KubeError(classifyKubeError(new ApiException(res.status, 'list pods', res.body, {})));
-  return (JSON.parse(res.body) as { items?: RawPod[] }).items ?? [];
-}
-
 /** One cluster's namespaces and pods, reduced to its running sidecars (two list calls). */
 export async function listSidecars(cluster: Cluster, timeoutMs: number): Promise<SidecarPods> {
   try {
     const [namespaces, pods] = await Promise.all([
       cluster.core.listNamespace({}, cluster.options(timeoutMs)),
-      listPods(cluster, timeoutMs),
+      listItems<RawPod>(cluster, '/api/v1/pods', 'pods', timeoutMs),
     ]);
     const injected = new Set(
       namespaces.items.map(namespaceFacts).flatMap((n) => (n.injection ? [n.name] : [])),

@@ -122,7 +122,6 @@ describe('reading both sides from snapshots', () => {
                 metadata: { name: 'istio-pilot', namespace: 'istio-system', generation },
                 spec: {
                   replicas: 1,
-                  selector: { matchLabels: labels },
                   template: { metadata: { labels } },
                 },
                 status: { observedGeneration: 2, replicas: 1, ...status },

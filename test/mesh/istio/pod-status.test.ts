@@ -258,4 +258,23 @@ describe('pod status as kubectl get pods computes it', () => {
     );
     assert.equal(s.status, 'SchedulingGated');
   });
+
+  it("reads the API server's plain JSON (RFC 3339 strings) as it reads client-node's models (Dates)", () => {
+    const model = pod({
+      statuses: [
+        running('app', {
+          restartCount: 3,
+          lastState: { terminated: { exitCode: 137, reason: 'OOMKilled', finishedAt: ago(5 * MIN) } },
+        }),
+      ],
+    });
+    // The API server writes seconds without a fraction, e.g. "2026-11-27T11:55:00Z".
+    const json = JSON.parse(JSON.stringify(model).replaceAll('.000Z', 'Z')) as unknown;
+    assert.match(JSON.stringify(json), /"creationTimestamp":"2026-11-07T12:00:00Z"/);
+    const fromJson = podState(json as Parameters<typeof podState>[0], NOW);
+    assert.deepEqual(fromJson, podState(model, NOW));
+    assert.equal(fromJson.lastTermination?.finishedAt, '2026-11-27T11:55:00.000Z');
+    assert.equal(fromJson.createdAt, '2026-11-07T12:00:00.000Z');
+    assert.equal(fromJson.recentRestart, true);
+  });
 });
