@@ -5,6 +5,7 @@
 import { labelSelector } from '../api/label-selector.ts';
 import { createRegistry, type ResourceRegistry, type ResourceType, storeKey } from '../api/resources.ts';
 import type { Port } from '../net/network.ts';
+import { crdTypes } from '../scenario/crds.ts';
 import type { ClusterSpec } from '../scenario/schema.ts';
 import { AddressIndex } from './addresses.ts';
 import { WorkloadController } from './controller.ts';
@@ -62,7 +63,7 @@ export class SimCluster {
     this.name = spec.name;
     this.spec = spec;
     this.timing = timing;
-    this.registry = createRegistry(spec.istioApiVersions, spec.istioAuthenticationApi);
+    this.registry = createRegistry(spec.istioApiVersions, crdTypes(spec.crds));
     this.store = new Store();
     this.addresses = new AddressIndex(spec.name);
     this.switches = SimCluster.#defaultSwitches(spec);
