@@ -2,6 +2,7 @@
 // switches faults flip (latency, 503, revoked token, exec denial). No I/O here; the API server
 // (api/server.ts) serves it.
 
+import type { LabelSelector } from '../api/label-selector.ts';
 import { labelSelector } from '../api/label-selector.ts';
 import { createRegistry, type ResourceRegistry, type ResourceType, storeKey } from '../api/resources.ts';
 import type { Port } from '../net/network.ts';
@@ -27,6 +28,11 @@ export interface ClusterSwitches {
    * 504 Timeout, `not-committed` is answered 500 with nothing stored. One entry per write, in order.
    */
   writeFaults: ('lost-reply' | 'not-committed')[];
+  /**
+   * Pods created from now on that match fail their readiness probe once started (a new version that never
+   * becomes Ready): a Deployment's rollout to them stays in progress, its old pods kept.
+   */
+  failingReadiness: { namespace: string; selects: LabelSelector; container?: string }[];
 }
 
 export interface PodTraits {
@@ -79,6 +85,7 @@ export class SimCluster {
       tokenRevoked: false,
       execForbidden: new Set(spec.execForbiddenNamespaces),
       writeFaults: [],
+      failingReadiness: [],
     };
   }
 
