@@ -37,6 +37,18 @@ describe('modern scenario', () => {
         ['virtualservices', 'destinationrules'],
       );
     }
+    // The modern CRD's additionalPrinterColumns, as kubectl get prints them.
+    const table = JSON.parse(
+      (
+        await raw(t.mesh, 'icp', 'GET', '/apis/networking.istio.io/v1/virtualservices', {
+          headers: { accept: 'application/json;as=Table;v=v1;g=meta.k8s.io,application/json' },
+        })
+      ).body,
+    );
+    assert.deepEqual(
+      table.columnDefinitions.map((c: { name: string }) => c.name),
+      ['Name', 'Gateways', 'Hosts', 'Age'],
+    );
   });
 
   it('has no istiod pod on the remote, but the istiod Service and (Istio 1.24) Endpoints at the gateway', async () => {

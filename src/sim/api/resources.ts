@@ -16,6 +16,11 @@ export interface ResourceType {
   fieldSelectors?: readonly string[];
   /** Custom resources: list items carry kind/apiVersion, PUT needs a resourceVersion, no strategic merge. */
   custom?: boolean;
+  /**
+   * A CRD that declares no additionalPrinterColumns (Istio 1.0.2's): the apiserver's Table is Name and Age
+   * only, whatever columns a later version of the same kind declares.
+   */
+  defaultColumns?: boolean;
   /** Served subresources other than the REST verbs, e.g. `exec`. */
   subresources?: readonly { name: string; kind: string; verbs: readonly string[] }[];
 }

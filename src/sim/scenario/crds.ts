@@ -12,6 +12,7 @@ interface CrdSpec {
   version?: string;
   versions?: { name: string; served?: boolean }[];
   scope: 'Namespaced' | 'Cluster';
+  additionalPrinterColumns?: unknown[];
   names: { plural: string; singular?: string; kind: string; shortNames?: string[]; categories?: string[] };
 }
 
@@ -36,6 +37,7 @@ export function crdTypes(files: readonly string[]): ResourceType[] {
           ...(spec.names.shortNames ? { shortNames: spec.names.shortNames } : {}),
           ...(spec.names.categories ? { categories: spec.names.categories } : {}),
           custom: true,
+          ...(spec.additionalPrinterColumns ? {} : { defaultColumns: true }),
         };
       }),
   );
