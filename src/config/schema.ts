@@ -139,13 +139,15 @@ const verifySchema = strictObject({
       ctx.addIssue({ code: 'custom', path: ['interval'], message: 'must not be longer than window' });
   });
 
+const HISTORY_DEFAULTS = { maxEntries: 2000, maxAge: 7 * 86_400_000 };
+
 const scheduleSchema = strictObject({
   name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,40}$/, 'must be lowercase letters, digits and dashes'),
   cron: z.string().min(1),
   timezone: z.string({ error: 'is required (no hidden local time): e.g. Europe/Berlin or UTC' }),
   channel: z.string().regex(SLACK_CHANNEL, 'must be a Slack channel ID such as C0789GHI'),
   checks: z
-    .array(z.enum(['status', 'vpn']))
+    .array(z.enum(['status', 'vpn', 'proxies']))
     .min(1)
     .default(['status', 'vpn']),
   mention: slackUserOrGroup.optional(),
@@ -170,7 +172,12 @@ export const configSchema = strictObject({
     mtu: z.number().int().min(576).max(9000).default(1400),
     count: z.number().int().min(1).max(20).default(3),
     timeout: duration.default(2000),
-    concurrency: z.number().int().min(1).max(200).default(16),
+    /**
+     * Probe execs in flight per cluster (each cluster's API server and kubelets carry its own). An exec of
+     * a probe mostly waits for replies, and API servers leave such long-running requests out of their
+     * in-flight limits, so the default lets a ten-cluster check send all its probes in one wave.
+     */
+    concurrency: z.number().int().min(1).max(200).default(100),
     thresholds: strictObject({
       lossPercent: z.number().min(0).max(100).default(0),
       rttWarnMs: z.number().positive().default(100),
@@ -181,7 +188,7 @@ export const configSchema = strictObject({
     mtu: 1400,
     count: 3,
     timeout: 2000,
-    concurrency: 16,
+    concurrency: 100,
     thresholds: { lossPercent: 0, rttWarnMs: 100, rttChangePercent: 50 },
   }),
   checks: strictObject({
@@ -216,6 +223,16 @@ export const configSchema = strictObject({
     // Refusals are audited too, so a flood of them must not grow the stream without bound within the retention.
     maxEntries: z.number().int().min(1000).default(100_000),
   }).default({ retention: 90 * 86_400_000, maxEntries: 100_000 }),
+  /**
+   * Each status, VPN and proxy check run kept for comparison and the daily chart, per check kind: at most
+   * `maxEntries` runs, none older than `maxAge` (a day at least: "since yesterday" and the chart need it).
+   */
+  history: strictObject({
+    maxEntries: z.number().int().min(10).max(100_000).default(HISTORY_DEFAULTS.maxEntries),
+    maxAge: duration
+      .refine((ms) => ms >= 86_400_000, 'must be at least 1d (the digest charts the last 24 h)')
+      .default(HISTORY_DEFAULTS.maxAge),
+  }).default(HISTORY_DEFAULTS),
   schedules: z.array(scheduleSchema).default([]),
   drift: strictObject({
     autoRepair: z.enum(['off', 'propose']).default('off'),

@@ -19,6 +19,10 @@ export function escapeHtml(text: string): string {
 }
 
 /** Slack escapes only these three in message text (docs.slack.dev/messaging/formatting-message-text#escaping). */
+export function escapeSlack(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
 function unescapeSlack(text: string): string {
   return text.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
 }
@@ -66,11 +70,13 @@ function splitOnce(text: string, sep: string): [string, string | undefined] {
 }
 
 // Slack formats *bold*, _italic_ and ~strike~ only when the markers stand at word boundaries, so snake_case
-// names and globs like *.svc.cluster.local stay as they are.
+// names and globs like *.svc.cluster.local stay as they are — also inside a formatted span, where a marker
+// between two word characters (_Calico veth_mtu_) neither opens nor closes anything.
 const formatting = (marker: string, tag: string) => {
   const m = `\\${marker}`;
+  const inner = `(?:[^${m}\\n]|(?<=\\w)${m}(?=\\w))`;
   return {
-    pattern: new RegExp(`(^|[^\\w${m}])${m}(?=\\S)([^${m}\\n]*?[^\\s${m}])${m}(?![\\w${m}])`, 'g'),
+    pattern: new RegExp(`(^|[^\\w${m}])${m}(?=\\S)(${inner}*?[^\\s${m}])${m}(?![\\w${m}])`, 'g'),
     replace: `$1<${tag}>$2</${tag}>`,
   };
 };

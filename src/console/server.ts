@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Names } from './mrkdwn.ts';
+import { escapeSlack, type Names } from './mrkdwn.ts';
 import { type Delivery, sendClick, sendCommand } from './relay.ts';
 import { findButton, messageToHtml } from './render.ts';
 import { type SlackApiStub, type StoredMessage, startSlackApi } from './slack-api.ts';
@@ -176,8 +176,10 @@ export async function startConsole(options: ConsoleOptions): Promise<SlackConsol
 
   async function command(user: string, channel: string, input: string): Promise<void> {
     const typed = /^(\/\S+)\s*([\s\S]*)$/.exec(input);
+    // What a person types reaches Slack's API and apps with &, < and > escaped, as Slack's own client sends it:
+    // typed "<!channel>" is text, not a mention, and an app decoding the entities gets back exactly what was typed.
     if (!typed) {
-      slack.add({ channel, text: input, blocks: [], user });
+      slack.add({ channel, text: escapeSlack(input), blocks: [], user });
       return;
     }
     const [, name = '', text = ''] = typed;
@@ -197,7 +199,7 @@ export async function startConsole(options: ConsoleOptions): Promise<SlackConsol
     slack.responseTargets.set(responseId, { channel, user });
     const delivery = await sendCommand(eventsUrl, options.signingSecret, {
       command: name,
-      text: text.trim(),
+      text: escapeSlack(text.trim()),
       userId: user,
       userName: userById.get(user)?.name ?? user,
       channelId: channel,

@@ -4,6 +4,7 @@ import type { Permissions } from '../access/permissions.ts';
 import { approvalsFor } from '../approvals/request.ts';
 import type { JobResult, ReplyPort } from '../chat/reply.ts';
 import type { MeshConfig } from '../config/schema.ts';
+import { historyStore } from '../history/store.ts';
 import type { Clusters } from '../kube/registry.ts';
 import { type Logger, scrub } from '../observability/logger.ts';
 import type { CommandJob, CommandRequest } from '../queue/jobs.ts';
@@ -31,6 +32,7 @@ export interface DispatchDeps {
   permissions: Permissions;
   handlers: Handlers;
   enqueue: JobContext['enqueue'];
+  replicated?: JobContext['replicated'];
 }
 
 export class JobTimeoutError extends Error {
@@ -73,9 +75,11 @@ export function jobContext(
     clusters: deps.clusters,
     redis: deps.redis,
     prefix: deps.prefix,
+    history: historyStore(deps),
     reply: deps.reply,
     permissions: deps.permissions,
     enqueue: deps.enqueue,
+    ...(deps.replicated ? { replicated: deps.replicated } : {}),
   };
   return { ...base, approvals: approvalsFor(base, approvalView) };
 }
@@ -194,6 +198,11 @@ export function createDispatch(deps: DispatchDeps): Dispatch {
     async action(data, run) {
       const handler = deps.handlers.actions[data.action];
       if (!handler) throw new UnrecoverableError(`no handler for action "${data.action}"`);
+      // The app told the clicker "not recorded, click again" (Redis answered too late): a late write is not acted on.
+      if ((await deps.redis.exists(runKey(deps.prefix, run.jobId, 'abandoned'))) === 1) {
+        run.log.info('dropped: the app told the clicker that the click was not recorded');
+        return;
+      }
       await bounded(timeout, (signal) => handler(data, contextFor(run.jobId, run.log, signal)));
     },
     async schedule(data, run) {

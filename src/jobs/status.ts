@@ -1,5 +1,6 @@
 import { runStatusCheck } from '../mesh/istio/check.ts';
 import { recordStatus } from '../mesh/istio/metrics.ts';
+import { statusHistory } from '../mesh/timeline/changes.ts';
 import { renderStatus } from '../slack/render/status.ts';
 import type { CommandHandler } from './types.ts';
 
@@ -11,5 +12,12 @@ export const statusHandler: CommandHandler<'status'> = async (command, _job, ctx
     { health: report.health, top: report.top, findings: report.findings.length, ms: Math.round(report.ms) },
     'status checked',
   );
-  return renderStatus(report);
+  // History that cannot be read or kept costs the "what changed" lines, never the answer.
+  const changes = await statusHistory(ctx.history, report, Date.parse(report.checkedAt)).catch(
+    (err: unknown) => {
+      ctx.log.warn({ err }, 'status history not read or kept');
+      return undefined;
+    },
+  );
+  return renderStatus(report, changes);
 };

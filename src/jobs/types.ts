@@ -4,6 +4,7 @@ import type { JobResult, ReplyPort } from '../chat/reply.ts';
 import type { MeshConfig } from '../config/schema.ts';
 import type { Clusters } from '../kube/registry.ts';
 import type { Approvals, Requester } from '../mesh/change.ts';
+import type { HistoryPort } from '../mesh/history.ts';
 import type { Logger } from '../observability/logger.ts';
 import type {
   ActionJob,
@@ -23,6 +24,8 @@ export interface JobContext {
   readonly redis: Redis;
   /** Key prefix for every Redis key the handler writes (isolates tests and deployments). */
   readonly prefix: string;
+  /** Where status, VPN and proxy runs are kept (bounded by history.maxEntries and history.maxAge). */
+  readonly history: HistoryPort;
   /** The one port messages go out through. */
   readonly reply: ReplyPort;
   /** Puts a planned change up for approval. */
@@ -36,6 +39,8 @@ export interface JobContext {
    * (an approval's expiry), and a `jobId` makes queueing it twice queue it once.
    */
   enqueue(job: MeshJob, options?: EnqueueOptions): Promise<string>;
+  /** Waits, bounded, until Redis replicas hold what was written on `redis` so far (approval decisions). */
+  replicated?(): Promise<void>;
 }
 
 export type CommandHandler<K extends CommandKind = CommandKind> = (

@@ -1,8 +1,10 @@
 import { type Finding, type Health, worstHealth } from '../mesh/health.ts';
+import type { HistoryPort } from '../mesh/history.ts';
 import type { StatusCheckDeps } from '../mesh/istio/check.ts';
+import type { ProxiesCheckDeps } from '../mesh/proxies/check.ts';
 import type { VpnDeps } from '../mesh/vpn/check.ts';
 
-export type CheckName = 'status' | 'vpn';
+export type CheckName = 'status' | 'vpn' | 'proxies';
 
 /** A finding as a run keeps it: its id compares runs, its severity and text make the post. */
 export type RunFinding = Pick<Finding, 'id' | 'severity' | 'text'>;
@@ -15,9 +17,8 @@ export interface CheckReport {
   findings: RunFinding[];
 }
 
-/** The status and VPN checks, as the scheduler calls them (adapters in checks.ts). */
-/** What the scheduled checks use: what `/mesh status` and `/mesh vpn` use. */
-export type CheckDeps = StatusCheckDeps & VpnDeps;
+/** What the scheduled checks use: what `/mesh status`, `/mesh vpn` and `/mesh proxies` use, and their history. */
+export type CheckDeps = StatusCheckDeps & VpnDeps & ProxiesCheckDeps & { history: HistoryPort };
 
 export type ScheduledCheck = (deps: CheckDeps) => Promise<CheckReport>;
 export type ScheduledChecks = Record<CheckName, ScheduledCheck>;

@@ -5,6 +5,7 @@ import type { ScheduleConfig } from '../config/schema.ts';
 import { type ProposeDeps, proposeScheduledRepairs } from '../mesh/repair/propose.ts';
 import { scrub } from '../observability/logger.ts';
 import { SlackApiError } from '../slack/poster.ts';
+import { postDayChart } from './chart.ts';
 import {
   type RunView,
   renderChange,
@@ -105,7 +106,10 @@ async function postDigest({ request, view, transition, store, ctx }: Posting): P
     }
   }
   const ts = digest?.ts ?? (await ctx.reply.post({ channel, ...message })).ts;
-  if (!digest) await store.startDigest(name, channel, day, ts);
+  if (!digest) {
+    await store.startDigest(name, channel, day, ts);
+    await postDayChart(ctx, { channel, ts, day }, view.at, postingErrorCode);
+  }
   if (changed && !(await store.slot(name, slot)).reply) {
     const reply = await ctx.reply.post({ channel, thread_ts: ts, ...renderChange(view, transition) });
     await store.markSlot(name, slot, 'reply', reply.ts);

@@ -82,7 +82,8 @@ access: { rateLimit: { commands: 1000, per: 1m } }
       checks.proxies.push(await timed(() => runProxiesCheck(deps)));
       checks.certs.push(await timed(() => runCertsCheck(deps)));
       for (const c of clusters.all) {
-        single.podList.push(await timed(() => c.core.listPodForAllNamespaces({})));
+        // As the checks list pods: the plain JSON, parsed (no client-node models; src/mesh/istio/sidecars.ts).
+        single.podList.push(await timed(async () => JSON.parse((await c.get('/api/v1/pods')).body)));
         single.namespaceList.push(await timed(() => c.core.listNamespace({})));
       }
       single.pilotList.push(

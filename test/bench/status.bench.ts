@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { generateScenario, startSimMesh } from '../../src/sim/index.ts';
+import { generateScenario, shippedRbac, startSimMesh } from '../../src/sim/index.ts';
 import { timeToFirstReply } from '../helpers/commands.ts';
 import { startHarness } from '../helpers/harness.ts';
 import { startProcess } from './processes.ts';
@@ -182,9 +182,11 @@ Targets: meshops ≤ 0.2× the kubectl baseline at 2 clusters and ≤ 0.5× at 1
 the time grows **${growth.toFixed(3)}×**, target < 1.3× — ${growth < 1.3 ? 'met' : '**not met** on this machine'}. The sizes run in turns
 against two simulations up at the same time, so other load on the machine falls on both alike.
 
-meshops asks every cluster at once, in one round of parallel calls: per cluster all pods and the namespaces; on the
-primary its Services and each remote's secret, read by name (meshops' RBAC never lists secrets); on a remote its
-\`istio\` ConfigMap and \`istio-pilot\` Endpoints. That is 8 calls at 2 clusters and 48 at 10. The API latency is
+meshops asks every cluster at once, in one round of parallel calls: per cluster all pods, the namespaces, the
+Deployments and DaemonSets; on the primary its Services, each remote's secret, read by name (meshops' RBAC never
+lists secrets), and pilot's proxy list (its pod list and /debug/syncz through the service proxy); on a remote its
+\`istio\` ConfigMap and \`istio-pilot\` Endpoints. Before replying, the worker reads what changed from history (at
+most four runs, however many are kept: runs pile up over the benchmark) and keeps this run, a few Redis round trips. The API latency is
 paid once, however many clusters; what grows is the worker's CPU per answer (about 0.2 ms here: TLS, HTTP parsing,
 client-node's models, meshops' own reduction to facts), since the answers of all clusters arrive within the same few
 milliseconds and one event loop handles them one after another. Sending client-node's calls over undici's
@@ -198,7 +200,21 @@ round trip per command and cluster.`;
 
 if (process.argv[2] === '--sim') {
   const clusters = Number(process.argv[3]);
-  const mesh = await startSimMesh({ dir: process.argv[4]!, scenario: generateScenario({ clusters }) });
+  const scenario = generateScenario({ clusters });
+  // The shipped RBAC names the seed's remote secrets; an operator with more remotes lists theirs the same way.
+  const secrets = scenario.clusters.flatMap((c) => c.remoteSecrets.map((s) => `"${s.name}"`));
+  const rbac = Object.fromEntries(
+    scenario.clusters.map((c) => [
+      c.name,
+      shippedRbac(c.role).map((doc) =>
+        doc.replace(
+          'resourceNames: ["iriscluster", "istio-remote-secret-iks"]',
+          `resourceNames: [${secrets.join(', ')}]`,
+        ),
+      ),
+    ]),
+  );
+  const mesh = await startSimMesh({ dir: process.argv[4]!, scenario, rbac });
   for (const name of mesh.clusters.keys()) mesh.faults.setApiLatency(name, LATENCY_MS);
   process.stdout.write(`ready ${[...mesh.clusters.values()].map((c) => `${c.name}:${c.role}`).join(',')}\n`);
   process.on('SIGTERM', () => void mesh.close().then(() => process.exit(0)));

@@ -132,6 +132,35 @@ describe('config file', () => {
     assert.equal(verify('    revert: propose\n    window: 10m').window, 600_000);
   });
 
+  it('history: 2000 runs per check kind for 7 days by default; a bound under a day is refused', () => {
+    assert.deepEqual(parseConfig(BASE, 'meshops.yaml', '/etc/meshops').history, {
+      maxEntries: 2000,
+      maxAge: 7 * 86_400_000,
+    });
+    assert.deepEqual(
+      parseConfig(`${BASE}history:\n  maxEntries: 500\n  maxAge: 2d\n`, 'm.yaml', '/etc').history,
+      { maxEntries: 500, maxAge: 2 * 86_400_000 },
+    );
+    const wrong = problems(`${BASE}history:\n  maxEntries: 5\n  maxAge: 12h\n  keep: all\n`).join('\n');
+    assert.match(wrong, /history\.maxEntries: .*10/);
+    assert.match(wrong, /history\.maxAge: must be at least 1d/);
+    assert.match(wrong, /history.*keep/);
+    assert.match(
+      problems(BASE.replace('channel: C0789GHI', 'channel: C0789GHI\n    checks: [status, certs]')).join(
+        '\n',
+      ),
+      /schedules\.0\.checks\.1/,
+    );
+    assert.deepEqual(
+      parseConfig(
+        BASE.replace('channel: C0789GHI', 'channel: C0789GHI\n    checks: [proxies]'),
+        'm.yaml',
+        '/e',
+      ).schedules[0]?.checks,
+      ['proxies'],
+    );
+  });
+
   it('refuses an ambiguous error rate, an unknown revert mode, an interval longer than the window and a bad Prometheus URL', () => {
     const bad = (lines: string) =>
       problems(BASE.replace('  presets: ./presets', `  presets: ./presets\n  verify:\n${lines}`)).join('\n');

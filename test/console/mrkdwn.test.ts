@@ -14,6 +14,11 @@ describe('mrkdwn as the console shows it', () => {
     assert.equal(md('istio_pilot_v2 and *.svc.cluster.local'), 'istio_pilot_v2 and *.svc.cluster.local');
     assert.equal(md('2*3*4'), '2*3*4');
     assert.equal(md('* not bold *'), '* not bold *');
+    assert.equal(
+      md('_set the MTU (e.g. Calico veth_mtu) on both_'),
+      '<i>set the MTU (e.g. Calico veth_mtu) on both</i>',
+    );
+    assert.equal(md('*the istio_pilot_v2 pod*'), '<b>the istio_pilot_v2 pod</b>');
   });
 
   it('keeps code and pre literal: no formatting, mentions or emoji inside', () => {

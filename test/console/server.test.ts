@@ -162,6 +162,32 @@ describe('the console as Slack for a real meshops', () => {
     assert.equal(bob.messages.get(help.ts), undefined, 'bob does not see alice’s ephemeral');
   });
 
+  it('hands the bot what was typed, escaped as Slack escapes it, so the bot quotes it back unchanged', async () => {
+    await send(slackConsole, 'command', { user: 'U0ALICE', channel: OPS, text: '/mesh route apply a&amp;b' });
+    await send(slackConsole, 'command', { user: 'U0ALICE', channel: OPS, text: '/mesh status <x>' });
+    await send(slackConsole, 'command', {
+      user: 'U0ALICE',
+      channel: OPS,
+      text: 'hello <!channel> &lt;b&gt;',
+    });
+    const alice = await stream(slackConsole, 'U0ALICE', (m) =>
+      [...m.values()].some((x) => plain(x).includes('"<x>"')),
+    );
+    const shown = [...alice.messages.values()].map(plain);
+    assert.ok(
+      shown.some((t) => t.includes('"a&amp;b" is not allowed')),
+      `the refusal quotes "a&amp;b" as typed: ${shown.join(' | ')}`,
+    );
+    assert.ok(shown.some((t) => t.includes('"<x>" is not allowed')));
+    const said = [...alice.messages.values()].find((m) => plain(m).startsWith('hello'));
+    assert.equal(
+      plain(said),
+      'hello <!channel> &lt;b&gt;',
+      'typed text is shown as typed, never as a mention',
+    );
+    assert.doesNotMatch(said?.html ?? '', /mention/);
+  });
+
   it('pushes the parent, its thread reply and the in-place verdict as they happen', async () => {
     const seen = stream(slackConsole, 'U0BOB', (messages) => {
       const parent = [...messages.values()].find((m) => plain(m).includes('/mesh clusters') && !m.threadTs);

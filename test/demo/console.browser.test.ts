@@ -11,7 +11,8 @@ import { dropPrefix, REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
 const CHROMIUM = '/usr/bin/chromium';
 /**
  * The README shows this picture, taken here so it shows the console as it is; it is written into docs/ on
- * request only (UPDATE_SCREENSHOT=1): a test run must leave the working tree as it found it.
+ * request only (UPDATE_SCREENSHOT=1): a test run must leave the working tree as it found it. Chromium draws the
+ * emoji with Debian's fonts-noto-color-emoji; without it they come out as empty boxes.
  */
 const SCREENSHOT = process.env.UPDATE_SCREENSHOT
   ? new URL('../../docs/console.png', import.meta.url).pathname
@@ -162,6 +163,21 @@ describe('the demo console in a browser', {
     await degraded.getByRole('button', { name: '1 reply' }).click();
     await thread().locator('.msg', { hasText: 'Mesh status: degraded' }).waitFor();
     assert.match(await text(thread()), /CrashLoopBackOff/);
+  });
+
+  it('runs /mesh vpn beside it and shows the tunnel, pings and routes in its thread', async () => {
+    await type('/mesh vpn');
+    const vpn = parent('/mesh vpn', /— 🟢 healthy: tunnel up/);
+    await vpn.waitFor(VERDICT_WAIT);
+    await vpn.getByRole('button', { name: '1 reply' }).click();
+    await thread().locator('.msg', { hasText: 'strongSwan tunnels and pod-IP pings' }).waitFor();
+    assert.match(await text(thread()), /icp ⇄ iks/);
+    assert.match(await text(thread()), /Routes into the tunnel/);
+    assert.equal(
+      await parent('/mesh status', /— 🟡 degraded:/).count(),
+      1,
+      'the degraded status stays in view',
+    );
     await page.screenshot({ path: SCREENSHOT });
   });
 

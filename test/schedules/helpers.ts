@@ -26,17 +26,19 @@ export function settableChecks() {
   const state: Record<CheckName, Omit<CheckReport, 'check'>> = {
     status: { verdict: 'healthy', summary: 'all components ready', findings: [] },
     vpn: { verdict: 'healthy', summary: 'tunnel up', findings: [] },
+    proxies: { verdict: 'healthy', summary: 'all proxies in sync', findings: [] },
   };
   const checks: ScheduledChecks = {
     status: async () => ({ check: 'status', ...structuredClone(state.status) }),
     vpn: async () => ({ check: 'vpn', ...structuredClone(state.vpn) }),
+    proxies: async () => ({ check: 'proxies', ...structuredClone(state.proxies) }),
   };
   return {
     checks,
     healthy(check: CheckName = 'status') {
       state[check] = {
         verdict: 'healthy',
-        summary: check === 'status' ? 'all components ready' : 'tunnel up',
+        summary: { status: 'all components ready', vpn: 'tunnel up', proxies: 'all proxies in sync' }[check],
         findings: [],
       };
     },

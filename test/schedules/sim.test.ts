@@ -20,7 +20,7 @@ schedules:
     cron: "0 * * * *"
     timezone: UTC
     channel: C0HOURLY
-    checks: [status]
+    checks: [status, proxies]
     mode: every-run
     mention: U0CAROL
 `;
@@ -56,12 +56,25 @@ describe('scheduled health posts against the simulated mesh', () => {
     assert.match(digest.text, /Mesh health \(mesh-health\): healthy at/);
     assert.match(blocksText(digest), /\*status\* — 2 clusters: 12 components ready/);
     assert.match(blocksText(digest), /\*vpn\* — /);
-    assert.equal(h.thread('C0HEALTH', digest.ts).length, 0);
+    // The day's first run starts the digest with the chart of the last 24 h in its thread (this run's data).
+    const [chart, ...others] = h.thread('C0HEALTH', digest.ts);
+    assert.equal(others.length, 0);
+    const file = chart?.files?.[0];
+    assert.equal(file?.mimetype, 'image/png');
+    assert.equal(file?.title, 'Mesh health, last 24 h');
+    const png = await fetch(file.url).then((r) => r.arrayBuffer());
+    assert.ok(png.byteLength > 10_000, String(png.byteLength));
+    const upload = h.slack.calls.find((c) => c.method === 'files.getUploadURLExternal');
+    assert.match(
+      String(upload?.args.alt_txt),
+      /1 status, 1 VPN and 0 proxy runs: VPN loss \(worst probe\) and average RTT/,
+    );
 
     mesh.faults.crashLoop('icp', 'istio-system', { labelSelector: 'istio-mixer-type=telemetry' });
     await tick(queue, 'mesh-health');
     await tick(queue, 'mesh-health');
-    let thread = h.thread('C0HEALTH', digest.ts);
+    const replies = () => h.thread('C0HEALTH', digest.ts).filter((m) => !m.files);
+    let thread = replies();
     assert.equal(thread.length, 1, 'one reply for the change, none for the same state again');
     assert.match(thread[0]!.text, /healthy → degraded\* <!subteam\^S0ONCALL>/);
     assert.match(blocksText(thread[0]!), /\*New\*.*telemetry/);
@@ -69,7 +82,7 @@ describe('scheduled health posts against the simulated mesh', () => {
 
     mesh.faults.setTunnel('icp', 'iks', 'down');
     await tick(queue, 'mesh-health');
-    thread = h.thread('C0HEALTH', digest.ts);
+    thread = replies();
     assert.equal(thread.length, 2);
     assert.match(thread[1]!.text, /<!subteam\^S0ONCALL>/, 'a worse state mentions again');
     assert.match(blocksText(thread[1]!), /\*New\*.*tunnel/);
@@ -77,23 +90,26 @@ describe('scheduled health posts against the simulated mesh', () => {
     await mesh.faults.reset();
     await mesh.settled();
     await tick(queue, 'mesh-health');
-    thread = h.thread('C0HEALTH', digest.ts);
+    thread = replies();
     assert.equal(thread.length, 3);
     assert.match(thread[2]!.text, /recovered\*: (degraded|down) → healthy/);
     assert.doesNotMatch(blocksText(thread[2]!), /subteam|<@/);
     assert.match(blocksText(thread[2]!), /\*Resolved\*.*telemetry/);
     assert.equal(h.parents('C0HEALTH').length, 1, 'still the one digest, edited in place');
     assert.match(blocksText(h.parents('C0HEALTH')[0]!), /5 runs today · 3 changes today/);
+    assert.equal(h.thread('C0HEALTH', digest.ts).filter((m) => m.files).length, 1, 'one chart a day');
   });
 
-  it('every-run mode with only the status check posts each run', async () => {
+  it('every-run mode with the status and proxy checks posts each run', async () => {
     await tick(queue, 'hourly');
     mesh.faults.crashLoop('icp', 'istio-system', { labelSelector: 'istio=pilot' });
     await tick(queue, 'hourly');
     await mesh.faults.reset();
     const posts = h.parents('C0HOURLY');
     assert.equal(posts.length, 2);
-    assert.doesNotMatch(blocksText(posts[0]!), /\*vpn\*/, 'only the configured check runs');
+    assert.doesNotMatch(blocksText(posts[0]!), /\*vpn\*/, 'only the configured checks run');
+    assert.match(blocksText(posts[0]!), /\*proxies\* — \d+\/\d+ proxies in sync/);
+    assert.equal(h.thread('C0HOURLY', posts[0]!.ts).length, 0, 'no chart without a digest');
     assert.match(blocksText(posts[1]!), /healthy → (degraded|down)\* <@U0CAROL>/);
     assert.match(blocksText(posts[1]!), /pilot/);
   });

@@ -311,7 +311,7 @@ export async function runCertsCheck(
   const scope = target ? [target] : clusters.all;
   const judged = await Promise.all(
     scope.map(async (c) => {
-      const pods = await listSidecars(c, clusterTimeout, now);
+      const pods = await listSidecars(c, clusterTimeout);
       if (!pods.ok) return summarizeCluster(c, 0, [], pods.failure);
       const chosen = sample(pods.sidecars, certSample);
       const legacy = istioSetup(config, c.config).profile === 'istio-1.0';

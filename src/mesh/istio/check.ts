@@ -20,6 +20,7 @@ import { DISCOVERY, istioSetup } from './profiles.ts';
 import { assessProxies } from './proxy-sync.ts';
 import type { ClusterReport, StatusReport } from './report.ts';
 import type { SidecarPods } from './sidecars.ts';
+import { proxyState } from './syncz.ts';
 import { healthOf, meshHealth, resolveFindings, statusSummary, topFindings } from './verdict.ts';
 import { clusterVersions, referenceTag, remoteIstioVersion, versionDrafts } from './versions.ts';
 import { injectorDown, workloadFindings } from './workloads.ts';
@@ -156,7 +157,15 @@ export function judgeStatus(
     ),
   }));
   const top = topFindings(findings);
-  const proxyLine = proxies ? { summary: proxies.summary, counts: proxies.counts } : undefined;
+  const proxyLine = proxies
+    ? {
+        summary: proxies.summary,
+        counts: proxies.counts,
+        stale: proxies.clusters.flatMap((c) =>
+          c.proxies.filter((p) => proxyState(p) === 'stale').map((p) => p.id),
+        ),
+      }
+    : undefined;
   return {
     checkedAt: new Date(scope[0]?.checkedAt ?? 0).toISOString(),
     ...(focus ? { cluster: focus.cluster } : {}),

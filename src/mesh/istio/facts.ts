@@ -62,8 +62,21 @@ const RESTART_KIND = {
   StatefulSet: 'statefulset',
 } as const;
 
+/** The pod fields the owner and the proxy are read from: client-node's V1Pod and plain pod JSON both fit. */
+export interface PodOwnerShape {
+  metadata?: {
+    name?: string;
+    labels?: Record<string, string>;
+    ownerReferences?: readonly { kind: string; name: string }[];
+  };
+  spec?: {
+    containers?: readonly { name: string }[];
+    initContainers?: readonly { name: string; restartPolicy?: string }[];
+  };
+}
+
 /** Deployment pods are owned by `<deployment>-<pod-template-hash>`; the hash changes on every rollout. */
-function workloadOf(pod: V1Pod): string {
+export function workloadOf(pod: PodOwnerShape): string {
   const owner = pod.metadata?.ownerReferences?.[0];
   const hash = pod.metadata?.labels?.['pod-template-hash'];
   if (owner?.kind === 'ReplicaSet' && hash && owner.name.endsWith(`-${hash}`))
@@ -71,11 +84,19 @@ function workloadOf(pod: V1Pod): string {
   return owner?.name ?? pod.metadata?.name ?? '';
 }
 
+/** The pod's istio-proxy container: Istio ≥1.19 may inject it as a native sidecar (an init container that keeps running). */
+export function proxyContainer<C extends { name: string; restartPolicy?: string }>(spec?: {
+  containers?: readonly C[];
+  initContainers?: readonly C[];
+}): C | undefined {
+  return (
+    spec?.containers?.find((c) => c.name === PROXY) ??
+    spec?.initContainers?.find((c) => c.name === PROXY && c.restartPolicy === 'Always')
+  );
+}
+
 export function podFacts(pod: V1Pod, now: number): PodFacts {
-  // Istio ≥1.19 may inject the proxy as a native sidecar (an init container that keeps running).
-  const proxy =
-    pod.spec?.containers.find((c) => c.name === PROXY) ??
-    pod.spec?.initContainers?.find((c) => c.name === PROXY && c.restartPolicy === 'Always');
+  const proxy = proxyContainer<V1Container>(pod.spec);
   const proxyStatus = [
     ...(pod.status?.containerStatuses ?? []),
     ...(pod.status?.initContainerStatuses ?? []),

@@ -120,7 +120,11 @@ export interface StatusReport {
   /** Ids of the one to three findings that matter most (none when healthy). */
   top: string[];
   /** Pilot's view of the proxies in scope, as one line and its counts (absent without a primary). */
-  proxies?: { summary: string; counts: ProxyCounts };
+  proxies?: {
+    summary: string;
+    counts: ProxyCounts /** Ids (`pod.namespace`) of the STALE proxies. */;
+    stale: string[];
+  };
   ms: number;
 }
 

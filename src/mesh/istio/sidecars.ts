@@ -1,7 +1,8 @@
-import type { V1Pod } from '@kubernetes/client-node';
+import { ApiException } from '@kubernetes/client-node';
 import type { Cluster } from '../../kube/cluster.ts';
-import { classifyKubeError } from '../../kube/errors.ts';
-import { namespaceFacts, podFacts } from './facts.ts';
+import { classifyKubeError, KubeError } from '../../kube/errors.ts';
+import { type PodShape, printPod } from '../../kube/pod-status.ts';
+import { namespaceFacts, type PodOwnerShape, proxyContainer, workloadOf } from './facts.ts';
 import type { UnknownProxy } from './report.ts';
 
 /** What one cluster's pods say about proxies: every running sidecar in an injected namespace, by id. */
@@ -16,11 +17,16 @@ export interface SidecarPods {
   sidecars: UnknownProxy[];
 }
 
+/** A pod as the API server sends it, reduced to what placing pilot's proxies needs. */
+export interface RawPod extends PodShape, PodOwnerShape {
+  metadata?: PodShape['metadata'] & PodOwnerShape['metadata'] & { namespace?: string };
+  spec?: PodShape['spec'] & PodOwnerShape['spec'];
+}
+
 export function sidecarPods(
   cluster: { name: string; role: 'primary' | 'remote' },
-  pods: readonly V1Pod[],
+  pods: readonly RawPod[],
   injected: ReadonlySet<string>,
-  now: number,
 ): SidecarPods {
   const podIds = new Set<string>();
   const sidecars: UnknownProxy[] = [];
@@ -28,25 +34,36 @@ export function sidecarPods(
     const namespace = pod.metadata?.namespace ?? '';
     const name = pod.metadata?.name ?? '';
     podIds.add(`${name}.${namespace}`);
-    if (!injected.has(namespace)) continue;
-    const facts = podFacts(pod, now);
-    if (facts.sidecar !== 'missing' && facts.state.status === 'Running' && !facts.state.terminating)
-      sidecars.push({ namespace, pod: name, workload: facts.workload });
+    if (!injected.has(namespace) || !proxyContainer(pod.spec)) continue;
+    // kubectl's STATUS: Running, and not Terminating (a pod being deleted has left pilot already).
+    if (printPod(pod).reason === 'Running')
+      sidecars.push({ namespace, pod: name, workload: workloadOf(pod) });
   }
   return { cluster: cluster.name, role: cluster.role, ok: true, podIds, sidecars };
 }
 
+/**
+ * Every pod of the cluster as plain JSON: with 200 pods, client-node's model conversion costs about as much
+ * as the call itself, and it happens once per cluster on the one event loop; these few fields need none of it.
+ */
+async function listPods(cluster: Cluster, timeoutMs: number): Promise<RawPod[]> {
+  const res = await cluster.get('/api/v1/pods', timeoutMs);
+  if (res.status !== 200)
+    throw new KubeError(classifyKubeError(new ApiException(res.status, 'list pods', res.body, {})));
+  return (JSON.parse(res.body) as { items?: RawPod[] }).items ?? [];
+}
+
 /** One cluster's namespaces and pods, reduced to its running sidecars (two list calls). */
-export async function listSidecars(cluster: Cluster, timeoutMs: number, now: number): Promise<SidecarPods> {
+export async function listSidecars(cluster: Cluster, timeoutMs: number): Promise<SidecarPods> {
   try {
     const [namespaces, pods] = await Promise.all([
       cluster.core.listNamespace({}, cluster.options(timeoutMs)),
-      cluster.core.listPodForAllNamespaces({}, cluster.options(timeoutMs)),
+      listPods(cluster, timeoutMs),
     ]);
     const injected = new Set(
       namespaces.items.map(namespaceFacts).flatMap((n) => (n.injection ? [n.name] : [])),
     );
-    return sidecarPods(cluster, pods.items, injected, now);
+    return sidecarPods(cluster, pods, injected);
   } catch (err) {
     return {
       cluster: cluster.name,

@@ -57,7 +57,7 @@ export async function runProxiesCheck(
   const [reading, pods] = await Promise.all([
     readSyncz(primary, setup, timeoutMs),
     // Every cluster's pods place pilot's proxies, even when one cluster is asked about.
-    Promise.all(clusters.all.map((c) => listSidecars(c, timeoutMs, now))),
+    Promise.all(clusters.all.map((c) => listSidecars(c, timeoutMs))),
   ]);
   return {
     checkedAt: new Date(now).toISOString(),

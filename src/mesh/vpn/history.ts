@@ -1,50 +1,68 @@
-import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import type { Comparison, ProbeResult, ProbeStatus, RttChange } from './report.ts';
+import { type HistoryPort, parseRun, type Run } from '../history.ts';
+import type { Comparison, ProbeResult, ProbeStatus, RttChange, VpnReport } from './report.ts';
 
 /**
- * The previous matrix run, kept in Redis as the few numbers the next run compares with: per pair, its
- * status and average RTT. Pairs are keyed `from>to/label`, so a restarted pod is the same pair.
+ * A matrix run as history keeps it: per pair, its status, average RTT and loss. Pairs are keyed
+ * `from>to/label`, so a restarted pod is the same pair. The next run compares with the latest one kept;
+ * the daily digest charts a day of them.
  */
 
-const snapshotSchema = z.object({
-  checkedAt: z.string(),
+export const vpnRunSchema = z.object({
+  verdict: z.enum(['healthy', 'degraded', 'down', 'failed']),
   pairs: z.record(
     z.string(),
     z.object({
       status: z.enum(['ok', 'slow', 'loss', 'lost', 'error', 'unparsed']),
       avgMs: z.number().optional(),
+      lossPercent: z.number().optional(),
     }),
   ),
 });
-export type Snapshot = z.infer<typeof snapshotSchema>;
+export type VpnRun = z.infer<typeof vpnRunSchema>;
 
-export const historyKey = (prefix: string) => `${prefix}:vpn:last`;
-
-export function snapshotOf(checkedAt: string, probes: readonly ProbeResult[]): Snapshot {
-  const pairs: Snapshot['pairs'] = {};
-  for (const p of probes) {
-    const avg = p.outcome.kind === 'stats' ? p.outcome.rtt?.avg : undefined;
-    pairs[p.key] = { status: p.status, ...(avg !== undefined ? { avgMs: avg } : {}) };
-  }
-  return { checkedAt, pairs };
+export function vpnRunOf(report: Pick<VpnReport, 'verdict' | 'probes'>): VpnRun {
+  const pairs: VpnRun['pairs'] = {};
+  for (const p of report.probes) pairs[p.key] = pairOf(p);
+  return { verdict: report.verdict, pairs };
 }
 
-const FAILING: ReadonlySet<ProbeStatus> = new Set(['lost', 'loss', 'error']);
+function pairOf(p: ProbeResult): VpnRun['pairs'][string] {
+  if (p.outcome.kind !== 'stats') return { status: p.status };
+  const avg = p.outcome.rtt?.avg;
+  return {
+    status: p.status,
+    lossPercent: p.outcome.lossPercent,
+    ...(avg !== undefined ? { avgMs: avg } : {}),
+  };
+}
+
+export const FAILING: ReadonlySet<ProbeStatus> = new Set(['lost', 'loss', 'error']);
 // Sub-millisecond round trips jitter by more than 50% without meaning anything.
 const MIN_RTT_CHANGE_MS = 1;
 
-export function compare(previous: Snapshot, current: Snapshot, rttChangePercent: number): Comparison {
+/** Pairs that started failing and pairs that recovered between two runs. */
+export function failingChanges(
+  previous: VpnRun,
+  current: VpnRun,
+): { newlyFailing: string[]; recovered: string[] } {
   const newlyFailing: string[] = [];
   const recovered: string[] = [];
-  const rttUp: RttChange[] = [];
-  const rttDown: RttChange[] = [];
   for (const [key, now] of Object.entries(current.pairs)) {
     const before = previous.pairs[key];
     if (!before) continue;
     if (FAILING.has(now.status) && !FAILING.has(before.status)) newlyFailing.push(key);
     if (!FAILING.has(now.status) && FAILING.has(before.status)) recovered.push(key);
-    if (before.avgMs === undefined || now.avgMs === undefined || before.avgMs <= 0) continue;
+  }
+  return { newlyFailing, recovered };
+}
+
+export function compare(previous: Run<VpnRun>, current: VpnRun, rttChangePercent: number): Comparison {
+  const rttUp: RttChange[] = [];
+  const rttDown: RttChange[] = [];
+  for (const [key, now] of Object.entries(current.pairs)) {
+    const before = previous.pairs[key];
+    if (before?.avgMs === undefined || now.avgMs === undefined || before.avgMs <= 0) continue;
     const change = {
       key,
       beforeMs: before.avgMs,
@@ -58,21 +76,21 @@ export function compare(previous: Snapshot, current: Snapshot, rttChangePercent:
       continue;
     (change.percent > 0 ? rttUp : rttDown).push(change);
   }
-  return { previousAt: previous.checkedAt, newlyFailing, recovered, rttUp, rttDown };
+  return {
+    previousAt: new Date(previous.at).toISOString(),
+    ...failingChanges(previous, current),
+    rttUp,
+    rttDown,
+  };
 }
 
-/** Reads the previous run; a missing or unreadable entry (older format) means "no comparison". */
-export async function loadSnapshot(redis: Redis, prefix: string): Promise<Snapshot | undefined> {
-  const text = await redis.get(historyKey(prefix));
-  if (text === null) return undefined;
-  try {
-    const parsed = snapshotSchema.safeParse(JSON.parse(text));
-    return parsed.success ? parsed.data : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-export async function saveSnapshot(redis: Redis, prefix: string, snapshot: Snapshot): Promise<void> {
-  await redis.set(historyKey(prefix), JSON.stringify(snapshot));
+/** Keeps the run and returns the one before it (none on the first run, or when that one is unreadable). */
+export async function recordVpnRun(
+  history: HistoryPort,
+  at: number,
+  run: VpnRun,
+): Promise<Run<VpnRun> | undefined> {
+  const previous = parseRun(vpnRunSchema, await history.last('vpn'));
+  await history.record('vpn', at, run);
+  return previous;
 }

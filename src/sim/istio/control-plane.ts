@@ -69,6 +69,10 @@ export class SimControlPlane {
   #certs = new Map<string, CertSettings>();
   #issued = new Map<string, Promise<{ cert: string; key: string }>>();
   #created = 0;
+  /** Streams opened at or after this time wait for releaseReconnects (their first push is held back). */
+  #heldFrom: number | undefined;
+  /** Streams opened at or before this time have had their first push, however recent. */
+  #releasedAt = Number.NEGATIVE_INFINITY;
   /** Reads of a private key file through exec: meshops must never make one. */
   keyReads = 0;
 
@@ -95,6 +99,30 @@ export class SimControlPlane {
     );
     this.#issued.clear();
     this.keyReads = 0;
+    this.#heldFrom = undefined;
+    this.#releasedAt = Number.NEGATIVE_INFINITY;
+  }
+
+  /**
+   * From now on a proxy whose stream (re)opens — its pilot or itself restarted — stays NOT SENT until
+   * releaseReconnects: Envoy's reconnect backoff made a controllable event, so a test sees both states for sure.
+   */
+  holdReconnects(): void {
+    // Container start times have whole seconds (as the API shows them): a stream opened within this second counts.
+    this.#heldFrom = Math.floor(this.#options.now() / 1000) * 1000;
+  }
+
+  /** Every held stream gets its first push now (SYNCED where the route back is up); later ones take reconnectMs. */
+  releaseReconnects(): void {
+    this.#heldFrom = undefined;
+    this.#releasedAt = this.#options.now();
+  }
+
+  /** Whether a stream opened at `since` is still waiting for its first acknowledged push. */
+  #connecting(since: number, now: number): boolean {
+    if (this.#heldFrom !== undefined && since >= this.#heldFrom) return true;
+    if (since <= this.#releasedAt) return false;
+    return now - since < this.#options.reconnectMs;
   }
 
   certSettings(cluster: string): CertSettings {
@@ -184,7 +212,7 @@ export class SimControlPlane {
         : true;
       const sent = `${hexId(`${pilotCluster}/${pilot.metadata.name}/${pilotStart}`, 8)}-${Math.floor(pilotStart / 1000)}`;
       const acked = routed ? sent : `${hexId(`${sent}/before`, 8)}-${Math.floor(pilotStart / 1000)}`;
-      const connecting = now - Math.max(pilotStart, p.startedAt) < this.#options.reconnectMs;
+      const connecting = this.#connecting(Math.max(pilotStart, p.startedAt), now);
       const version = imageTag(p.container.image);
       const row: SyncRow = {
         ...(legacy ? {} : { cluster_id: p.cluster.name }),

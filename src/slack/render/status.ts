@@ -1,10 +1,11 @@
 import type { KnownBlock } from '@slack/types';
-import { MAX_LIST_LINES } from '../../chat/mrkdwn.ts';
+import { dateRef, MAX_LIST_LINES } from '../../chat/mrkdwn.ts';
 import type { JobResult } from '../../chat/reply.ts';
 import type { Finding } from '../../mesh/health.ts';
 import { podLine } from '../../mesh/istio/findings.ts';
 import type { ClusterReport, ComponentReport, StatusReport } from '../../mesh/istio/report.ts';
 import { explainedCounts } from '../../mesh/istio/verdict.ts';
+import type { StatusChanges } from '../../mesh/timeline/changes.ts';
 import { clip, context, divider, header, LIMITS, linesToSections, section } from './blocks.ts';
 import { VERDICT_ICON } from './parent.ts';
 
@@ -147,7 +148,60 @@ function proxiesLine(p: NonNullable<StatusReport['proxies']>): string {
   return `${icon} *proxies* — ${p.summary} (detail: /mesh proxies)`;
 }
 
-export function renderStatus(report: StatusReport): JobResult {
+const MAX_NAMED = 3;
+function named(ids: readonly string[]): string {
+  const shown = ids.slice(0, MAX_NAMED).join(', ');
+  return ids.length > MAX_NAMED ? `${shown} and ${ids.length - MAX_NAMED} more` : shown;
+}
+
+/** What changed since the previous run, a line per kind of change; none when nothing did. */
+function changeLines(c: StatusChanges): string[] {
+  const lines: string[] = [];
+  if (c.verdict) lines.push(`${VERDICT_ICON[c.verdict.to]} verdict ${c.verdict.from} → ${c.verdict.to}`);
+  for (const r of c.restarts) {
+    const recent = r.sincePrevious === r.inWindow ? '' : ` (${r.sincePrevious} since the previous check)`;
+    lines.push(
+      `:arrows_counterclockwise: \`${r.component}\` on ${r.cluster} restarted ${plural(r.inWindow, 'time')} since ${dateRef(c.windowFrom)}${recent}`,
+    );
+  }
+  for (const x of c.components) {
+    const became = x.to === 'ok' ? 'became ready' : x.from === 'ok' ? 'became unready' : 'changed';
+    lines.push(`${COMPONENT_ICON[x.to]} \`${x.component}\` on ${x.cluster} ${became} (${x.from} → ${x.to})`);
+  }
+  const p = c.proxies;
+  if (p && p.newlyStale.length > 0)
+    lines.push(
+      `:warning: ${plural(p.newlyStale.length, 'proxy', 'proxies')} went STALE: ${named(p.newlyStale)}`,
+    );
+  if (p && p.stale.now < p.stale.before)
+    lines.push(`:white_check_mark: STALE proxies ${p.stale.before} → ${p.stale.now}`);
+  if (p && p.unknown.now !== p.unknown.before)
+    lines.push(
+      `${p.unknown.now > p.unknown.before ? ':warning:' : ':white_check_mark:'} sidecars not connected to pilot ${p.unknown.before} → ${p.unknown.now}`,
+    );
+  if (c.vpn && c.vpn.newlyFailing.length > 0)
+    lines.push(
+      `:x: VPN ${c.vpn.newlyFailing.length === 1 ? 'pair' : 'pairs'} started failing (/mesh vpn at ${dateRef(c.vpn.at)}): ${named(c.vpn.newlyFailing)}`,
+    );
+  if (c.vpn && c.vpn.recovered.length > 0)
+    lines.push(
+      `:white_check_mark: VPN ${c.vpn.recovered.length === 1 ? 'pair' : 'pairs'} recovered: ${named(c.vpn.recovered)}`,
+    );
+  return lines;
+}
+
+function changesBlocks(c: StatusChanges): KnownBlock[] {
+  const lines = changeLines(c);
+  if (lines.length === 0)
+    return [context(`Nothing changed since the previous check at ${dateRef(c.previousAt)}.`)];
+  return linesToSections(
+    capped(lines, (n) => `…and ${plural(n, 'more change')}`),
+    `*Since the previous check* (${dateRef(c.previousAt)})\n`,
+  );
+}
+
+/** `changes` is absent on the first run kept (or when history could not be read). */
+export function renderStatus(report: StatusReport, changes?: StatusChanges): JobResult {
   const now = Date.parse(report.checkedAt);
   const byId = new Map(report.findings.map((f) => [f.id, f]));
   const explains = explainedCounts(report.findings);
@@ -167,6 +221,7 @@ export function renderStatus(report: StatusReport): JobResult {
       ...report.clusters.map(clusterLine),
       ...(report.proxies ? [proxiesLine(report.proxies)] : []),
     ]),
+    ...(changes ? changesBlocks(changes) : []),
   );
   if (rest.length > 0) {
     blocks.push(

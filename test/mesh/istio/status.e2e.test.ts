@@ -3,7 +3,7 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import type { KnownBlock } from '@slack/types';
 import { runCommand } from '../../helpers/commands.ts';
 import { type Harness, startHarness } from '../../helpers/harness.ts';
-import { limitViolations } from '../../helpers/slack-limits.ts';
+import { blocksText, limitViolations } from '../../helpers/slack-limits.ts';
 import { type StatusSim, startStatusSim } from './sim.ts';
 
 /** `/mesh status` as a user runs it: a signed slash command in, the thread reply and verdict out. */
@@ -40,6 +40,22 @@ describe('/mesh status end to end (Slack → queue → worker → simulated clus
     assert.ok(parent.text.includes(`*degraded*: ${line}`), parent.text);
     assert.match(text, /Status of iks: degraded/);
     assert.ok(text.includes(`*What matters most*\n• ${line}`), text);
+  });
+
+  it('says what changed since the previous run: pilot restarted, the remote sidecar lost it, the verdict', async () => {
+    await run('status', 'C0HIST1');
+    await sim.mesh.faults.restartPod('icp', 'istio-system', { labelSelector: 'istio=pilot' });
+    const { replies } = await run('status', 'C0HIST2');
+    const first = blocksText(replies[0]!.blocks as KnownBlock[]);
+    assert.match(first, /\*Since the previous check\* \(<!date\^\d+\^/, 'in the first reply, with the time');
+    assert.match(first, /:arrows_counterclockwise: `pilot` on icp restarted 1 time since <!date/);
+    assert.match(first, /verdict healthy → degraded/);
+    assert.match(first, /sidecars not connected to pilot 0 → 1/);
+    assert.doesNotMatch(first, /`telemetry` on icp/, 'only what changed');
+
+    const again = await run('status', 'C0HIST3');
+    assert.doesNotMatch(again.text, /verdict healthy/, 'the verdict changed once');
+    assert.match(again.text, /pilot` on icp restarted 1 time since .*\(0 since the previous check\)/);
   });
 
   it('/mesh status nosuch: a clear error naming the clusters, nothing queued', async () => {

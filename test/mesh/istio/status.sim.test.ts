@@ -245,6 +245,7 @@ describe('/mesh status against the simulated seed mesh (icp primary, iks remote)
         age: '40d',
         ping: 'iputils',
         strongswan: false,
+        strongswanFrontEnd: 'stroke',
         hostNetwork: false,
         createdBeforeInjection: true,
       },

@@ -7,6 +7,7 @@ import { Redis } from 'ioredis';
 import { parseAllDocuments } from 'yaml';
 import { parseConfig } from '../../../src/config/load.ts';
 import type { MeshConfig } from '../../../src/config/schema.ts';
+import { historyStore } from '../../../src/history/store.ts';
 import { type Clusters, createClusters } from '../../../src/kube/registry.ts';
 import { runPingCheck, runVpnCheck, type VpnDeps } from '../../../src/mesh/vpn/check.ts';
 import type { VpnReport } from '../../../src/mesh/vpn/report.ts';
@@ -76,7 +77,12 @@ export async function startVpnSim(
     const clusters = createClusters(config);
     const prefix = uniquePrefix('vpn');
     prefixes.push(prefix);
-    const deps: VpnDeps = { config, clusters, redis, prefix, log: createLogger('silent') };
+    const deps: VpnDeps = {
+      config,
+      clusters,
+      history: historyStore({ redis, prefix, config }),
+      log: createLogger('silent'),
+    };
     return {
       config,
       clusters,

@@ -132,3 +132,50 @@ describe('renderStatus (pure)', () => {
     assert.ok(messages.length <= 4, `${messages.length} replies`);
   });
 });
+
+describe('renderStatus: what changed since the previous run', () => {
+  const healthy = () => report(judgeStatus([primary(), snapshot('iks', 'remote')]));
+  const at = Date.UTC(2026, 11, 3, 9, 5);
+  const none = { previousAt: at, windowFrom: at, components: [], restarts: [] };
+
+  it('nothing changed: one context line with the previous run’s time', () => {
+    const text = blocksText(renderStatus(healthy(), none).blocks);
+    assert.match(text, new RegExp(`Nothing changed since the previous check at <!date\\^${at / 1000}\\^`));
+  });
+
+  it('VPN pairs that started failing and proxies that went STALE are named, the rest counted', () => {
+    const text = blocksText(
+      renderStatus(healthy(), {
+        ...none,
+        vpn: {
+          at: at + 60_000,
+          newlyFailing: ['iks>icp/pilot', 'iks>icp/policy', 'iks>icp/telemetry', 'iks>icp/zipkin'],
+          recovered: [],
+        },
+        proxies: {
+          newlyStale: ['reviews-v3-1.default'],
+          stale: { before: 0, now: 1 },
+          unknown: { before: 0, now: 0 },
+        },
+      }).blocks,
+    );
+    assert.match(text, /\*Since the previous check\*/);
+    assert.match(
+      text,
+      /:x: VPN pairs started failing \(\/mesh vpn at <!date[^)]*\): iks&gt;icp\/pilot, iks&gt;icp\/policy, iks&gt;icp\/telemetry and 1 more/,
+    );
+    assert.match(text, /:warning: 1 proxy went STALE: reviews-v3-1\.default/);
+  });
+
+  it('a long list of changes is capped, saying how many more', () => {
+    const restarts = Array.from({ length: MAX_LIST_LINES + 4 }, (_, i) => ({
+      cluster: 'icp',
+      component: `c${i}`,
+      sincePrevious: 1,
+      inWindow: 1,
+    }));
+    const r = renderStatus(healthy(), { ...none, restarts });
+    assert.match(blocksText(r.blocks), /…and 4 more changes/);
+    assert.deepEqual(limitViolations([r.blocks], r.text), []);
+  });
+});
