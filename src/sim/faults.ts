@@ -1,6 +1,7 @@
 // The fault and change controls tests and the demo's fault panel drive: pod lifecycle,
 // network, API server behaviour. Every function names the cluster by its scenario name.
 
+import { labelSelector } from './api/label-selector.ts';
 import { crashLoop, imagePullBackOff, setContainerReady, type TerminationReason } from './cluster/pods.ts';
 import { type PodTarget, type SimCluster, workloadOf } from './cluster/sim-cluster.ts';
 import type { Json, KubeObject } from './cluster/store.ts';
@@ -37,6 +38,16 @@ export interface SimFaults {
     namespace: string,
     target: PodTarget,
     ready: boolean,
+    options?: { container?: string },
+  ): void;
+  /**
+   * Pods matching the selector that are created from now on never pass their readiness probe (they run,
+   * not Ready), e.g. a rollout to a broken version: the Deployment keeps its old pods and stays in progress.
+   */
+  failReadinessOfNewPods(
+    cluster: string,
+    namespace: string,
+    labelSelector: string,
     options?: { container?: string },
   ): void;
   imagePullBackOff(
@@ -197,6 +208,14 @@ export function createFaults(deps: FaultDeps): SimFaults & { stop(): void } {
       mutatePods(name, namespace, target, (pod, now) =>
         setContainerReady(pod, containerOf(pod, options.container), ready, now),
       );
+    },
+
+    failReadinessOfNewPods(name, namespace, selector, options = {}) {
+      cluster(name).switches.failingReadiness.push({
+        namespace,
+        selects: labelSelector(selector),
+        ...(options.container ? { container: options.container } : {}),
+      });
     },
 
     imagePullBackOff(name, namespace, target, options = {}) {

@@ -191,7 +191,9 @@ describe('/mesh route apply behind approval, against the simulated clusters', ()
     } finally {
       unsubscribe('undici:request:create', onRequest);
     }
-    assert.deepEqual(puts, ['PUT /apis/networking.istio.io/v1/namespaces/default/virtualservices/reviews']);
+    assert.deepEqual(puts, [
+      'PUT /apis/networking.istio.io/v1alpha3/namespaces/default/virtualservices/reviews',
+    ]);
     assert.deepEqual((await w.vs('icp', 'reviews'))?.spec, presetSpec('reviews-jason-v2-v3'));
     // The audit entry follows the thread reply, which waits for the channel's posting budget.
     const entries = await waitFor('the audit entry of the apply', async () => {
@@ -318,14 +320,9 @@ describe('/mesh route apply behind approval, against the simulated clusters', ()
   });
 
   it("blocks a route whose DestinationRule's TLS mode does not fit the mesh's mutual TLS", async () => {
-    // istio-demo-auth's mesh config turns mutual TLS on mesh-wide; the reviews rule switches it off.
-    await w.core('icp').createNamespacedConfigMap({
-      namespace: 'istio-system',
-      body: {
-        metadata: { name: 'istio', namespace: 'istio-system' },
-        data: { mesh: 'authPolicy: MUTUAL_TLS\n' },
-      },
-    });
+    // An operator turns mutual TLS on mesh-wide the 1.0 way still honoured without a MeshPolicy (MeshConfig's
+    // deprecated authPolicy); the reviews rule switches it off.
+    await requireMtlsInMeshConfig();
     const dr = {
       group: 'networking.istio.io',
       version: 'v1alpha3',
@@ -345,6 +342,16 @@ describe('/mesh route apply behind approval, against the simulated clusters', ()
       /pre-flight failed \(reviews v3: DestinationRule reviews sets tls\.mode DISABLE, but the mesh requires mutual TLS \(no MeshPolicy default; authPolicy: MUTUAL_TLS in ConfigMap istio-system\/istio on icp\): the sidecars would refuse these requests; set tls\.mode ISTIO_MUTUAL/,
     );
   });
+
+  /** The seed's mesh config with MeshConfig's authPolicy set to MUTUAL_TLS, everything else as rendered. */
+  async function requireMtlsInMeshConfig(): Promise<void> {
+    const name = { name: 'istio', namespace: 'istio-system' };
+    const cm = await w.core('icp').readNamespacedConfigMap(name);
+    await w.core('icp').replaceNamespacedConfigMap({
+      ...name,
+      body: { ...cm, data: { ...cm.data, mesh: `${cm.data?.mesh ?? ''}\nauthPolicy: MUTUAL_TLS` } },
+    });
+  }
 
   // The MeshPolicy istio/istio 1.0.2 renders with global.mtls.enabled (istio-demo-auth.yaml):
   // install/kubernetes/helm/istio/charts/security/templates/enable-mesh-mtls.yaml.
@@ -376,14 +383,12 @@ describe('/mesh route apply behind approval, against the simulated clusters', ()
   });
 
   it('blocks ISTIO_MUTUAL where mutual TLS is off, and follows a Policy that turns it on for the service', async () => {
-    // Istio 1.0.2's mesh config has no authPolicy (install/kubernetes/helm/istio/templates/configmap.yaml).
-    await w.core('icp').createNamespacedConfigMap({
-      namespace: 'istio-system',
-      body: {
-        metadata: { name: 'istio', namespace: 'istio-system' },
-        data: { mesh: 'enableTracing: true\n' },
-      },
-    });
+    // The seed's own mesh config, as istio-demo.yaml renders it: no authPolicy, no MeshPolicy.
+    const seedMesh = (
+      await w.core('icp').readNamespacedConfigMap({ name: 'istio', namespace: 'istio-system' })
+    ).data?.mesh;
+    assert.match(seedMesh ?? '', /mixerCheckServer: istio-policy\.istio-system\.svc\.cluster\.local:9091/);
+    assert.doesNotMatch(seedMesh ?? '', /authPolicy/);
     const dr = {
       group: 'networking.istio.io',
       version: 'v1alpha3',
@@ -423,13 +428,7 @@ describe('/mesh route apply behind approval, against the simulated clusters', ()
   });
 
   it('a PERMISSIVE MeshPolicy default accepts either mode, whatever the mesh config says', async () => {
-    await w.core('icp').createNamespacedConfigMap({
-      namespace: 'istio-system',
-      body: {
-        metadata: { name: 'istio', namespace: 'istio-system' },
-        data: { mesh: 'authPolicy: MUTUAL_TLS\n' },
-      },
-    });
+    await requireMtlsInMeshConfig();
     await meshPolicy({ mode: 'PERMISSIVE' });
     await w.h.command('route apply reviews-v3', { user: ALICE, channel: 'C0PERMISSIVE' });
     const request = await w.approval('C0PERMISSIVE');

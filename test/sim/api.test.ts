@@ -72,14 +72,20 @@ describe('discovery', () => {
     assert.equal(version.gitVersion, 'v1.32.4');
     assert.equal(version.minor, '32');
     const groups = JSON.parse((await raw(t.mesh, 'icp', 'GET', '/apis')).body);
+    // istio-demo.yaml 1.0.2 installs the istio chart's crds.yaml: each Istio group at its one version.
     assert.deepEqual(
-      groups.groups.map((g: { name: string }) => g.name),
+      groups.groups.map((g: { name: string; versions: { version: string }[] }) => [
+        g.name,
+        g.versions.map((v) => v.version),
+      ]),
       [
-        'apps',
-        'discovery.k8s.io',
-        'rbac.authorization.k8s.io',
-        'networking.istio.io',
-        'authentication.istio.io',
+        ['apps', ['v1']],
+        ['discovery.k8s.io', ['v1']],
+        ['rbac.authorization.k8s.io', ['v1']],
+        ['networking.istio.io', ['v1alpha3']],
+        ['authentication.istio.io', ['v1alpha1']],
+        ['config.istio.io', ['v1alpha2']],
+        ['rbac.istio.io', ['v1alpha1']],
       ],
     );
     // Istio 1.0's MeshPolicy is cluster-scoped, its Policy namespaced (crds.yaml at 1.0.2).
@@ -89,17 +95,34 @@ describe('discovery', () => {
     assert.deepEqual(
       authn.resources.map((r: { name: string; namespaced: boolean }) => [r.name, r.namespaced]),
       [
-        ['meshpolicies', false],
         ['policies', true],
+        ['meshpolicies', false],
       ],
     );
-    for (const v of ['v1', 'v1beta1', 'v1alpha3']) {
-      const list = JSON.parse((await raw(t.mesh, 'icp', 'GET', `/apis/networking.istio.io/${v}`)).body);
-      assert.deepEqual(
-        list.resources.map((r: { name: string }) => r.name),
-        ['virtualservices', 'destinationrules'],
-      );
-    }
+    const networking = JSON.parse(
+      (await raw(t.mesh, 'icp', 'GET', '/apis/networking.istio.io/v1alpha3')).body,
+    );
+    assert.deepEqual(
+      networking.resources.map((r: { name: string; shortNames?: string[] }) => [r.name, r.shortNames]),
+      [
+        ['virtualservices', undefined],
+        ['destinationrules', undefined],
+        ['serviceentries', undefined],
+        ['gateways', undefined],
+        ['envoyfilters', undefined],
+      ],
+      'the 1.0.2 CRDs declare no short names',
+    );
+    for (const v of ['v1', 'v1beta1'])
+      assert.equal((await raw(t.mesh, 'icp', 'GET', `/apis/networking.istio.io/${v}`)).status, 404, v);
+    const config = JSON.parse((await raw(t.mesh, 'icp', 'GET', '/apis/config.istio.io/v1alpha2')).body);
+    assert.equal(config.resources.length, 40);
+    // The istio-remote 1.0.2 chart installs no CRDs.
+    const remote = JSON.parse((await raw(t.mesh, 'iks', 'GET', '/apis')).body);
+    assert.deepEqual(
+      remote.groups.map((g: { name: string }) => g.name),
+      ['apps', 'discovery.k8s.io', 'rbac.authorization.k8s.io'],
+    );
     const core = JSON.parse((await raw(t.mesh, 'icp', 'GET', '/api/v1')).body);
     assert.ok(core.resources.some((r: { name: string }) => r.name === 'pods/exec'));
     const missing = await raw(t.mesh, 'icp', 'GET', '/openapi/v2');
@@ -279,22 +302,21 @@ describe('Istio custom resources', () => {
     plural: 'virtualservices',
   });
 
-  it('lists and gets at v1alpha3, v1beta1 and v1', async () => {
-    for (const version of ['v1alpha3', 'v1beta1', 'v1']) {
-      const list = (await custom.listNamespacedCustomObject(vs(version))) as Json;
-      assert.equal(list.kind, 'VirtualServiceList');
-      assert.deepEqual(
-        list.items.map((i: Json) => i.metadata.name),
-        ['details', 'productpage', 'ratings', 'reviews'],
-      );
-      assert.ok(
-        list.items.every(
-          (i: Json) => i.apiVersion === `networking.istio.io/${version}` && i.kind === 'VirtualService',
-        ),
-      );
-      const one = (await custom.getNamespacedCustomObject({ ...vs(version), name: 'reviews' })) as Json;
-      assert.deepEqual(one.spec.http[0].route[0].destination, { host: 'reviews', subset: 'v1' });
-    }
+  it('lists and gets at v1alpha3, the one version Istio 1.0 serves', async () => {
+    const list = (await custom.listNamespacedCustomObject(vs('v1alpha3'))) as Json;
+    assert.equal(list.kind, 'VirtualServiceList');
+    assert.deepEqual(
+      list.items.map((i: Json) => i.metadata.name),
+      ['details', 'productpage', 'ratings', 'reviews'],
+    );
+    assert.ok(
+      list.items.every(
+        (i: Json) => i.apiVersion === 'networking.istio.io/v1alpha3' && i.kind === 'VirtualService',
+      ),
+    );
+    const one = (await custom.getNamespacedCustomObject({ ...vs('v1alpha3'), name: 'reviews' })) as Json;
+    assert.deepEqual(one.spec.http[0].route[0].destination, { host: 'reviews', subset: 'v1' });
+    assert.equal((await apiError(custom.listNamespacedCustomObject(vs('v1beta1')))).code, 404);
     const drs = (await custom.listNamespacedCustomObject({
       ...vs('v1alpha3'),
       plural: 'destinationrules',
@@ -333,7 +355,7 @@ describe('Istio custom resources', () => {
   it('patches with merge patch, JSON patch and server-side apply; 415 for strategic merge', async () => {
     const merged = (await custom.patchNamespacedCustomObject(
       {
-        ...vs('v1beta1'),
+        ...vs('v1alpha3'),
         name: 'reviews',
         body: { spec: { http: [{ route: [{ destination: { host: 'reviews', subset: 'v2' } }] }] } },
       },
@@ -343,7 +365,7 @@ describe('Istio custom resources', () => {
     assert.deepEqual(merged.spec.hosts, ['reviews']);
     const jsonPatched = (await custom.patchNamespacedCustomObject(
       {
-        ...vs('v1'),
+        ...vs('v1alpha3'),
         name: 'reviews',
         body: [{ op: 'replace', path: '/spec/http/0/route/0/destination/subset', value: 'v3' }],
       },
@@ -352,38 +374,38 @@ describe('Istio custom resources', () => {
     assert.equal(jsonPatched.spec.http[0].route[0].destination.subset, 'v3');
     const failedTest = await apiError(
       custom.patchNamespacedCustomObject(
-        { ...vs('v1'), name: 'reviews', body: [{ op: 'test', path: '/spec/hosts/0', value: 'nope' }] },
+        { ...vs('v1alpha3'), name: 'reviews', body: [{ op: 'test', path: '/spec/hosts/0', value: 'nope' }] },
         k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.JsonPatch),
       ),
     );
     assert.equal(failedTest.code, 422);
     const intent = {
-      apiVersion: 'networking.istio.io/v1',
+      apiVersion: 'networking.istio.io/v1alpha3',
       kind: 'VirtualService',
       metadata: { name: 'reviews-canary', namespace: 'default' },
       spec: { hosts: ['reviews'], http: [{ route: [{ destination: { host: 'reviews', subset: 'v1' } }] }] },
     };
     const applied = (await custom.patchNamespacedCustomObject(
-      { ...vs('v1'), name: 'reviews-canary', body: intent, fieldManager: 'meshops', force: true },
+      { ...vs('v1alpha3'), name: 'reviews-canary', body: intent, fieldManager: 'meshops', force: true },
       k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.ServerSideApply),
     )) as Json;
     assert.equal(applied.metadata.managedFields[0].manager, 'meshops');
     const noManager = await apiError(
       custom.patchNamespacedCustomObject(
-        { ...vs('v1'), name: 'reviews-canary', body: intent },
+        { ...vs('v1alpha3'), name: 'reviews-canary', body: intent },
         k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.ServerSideApply),
       ),
     );
     assert.equal(noManager.code, 422);
     const strategic = await apiError(
       custom.patchNamespacedCustomObject(
-        { ...vs('v1'), name: 'reviews', body: { spec: {} } },
+        { ...vs('v1alpha3'), name: 'reviews', body: { spec: {} } },
         k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.StrategicMergePatch),
       ),
     );
     assert.equal(strategic.code, 415);
     const wrongBody = await apiError(
-      custom.patchNamespacedCustomObject({ ...vs('v1'), name: 'reviews', body: { spec: {} } }),
+      custom.patchNamespacedCustomObject({ ...vs('v1alpha3'), name: 'reviews', body: { spec: {} } }),
     );
     assert.equal(wrongBody.code, 400);
   });

@@ -163,7 +163,7 @@ describe('RBAC in the simulated API server, with meshops token and the shipped d
 
   it('discovery and /version are open to every authenticated token', async () => {
     for (const path of ['/version', '/api', '/apis', '/api/v1', '/apis/networking.istio.io/v1alpha3']) {
-      assert.equal((await raw(t.mesh, 'iks', 'GET', path, asMeshops('iks'))).status, 200, path);
+      assert.equal((await raw(t.mesh, 'icp', 'GET', path, asMeshops('icp'))).status, 200, path);
     }
   });
 

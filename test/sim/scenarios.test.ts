@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
 import { generateScenario, loadScenario } from '../../src/sim/index.ts';
-import { execIn, kubeConfig, podNamed, startTestMesh } from './helpers.ts';
+import { execIn, kubeConfig, podNamed, raw, startTestMesh } from './helpers.ts';
 
 describe('modern scenario', () => {
   let t: Awaited<ReturnType<typeof startTestMesh>>;
@@ -27,6 +27,28 @@ describe('modern scenario', () => {
       labelSelector: 'istio/multiCluster=true',
     });
     assert.equal(secrets.items[0]?.metadata?.annotations?.['networking.istio.io/cluster'], 'iks');
+  });
+
+  it('serves networking.istio.io at v1, v1beta1 and v1alpha3, as Istio 1.22 and later do', async () => {
+    for (const v of ['v1', 'v1beta1', 'v1alpha3']) {
+      const list = JSON.parse((await raw(t.mesh, 'icp', 'GET', `/apis/networking.istio.io/${v}`)).body);
+      assert.deepEqual(
+        list.resources.map((r: { name: string }) => r.name),
+        ['virtualservices', 'destinationrules'],
+      );
+    }
+    // The modern CRD's additionalPrinterColumns, as kubectl get prints them.
+    const table = JSON.parse(
+      (
+        await raw(t.mesh, 'icp', 'GET', '/apis/networking.istio.io/v1/virtualservices', {
+          headers: { accept: 'application/json;as=Table;v=v1;g=meta.k8s.io,application/json' },
+        })
+      ).body,
+    );
+    assert.deepEqual(
+      table.columnDefinitions.map((c: { name: string }) => c.name),
+      ['Name', 'Gateways', 'Hosts', 'Age'],
+    );
   });
 
   it('has no istiod pod on the remote, but the istiod Service and (Istio 1.24) Endpoints at the gateway', async () => {

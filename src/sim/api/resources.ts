@@ -16,11 +16,16 @@ export interface ResourceType {
   fieldSelectors?: readonly string[];
   /** Custom resources: list items carry kind/apiVersion, PUT needs a resourceVersion, no strategic merge. */
   custom?: boolean;
+  /**
+   * A CRD that declares no additionalPrinterColumns (Istio 1.0.2's): the apiserver's Table is Name and Age
+   * only, whatever columns a later version of the same kind declares.
+   */
+  defaultColumns?: boolean;
   /** Served subresources other than the REST verbs, e.g. `exec`. */
   subresources?: readonly { name: string; kind: string; verbs: readonly string[] }[];
 }
 
-const ALL_VERBS = [
+export const ALL_VERBS = [
   'create',
   'delete',
   'deletecollection',
@@ -190,34 +195,19 @@ function istio(versions: readonly string[]): ResourceType[] {
   ];
 }
 
-/**
- * Istio 1.0's authentication CRDs (install/kubernetes/helm/istio/templates/crds.yaml at 1.0.2): the
- * cluster-scoped MeshPolicy and the namespaced Policy, v1alpha1 (Istio removed them in 1.6).
- */
-function authentication(): ResourceType[] {
-  const common = {
-    group: 'authentication.istio.io',
-    versions: ['v1alpha1'],
-    verbs: ALL_VERBS,
-    categories: ['istio-io', 'authentication-istio-io'],
-    custom: true,
-  };
-  return [
-    { ...common, resource: 'meshpolicies', singular: 'meshpolicy', kind: 'MeshPolicy', namespaced: false },
-    { ...common, resource: 'policies', singular: 'policy', kind: 'Policy', namespaced: true },
-  ];
-}
-
 export interface ResourceRegistry {
   readonly all: readonly ResourceType[];
   find(group: string, version: string, resource: string): ResourceType | undefined;
   byKind(kind: string): ResourceType | undefined;
 }
 
-/** Istio 1.22+ serves networking.istio.io at v1, v1beta1 and v1alpha3; a 1.0 cluster only v1alpha3. */
+/**
+ * Istio 1.22+ serves networking.istio.io at v1, v1beta1 and v1alpha3 (`istioVersions`); a scenario whose
+ * cluster runs an older chart passes none and serves its CRDs instead (`custom`).
+ */
 export function createRegistry(
   istioVersions: readonly string[],
-  istioAuthentication = false,
+  custom: readonly ResourceType[] = [],
 ): ResourceRegistry {
   const all = [
     ...CORE,
@@ -225,7 +215,7 @@ export function createRegistry(
     DISCOVERY,
     ...RBAC,
     ...(istioVersions.length > 0 ? istio(istioVersions) : []),
-    ...(istioAuthentication ? authentication() : []),
+    ...custom,
   ];
   return {
     all,

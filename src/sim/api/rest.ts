@@ -12,7 +12,7 @@ import { apiVersionOf, type ResourceType, storeKey } from './resources.ts';
 import type { ResourceRoute } from './routes.ts';
 import { matchesFields, parseFieldSelector } from './selectors.ts';
 import { ApiError, errors } from './status.ts';
-import { buildTable, type IncludeObject } from './table.ts';
+import { buildTable, CRD_DEFAULT_COLUMNS, type IncludeObject } from './table.ts';
 
 export interface RestRequest {
   method: string;
@@ -67,6 +67,8 @@ export function handleRest(cluster: SimCluster, req: RestRequest): RestResponse 
       throw errors.methodNotAllowed(method, type);
   }
 }
+
+const tableKind = (type: ResourceType) => (type.defaultColumns ? CRD_DEFAULT_COLUMNS : type.kind);
 
 function wantsTable(accept: string): boolean {
   return /as=Table/.test(accept);
@@ -135,7 +137,7 @@ function list(cluster: SimCluster, type: ResourceType, req: RestRequest): RestRe
     const { items, meta } = page(cluster.store.list(key, namespace).filter(filter), req.query, rv);
     const include = (req.query.get('includeObject') ?? 'Metadata') as IncludeObject;
     const objects = items.map((o) => served(type, req.route.version, o));
-    return json(200, buildTable(type.kind, objects, rv, cluster.timing.now(), include, meta));
+    return json(200, buildTable(tableKind(type), objects, rv, cluster.timing.now(), include, meta));
   }
   const apiVersion = apiVersionOf(type, req.route.version);
   const itemsJson = type.custom
@@ -171,7 +173,7 @@ function getOne(cluster: SimCluster, type: ResourceType, req: RestRequest): Rest
     const include = (req.query.get('includeObject') ?? 'Metadata') as IncludeObject;
     return json(
       200,
-      buildTable(type.kind, [object], cluster.store.resourceVersion, cluster.timing.now(), include),
+      buildTable(tableKind(type), [object], cluster.store.resourceVersion, cluster.timing.now(), include),
     );
   }
   return json(200, object);

@@ -63,6 +63,9 @@ function endpointsText(o: Json): string {
 
 const jsonCell = (value: unknown) => (value === undefined ? null : JSON.stringify(value));
 
+/** The table key of a custom resource whose CRD declares no printer columns (no kind is spelled so). */
+export const CRD_DEFAULT_COLUMNS = 'custom resource, default columns';
+
 const COLUMNS: Record<string, Column[]> = {
   Namespace: [nameColumn, col('Status', (o: Json) => o.status?.phase ?? 'Active'), ageColumn],
   Service: [
@@ -121,6 +124,8 @@ const COLUMNS: Record<string, Column[]> = {
     ),
     ageColumn,
   ],
+  // A CustomResourceDefinition without additionalPrinterColumns: the apiextensions server's default.
+  [CRD_DEFAULT_COLUMNS]: [nameColumn, { ...ageColumn, type: 'date' }],
   VirtualService: [
     nameColumn,
     col('Gateways', (o: Json) => jsonCell(o.spec?.gateways), {

@@ -11,7 +11,7 @@ import type { WorkloadSpec } from '../scenario/schema.ts';
 import { allocateAddress } from './addresses.ts';
 import { fnv1a, kubeSuffix, podTemplateHash, uid } from './ids.ts';
 import { injectSidecar, meshValues, shouldInject } from './injector.ts';
-import { type PodInit, pendingPod, runningPod, startPod, succeededPod } from './pods.ts';
+import { type PodInit, pendingPod, runningPod, setContainerReady, startPod, succeededPod } from './pods.ts';
 import type { SimCluster } from './sim-cluster.ts';
 import { workloadOf } from './sim-cluster.ts';
 import type { Json, KubeObject } from './store.ts';
@@ -444,11 +444,22 @@ export class WorkloadController {
     return `Internal error occurred: failed calling webhook "${webhook.name}": Post https://${webhook.service}.${webhook.namespace}.svc:${webhook.port}${webhook.path}?timeout=30s: no endpoints available for service "${webhook.service}"`;
   }
 
+  /** A started pod whose readiness probe a fault makes fail stays Running but not Ready. */
+  #probed(pod: KubeObject, now: number): KubeObject {
+    const failing = this.#c.switches.failingReadiness.find(
+      (f) => f.namespace === pod.metadata.namespace && f.selects(pod.metadata.labels),
+    );
+    if (!failing) return pod;
+    const containers = (pod as Json).spec.containers as Json[];
+    const container = failing.container ?? containers[0]!.name;
+    return setContainerReady(pod, container, false, now);
+  }
+
   #startNewPod(deployment: Json, hash: string, now: number): void {
     const init = this.#deploymentPodInit(deployment, hash, now);
     const startMs = this.#c.timing.podStartMs;
     if (startMs <= 0) {
-      this.#c.put('pods', runningPod(init, this.#podIp(init), now));
+      this.#c.put('pods', this.#probed(runningPod(init, this.#podIp(init), now), now));
       return;
     }
     this.#c.put('pods', pendingPod(init, now));
@@ -456,7 +467,8 @@ export class WorkloadController {
       this.#timers.delete(timer);
       const pending = this.#c.get('pods', init.namespace, init.name);
       if (pending) {
-        this.#c.put('pods', startPod(pending, this.#podIp(init), this.#c.timing.now()));
+        const started = this.#c.timing.now();
+        this.#c.put('pods', this.#probed(startPod(pending, this.#podIp(init), started), started));
       }
       this.#notifyIfIdle();
     }, startMs);

@@ -2,9 +2,11 @@
 // switches faults flip (latency, 503, revoked token, exec denial). No I/O here; the API server
 // (api/server.ts) serves it.
 
+import type { LabelSelector } from '../api/label-selector.ts';
 import { labelSelector } from '../api/label-selector.ts';
 import { createRegistry, type ResourceRegistry, type ResourceType, storeKey } from '../api/resources.ts';
 import type { Port } from '../net/network.ts';
+import { crdTypes } from '../scenario/crds.ts';
 import type { ClusterSpec } from '../scenario/schema.ts';
 import { AddressIndex } from './addresses.ts';
 import { WorkloadController } from './controller.ts';
@@ -26,6 +28,11 @@ export interface ClusterSwitches {
    * 504 Timeout, `not-committed` is answered 500 with nothing stored. One entry per write, in order.
    */
   writeFaults: ('lost-reply' | 'not-committed')[];
+  /**
+   * Pods created from now on that match fail their readiness probe once started (a new version that never
+   * becomes Ready): a Deployment's rollout to them stays in progress, its old pods kept.
+   */
+  failingReadiness: { namespace: string; selects: LabelSelector; container?: string }[];
 }
 
 export interface PodTraits {
@@ -64,7 +71,7 @@ export class SimCluster {
     this.name = spec.name;
     this.spec = spec;
     this.timing = timing;
-    this.registry = createRegistry(spec.istioApiVersions, spec.istioAuthenticationApi);
+    this.registry = createRegistry(spec.istioApiVersions, crdTypes(spec.crds));
     this.store = new Store();
     this.addresses = new AddressIndex(spec.name);
     this.switches = SimCluster.#defaultSwitches(spec);
@@ -80,6 +87,7 @@ export class SimCluster {
       tokenRevoked: false,
       execForbidden: new Set(spec.execForbiddenNamespaces),
       writeFaults: [],
+      failingReadiness: [],
     };
   }
 

@@ -132,10 +132,13 @@ export const ClusterSpec = z.object({
   podCidr: z.string(),
   serviceCidr: z.string(),
   nodes: z.array(z.object({ name: z.string(), ip: z.string() })).min(1),
-  /** networking.istio.io versions served, preferred first (Istio 1.22+: v1, v1beta1, v1alpha3). */
+  /** Built-in networking.istio.io versions served, preferred first (Istio 1.22+: v1, v1beta1, v1alpha3). */
   istioApiVersions: z.array(z.enum(['v1', 'v1beta1', 'v1alpha3'])).default(['v1', 'v1beta1', 'v1alpha3']),
-  /** Istio 1.0's authentication.istio.io/v1alpha1 CRDs (MeshPolicy, Policy) are installed (the istio chart's crds.yaml). */
-  istioAuthenticationApi: z.boolean().default(false),
+  /**
+   * Files under src/sim/scenarios/ whose CustomResourceDefinitions the cluster serves, as a chart installs
+   * them (Istio 1.0: the istio chart's crds.yaml, with istioApiVersions empty).
+   */
+  crds: z.array(z.string()).default([]),
   /** The user meshops' bearer token authenticates as: deploy/rbac's ServiceAccount meshops-access/meshops. */
   user: z.string().default('system:serviceaccount:meshops-access:meshops'),
   namespaces: z.array(

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
+import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { Redis } from 'ioredis';
 import { REDIS_URL } from '../../helpers/redis.ts';
 import { waitFor } from '../../helpers/wait.ts';
@@ -169,6 +170,47 @@ describe('/mesh repair drift on Istio 1.0, end to end', () => {
     );
     assert.match(said, /Run \/mesh repair drift iks again once the rollout has finished/);
     assert.equal(w.h.parents('C0ROLLING').length, 1, 'no approval message');
+  });
+
+  it('refuses during a Deployment rollout to a pilot that never gets Ready, with the rollout as its Deployment reports it', async () => {
+    // pilot moved: the remote still names the old pod's IP.
+    await w.sim.faults.restartPod('icp', 'istio-system', { labelSelector: 'istio=pilot' });
+    // Then someone rolls pilot out (`kubectl rollout restart`) to pods whose readiness probe keeps failing.
+    w.sim.faults.failReadinessOfNewPods('icp', 'istio-system', 'istio=pilot', { container: 'discovery' });
+    const { apps, core } = w.kube('icp');
+    await apps.patchNamespacedDeployment(
+      {
+        name: 'istio-pilot',
+        namespace: 'istio-system',
+        body: {
+          spec: {
+            template: {
+              metadata: { annotations: { 'kubectl.kubernetes.io/restartedAt': new Date().toISOString() } },
+            },
+          },
+        },
+      },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+    // The Deployment controller surges one new pod (maxSurge 25% of 1, rounded up) and keeps the old one
+    // (maxUnavailable 25% of 1, rounded down: 0) until the new one is available.
+    const deployment = await waitFor('the new pilot pod started, not Ready', async () => {
+      const pods = await core.listNamespacedPod({ namespace: 'istio-system', labelSelector: 'istio=pilot' });
+      const running = pods.items.filter((p) => p.status?.phase === 'Running');
+      if (running.length !== 2) return undefined;
+      const d = await apps.readNamespacedDeployment({ name: 'istio-pilot', namespace: 'istio-system' });
+      return d.status?.updatedReplicas === 1 && d.status.replicas === 2 && d;
+    });
+    assert.equal(deployment.status?.availableReplicas, 1, 'only the old pod is available');
+    assert.equal(deployment.status?.readyReplicas, 1);
+    assert.equal(deployment.status?.unavailableReplicas, 1);
+
+    await w.h.command('repair drift iks', { user: ALICE, channel: 'C0ROLLOUT' });
+    const parent = await w.h.waitForVerdict('C0ROLLOUT', '/mesh repair drift iks', 30_000);
+    const said = `${parent.text} ${w.h.thread('C0ROLLOUT', parent.ts).map(text).join(' ')}`;
+    assert.match(said, /the repair waits until every drifted component has finished its rollout/);
+    assert.match(said, /pilot on icp: Deployment istio-pilot is rolling out \(1 old pod still running\)/);
+    assert.equal(w.h.parents('C0ROLLOUT').length, 1, 'no approval message');
   });
 
   it('nothing to repair: says so, asks nobody to approve', async () => {

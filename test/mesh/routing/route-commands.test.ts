@@ -157,7 +157,9 @@ describe('/mesh route list, show and diff, warn-mode pre-flight, and a second wo
       await producer.close();
       await second.stop();
     }
-    assert.deepEqual(writes, ['PUT /apis/networking.istio.io/v1/namespaces/default/virtualservices/reviews']);
+    assert.deepEqual(writes, [
+      'PUT /apis/networking.istio.io/v1alpha3/namespaces/default/virtualservices/reviews',
+    ]);
     assert.deepEqual((await w.vs('icp', 'reviews'))?.spec, presetSpec('reviews-v2-v3'));
   });
 });
