@@ -123,7 +123,7 @@ export function approvalMessage(
         : `*Lock* on ${locks} released`,
     ),
     context(
-      `Only approvers (access.approvers) may approve or reject, never the requester or whoever triggered it; the requester may withdraw it · plan \`${request.planHash.slice(0, 12)}\` · request \`${request.id}\``,
+      `${pending ? 'Only approvers (access.approvers) may approve or reject, never the requester or whoever triggered it; the requester may withdraw it · ' : ''}plan \`${request.planHash.slice(0, 12)}\` · request \`${request.id}\``,
     ),
   );
   if (pending)
