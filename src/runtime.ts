@@ -4,6 +4,7 @@ import type { DestinationStream } from 'pino';
 import { createAudit } from './access/audit.ts';
 import { createPermissions } from './access/permissions.ts';
 import { createRateLimiter } from './access/rate-limit.ts';
+import { APPROVAL_SWEEP_MS, approvalSweepJob } from './approvals/actions.ts';
 import type { Env, Role } from './config/env.ts';
 import { type LoadedConfig, loadConfig } from './config/load.ts';
 import { describeTarget, redisTarget } from './config/redis.ts';
@@ -20,6 +21,7 @@ import { createAdmitter } from './queue/admit.ts';
 import { createRedis } from './queue/connection.ts';
 import { createProducer, withTimeout } from './queue/producer.ts';
 import { checkRedisAtStart } from './queue/redis-facts.ts';
+import { createReplicaWait, REPLICA_WAIT_MS } from './queue/replication.ts';
 import { closeWorker, startWorker } from './queue/worker.ts';
 import { syncAtStart } from './schedules/sync.ts';
 import { createSlackApp } from './slack/app.ts';
@@ -41,6 +43,8 @@ export interface StartOptions {
   shutdownGraceMs?: number;
   stalledIntervalMs?: number;
   lockDurationMs?: number;
+  /** The bound on the per-user rate check before an ack (tests that count refusals lengthen it). */
+  rateCheckTimeoutMs?: number;
   /** Socket Mode timings (tests shorten the watchdog's). */
   socketMode?: Pick<SocketModeOptions, 'watchdog' | 'ackDeadlineMs'>;
 }
@@ -107,6 +111,14 @@ export async function startMeshops(options: StartOptions): Promise<Meshops> {
         metrics.redisReplicaWaitShort.inc();
         log.warn({ wanted, acked }, 'a command was acked before a Redis replica confirmed it');
       },
+    },
+  });
+  // The worker's approval decisions are written on `redis`: the same wait as an acked command's.
+  const approvalReplicaWait = createReplicaWait({
+    wanted: env.REDIS_WAIT_REPLICAS,
+    onShort: (wanted, acked) => {
+      metrics.redisReplicaWaitShort.inc();
+      log.warn({ wanted, acked }, 'an approval write went on before a Redis replica confirmed it');
     },
   });
   const poster = createPoster({
@@ -183,7 +195,6 @@ export async function startMeshops(options: StartOptions): Promise<Meshops> {
       botToken: env.SLACK_BOT_TOKEN!,
       apiUrl: env.SLACK_API_URL,
       log,
-      producer,
       admitter: createAdmitter(producer, env.REDIS_PREFIX),
       permissions,
       routes: [healthzRoute],
@@ -193,6 +204,7 @@ export async function startMeshops(options: StartOptions): Promise<Meshops> {
         config.access.rateLimit.commands,
         config.access.rateLimit.per,
       ),
+      ...(options.rateCheckTimeoutMs !== undefined ? { rateCheckTimeoutMs: options.rateCheckTimeoutMs } : {}),
       onCommand: (subcommand, outcome) => metrics.commands.inc({ subcommand, outcome }),
       onForbidden: (refusal) =>
         void audit
@@ -248,12 +260,31 @@ export async function startMeshops(options: StartOptions): Promise<Meshops> {
         handlers,
         permissions,
         enqueue: (job, opts) => producer.enqueue(job, { writes: true, ...opts }),
+        replicated: () =>
+          withTimeout(approvalReplicaWait(redis), REPLICA_WAIT_MS * 2).then(
+            () => {},
+            (err: unknown) => log.warn({ err }, 'no answer to the replica wait after an approval write'),
+          ),
       }),
       onJobDone: (job, outcome, seconds) => metrics.jobDuration.observe({ job, outcome }, seconds),
       ...(options.stalledIntervalMs ? { stalledIntervalMs: options.stalledIntervalMs } : {}),
       ...(options.lockDurationMs ? { lockDurationMs: options.lockDurationMs } : {}),
     });
     result.worker = worker;
+    // Requests left "applying" by a job that will never run again: looked for now and every period after.
+    const sweep = (actionTs: string) => {
+      const { job, jobId } = approvalSweepJob(actionTs, Date.now());
+      producer
+        .enqueue(job, { writes: true, jobId })
+        .catch((err: unknown) => log.warn({ err }, 'could not queue the approval sweep'));
+    };
+    sweep(`sweep-start-${Date.now()}`);
+    const sweeps = setInterval(
+      () => sweep(`sweep-${Math.floor(Date.now() / APPROVAL_SWEEP_MS)}`),
+      APPROVAL_SWEEP_MS,
+    );
+    sweeps.unref();
+    closers.push(async () => clearInterval(sweeps));
     closers.push(() => closeWorker(worker, options.shutdownGraceMs ?? shutdownGrace(config)));
     log.info({ concurrency: config.jobs.concurrency, clusters: clusters.names() }, 'worker started');
   }

@@ -1,6 +1,6 @@
 import { auditOf } from '../access/audit.ts';
-import type { ActionJob } from '../queue/jobs.ts';
-import { approve, close, expireDue, type Kinds, machineOf } from './decide.ts';
+import { type ActionJob, actionJobId } from '../queue/jobs.ts';
+import { approve, close, expireDue, type Kinds, machineOf, sweepApplying } from './decide.ts';
 import type { ApprovalView } from './messages.ts';
 import {
   APPROVE_ACTION,
@@ -8,6 +8,7 @@ import {
   type ChangeKind,
   EXPIRE_ACTION,
   REJECT_ACTION,
+  SWEEP_ACTION,
   WITHDRAW_ACTION,
 } from './types.ts';
 
@@ -25,5 +26,27 @@ export function approvalActions(
     [REJECT_ACTION]: (job, deps) => close(machine(deps), job, 'reject'),
     [WITHDRAW_ACTION]: (job, deps) => close(machine(deps), job, 'withdraw'),
     [EXPIRE_ACTION]: (job, deps) => expireDue(machine(deps), job),
+    [SWEEP_ACTION]: (job, deps) => sweepApplying(machine(deps), job),
   };
+}
+
+/** How often workers look for requests left "applying": well inside the applying lock (jobs.timeout × 2 + 60 s). */
+export const APPROVAL_SWEEP_MS = 60_000;
+
+/**
+ * One sweep job; `actionTs` names it, so every worker queueing the same one (the same period) queues it once.
+ * It is queued like a click, so the claim it puts on a request it takes over names it too.
+ */
+export function approvalSweepJob(actionTs: string, now: number): { job: ActionJob; jobId: string } {
+  const job: ActionJob = {
+    type: 'action',
+    action: SWEEP_ACTION,
+    value: '',
+    user: 'meshops',
+    channel: '-',
+    messageTs: '-',
+    actionTs,
+    requestedAt: now,
+  };
+  return { job, jobId: actionJobId(job) };
 }

@@ -1,7 +1,8 @@
 import { createLocks, type Locks } from '../access/locks.ts';
 import type { ApplyResult, ApprovalRequest, FollowUp, RecheckResult } from '../mesh/change.ts';
-import type { ActionJob } from '../queue/jobs.ts';
+import { type ActionJob, actionJobId } from '../queue/jobs.ts';
 import { parentHead } from '../queue/parent.ts';
+import { bullJobKey } from '../queue/runs.ts';
 import { postDecision, refuse, type Speaker, stateText, updateMessage } from './messages.ts';
 import { applyingLockMs } from './request.ts';
 import { type ApprovalStore, applyProgress, approvalStore } from './store.ts';
@@ -344,6 +345,38 @@ async function resumeApply(
     detail: result.detail,
     ...(result.followUp ? { followUp: result.followUp } : {}),
   });
+}
+
+/** True when the job named by an approval's claim will never run again: completed, failed for good, or removed. */
+async function claimantGone(m: Machine, claim: string): Promise<boolean> {
+  const slash = claim.indexOf('/');
+  const key = bullJobKey(
+    m.deps.prefix,
+    actionJobId({ actionTs: claim.slice(0, slash), user: claim.slice(slash + 1) }),
+  );
+  const [exists, finished] = (await m.deps.redis.multi().exists(key).hexists(key, 'finishedOn').exec()) ?? [];
+  return exists?.[1] === 0 || finished?.[1] === 1;
+}
+
+/**
+ * The sweep (at worker start-up and periodically): a request left "applying" by an approval job that will never
+ * run again (failed past BullMQ's stall limit, or removed) is taken over and resumed or concluded as its own
+ * re-run would have, from the write-by-write record, instead of waiting for its locks to expire.
+ */
+export async function sweepApplying(m: Machine, job: ActionJob): Promise<void> {
+  for (const id of await m.store.applying()) {
+    try {
+      const found = await m.store.get(id);
+      const claim = found?.status.claim;
+      if (found?.status.state !== 'applying' || !claim || !(await claimantGone(m, claim))) continue;
+      // One sweep of every worker's wins; a job that still holds the request keeps it.
+      if (!(await m.store.reclaim(id, claim, claimOf(job)))) continue;
+      m.deps.log.warn({ request: id, claim }, 'an apply was left by a job that will not run again');
+      await resumeApply(m, job, found);
+    } catch (err) {
+      m.deps.log.error({ err, request: id }, 'could not conclude a request left applying');
+    }
+  }
 }
 
 export async function approve(m: Machine, job: ActionJob): Promise<void> {

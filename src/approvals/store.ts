@@ -33,6 +33,14 @@ if ARGV[7] ~= '' then redis.call('HSET', KEYS[1], 'claim', ARGV[7]) end
 return {'OK'}
 `;
 
+/** Hands an "applying" request from the job that claimed it to another, only if that job still holds it. */
+const RECLAIM = `
+if redis.call('HGET', KEYS[1], 'state') ~= 'applying' then return 0 end
+if redis.call('HGET', KEYS[1], 'claim') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'claim', ARGV[2])
+return 1
+`;
+
 export type TransitionResult =
   | { ok: true }
   | { ok: false; why: 'missing' }
@@ -53,28 +61,46 @@ export interface ApprovalStore {
     /** `claim` records which job claimed it, so a re-run of that job can resume it. */
     opts: { by: string; outcome?: string; expiry?: 'live' | 'due'; claim?: string },
   ): Promise<TransitionResult>;
+  /** The ids of requests now "applying" (a scan of the request records, which live a week at most). */
+  applying(): Promise<string[]>;
+  /** Moves an "applying" request's claim from `from` to `to`; false when another run holds or ended it. */
+  reclaim(id: string, from: string, to: string): Promise<boolean>;
 }
 
 const keyOf = (prefix: string, id: string) => `${prefix}:approval:${id}`;
+const globEscape = (text: string) => text.replace(/[*?[\]\\]/g, '\\$&');
 const progressKey = (prefix: string, id: string) => `${prefix}:approval:${id}:progress`;
 
 /**
  * What an apply has written so far, kept line by line as it goes ("default/reviews: resourceVersion 7 → 9"),
  * so a worker that dies mid-apply leaves a record that the next run reports and works from.
  */
-export async function applyProgress(deps: { redis: Redis; prefix: string }, id: string): Promise<Progress> {
+/** What the store needs: the worker's connection, and the replica wait for what it writes there. */
+type StoreDeps = { redis: Redis; prefix: string; replicated?(): Promise<void> };
+
+export async function applyProgress(deps: StoreDeps, id: string): Promise<Progress> {
   const key = progressKey(deps.prefix, id);
   const earlier = await deps.redis.lrange(key, 0, -1);
   return {
     earlier,
     async record(line) {
       await deps.redis.multi().rpush(key, line).pexpire(key, KEEP_DECIDED_MS).exec();
+      // The record a resumed apply works from must survive a failover as the write it records does.
+      await deps.replicated?.();
     },
   };
 }
 
-export function approvalStore(deps: { redis: Redis; prefix: string }): ApprovalStore {
+/**
+ * Every state the workflow acts on (a new request, a move between states, a taken-over claim) is on a
+ * replica before the caller goes on, when replicas are configured: a failover right after an approval must
+ * not bring back a pending request that was already being applied.
+ */
+export function approvalStore(deps: StoreDeps): ApprovalStore {
   const { redis, prefix } = deps;
+  const replicated = async () => {
+    await deps.replicated?.();
+  };
   return {
     async create(request) {
       const key = keyOf(prefix, request.id);
@@ -83,6 +109,7 @@ export function approvalStore(deps: { redis: Redis; prefix: string }): ApprovalS
         .hset(key, { data: JSON.stringify(request), state: 'pending', expiresAt: String(request.expiresAt) })
         .pexpire(key, request.expiresAt - request.createdAt + KEEP_DECIDED_MS)
         .exec();
+      await replicated();
     },
     async setMessageTs(id, ts) {
       await redis.hset(keyOf(prefix, id), 'messageTs', ts);
@@ -102,6 +129,25 @@ export function approvalStore(deps: { redis: Redis; prefix: string }): ApprovalS
         },
       };
     },
+    async applying() {
+      const base = keyOf(prefix, '');
+      const ids: string[] = [];
+      let cursor = '0';
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', `${globEscape(base)}*`, 'COUNT', 500);
+        cursor = next;
+        // Request hashes only: their progress lists share the prefix.
+        const requests = keys.map((k) => k.slice(base.length)).filter((id) => !id.includes(':'));
+        const states = await Promise.all(requests.map((id) => redis.hget(keyOf(prefix, id), 'state')));
+        ids.push(...requests.filter((_, i) => states[i] === 'applying'));
+      } while (cursor !== '0');
+      return ids;
+    },
+    async reclaim(id, from, to) {
+      const taken = (await redis.eval(RECLAIM, 1, keyOf(prefix, id), from, to)) === 1;
+      if (taken) await replicated();
+      return taken;
+    },
     async transition(id, from, to, opts) {
       const res = (await redis.eval(
         TRANSITION,
@@ -118,10 +164,12 @@ export function approvalStore(deps: { redis: Redis; prefix: string }): ApprovalS
       switch (res[0]) {
         case 'OK':
           if (TERMINAL.includes(to)) await redis.pexpire(keyOf(prefix, id), KEEP_DECIDED_MS);
+          await replicated();
           return { ok: true };
         case 'MISSING':
           return { ok: false, why: 'missing' };
         case 'EXPIRED':
+          await replicated();
           return { ok: false, why: 'expired' };
         case 'EARLY':
           return { ok: false, why: 'early', remainingMs: Number(res[1]) };

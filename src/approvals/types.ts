@@ -20,6 +20,8 @@ export const REJECT_ACTION = 'mesh.reject';
 /** The requester takes back a pending request and releases its lock. */
 export const WITHDRAW_ACTION = 'mesh.withdraw';
 export const EXPIRE_ACTION = 'mesh.approval-expire';
+/** The periodic job that concludes requests left "applying" by an approval job that will never run again. */
+export const SWEEP_ACTION = 'mesh.approval-sweep';
 
 export type ApprovalState =
   | 'pending'
@@ -111,4 +113,9 @@ export interface ApprovalDeps extends ChangeDeps {
   readonly permissions: Permissions;
   /** Queues a job on the worker's queue; `delayMs` runs it later, a `jobId` makes queueing it twice queue it once. */
   enqueue(job: MeshJob, options?: EnqueueOptions): Promise<string>;
+  /**
+   * Waits, bounded, until Redis replicas hold the writes made on `redis` so far (REDIS_WAIT_REPLICAS), so a
+   * failover does not undo a decision once it is acted on. Never throws.
+   */
+  replicated?(): Promise<void>;
 }

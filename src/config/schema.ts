@@ -172,7 +172,12 @@ export const configSchema = strictObject({
     mtu: z.number().int().min(576).max(9000).default(1400),
     count: z.number().int().min(1).max(20).default(3),
     timeout: duration.default(2000),
-    concurrency: z.number().int().min(1).max(200).default(16),
+    /**
+     * Probe execs in flight per cluster (each cluster's API server and kubelets carry its own). An exec of
+     * a probe mostly waits for replies, and API servers leave such long-running requests out of their
+     * in-flight limits, so the default lets a ten-cluster check send all its probes in one wave.
+     */
+    concurrency: z.number().int().min(1).max(200).default(100),
     thresholds: strictObject({
       lossPercent: z.number().min(0).max(100).default(0),
       rttWarnMs: z.number().positive().default(100),
@@ -183,7 +188,7 @@ export const configSchema = strictObject({
     mtu: 1400,
     count: 3,
     timeout: 2000,
-    concurrency: 16,
+    concurrency: 100,
     thresholds: { lossPercent: 0, rttWarnMs: 100, rttChangePercent: 50 },
   }),
   checks: strictObject({

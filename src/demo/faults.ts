@@ -162,6 +162,15 @@ export function simFaultPanel(sim: SimMesh): FaultPanel {
         return `VPN ${primary} → ${remote}: ESP dropped on the way; ${remote} receives nothing, both SAs INSTALLED`;
       },
     },
+    swanctl: {
+      id: 'swanctl',
+      label: 'strongSwan 6 (swanctl only)',
+      hint: `Both strongSwan pods run a strongSwan 6 image driven by swanctl.conf: no \`ipsec\` command, the SAs and their counters come from \`swanctl --list-sas\``,
+      async run() {
+        for (const c of specs) f.setStrongswanFrontEnd(c.name, 'vici');
+        return `VPN ${primary} ↔ ${remote}: strongSwan answers swanctl --list-sas only (ipsec is gone)`;
+      },
+    },
     'missing-service-cidr': {
       id: 'missing-service-cidr',
       label: 'Missing service CIDR',

@@ -46,7 +46,13 @@ export function neededPermissions(config: MeshConfig, cluster: ClusterConfig): N
     perm('list', 'apps', 'deployments', undefined, 'workloads of injected namespaces, desired vs available'),
     perm('list', 'apps', 'daemonsets', undefined, 'workloads of injected namespaces, desired vs available'),
     ...['get', 'list'].map((verb) =>
-      perm(verb, '', 'services', istio, 'control-plane addresses and the services routes point at'),
+      perm(
+        verb,
+        '',
+        'services',
+        istio,
+        'control-plane addresses, the services routes point at, and the Service IPs /mesh vpn checks',
+      ),
     ),
     perm('get', '', 'endpoints', istio, 'control-plane addresses (Istio 1.0; modern before 1.28)'),
     perm('get', '', 'configmaps', istio, "the mesh config a remote follows; the primary's authPolicy"),

@@ -32,6 +32,7 @@ export interface DispatchDeps {
   permissions: Permissions;
   handlers: Handlers;
   enqueue: JobContext['enqueue'];
+  replicated?: JobContext['replicated'];
 }
 
 export class JobTimeoutError extends Error {
@@ -78,6 +79,7 @@ export function jobContext(
     reply: deps.reply,
     permissions: deps.permissions,
     enqueue: deps.enqueue,
+    ...(deps.replicated ? { replicated: deps.replicated } : {}),
   };
   return { ...base, approvals: approvalsFor(base, approvalView) };
 }
@@ -201,6 +203,11 @@ export function createDispatch(deps: DispatchDeps): Dispatch {
     async action(data, run) {
       const handler = deps.handlers.actions[data.action];
       if (!handler) throw new UnrecoverableError(`no handler for action "${data.action}"`);
+      // The app told the clicker "not recorded, click again" (Redis answered too late): a late write is not acted on.
+      if ((await deps.redis.exists(runKey(deps.prefix, run.jobId, 'abandoned'))) === 1) {
+        run.log.info('dropped: the app told the clicker that the click was not recorded');
+        return;
+      }
       await bounded(timeout, (signal) => handler(data, contextFor(run.jobId, run.log, signal)));
     },
     async schedule(data, run) {

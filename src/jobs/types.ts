@@ -39,6 +39,8 @@ export interface JobContext {
    * (an approval's expiry), and a `jobId` makes queueing it twice queue it once.
    */
   enqueue(job: MeshJob, options?: EnqueueOptions): Promise<string>;
+  /** Waits, bounded, until Redis replicas hold what was written on `redis` so far (approval decisions). */
+  replicated?(): Promise<void>;
 }
 
 export type CommandHandler<K extends CommandKind = CommandKind> = (

@@ -1,4 +1,6 @@
+import { type AgentOptions, Agent as HttpsAgent } from 'node:https';
 import { Writable } from 'node:stream';
+import { createSecureContext } from 'node:tls';
 import {
   AppsV1Api,
   AuthorizationV1Api,
@@ -183,16 +185,24 @@ function counted<T extends object>(api: T, cluster: string): T {
 }
 
 /**
- * client-node opens every exec with a fresh https.Agent, so each one builds a new TLS context and does a
- * full handshake. Keeping the first Agent per cluster (same CA and credentials) lets later execs resume the
- * TLS session instead; at ten clusters' worth of pings that is most of the exec cost.
+ * client-node opens every exec with a fresh https.Agent, and https.Agent builds a new TLS context (CA,
+ * client certificate and key parsed again) for every socket, then does a full handshake. One Agent per
+ * cluster with one prebuilt secure context, the first one client-node offers (same CA and credentials),
+ * lets later execs skip the parse and resume the TLS session from the Agent's session cache; the upgraded
+ * sockets themselves are never reused. A proxy's agent (client-node's own subclass) is kept as it is.
  */
 function execSockets(kc: KubeConfig): WebSocketHandler {
-  let agent: unknown;
+  let agent: WebSocket.ClientOptions['agent'];
   return new WebSocketHandler(kc, (uri, protocols, opts) => {
-    agent ??= opts.agent;
-    return new WebSocket(uri, protocols, { ...opts, agent: agent as typeof opts.agent });
+    agent ??= withSecureContext(opts.agent);
+    return new WebSocket(uri, protocols, { ...opts, agent });
   });
+}
+
+function withSecureContext(first: WebSocket.ClientOptions['agent']): WebSocket.ClientOptions['agent'] {
+  if (!(first instanceof HttpsAgent) || first.constructor !== HttpsAgent) return first;
+  const options = (first as HttpsAgent & { options: AgentOptions }).options;
+  return new HttpsAgent({ ...options, secureContext: createSecureContext(options) });
 }
 
 export function createCluster(config: ClusterConfig, defaultTimeoutMs: number): Cluster {

@@ -65,7 +65,7 @@ export const metrics = {
   }),
   redisReplicaWaitShort: new Counter({
     name: 'meshops_redis_replica_wait_short_total',
-    help: 'Commands acked before the wanted number of Redis replicas confirmed them (WAIT ran out of time)',
+    help: 'Acked commands and clicks, and approval decisions, that went on before the wanted number of Redis replicas confirmed them (WAIT ran out of time)',
     registers: [registry],
   }),
   auditEntries: new Counter({

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { CommandRequest } from './jobs.ts';
-import { QUEUE_NAME } from './jobs.ts';
+import { type ActionJob, actionJobId, type CommandRequest, QUEUE_NAME } from './jobs.ts';
 import { type Producer, QueueUnavailableError, withTimeout } from './producer.ts';
 import { GROUP_PENDING_MS, groupKey, JOIN_OR_LEAD, RUN_KEYS_TTL_MS, runKey } from './runs.ts';
 
@@ -23,6 +22,11 @@ export interface Admitter {
    * only after this resolves: an acknowledged command survives the app.
    */
   admit(request: CommandRequest, options: AdmitOptions): Promise<Admission>;
+  /**
+   * The same for a button click: durable (replica wait included) or QueueUnavailableError within the bound,
+   * so the app acks a click only once a process killed right after the ack cannot lose it.
+   */
+  record(click: ActionJob): Promise<void>;
 }
 
 /** Slack waits 3 s for the ack; Redis gets 1 s of it, the rest is left for the ack to travel. */
@@ -81,27 +85,42 @@ export function createAdmitter(producer: Producer, prefix: string, timeoutMs = A
       .catch(() => {});
   }
 
+  /** Resolves once `work` is durable, or rejects within the bound and leaves the tombstone. */
+  async function durably<T>(jobId: string, work: Promise<T>): Promise<T> {
+    try {
+      // Durable from here: enqueue has also waited for a replica (REDIS_WAIT_REPLICAS) before the ack.
+      return await withTimeout(work, timeoutMs);
+    } catch (err) {
+      abandon(jobId);
+      throw err instanceof QueueUnavailableError ? err : new QueueUnavailableError(err);
+    }
+  }
+
   return {
-    async admit(request, options) {
+    admit(request, options) {
       const jobId = commandJobId(request.triggerId);
       const deadline = Date.now() + timeoutMs;
-      const work = (async (): Promise<Admission> => {
-        const joined = options.coalesce ? await join(request, jobId, deadline) : undefined;
-        if (joined) return joined;
-        await producer.enqueue(request, {
-          writes: options.writes,
-          jobId,
-          timeoutMs: Math.max(1, deadline - Date.now()),
-        });
-        return { outcome: 'queued', jobId };
-      })();
-      try {
-        // Durable from here: enqueue has also waited for a replica (REDIS_WAIT_REPLICAS) before the ack.
-        return await withTimeout(work, timeoutMs);
-      } catch (err) {
-        abandon(jobId);
-        throw err instanceof QueueUnavailableError ? err : new QueueUnavailableError(err);
-      }
+      return durably(
+        jobId,
+        (async (): Promise<Admission> => {
+          const joined = options.coalesce ? await join(request, jobId, deadline) : undefined;
+          if (joined) {
+            // The joiner's name is on the run's requesters list: on a replica too before the ack says "joined".
+            await producer.replicated(Math.max(1, deadline - Date.now()));
+            return joined;
+          }
+          await producer.enqueue(request, {
+            writes: options.writes,
+            jobId,
+            timeoutMs: Math.max(1, deadline - Date.now()),
+          });
+          return { outcome: 'queued', jobId };
+        })(),
+      );
+    },
+    async record(click) {
+      const jobId = actionJobId(click);
+      await durably(jobId, producer.enqueue(click, { writes: true, jobId, timeoutMs }));
     },
   };
 }

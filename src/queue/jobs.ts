@@ -97,6 +97,14 @@ export interface EnqueueOptions {
   jobId?: string;
 }
 
+/**
+ * The job id of a click, and of an internal action queued like one: a click delivered twice is queued once,
+ * and an approval's claim (`<actionTs>/<user>`) names the job that holds it.
+ */
+export function actionJobId(action: Pick<ActionJob, 'actionTs' | 'user'>): string {
+  return `click-${action.actionTs.replace('.', '-')}-${action.user}`;
+}
+
 /** Job names as BullMQ sees them: one per command kind, action and schedule, so metrics and logs tell them apart. */
 export function jobName(job: MeshJob): string {
   switch (job.type) {

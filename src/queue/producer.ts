@@ -17,6 +17,11 @@ export interface Producer {
     job: MeshJob,
     options?: { writes?: boolean; jobId?: string; delayMs?: number; timeoutMs?: number },
   ): Promise<string>;
+  /**
+   * Waits, bounded, until replicas hold every write made on the queue's connection so far (admission's own
+   * scripts run there too). Never throws: a short wait is reported through `replicas.onShort`.
+   */
+  replicated(timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -75,6 +80,9 @@ export function createProducer(
       } catch (err) {
         throw new QueueUnavailableError(err);
       }
+    },
+    async replicated(timeoutMs) {
+      await withTimeout(waitForReplicas(connection), timeoutMs ?? addTimeoutMs).catch(() => {});
     },
     async close() {
       await queue.close();

@@ -67,6 +67,11 @@ export interface SimFaults {
    * into the tunnel (the tunnel, the gateway and the other nodes are fine). Returns the pod's name.
    */
   stopRoutes(cluster: string, node: string): string;
+  /**
+   * `cluster`'s strongSwan pods are driven through vici (swanctl.conf, `swanctl --list-sas`) instead of
+   * stroke (`ipsec statusall`), as a strongSwan 6 image is: `ipsec` is not there.
+   */
+  setStrongswanFrontEnd(cluster: string, frontEnd: 'stroke' | 'vici'): void;
   /** Replaces `cluster`'s local and/or remote subnets of its tunnel to `peer` (e.g. a missing service CIDR). */
   setSubnets(
     cluster: string,
@@ -237,6 +242,12 @@ export function createFaults(deps: FaultDeps): SimFaults & { stop(): void } {
       deps.network.setLink(from, to, quality, options.cidr);
     },
 
+    setStrongswanFrontEnd(name, frontEnd) {
+      const traits = cluster(name).traits;
+      for (const [workload, t] of traits)
+        if (t.strongswan) traits.set(workload, { ...t, strongswanFrontEnd: frontEnd });
+    },
+
     setEspBlocked(from, to, blocked = true) {
       deps.network.setEspBlocked(from, to, blocked);
     },
@@ -326,6 +337,7 @@ export function createFaults(deps: FaultDeps): SimFaults & { stop(): void } {
             age: '1d',
             ping: options.ping ?? 'iputils',
             strongswan: false,
+            strongswanFrontEnd: 'stroke',
             hostNetwork: false,
             createdBeforeInjection: false,
           },

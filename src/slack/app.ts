@@ -8,7 +8,6 @@ import { boltLogger } from '../observability/bolt-logger.ts';
 import { type Route, startOpsServer } from '../observability/http.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Admission, Admitter } from '../queue/admit.ts';
-import type { Producer } from '../queue/producer.ts';
 import { QueueUnavailableError, withTimeout } from '../queue/producer.ts';
 import { helpText, type ParseContext, parseCommand } from './parse-command.ts';
 import { joinedText } from './render/parent.ts';
@@ -22,9 +21,7 @@ export interface SlackAppDeps {
   botToken: string;
   apiUrl: string;
   log: Logger;
-  /** Buttons are queued through it. */
-  producer: Producer;
-  /** Slash commands are made durable through it before the ack. */
+  /** Slash commands and button clicks are made durable through it before the ack. */
   admitter: Admitter;
   permissions: Permissions;
   parseContext: ParseContext;
@@ -32,6 +29,8 @@ export interface SlackAppDeps {
   routes: Route[];
   /** Per-user limit on queued commands. */
   rateLimit: (user: string) => Promise<RateDecision>;
+  /** How long the limit is asked before the request goes through unchecked (default RATE_CHECK_TIMEOUT_MS). */
+  rateCheckTimeoutMs?: number;
   /** Called for every command outcome, for metrics. */
   onCommand?: (subcommand: string, outcome: string) => void;
   /** Called when a change request is refused for lack of rights, for the audit trail. */
@@ -46,7 +45,7 @@ export interface SlackApp {
   stop(): Promise<void>;
 }
 
-/** The per-user limit is a courtesy: when Redis is slow it lets the command through rather than spend the ack. */
+/** The per-user limit is a courtesy: when Redis is slow it lets the request through rather than spend the ack. */
 const RATE_CHECK_TIMEOUT_MS = 300;
 
 function notQueuedReason(err: unknown): string {
@@ -82,6 +81,11 @@ async function ephemeral(respond: RespondFn, text: string, log: Logger): Promise
 
 export function createSlackApp(deps: SlackAppDeps): SlackApp {
   const { log } = deps;
+  // Asked before the ack, within a bound; a Redis that does not answer (or fails) lets the request through.
+  const rateOf = (user: string): Promise<RateDecision> =>
+    withTimeout(deps.rateLimit(user), deps.rateCheckTimeoutMs ?? RATE_CHECK_TIMEOUT_MS).catch(
+      (): RateDecision => ({ ok: true }),
+    );
 
   const socketMode = deps.socketMode
     ? createSocketMode({ ...deps.socketMode, apiUrl: deps.apiUrl, log })
@@ -138,10 +142,7 @@ export function createSlackApp(deps: SlackAppDeps): SlackApp {
     }
     const sub = parsed.spec.words.join(' ');
     // Before the permission checks: a refusal costs a group lookup and an audit write, so refusals count too.
-    // Asked before the ack, within a bound; a Redis that does not answer lets the command through.
-    const rate = await withTimeout(deps.rateLimit(command.user_id), RATE_CHECK_TIMEOUT_MS).catch(
-      (): RateDecision => ({ ok: true }),
-    );
+    const rate = await rateOf(command.user_id);
     if (!rate.ok) {
       await ack({ response_type: 'ephemeral', text: rateLimitedText(rate, 'commands') });
       deps.onCommand?.(sub, 'rate_limited');
@@ -216,13 +217,13 @@ export function createSlackApp(deps: SlackAppDeps): SlackApp {
   // Buttons carry the id of what they act on; the worker decides (approver? expired? already applied?).
   // Every action in meshops' namespace reaches this listener, so an id it never posts is refused, not queued.
   app.action(/^mesh\./, async ({ ack, body, action, respond }) => {
-    await ack();
     if (
       body.type !== 'block_actions' ||
       action.type !== 'button' ||
       !('action_id' in action) ||
       !BUTTONS.has(action.action_id)
     ) {
+      await ack();
       // Internal jobs (approval expiry, drift verification, re-planning) share the action queue: never from Slack.
       log.warn(
         {
@@ -239,36 +240,41 @@ export function createSlackApp(deps: SlackAppDeps): SlackApp {
     }
     const channel = body.container?.channel_id ?? body.channel?.id;
     const messageTs = body.container?.message_ts ?? body.message?.ts;
-    if (!channel || !messageTs) return;
-    const rate = await deps.rateLimit(body.user.id);
+    if (!channel || !messageTs) {
+      await ack();
+      return;
+    }
+    const rate = await rateOf(body.user.id);
     if (!rate.ok) {
+      await ack();
       log.info({ user: body.user.id, action: action.action_id }, 'button click rate-limited');
       if (respond) await ephemeral(respond, rateLimitedText(rate, 'clicks'), log);
       return;
     }
+    // Like a command, a click is acked only once it is in Redis: a process killed after the ack loses nothing.
+    let recorded = true;
     try {
-      await deps.producer.enqueue(
-        {
-          type: 'action',
-          action: action.action_id,
-          value: action.value ?? '',
-          user: body.user.id,
-          channel,
-          messageTs,
-          actionTs: action.action_ts,
-          requestedAt: Date.now(),
-        },
-        { writes: true, jobId: `click-${action.action_ts.replace('.', '-')}-${body.user.id}` },
-      );
+      await deps.admitter.record({
+        type: 'action',
+        action: action.action_id,
+        value: action.value ?? '',
+        user: body.user.id,
+        channel,
+        messageTs,
+        actionTs: action.action_ts,
+        requestedAt: Date.now(),
+      });
     } catch (err) {
+      recorded = false;
       log.error({ err, action: action.action_id }, 'could not queue a button click');
-      if (respond)
-        await ephemeral(
-          respond,
-          ':x: Not recorded: the job queue (Redis) is unavailable. Click again in a minute.',
-          log,
-        );
     }
+    await ack();
+    if (!recorded && respond)
+      await ephemeral(
+        respond,
+        ':x: Not recorded: the job queue (Redis) is unavailable. Click again in a minute.',
+        log,
+      );
   });
 
   let opsServer: Server | undefined;

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import { BurstyRateLimiter, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { Logger } from '../observability/logger.ts';
 import { withTimeout } from '../queue/producer.ts';
 
@@ -9,14 +9,19 @@ import { withTimeout } from '../queue/producer.ts';
  * replica spends from the same one.
  */
 export interface ChannelBudget {
-  /** Resolves when a message may be posted to `channel` now; a quiet channel resolves at once. */
-  take(channel: string): Promise<void>;
+  /**
+   * Resolves when a message may be posted to `channel` now, with how long it was held (ms); a quiet channel
+   * resolves at once.
+   */
+  take(channel: string): Promise<number>;
   /** Spends the channel's budget for `ms`: Slack answered 429 with Retry-After, for every replica to honour. */
   pause(channel: string, ms: number): Promise<void>;
 }
 
-/** Messages a quiet channel gets at once (a parent and its first replies), then one per second on average. */
+/** Messages a quiet channel gets at once (a parent and its first replies), then one per second. */
 export const CHANNEL_BURST = 3;
+/** The burst's extra messages come back after this long: a flood averages 1/s plus 2 a minute. */
+const BURST_REFILL_S = 60;
 
 export interface ChannelBudgetOptions {
   redis: Redis;
@@ -30,37 +35,49 @@ export interface ChannelBudgetOptions {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * A fixed window of `burst` messages per `burst` seconds (rate-limiter-flexible): one per second on average, the
- * whole burst at once for a quiet channel, and at most 2 × `burst` within any short interval (two windows' edges),
- * which stays within a token bucket of that size refilled at 1/s. Waiters retry when the window ends.
+ * One message a second per channel, plus `burst - 1` extra a minute for bursts (rate-limiter-flexible's
+ * BurstyRateLimiter): a quiet channel gets its parent and first replies at once, a busy one waits at most
+ * about a second for its next message (a fixed window of 3 per 3 s held it up to 3 s), and a flood stays
+ * at Slack's "1 per second" plus 2 a minute. Waiters retry when the limiter says the next message may go.
  */
 export function createChannelBudget(options: ChannelBudgetOptions): ChannelBudget {
   const burst = options.burst ?? CHANNEL_BURST;
   const timeoutMs = options.timeoutMs ?? 500;
-  const limiter = new RateLimiterRedis({
+  const keyPrefix = `${options.prefix}:slack:channel`;
+  const perSecond = new RateLimiterRedis({ storeClient: options.redis, keyPrefix, points: 1, duration: 1 });
+  const extra = new RateLimiterRedis({
     storeClient: options.redis,
-    keyPrefix: `${options.prefix}:slack:channel`,
-    points: burst,
-    duration: burst,
+    keyPrefix: `${keyPrefix}:burst`,
+    points: Math.max(0, burst - 1),
+    duration: BURST_REFILL_S,
   });
+  const limiter = new BurstyRateLimiter(perSecond, extra);
   return {
     async take(channel) {
+      let held = 0;
       for (;;) {
         try {
           await withTimeout(limiter.consume(channel), timeoutMs);
-          return;
+          return held;
         } catch (err) {
           if (!(err instanceof RateLimiterRes)) {
             options.log.warn({ err, channel }, 'channel budget unavailable (Redis); posting unpaced');
-            return;
+            return held;
           }
-          await sleep(Math.max(10, err.msBeforeNext));
+          const wait = Math.max(10, err.msBeforeNext);
+          held += wait;
+          await sleep(wait);
         }
       }
     },
     async pause(channel, ms) {
-      await withTimeout(limiter.block(channel, Math.max(1, Math.ceil(ms / 1000))), timeoutMs).catch(
-        (err: unknown) => options.log.warn({ err, channel }, 'could not record a 429 in the channel budget'),
+      // Both buckets: a burst must not slip through while Slack has the channel on hold.
+      const seconds = Math.max(1, Math.ceil(ms / 1000));
+      await withTimeout(
+        Promise.all([perSecond.block(channel, seconds), extra.block(channel, seconds)]),
+        timeoutMs,
+      ).catch((err: unknown) =>
+        options.log.warn({ err, channel }, 'could not record a 429 in the channel budget'),
       );
     },
   };

@@ -61,7 +61,10 @@ export function createPoster(options: PosterOptions): ReplyPort {
     run: () => Promise<T>,
   ): Promise<T> {
     for (let attempt = 0; ; attempt++) {
-      if (method === 'chat.postMessage') await options.budget.take(channel);
+      if (method === 'chat.postMessage') {
+        const held = await options.budget.take(channel);
+        if (held > 0) options.log.debug({ channel, held }, 'post held by the channel budget');
+      }
       try {
         return await run();
       } catch (err) {

@@ -3,7 +3,7 @@
 // production; meshops' ack includes writing the command to Redis. Then whether every requester got an answered
 // thread (a worker runs in a third process).
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { signedHeaders, slashCommandBody } from '../../src/console/sign.ts';
 import { BOT_TOKEN, freePort, SIGNING_SECRET, unreachableKubeconfig } from '../helpers/harness.ts';
@@ -102,6 +102,8 @@ const app = await startProcess(
   /Slack app listening/,
 );
 const appUrl = `http://127.0.0.1:${appPort}`;
+// A shared machine: the load around the measured rounds says how quiet it was.
+const loadBefore = loadavg()[0]!;
 await fire(bareUrl, 500);
 await fire(appUrl, 500);
 const bareRounds: number[][] = [];
@@ -110,6 +112,7 @@ for (let round = 0; round < ROUNDS; round++) {
   bareRounds.push(await fire(bareUrl, TOTAL));
   meshRounds.push(await fire(appUrl, TOTAL));
 }
+const loadAfter = loadavg()[0]!;
 bare.proc.kill();
 const medianRound = (rounds: number[][]) =>
   [...rounds].sort((a, b) => percentile(a, 99) - percentile(b, 99))[Math.floor(rounds.length / 2)]!;
@@ -150,7 +153,7 @@ in Redis (the per-user limit checked, the command written or joined to a run of 
 meshops' worker, in a third process, starts once the last request is acked (in production the roles run in separate
 pods; on this 2-core machine a busy worker beside the app would measure the machine) and then drains the queue, so
 every requester is followed to an answered thread. The fake Slack (its own process) enforces the per-channel limit.
-Machine: ${machine()}.
+Machine: ${machine()}; load average (1 min) ${loadBefore.toFixed(2)} before the rounds, ${loadAfter.toFixed(2)} after them.
 
 | app | p50 | p99 |
 | --- | --- | --- |

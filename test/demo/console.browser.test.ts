@@ -11,7 +11,8 @@ import { dropPrefix, REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
 const CHROMIUM = '/usr/bin/chromium';
 /**
  * The README shows this picture, taken here so it shows the console as it is; it is written into docs/ on
- * request only (UPDATE_SCREENSHOT=1): a test run must leave the working tree as it found it.
+ * request only (UPDATE_SCREENSHOT=1): a test run must leave the working tree as it found it. Chromium draws the
+ * emoji with Debian's fonts-noto-color-emoji; without it they come out as empty boxes.
  */
 const SCREENSHOT = process.env.UPDATE_SCREENSHOT
   ? new URL('../../docs/console.png', import.meta.url).pathname

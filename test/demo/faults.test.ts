@@ -79,6 +79,7 @@ describe('the demo’s fault panel drives the simulated mesh', () => {
         'Routes down on a node',
         `MTU black hole (${BLACK_HOLE_MTU})`,
         'One-way ESP',
+        'strongSwan 6 (swanctl only)',
         'Missing service CIDR',
         'TCP blocked, ICMP passes',
         'Break reviews-v3 (503 to 30 %)',

@@ -30,6 +30,18 @@ describe('the demo’s VPN faults are what /mesh vpn finds', () => {
     ],
     ['tcp-blocked', /TCP dropped, ICMP still passes/, /^vpn\/tcp\/iks>icp$/],
   ];
+  it('swanctl, then one-way ESP: the SAs and their counters are read with swanctl', async () => {
+    assert.match(await panel.run('swanctl'), /swanctl --list-sas only/);
+    await panel.run('one-way-esp');
+    const r = await sim.vpn();
+    assert.deepEqual(
+      r.tunnels.map((t) => (t.ok ? t.argv.join(' ') : t.problem)),
+      ['swanctl --list-sas', 'swanctl --list-sas'],
+    );
+    const judged = r.findings.filter((f) => f.severity !== 'info').map((f) => f.id);
+    assert.deepEqual(judged, ['vpn/esp/iks']);
+  });
+
   for (const [id, message, finding] of cases) {
     it(id, async () => {
       assert.match(await panel.run(id), message);

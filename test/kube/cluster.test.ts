@@ -1,10 +1,14 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it, mock } from 'node:test';
+import tls from 'node:tls';
 import { type Cluster, createCluster } from '../../src/kube/cluster.ts';
 import { type SimMesh, startSimMesh } from '../../src/sim/index.ts';
+import { kubeconfigYaml } from '../../src/sim/server/kubeconfig.ts';
+import { makeClusterTls } from '../../src/sim/server/tls.ts';
 
 describe('exec over WebSocket', () => {
   let sim: SimMesh;
@@ -38,5 +42,52 @@ describe('exec over WebSocket', () => {
       `\n[output cut: ${bytes - 100} more bytes after the first 100]`,
       'the cut is said, with how much was left out',
     );
+  });
+});
+
+describe('exec TLS sessions', () => {
+  it('a cluster resumes its TLS session and keeps its TLS context on every exec after the first', async () => {
+    const certs = await makeClusterTls('api');
+    const reused: boolean[] = [];
+    const server = createServer({ key: certs.key, cert: certs.cert });
+    server.on('upgrade', (_req, socket) => {
+      reused.push((socket as tls.TLSSocket).isSessionReused());
+      socket.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    const kubeconfig = join(mkdtempSync(join(tmpdir(), 'meshops-tls-')), 'kubeconfig');
+    writeFileSync(
+      kubeconfig,
+      kubeconfigYaml({
+        cluster: 'api',
+        server: `https://127.0.0.1:${port}`,
+        caCert: certs.caCert,
+        token: 't',
+        user: 'meshops',
+      }),
+    );
+    const cluster = createCluster(
+      { name: 'api', role: 'primary', kubeconfig, podCidrs: [], serviceCidrs: [] },
+      5000,
+    );
+    const exec = () =>
+      assert.rejects(
+        cluster.exec({ namespace: 'default', pod: 'p', command: ['true'], timeoutMs: 5000 }),
+        /403/,
+      );
+    try {
+      await exec();
+      // Parsing the CA and building a context per socket was most of an exec's CPU in meshops.
+      const contexts = mock.method(tls, 'createSecureContext');
+      await exec();
+      await exec();
+      assert.equal(contexts.mock.callCount(), 0, 'no TLS context is built after the first exec');
+      contexts.mock.restore();
+      assert.deepEqual(reused, [false, true, true]);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });

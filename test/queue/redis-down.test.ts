@@ -78,4 +78,24 @@ describe('when Redis goes away', () => {
     await waitFor('the held write to be dropped', () => h.logs.text().includes('nothing was queued'), 60_000);
     assert.equal(h.parents('C0HUNG').length, 0, 'no parent for the command the user was told about');
   });
+
+  it('a click Redis did not take in time is answered "not recorded", and its late write is not acted on', async () => {
+    redis.freeze();
+    const click = await h.click({
+      user: 'U0CLICKHUNG',
+      channel: 'C0CLICKHUNG',
+      messageTs: '1.000001',
+      actionId: 'mesh.approve',
+      value: 'ap-0000hung',
+    });
+    redis.thaw();
+    assert.equal(click.status, 200);
+    const [answer] = await waitFor('the ephemeral answer', () => h.slack.responses.get(click.responseId));
+    assert.match(String(answer!.text), /Not recorded: the job queue \(Redis\) is unavailable\. Click again/);
+    await waitFor(
+      'the held click to be dropped',
+      () => h.logs.text().includes('the clicker that the click was not recorded'),
+      60_000,
+    );
+  });
 });

@@ -135,7 +135,7 @@ function context(route: Route): ExecContext {
     cluster: 'iks',
     pod: { metadata: { name: 'p' }, status: { podIP: '172.30.0.9' }, spec: { nodeName: 'n1' } },
     container: 'p',
-    traits: { ping: 'iputils', strongswan: false },
+    traits: { ping: 'iputils', strongswan: false, strongswanFrontEnd: 'stroke' },
     network,
     controlPlane: {} as SimControlPlane,
     random: seededRandom('test'),

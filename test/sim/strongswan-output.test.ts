@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import {
   type ConnView,
+  renderListSas,
   renderStatus,
   renderStatusAll,
   type SaView,
@@ -45,6 +46,7 @@ function sa(conn: ConnView, overrides: Partial<SaView> = {}): SaView {
     packetsOut: 54623,
     localTs: conn.localSubnets,
     remoteTs: conn.remoteSubnets,
+    initiator: true,
     ...overrides,
   };
 }
@@ -168,5 +170,72 @@ describe('strongSwan stroke output', () => {
     const text = renderStatusAll({ ...daemon, conns: [] }, []);
     assert.equal(fromLine(text, 'Security Associations'), fromLine(expected, 'Security Associations'));
     assert.match(text, /^Status of IKE charon daemon \(strongSwan [\d.]+, Linux .+, x86_64\):\n {2}uptime: /);
+  });
+});
+
+describe('swanctl --list-sas output', () => {
+  const captured = (name: string) =>
+    readFileSync(new URL(`../fixtures/vpn/captured/${name}`, import.meta.url), 'utf8');
+  // The capture's daemons negotiated AES-128 with Curve25519; the simulated ones the chart's AES-256/MODP-2048.
+  const proposals = (text: string) =>
+    text
+      .replace('AES_CBC-128/HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/CURVE_25519', '<ike proposal>')
+      .replace('AES_CBC-256/HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/MODP_2048', '<ike proposal>')
+      .replace(/ESP:AES_CBC-\d+\/HMAC_SHA2_256_128/, 'ESP:<proposal>');
+  const icp: ConnView = {
+    name: 'k8s-conn',
+    localAddress: '%any',
+    remoteAddress: '198.51.100.2',
+    localId: 'on-prem',
+    remoteId: 'ibm-cloud',
+    localSubnets: ['10.0.0.0/24', '10.1.0.0/16'],
+    remoteSubnets: ['172.21.0.0/16', '172.30.0.0/16'],
+  };
+  const up = sa(icp, {
+    ikeUniqueId: 1,
+    childUniqueId: 1,
+    reqid: 1,
+    localAddress: '198.51.100.1',
+    remoteAddress: '198.51.100.2',
+    establishedSecondsAgo: 6,
+    reauthSeconds: 10130,
+    rekeySeconds: 3054,
+    ikeSpiInitiator: '9a84b0bb61638bd4',
+    ikeSpiResponder: 'f00c323c76dc39d2',
+    espSpiIn: '0e12f2d8',
+    espSpiOut: '791a88c3',
+    bytesIn: 0,
+    bytesOut: 0,
+    packetsIn: 0,
+    packetsOut: 0,
+  });
+
+  it('an IKE SA with its INSTALLED CHILD SA, as strongSwan 5.9.8 printed it (capture)', () => {
+    const expected = captured('swanctl-list-sas_up_icp.txt').replace(
+      'rekeying in 2807s, expires in 3594s',
+      'rekeying in 3054s, expires in 3594s',
+    );
+    assert.equal(proposals(renderListSas([up])), proposals(expected));
+  });
+
+  it('the responder stars the responder SPI; counters that moved say when the kernel last used the SA', () => {
+    const text = renderListSas([up]).replace('_i* f00c323c76dc39d2_r', '_i f00c323c76dc39d2_r*');
+    assert.equal(renderListSas([{ ...up, initiator: false }]), text);
+    const busy = renderListSas([{ ...up, bytesIn: 2646320, packetsIn: 37510 }]);
+    assert.match(busy, /^ {4}in {2}0e12f2d8, 2646320 bytes, 37510 packets, {5}0s ago$/m);
+    assert.match(busy, /^ {4}out 791a88c3, {6}0 bytes, {5}0 packets$/m);
+  });
+
+  it('half-up, connecting and no SA, as the captures show them', () => {
+    const half = renderListSas([{ ...up, state: 'no-child', reauthSeconds: 9909 }]);
+    assert.equal(
+      proposals(half),
+      proposals(captured('swanctl-list-sas_half-up_icp.txt'))
+        .replace('8d9bf93bdf604abd', '9a84b0bb61638bd4')
+        .replace('da3b74fc1600b886', 'f00c323c76dc39d2'),
+    );
+    const connecting = renderListSas([{ ...up, state: 'connecting', ikeSpiInitiator: '6d8244ef60b5462b' }]);
+    assert.equal(connecting, captured('swanctl-list-sas_connecting_icp.txt'));
+    assert.equal(renderListSas([]), captured('swanctl-list-sas_no-sa_iks.txt'));
   });
 });

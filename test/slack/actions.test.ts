@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { EXPIRE_ACTION } from '../../src/approvals/types.ts';
+import { EXPIRE_ACTION, SWEEP_ACTION } from '../../src/approvals/types.ts';
 import { REPLAN_ACTION, VERIFY_ACTION } from '../../src/jobs/drift-followup.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { ALICE, BOB, blocksText, CAROL, presetSpec, startWorld, type World } from '../mesh/routing/world.ts';
@@ -15,7 +15,7 @@ describe('button clicks from Slack', () => {
   it('internal action ids accepted from Slack: 0 — each is refused, logged, and changes nothing', async () => {
     await w.h.command('route apply reviews-v3', { user: ALICE, channel: 'C0ACTIONS' });
     const { ts, id } = await w.approval('C0ACTIONS');
-    const forged = [EXPIRE_ACTION, VERIFY_ACTION, REPLAN_ACTION, 'mesh.nope'];
+    const forged = [EXPIRE_ACTION, SWEEP_ACTION, VERIFY_ACTION, REPLAN_ACTION, 'mesh.nope'];
     for (const actionId of forged) {
       const { responseId } = await w.h.click({
         user: CAROL,

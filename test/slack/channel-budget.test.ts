@@ -5,7 +5,7 @@ import type { ReplyPort } from '../../src/chat/reply.ts';
 import { type SlackApiStub, startSlackApi } from '../../src/console/slack-api.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { createRedis } from '../../src/queue/connection.ts';
-import { createChannelBudget } from '../../src/slack/channel-budget.ts';
+import { CHANNEL_BURST, createChannelBudget } from '../../src/slack/channel-budget.ts';
 import { createPoster } from '../../src/slack/poster.ts';
 import { BOT_TOKEN, LogSink } from '../helpers/harness.ts';
 import { dropPrefix, REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
@@ -64,6 +64,18 @@ describe("the per-channel posting budget, against the fake Slack's limits", () =
     for (let i = 0; i < 3; i++) await a!.poster.post({ channel: 'C0QUIET', text: `burst ${i}` });
     assert.equal(postsTo('C0QUIET').length, 3);
     assert.ok(postsTo('C0QUIET').every((c) => !c.limited));
+  });
+
+  it("after a quiet channel's burst, the next post is held about a second (Slack's 1/s), not a whole window", async () => {
+    const budget = createChannelBudget({ redis: replicas[0]!.redis, prefix, log: createLogger('silent') });
+    const held: number[] = [];
+    for (let i = 0; i < CHANNEL_BURST + 2; i++) held.push(await budget.take('C0PACED'));
+    assert.deepEqual(held.slice(0, CHANNEL_BURST), [0, 0, 0], 'the burst goes at once');
+    for (const ms of held.slice(CHANNEL_BURST))
+      assert.ok(
+        ms > 0 && ms <= 1000,
+        `then one a second: held ${ms} ms (limiter's own figure, not a timing)`,
+      );
   });
 
   it('a 429 is waited out for its Retry-After, and the other replica holds its posts too', async () => {

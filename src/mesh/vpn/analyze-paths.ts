@@ -16,6 +16,8 @@ export interface PathInput {
   mtu: readonly MtuResult[];
   ports: readonly PortResult[];
   routes: readonly RoutesState[];
+  /** Whether the CHILD SAs between `from` and `to` leave `cidr` out (the selector findings say so). */
+  outOfTunnel?: (from: string, to: string, cidr: string) => boolean;
 }
 
 type Add = (f: Finding<VpnArea>) => void;
@@ -201,7 +203,12 @@ function portFindings(input: PathInput, add: Add): void {
       case 'unreachable': {
         // Where ping fails too (from that pod, else from the gateway to the same address), the path is down
         // and said elsewhere.
-        const icmp = group.filter((p) => icmpPasses(p, input));
+        // A Service IP in a range the CHILD SAs leave out is the selectors' finding, not a firewall's.
+        const icmp = group.filter(
+          (p) =>
+            icmpPasses(p, input) &&
+            !(p.target.cidr && input.outOfTunnel?.(p.from, p.target.cluster, p.target.cidr)),
+        );
         if (icmp.length === 0) break;
         const ports = [...new Set(icmp.map((p) => p.port.port))].sort((a, b) => a - b);
         add({

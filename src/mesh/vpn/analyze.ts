@@ -403,6 +403,18 @@ function espFinding(
   };
 }
 
+/** `from`'s CHILD SA towards `to` does not carry `cidr` as a remote range. */
+function notCarriedBy(sides: Map<string, TunnelSide>, from: string, to: string, cidr: string): boolean {
+  const own = sides.get(from);
+  return own?.ok === true && own.peers.find((t) => t.peer === to)?.missingRemote.includes(cidr) === true;
+}
+
+/** `to`'s CHILD SA towards `from` does not offer `cidr` as a local range. */
+function notOfferedBy(sides: Map<string, TunnelSide>, from: string, to: string, cidr: string): boolean {
+  const peer = sides.get(to);
+  return peer?.ok === true && peer.peers.find((t) => t.peer === from)?.missingLocal.includes(cidr) === true;
+}
+
 /** What to change when pings towards `cidrs` on `to` are lost from `from`, using the CHILD SAs when they tell. */
 function subnetAction(
   from: string,
@@ -410,14 +422,8 @@ function subnetAction(
   cidrs: readonly string[],
   sides: Map<string, TunnelSide>,
 ): string {
-  const own = sides.get(from);
-  const peer = sides.get(to);
-  const notCarried = cidrs.filter(
-    (c) => own?.ok && own.peers.find((t) => t.peer === to)?.missingRemote.includes(c),
-  );
-  const notOffered = cidrs.filter(
-    (c) => peer?.ok && peer.peers.find((t) => t.peer === from)?.missingLocal.includes(c),
-  );
+  const notCarried = cidrs.filter((c) => notCarriedBy(sides, from, to, c));
+  const notOffered = cidrs.filter((c) => notOfferedBy(sides, from, to, c));
   if (notOffered.length > 0) return `add ${notOffered.join(',')} to local.subnet on ${to}`;
   if (notCarried.length > 0) {
     return `add ${notCarried.join(',')} to remote.subnet on ${from} (its CHILD SA does not carry it)`;
@@ -608,6 +614,8 @@ export function analyze(input: AnalysisInput): Analysis {
       mtu: input.mtu ?? [],
       ports: input.ports ?? [],
       routes,
+      outOfTunnel: (from, to, cidr) =>
+        notCarriedBy(sides, from, to, cidr) || notOfferedBy(sides, from, to, cidr),
     },
     add,
   );

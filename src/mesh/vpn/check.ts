@@ -33,7 +33,7 @@ import { compare, recordVpnRun, vpnRunOf } from './history.ts';
 import { containingCidr, isIpv4 } from './ipv4.ts';
 import { mapLimit } from './pool.ts';
 import type { PodRef, ProbeResult, ProbeTarget, RoutesState, VpnReport, VpnSettings } from './report.ts';
-import { CONTROL_PLANE_PORTS, withoutPods } from './targets.ts';
+import { CONTROL_PLANE_PORTS, type ServiceTarget, withoutPods } from './targets.ts';
 import type { PeerCidrs } from './tunnel.ts';
 
 /**
@@ -105,8 +105,8 @@ interface Plan {
   pairs: (readonly [string, string])[];
   /** Clusters whose strongSwan state is read. */
   sides: Cluster[];
-  /** Pings to send: from a cluster to targets on another. */
-  directions: { from: Cluster; targets: ProbeTarget[] }[];
+  /** Pings to send: from a cluster to targets on another; `services` get the control-plane port checks too. */
+  directions: { from: Cluster; targets: ProbeTarget[]; services?: ServiceTarget[] }[];
   endpoints: Map<string, Endpoints>;
   /** Ordinary pods to probe from, per cluster (the full check only; `/mesh ping` stays one probe). */
   nodeProbes?: Map<string, NodeProbes>;
@@ -117,6 +117,8 @@ interface Plan {
 }
 
 interface Job {
+  /** The cluster whose API server runs the exec: the concurrency bound is per cluster. */
+  cluster: string;
   run(): Promise<void>;
   /** Records the probe as not started when the job's time is up first. */
   abort(): void;
@@ -137,9 +139,11 @@ type PathResults = Pick<VpnReport, 'nodeProbes' | 'mtu' | 'ports'>;
 const emptyPaths = (): PathResults => ({ nodeProbes: [], mtu: [], ports: [] });
 
 /**
- * The probes that start where app traffic starts, per direction of the matrix: a ping from every node's
- * ordinary pod to the direction's first target; the path MTU from one of them; and, from a remote towards
- * the primary, netcat to each control-plane component's ports.
+ * The probes that start where app traffic starts, per direction of the matrix: a ping from each node's
+ * ordinary pod; the path MTU from one of them; and, from a remote towards the primary, netcat to each
+ * control-plane component's ports. A node pings once, not once per peer: the routes DaemonSet routes every
+ * peer's subnets on a node at once, so the primary's nodes take its directions in turn (node i pings the
+ * first target of direction i mod n) and every peer still gets a ping from a node when there are enough.
  */
 function pathProbes(
   plan: Plan,
@@ -150,48 +154,61 @@ function pathProbes(
   const settings = vpnSettings(config);
   const results = emptyPaths();
   const jobs: Job[] = [];
-  plan.directions.forEach(({ from, targets }, i) => {
-    const first = targets[0];
-    if (!first) return;
+  const job = (from: Cluster, run: () => Promise<void>): Job => ({
+    cluster: from.name,
+    run,
+    abort: () => {},
+  });
+  const podsOf = (from: Cluster) => {
     const found = nodeProbes.get(from.name);
-    const pods = found?.ok ? found.pods : [];
-    for (const pod of pods) {
+    return found?.ok ? found.pods : [];
+  };
+  const directions = plan.directions.flatMap(({ from, targets, services = [] }, i) =>
+    targets[0] ? [{ from, targets, services, first: targets[0], source: sources[i] }] : [],
+  );
+  for (const from of new Set(directions.map((d) => d.from))) {
+    const own = directions.filter((d) => d.from === from);
+    podsOf(from).forEach((pod, n) => {
+      const { first } = own[n % own.length]!;
       const at = results.nodeProbes.length;
       results.nodeProbes.push(notStarted(from, pod, first));
-      jobs.push({
-        run: async () => {
+      jobs.push(
+        job(from, async () => {
           const result = await runProbe(from, pod, first, settings);
           results.nodeProbes[at] = {
             ...result,
             key: `${from.name}@${pod.node}>${first.cluster}/${first.label}`,
           };
-        },
-        abort: () => {},
-      });
-    }
-    const source = sources[i];
+        }),
+      );
+    });
+  }
+  for (const { from, targets, services, first, source } of directions) {
+    const pods = podsOf(from);
     const mtuFrom = pods[0] ?? (source?.ok ? source.pod : undefined);
     if (mtuFrom) {
-      jobs.push({
-        run: async () => {
+      jobs.push(
+        job(from, async () => {
           results.mtu.push(await runMtuProbe(from, mtuFrom, first, config.vpn.mtu, settings.timeoutMs));
-        },
-        abort: () => {},
-      });
+        }),
+      );
     }
     const portsFrom = pods[0];
-    if (from.role !== 'remote' || !portsFrom) return;
-    for (const target of targets) {
-      for (const port of CONTROL_PLANE_PORTS[target.label] ?? []) {
-        jobs.push({
-          run: async () => {
+    if (from.role !== 'remote' || !portsFrom) continue;
+    const checks = [
+      ...targets.map((target) => ({ target, ports: CONTROL_PLANE_PORTS[target.label] ?? [] })),
+      ...services,
+    ];
+    for (const { target, ports } of checks) {
+      for (const port of ports) {
+        jobs.push(
+          job(from, async () => {
             results.ports.push(await runPortProbe(from, portsFrom, target, port, settings.timeoutMs));
-          },
-          abort: () => {},
-        });
+          }),
+        );
       }
     }
-  });
+  }
   return { jobs, results };
 }
 
@@ -233,6 +250,7 @@ async function execute(deps: VpnDeps, plan: Plan, started: number, checkedAt: st
   const { promise: firstPing, resolve: pingBack } = Promise.withResolvers<void>();
   const jobs: Job[] = [
     ...matrix.map((j, i) => ({
+      cluster: j.from.name,
       run: async () => {
         probes[i] = await runProbe(j.from, j.probe, j.target, settings);
         pingBack();
@@ -248,10 +266,15 @@ async function execute(deps: VpnDeps, plan: Plan, started: number, checkedAt: st
     Promise.all(reads.map((side, i) => rereadCounters(plan.sides[i]!, side, contexts[i]!, readAt[i]!))),
   );
   // Tunnel reads and every probe go out together: the check takes about as long as its slowest probe.
-  await mapLimit(jobs, settings.concurrency, (j) => j.run(), {
-    ...(deps.signal ? { signal: deps.signal } : {}),
-    onAbort: (j) => j.abort(),
-  });
+  // The bound protects each cluster's API server and kubelets, so clusters do not wait on one another.
+  await Promise.all(
+    [...Map.groupBy(jobs, (j) => j.cluster).values()].map((own) =>
+      mapLimit(own, settings.concurrency, (j) => j.run(), {
+        ...(deps.signal ? { signal: deps.signal } : {}),
+        onAbort: (j) => j.abort(),
+      }),
+    ),
+  );
   pingBack();
   const tunnels = await secondReads;
   paths.results.mtu.sort((a, b) => a.key.localeCompare(b.key));
@@ -335,7 +358,11 @@ export async function runVpnCheck(deps: VpnDeps): Promise<VpnReport> {
     pairs: clusters.remotes.map((r) => [primary.name, r.name] as const),
     sides: [...all],
     directions: [
-      ...clusters.remotes.map((r) => ({ from: r, targets: targets.get(primary.name)!.targets })),
+      ...clusters.remotes.map((r) => ({
+        from: r,
+        targets: targets.get(primary.name)!.targets,
+        services: targets.get(primary.name)!.services ?? [],
+      })),
       ...clusters.remotes.map((r) => ({ from: primary, targets: targets.get(r.name)!.targets })),
     ],
     endpoints,

@@ -167,10 +167,14 @@ export async function readTunnelSide(
   const run = execIn(cluster, pod, ctx.timeoutMs);
   let reading: TunnelReading | undefined;
   let argv: readonly string[] = [];
+  // Both front ends are asked at once (a pod has one of them): a second round would push this first read of
+  // the SA counters past the first probes, leaving too short a window for ESP to move before the second.
+  const answers = TOOLS.map((tool) => run(TUNNEL_COMMANDS[tool]));
+  for (const answer of answers) answer.catch(() => {});
   try {
-    for (const tool of TOOLS) {
+    for (const [i, tool] of TOOLS.entries()) {
       argv = TUNNEL_COMMANDS[tool];
-      reading = readTunnel(tool, await run(argv));
+      reading = readTunnel(tool, await answers[i]!);
       if (reading.kind === 'denied') {
         // Non-root strongSwan images document `sudo ipsec status`; without sudo the denial stands.
         const retry = readTunnel(tool, await run(['sudo', ...TUNNEL_COMMANDS[tool]]), true);

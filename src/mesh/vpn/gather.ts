@@ -14,7 +14,11 @@ import {
   type PodInfo,
   pickPod,
   podInfo,
+  type ServiceInfo,
+  type ServiceTarget,
   SIDECAR_NEEDS,
+  serviceInfo,
+  serviceTargets,
   type TargetChoice,
 } from './targets.ts';
 
@@ -206,7 +210,11 @@ export async function findPod(
   return { ok: false, kind: 'no-pod', problem: `no pod matches ${describeSelector(selector)}` };
 }
 
-export type Targets = TargetChoice & { problem?: string };
+export type Targets = TargetChoice & {
+  problem?: string;
+  /** The primary's control-plane Services in a configured service CIDR, for the port checks. */
+  services?: ServiceTarget[];
+};
 
 const SYSTEM_NAMESPACES = ['kube-system', 'kube-public', 'kube-node-lease'];
 
@@ -225,26 +233,36 @@ export async function discoverTargets(
     if (cluster.role === 'primary') {
       const needed = SIDECAR_NEEDS[setup.profile];
       const specs = setup.components.filter((c) => needed.includes(c.name));
-      const components: ComponentPods[] = await Promise.all(
-        specs.map(async (spec) => {
-          const list = await cluster.core.listNamespacedPod(
-            { namespace: setup.namespace, labelSelector: spec.selector },
-            options(),
-          );
-          return { component: spec.name, pods: list.items.map((p) => podInfo(p, now)) };
-        }),
-      );
+      const [components, services] = await Promise.all([
+        Promise.all(
+          specs.map(async (spec): Promise<ComponentPods> => {
+            const list = await cluster.core.listNamespacedPod(
+              { namespace: setup.namespace, labelSelector: spec.selector },
+              options(),
+            );
+            return { component: spec.name, pods: list.items.map((p) => podInfo(p, now)) };
+          }),
+        ),
+        controlPlaneServices(cluster, setup.namespace, timeoutMs),
+      ]);
       const choice = controlPlaneTargets(cluster.name, cidrsOf(cluster), components);
       const absent = needed.filter((n) => !specs.some((s) => s.name === n));
-      return absent.length > 0
-        ? {
-            ...choice,
-            skipped: [
-              ...choice.skipped,
-              `${absent.join(', ')} not in the Istio components of ${cluster.name}`,
-            ],
-          }
-        : choice;
+      return {
+        ...choice,
+        skipped: [
+          ...choice.skipped,
+          ...(absent.length > 0
+            ? [`${absent.join(', ')} not in the Istio components of ${cluster.name}`]
+            : []),
+          ...('problem' in services
+            ? [`the control-plane Service IPs on ${cluster.name} were not checked: ${services.problem}`]
+            : []),
+        ],
+        services:
+          'problem' in services
+            ? []
+            : serviceTargets(cluster.name, cluster.config.serviceCidrs, components, services.list),
+      };
     }
     const list = await cluster.core.listPodForAllNamespaces({}, options());
     return appTargets(
@@ -255,6 +273,20 @@ export async function discoverTargets(
     );
   } catch (err) {
     return { targets: [], skipped: [], problem: classifyKubeError(err, timeoutMs).reason };
+  }
+}
+
+/** The Services of the control-plane namespace; a refusal only costs the Service IP checks. */
+async function controlPlaneServices(
+  cluster: Cluster,
+  namespace: string,
+  timeoutMs: number,
+): Promise<{ list: ServiceInfo[] } | { problem: string }> {
+  try {
+    const list = await cluster.core.listNamespacedService({ namespace }, cluster.options(timeoutMs));
+    return { list: list.items.map(serviceInfo) };
+  } catch (err) {
+    return { problem: classifyKubeError(err, timeoutMs).reason };
   }
 }
 

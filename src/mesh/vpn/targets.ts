@@ -1,4 +1,4 @@
-import type { V1Pod } from '@kubernetes/client-node';
+import type { V1Pod, V1Service } from '@kubernetes/client-node';
 import type { IstioProfile } from '../../config/schema.ts';
 import { podState } from '../istio/pod-status.ts';
 import { containingCidr } from './ipv4.ts';
@@ -181,4 +181,58 @@ export function withoutPods<T extends TargetChoice>(
     ...choice,
     targets: choice.targets.filter((t) => !t.pod || !used.has(`${t.pod.namespace}/${t.pod.name}`)),
   };
+}
+
+export interface ServiceInfo {
+  name: string;
+  clusterIp?: string;
+  selector: Record<string, string>;
+  ports: readonly PortSpec[];
+}
+
+export function serviceInfo(service: V1Service): ServiceInfo {
+  const ip = service.spec?.clusterIP;
+  return {
+    name: service.metadata?.name ?? '',
+    ...(ip && ip !== 'None' ? { clusterIp: ip } : {}),
+    selector: service.spec?.selector ?? {},
+    ports: (service.spec?.ports ?? []).map((p) => ({
+      port: p.port,
+      protocol: p.protocol === 'UDP' ? 'UDP' : 'TCP',
+    })),
+  };
+}
+
+/** A control-plane Service and the ports of CONTROL_PLANE_PORTS it serves, to check by its ClusterIP. */
+export interface ServiceTarget {
+  target: ProbeTarget;
+  ports: readonly PortSpec[];
+}
+
+/**
+ * The Services in front of each control-plane component whose ClusterIP lies in one of the cluster's
+ * service CIDRs: a remote that reaches them through the tunnel dials the Service port, so only the
+ * component's ports the Service exposes are checked. A Service with no selector, or whose IP is in no
+ * configured service CIDR (no route into the tunnel), is left out.
+ */
+export function serviceTargets(
+  cluster: string,
+  serviceCidrs: readonly string[],
+  components: readonly ComponentPods[],
+  services: readonly ServiceInfo[],
+): ServiceTarget[] {
+  const found: ServiceTarget[] = [];
+  for (const { component, pods } of components) {
+    const wanted = CONTROL_PLANE_PORTS[component] ?? [];
+    for (const s of [...services].sort((a, b) => a.name.localeCompare(b.name))) {
+      const selector = Object.entries(s.selector);
+      if (!s.clusterIp || selector.length === 0) continue;
+      if (!pods.some((p) => selector.every(([k, v]) => p.labels[k] === v))) continue;
+      const cidr = containingCidr(serviceCidrs, s.clusterIp);
+      const ports = wanted.filter((w) => s.ports.some((p) => p.port === w.port && p.protocol === w.protocol));
+      if (!cidr || ports.length === 0) continue;
+      found.push({ target: { cluster, ip: s.clusterIp, label: `${s.name} Service`, cidr }, ports });
+    }
+  }
+  return found;
 }

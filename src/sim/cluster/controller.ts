@@ -73,7 +73,11 @@ export class WorkloadController {
   createWorkload(w: WorkloadSpec, now: number): void {
     const createdAt = now - ageMs(w.age);
     const inject = !w.createdBeforeInjection;
-    this.#c.traits.set(`${w.namespace}/${w.name}`, { ping: w.ping, strongswan: w.strongswan });
+    this.#c.traits.set(`${w.namespace}/${w.name}`, {
+      ping: w.ping,
+      strongswan: w.strongswan,
+      strongswanFrontEnd: w.strongswanFrontEnd,
+    });
     const template = {
       metadata: { labels: w.labels, ...(w.annotations ? { annotations: w.annotations } : {}) },
       spec: {

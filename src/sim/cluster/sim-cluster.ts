@@ -31,6 +31,8 @@ export interface ClusterSwitches {
 export interface PodTraits {
   ping: 'iputils' | 'busybox' | 'none';
   strongswan: boolean;
+  /** `stroke`: `ipsec` answers; `vici`: only `swanctl` does. */
+  strongswanFrontEnd: 'stroke' | 'vici';
 }
 
 export interface ClusterTiming {
@@ -39,7 +41,7 @@ export interface ClusterTiming {
   now: () => number;
 }
 
-const DEFAULT_TRAITS: PodTraits = { ping: 'iputils', strongswan: false };
+const DEFAULT_TRAITS: PodTraits = { ping: 'iputils', strongswan: false, strongswanFrontEnd: 'stroke' };
 
 export class SimCluster {
   readonly name: string;

@@ -51,6 +51,7 @@ function saOf(view: TunnelSideView, ctx: ExecContext): SaView | undefined {
     ...counters,
     localTs: selectors.local,
     remoteTs: selectors.remote,
+    initiator: side.auto === 'start',
   };
 }
 
@@ -66,10 +67,18 @@ function connOf(view: TunnelSideView) {
   };
 }
 
+/** This cluster's SAs as its charon holds them now, for either front end. */
+export function sasOf(ctx: ExecContext): SaView[] {
+  return ctx.network
+    .sidesOf(ctx.cluster)
+    .map((v) => saOf(v, ctx))
+    .filter((s): s is SaView => s !== undefined);
+}
+
 export const ipsecProgram: Program = async function* ipsec(args, ctx) {
   const [command, name] = args;
   const views = ctx.network.sidesOf(ctx.cluster);
-  const sas = views.map((v) => saOf(v, ctx)).filter((s): s is SaView => s !== undefined);
+  const sas = sasOf(ctx);
   switch (command) {
     case undefined:
       yield stdout(USAGE);

@@ -6,6 +6,7 @@ import { ipsecProgram } from './ipsec.ts';
 import { cat, pilotAgent, pilotDiscovery } from './istio.ts';
 import { ncProgram } from './nc.ts';
 import { pingProgram } from './ping.ts';
+import { swanctlProgram } from './swanctl.ts';
 import { type Program, stderr, stdout } from './types.ts';
 
 const exit = (code: number): Program =>
@@ -40,7 +41,9 @@ function lookup(name: string, traits: PodTraits, image: string): Program | undef
     case 'ping':
       return traits.ping === 'none' ? undefined : traits.ping === 'busybox' ? busyboxPing : iputilsPing;
     case 'ipsec':
-      return traits.strongswan ? ipsecProgram : undefined;
+      return traits.strongswan && traits.strongswanFrontEnd === 'stroke' ? ipsecProgram : undefined;
+    case 'swanctl':
+      return traits.strongswan && traits.strongswanFrontEnd === 'vici' ? swanctlProgram : undefined;
     case 'sudo':
       return traits.strongswan ? sudo(traits, image) : undefined;
     case 'pilot-discovery':

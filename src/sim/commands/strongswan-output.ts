@@ -1,6 +1,7 @@
 // What strongSwan's stroke plugin (src/libcharon/plugins/stroke/stroke_list.c) prints for
-// `ipsec status` and `ipsec statusall`, checked against the captures in
-// test/fixtures/sim/strongswan/. Pure: the caller describes the daemon and its SAs.
+// `ipsec status` and `ipsec statusall`, and swanctl (src/swanctl/commands/list_sas.c) for
+// `swanctl --list-sas`, checked against the captures in test/fixtures/sim/strongswan/ and
+// test/fixtures/vpn/captured/. Pure: the caller describes the daemon and its SAs.
 
 export type SaState = 'installed' | 'no-child' | 'connecting';
 
@@ -39,6 +40,8 @@ export interface SaView {
   /** The CHILD SA's traffic selectors: the configured subnets narrowed by the peer's. */
   localTs: readonly string[];
   remoteTs: readonly string[];
+  /** This side started the IKE SA (auto=start): swanctl stars its SPI. */
+  initiator: boolean;
 }
 
 export interface DaemonView {
@@ -164,4 +167,48 @@ export function renderStatusAll(daemon: DaemonView, sas: readonly SaView[], name
   text += 'Connections:\n';
   for (const conn of daemon.conns) if (name === undefined || conn.name === name) text += connLines(conn);
   return text + saSection(sas, true, name);
+}
+
+/** CHILD SA lifetime of the IBM chart (lifetime 1h): swanctl counts down to the hard expiry too. */
+const CHILD_LIFETIME = 3600;
+
+/** list_sas.c: `%6s bytes, %5s packets`, then `, %5ss ago` once the kernel has seen a packet. */
+function swanctlCounter(dir: 'in' | 'out', spi: string, bytes: number, packets: number): string {
+  const used = packets > 0 ? `, ${'0'.padStart(5)}s ago` : '';
+  return `    ${dir.padEnd(3)} ${spi}, ${String(bytes).padStart(6)} bytes, ${String(packets).padStart(5)} packets${used}\n`;
+}
+
+function swanctlSa(sa: SaView): string {
+  const star = (mine: boolean) => (mine ? '*' : '');
+  if (sa.state === 'connecting') {
+    return (
+      `${sa.conn.name}: #${sa.ikeUniqueId}, CONNECTING, IKEv2, ${sa.ikeSpiInitiator}_i* 0000000000000000_r\n` +
+      `  local  '%any' @ ${sa.localAddress}[500]\n` +
+      `  remote '%any' @ ${sa.remoteAddress}[500]\n` +
+      '  active:  IKE_VENDOR IKE_INIT IKE_NATD IKE_CERT_PRE IKE_AUTH IKE_CERT_POST IKE_CONFIG IKE_AUTH_LIFETIME IKE_MOBIKE IKE_ESTABLISH CHILD_CREATE\n'
+    );
+  }
+  const ago = Math.floor(sa.establishedSecondsAgo);
+  let text =
+    `${sa.conn.name}: #${sa.ikeUniqueId}, ESTABLISHED, IKEv2, ${sa.ikeSpiInitiator}_i${star(sa.initiator)} ${sa.ikeSpiResponder}_r${star(!sa.initiator)}\n` +
+    `  local  '${sa.conn.localId}' @ ${sa.localAddress}[4500]\n` +
+    `  remote '${sa.conn.remoteId}' @ ${sa.remoteAddress}[4500]\n` +
+    '  AES_CBC-256/HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/MODP_2048\n' +
+    `  established ${ago}s ago, reauth in ${Math.floor(sa.reauthSeconds)}s\n`;
+  if (sa.state !== 'installed') return text;
+  const rekey = Math.floor(sa.rekeySeconds);
+  const installed = Math.max(0, CHILD_LIFETIME - 9 * 60 - rekey);
+  text +=
+    `  ${sa.conn.name}: #${sa.childUniqueId}, reqid ${sa.reqid}, INSTALLED, TUNNEL-in-UDP, ESP:AES_CBC-256/HMAC_SHA2_256_128\n` +
+    `    installed ${installed}s ago, rekeying in ${rekey}s, expires in ${CHILD_LIFETIME - installed}s\n` +
+    swanctlCounter('in', sa.espSpiIn, sa.bytesIn, sa.packetsIn) +
+    swanctlCounter('out', sa.espSpiOut, sa.bytesOut, sa.packetsOut) +
+    `    local  ${sa.localTs.join(' ')}\n` +
+    `    remote ${sa.remoteTs.join(' ')}\n`;
+  return text;
+}
+
+/** `swanctl --list-sas`: every IKE SA with its CHILD SAs; nothing at all when there is none. */
+export function renderListSas(sas: readonly SaView[]): string {
+  return sas.map(swanctlSa).join('');
 }

@@ -49,6 +49,12 @@ export const WorkloadSpec = z.object({
   ping: z.enum(['iputils', 'busybox', 'none']).default('iputils'),
   /** The image runs strongSwan: `ipsec status`/`statusall` answer from the network model. */
   strongswan: z.boolean().default(false),
+  /**
+   * How strongSwan is configured and driven: `stroke` (ipsec.conf, the `ipsec` script, as the IBM chart's
+   * images), or `vici` (swanctl.conf and `swanctl` only: strongSwan 6 builds the stroke plugin and the
+   * `ipsec` starter no longer by default).
+   */
+  strongswanFrontEnd: z.enum(['stroke', 'vici']).default('stroke'),
 });
 export type WorkloadSpec = z.infer<typeof WorkloadSpec>;
 

@@ -206,7 +206,7 @@ export function renderVpn(report: VpnReport): JobResult {
     ...linesToSections(comparisonLines(report)),
     ...rawBlocks(report.findings),
     context(
-      `${report.probes.length} targets · ping -c ${s.count} -W ${Math.max(1, Math.ceil(s.timeoutMs / 1000))} · up to ${s.concurrency} at once · loss above ${s.thresholds.lossPercent}% and RTT above ${s.thresholds.rttWarnMs} ms are flagged · took ${seconds(report.durationMs)}`,
+      `${report.probes.length} targets · ping -c ${s.count} -W ${Math.max(1, Math.ceil(s.timeoutMs / 1000))} · up to ${s.concurrency} at once per cluster · loss above ${s.thresholds.lossPercent}% and RTT above ${s.thresholds.rttWarnMs} ms are flagged · took ${seconds(report.durationMs)}`,
     ),
   ];
   return {

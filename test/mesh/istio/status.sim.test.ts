@@ -166,7 +166,8 @@ describe('/mesh status against the simulated seed mesh (icp primary, iks remote)
       );
     const unconfigured = await startStatusSim({
       scenario: sim.mesh.scenario,
-      extraConfig: 'checks:\n  clusterTimeout: 1s\n',
+      // No timeout is under test here: a loaded machine's slow secret read must not read as "not checked".
+      extraConfig: 'checks:\n  clusterTimeout: 10s\n',
       remoteSecrets: false,
       rbac: { icp: rbac('primary'), iks: rbac('remote') },
     });
@@ -183,7 +184,8 @@ describe('/mesh status against the simulated seed mesh (icp primary, iks remote)
   it('a secret name the RBAC does not grant: not checked, with the grant to add', async () => {
     const unconfigured = await startStatusSim({
       scenario: sim.mesh.scenario,
-      extraConfig: 'checks:\n  clusterTimeout: 1s\n',
+      // No timeout is under test here: a loaded machine's slow secret read must not read as "not checked".
+      extraConfig: 'checks:\n  clusterTimeout: 10s\n',
       remoteSecrets: false,
       // Not the shipped files' usage record: this test provokes a 403 on purpose.
       rbac: { icp: shippedRbac('primary'), iks: shippedRbac('remote') },
@@ -242,6 +244,7 @@ describe('/mesh status against the simulated seed mesh (icp primary, iks remote)
         age: '40d',
         ping: 'iputils',
         strongswan: false,
+        strongswanFrontEnd: 'stroke',
         hostNetwork: false,
         createdBeforeInjection: true,
       },

@@ -7,6 +7,7 @@ import {
   nodeProbePods,
   type PodInfo,
   pickPod,
+  serviceTargets,
   withoutPods,
 } from '../../../src/mesh/vpn/targets.ts';
 
@@ -131,5 +132,37 @@ describe('node probe pods', () => {
         ['n3', 'c-app'],
       ],
     );
+  });
+});
+
+describe('serviceTargets', () => {
+  const pilot = { component: 'pilot', pods: [pod('istio-pilot-1', { labels: { istio: 'pilot' } })] };
+  const tcp = (port: number) => ({ port, protocol: 'TCP' as const });
+  it('a component’s Service in a service CIDR, with only the control-plane ports it serves', () => {
+    const found = serviceTargets(
+      'icp',
+      ['10.0.0.0/24'],
+      [pilot],
+      [
+        {
+          name: 'istio-pilot',
+          clusterIp: '10.0.0.28',
+          selector: { istio: 'pilot' },
+          ports: [tcp(15010), tcp(8080)],
+        },
+        // Outside every configured service CIDR: no route into the tunnel to judge.
+        { name: 'pilot-lb', clusterIp: '172.20.0.9', selector: { istio: 'pilot' }, ports: [tcp(15010)] },
+        // No selector (endpoints managed by hand), or another component's selector.
+        { name: 'pilot-manual', clusterIp: '10.0.0.30', selector: {}, ports: [tcp(15010)] },
+        { name: 'istio-policy', clusterIp: '10.0.0.31', selector: { istio: 'mixer' }, ports: [tcp(9091)] },
+        { name: 'headless', selector: { istio: 'pilot' }, ports: [tcp(15010)] },
+      ],
+    );
+    assert.deepEqual(found, [
+      {
+        target: { cluster: 'icp', ip: '10.0.0.28', label: 'istio-pilot Service', cidr: '10.0.0.0/24' },
+        ports: [tcp(15010)],
+      },
+    ]);
   });
 });

@@ -77,16 +77,23 @@ describe('/mesh vpn and /mesh ping end to end (Slack → queue → worker → si
       assert.match(p, /command=ping&command=-c&command=3&command=-W&command=2&command=\d+\.\d+\.\d+\.\d+&/);
     // From ordinary pods' istio-proxy containers: one ping per node with an app pod (two of icp's three
     // nodes run bookinfo, one of iks' runs reviews-v3),
-    // a DF ping of vpn.mtu (1400) bytes each way, netcat to each control-plane port from iks.
+    // a DF ping of vpn.mtu (1400) bytes each way, netcat to each control-plane port from iks, at the pods
+    // and at their Services (icp's service CIDR is configured).
     const fromApps = sent.filter((p) => p.includes('container=istio-proxy'));
     const argv = (p: string) => [...new URLSearchParams(p.split('?')[1]).getAll('command')].join(' ');
     const shapes = fromApps.map((p) => argv(p).replace(/\d+\.\d+\.\d+\.\d+/, 'IP')).sort();
     assert.deepEqual(shapes, [
       'nc -z -n -v -w 2 -u IP 9125',
+      'nc -z -n -v -w 2 -u IP 9125',
       'nc -z -n -v -w 2 IP 15010',
+      'nc -z -n -v -w 2 IP 15010',
+      'nc -z -n -v -w 2 IP 15011',
       'nc -z -n -v -w 2 IP 15011',
       'nc -z -n -v -w 2 IP 9091',
       'nc -z -n -v -w 2 IP 9091',
+      'nc -z -n -v -w 2 IP 9091',
+      'nc -z -n -v -w 2 IP 9091',
+      'nc -z -n -v -w 2 IP 9411',
       'nc -z -n -v -w 2 IP 9411',
       'ping -M do -s 1372 -c 2 -W 2 IP',
       'ping -M do -s 1372 -c 2 -W 2 IP',
