@@ -1,6 +1,7 @@
 import { createLocks, type Locks } from '../access/locks.ts';
 import type { ApplyResult, ApprovalRequest, FollowUp, RecheckResult } from '../mesh/change.ts';
 import { type ActionJob, actionJobId } from '../queue/jobs.ts';
+import { parentHead } from '../queue/parent.ts';
 import { bullJobKey } from '../queue/runs.ts';
 import { postDecision, refuse, type Speaker, stateText, updateMessage } from './messages.ts';
 import { applyingLockMs } from './request.ts';
@@ -46,8 +47,24 @@ const release = (m: Machine, request: ApprovalRequest) =>
     request.id,
   );
 
+/** The command's parent message stops saying "waiting for an approver": it shows the decision. */
+async function updateParent(m: Machine, request: ApprovalRequest): Promise<void> {
+  if (!request.threadTs) return;
+  const [head, found] = await Promise.all([
+    parentHead(m.deps.redis, m.deps.prefix, request.channel, request.threadTs),
+    m.store.get(request.id),
+  ]);
+  if (!head || !found) return;
+  await m.deps.reply
+    .update({ channel: request.channel, ts: request.threadTs, ...m.view.parent(head, request, found.status) })
+    .catch((err: unknown) =>
+      m.deps.log.warn({ err, request: request.id }, 'could not update the parent message'),
+    );
+}
+
 /** Runs the change kind's hook once a request is concluded; its failure is logged, the decision stands. */
 async function concluded(m: Machine, request: ApprovalRequest, decision: Decision): Promise<void> {
+  await updateParent(m, request);
   const hook = m.kinds.get(request.kind)?.afterDecision;
   if (!hook) return;
   try {

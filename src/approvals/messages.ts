@@ -2,6 +2,7 @@ import type { Audit } from '../access/audit.ts';
 import type { Message } from '../chat/reply.ts';
 import type { ApprovalRequest } from '../mesh/change.ts';
 import type { ActionJob } from '../queue/jobs.ts';
+import type { ParentHead } from '../queue/parent.ts';
 import type { ApprovalDeps, ApprovalStatus } from './types.ts';
 
 /**
@@ -13,6 +14,8 @@ export interface ApprovalView {
   message(request: ApprovalRequest, status: ApprovalStatus): Message;
   /** The reply under the approval message once the change is applied, refused or failed. */
   decision(request: ApprovalRequest, status: ApprovalStatus, detail: readonly string[]): Message;
+  /** The parent message of the command that requested it, once the request is concluded. */
+  parent(head: ParentHead, request: ApprovalRequest, status: ApprovalStatus): Message;
   /** A user as the surface mentions them; meshops' own requests by name. */
   who(user: string | undefined): string;
   /** A time every reader sees in their own time zone. */

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { auditOf } from '../access/audit.ts';
 import { createLocks } from '../access/locks.ts';
+import { utcText } from '../chat/mrkdwn.ts';
 import type { ApprovalInput, ApprovalRequest, Approvals, RequestOutcome } from '../mesh/change.ts';
 import type { ApprovalView, Speaker } from './messages.ts';
 import { approvalStore } from './store.ts';
@@ -120,7 +121,7 @@ export async function requestApproval<P>(
     request: request.id,
     planHash: input.planHash,
     diff: input.diff,
-    result: `pending until ${new Date(request.expiresAt).toISOString()}${triggerText(input)}`,
+    result: `pending until ${utcText(request.expiresAt)}${triggerText(input)}`,
   });
   return { ok: true, request, messageTs };
 }

@@ -43,10 +43,13 @@ export const groupRef = (id: string) => (GROUP.test(id) ? token(`!subteam^${id}`
 export const linkRef = (url: string, label: string) =>
   /^https:\/\/[^\s<>|]+$/.test(url) ? token(`${url}|${escapeMrkdwn(label)}`) : label;
 
-/** A time every reader sees in their own time zone, with an ISO fallback for notifications. */
+/** A time in the one form meshops writes where Slack cannot localise it: "2026-12-03 14:25 UTC". */
+export const utcText = (ms: number) => `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+
+/** A time every reader sees in their own time zone, with the UTC form as the fallback for notifications. */
 export const dateRef = (ms: number) => {
   const s = Math.floor(ms / 1000);
-  return token(`!date^${s}^{date_short_pretty} {time}|${new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z')}`);
+  return token(`!date^${s}^{date_short_pretty} {time}|${utcText(ms)}`);
 };
 
 /** A fenced code block whose body cannot close the fence early, for any chat surface that renders ``` fences. */

@@ -65,4 +65,9 @@ export interface JobResult extends Message {
   verdict: Health | 'info';
   /** One line for the parent message, e.g. "2 clusters answer". */
   summary: string;
+  /**
+   * The answer put a change up for approval: the parent is updated again with the decision, so it never
+   * keeps saying "waiting for an approver" after the change was applied, rejected or expired.
+   */
+  awaitsApproval?: boolean;
 }

@@ -8,7 +8,7 @@ import { historyStore } from '../history/store.ts';
 import type { Clusters } from '../kube/registry.ts';
 import { type Logger, scrub } from '../observability/logger.ts';
 import type { CommandJob, CommandRequest } from '../queue/jobs.ts';
-import { ensureParent } from '../queue/parent.ts';
+import { ensureParent, recordParentHead } from '../queue/parent.ts';
 import { CLOSE_GROUP, groupKey, runKey } from '../queue/runs.ts';
 import type { Dispatch, JobRun } from '../queue/worker.ts';
 import { MEMBERSHIP_ERRORS, SlackApiError } from '../slack/poster.ts';
@@ -170,6 +170,11 @@ export function createDispatch(deps: DispatchDeps): Dispatch {
         await reply.post({ channel: data.channel, thread_ts: parentTs, text: result.text, blocks });
       }
       const everyone = named(await closeRun(request, run));
+      if (result.awaitsApproval)
+        await recordParentHead(deps.redis, deps.prefix, data.channel, parentTs, {
+          commandText: data.text,
+          users: everyone,
+        });
       await reply.update({
         ...parent,
         ...verdictMessage(data.text, everyone, result.verdict, result.summary, Date.now() - started),

@@ -11,6 +11,35 @@ const POSTING = 'posting';
  */
 export const PARENT_CLAIM_MS = 10_000;
 
+/** What a parent message names besides its state: the command and who asked for it. */
+export interface ParentHead {
+  commandText: string;
+  users: string[];
+}
+
+const headKey = (prefix: string, channel: string, ts: string) => `${prefix}parent-head:${channel}:${ts}`;
+
+/** Kept for a parent whose state changes after its run ended (a change waiting for approval). */
+export async function recordParentHead(
+  redis: Redis,
+  prefix: string,
+  channel: string,
+  ts: string,
+  head: ParentHead,
+): Promise<void> {
+  await redis.set(headKey(prefix, channel, ts), JSON.stringify(head), 'PX', RUN_KEYS_TTL_MS);
+}
+
+export async function parentHead(
+  redis: Redis,
+  prefix: string,
+  channel: string,
+  ts: string,
+): Promise<ParentHead | null> {
+  const raw = await redis.get(headKey(prefix, channel, ts));
+  return raw ? (JSON.parse(raw) as ParentHead) : null;
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**

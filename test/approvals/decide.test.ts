@@ -46,6 +46,7 @@ const view: ApprovalView = {
     text: [`${request.title}: ${status.state}`, ...detail].join('\n'),
     blocks: [],
   }),
+  parent: (head, _request, status) => ({ text: `${head.commandText}: ${status.state}`, blocks: [] }),
   who: (user) => user ?? 'meshops',
   when: (ms) => new Date(ms).toISOString(),
 };

@@ -8,7 +8,9 @@ import {
 } from '../../approvals/types.ts';
 import { dateRef, userRef } from '../../chat/mrkdwn.ts';
 import type { ApprovalCheck, ApprovalRequest } from '../../mesh/change.ts';
+import type { ParentHead } from '../../queue/parent.ts';
 import { actions, button, clip, context, header, linesToSections, section } from './blocks.ts';
+import { decidedMessage } from './parent.ts';
 
 /** The approval message for any change kind, in every state it goes through, and its thread replies. */
 
@@ -48,6 +50,34 @@ export function statusLine(request: ApprovalRequest, status: ApprovalStatus): st
     case 'failed':
       return `:x: *Failed* (approved by ${approver} at ${at}): ${clip(status.outcome ?? '', 800)}`;
   }
+}
+
+const DECIDED: Record<Exclude<ApprovalStatus['state'], 'pending' | 'applying'>, string> = {
+  applied: ':white_check_mark: *applied*',
+  rejected: ':no_entry_sign: *rejected*',
+  withdrawn: ':leftwards_arrow_with_hook: *withdrawn*',
+  expired: ':hourglass: *expired*',
+  refused: ':no_entry: *not applied*',
+  failed: ':x: *failed*',
+};
+
+/** The command's parent once its request is decided: the verdict in one line; the detail is in the approval. */
+export function decidedParent(
+  head: ParentHead,
+  request: ApprovalRequest,
+  status: ApprovalStatus,
+): { text: string; blocks: KnownBlock[] } {
+  const at = status.decidedAt ? ` at ${when(status.decidedAt)}` : '';
+  const by = status.decidedBy ? ` by ${who(status.decidedBy)}` : '';
+  const line =
+    status.state === 'pending' || status.state === 'applying'
+      ? `:hourglass_flowing_sand: approval ${status.state === 'pending' ? 'requested' : `given${by}, applying`} (${request.id})`
+      : status.state === 'expired'
+        ? `${DECIDED.expired}${at}: nobody approved it in time (${request.id})`
+        : status.state === 'applied' || status.state === 'refused' || status.state === 'failed'
+          ? `${DECIDED[status.state]}: approved${by}${at} (${request.id})${status.state === 'applied' ? '' : ' — see the approval message'}`
+          : `${DECIDED[status.state]}${by}${at} (${request.id})`;
+  return decidedMessage(head.commandText, head.users, line);
 }
 
 export function diffSections(diff: string): KnownBlock[] {
@@ -93,7 +123,7 @@ export function approvalMessage(
         : `*Lock* on ${locks} released`,
     ),
     context(
-      `Only approvers (access.approvers) may approve or reject, never the requester or whoever triggered it; the requester may withdraw it · plan \`${request.planHash.slice(0, 12)}\` · request \`${request.id}\``,
+      `${pending ? 'Only approvers (access.approvers) may approve or reject, never the requester or whoever triggered it; the requester may withdraw it · ' : ''}plan \`${request.planHash.slice(0, 12)}\` · request \`${request.id}\``,
     ),
   );
   if (pending)
@@ -121,6 +151,7 @@ export function decisionReply(
 export const approvalView: ApprovalView = {
   message: approvalMessage,
   decision: decisionReply,
+  parent: decidedParent,
   who,
   when,
 };

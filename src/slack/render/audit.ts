@@ -16,11 +16,16 @@ const ICON: Record<StoredAuditEntry['action'], string> = {
   reverted: ':rewind:',
 };
 
+// The stream keeps plain user ids in its results (it is read outside Slack too); the chat mentions them.
+const PEOPLE = /\b(requested|approved) by ([UW][A-Z0-9]{2,})\b/g;
+const mentioned = (result: string) =>
+  result.replace(PEOPLE, (_, verb: string, id: string) => `${verb} by ${who(id)}`);
+
 export function auditLine(e: StoredAuditEntry): string {
   const ids = [e.request ? `\`${e.request}\`` : '', e.planHash ? `plan \`${e.planHash.slice(0, 12)}\`` : '']
     .filter(Boolean)
     .join(' · ');
-  return `${ICON[e.action] ?? ''} ${when(e.at)} *${e.action}* ${e.subject} by ${who(e.who)} — ${e.result}${ids ? ` (${ids})` : ''}`;
+  return `${ICON[e.action] ?? ''} ${when(e.at)} *${e.action}* ${e.subject} by ${who(e.who)} — ${mentioned(e.result)}${ids ? ` (${ids})` : ''}`;
 }
 
 /** `/mesh audit [n]`: newest first, one line per entry. */

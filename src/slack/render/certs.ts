@@ -1,4 +1,3 @@
-import { escapeMrkdwn as esc } from '../../chat/mrkdwn.ts';
 import type { JobResult } from '../../chat/reply.ts';
 import { URGENT_DAYS, WARN_DAYS } from '../../mesh/certs/check.ts';
 import type { HeldCert } from '../../mesh/certs/envoy-certs.ts';
@@ -13,41 +12,37 @@ const left = (c: HeldCert) =>
     : `${c.days} d left${c.expires ? ` (${c.expires.slice(0, 10)})` : ''}`;
 
 function clusterLines(c: ClusterCerts): string[] {
-  const title = `*${esc(c.name)}* (${c.role}) — ${c.readings.length} of ${c.sidecars} proxies read`;
-  if (c.failure) return [title, `_not read: ${esc(c.failure)}_`];
+  const title = `*${c.name}* (${c.role}) — ${c.readings.length} of ${c.sidecars} proxies read`;
+  if (c.failure) return [title, `_not read: ${c.failure}_`];
   const lines = [title];
-  for (const root of c.roots) lines.push(`• root \`${esc(root.serial)}\` — ${left(root)}`);
+  for (const root of c.roots) lines.push(`• root \`${root.serial}\` — ${left(root)}`);
   if (c.worstWorkload) {
     const w = c.worstWorkload;
-    lines.push(
-      `• first workload certificate to expire: \`${esc(`${w.pod}.${w.namespace}`)}\` — ${left(w.cert)}`,
-    );
+    lines.push(`• first workload certificate to expire: \`${w.pod}.${w.namespace}\` — ${left(w.cert)}`);
   }
   const failed = c.readings.filter((r) => !r.ok);
   if (failed.length > 0)
     lines.push(
-      `• ${failed.length} not read: ${esc(
-        failed
-          .map((r) => r.pod)
-          .slice(0, 5)
-          .join(', '),
-      )}`,
+      `• ${failed.length} not read: ${failed
+        .map((r) => r.pod)
+        .slice(0, 5)
+        .join(', ')}`,
     );
   return lines;
 }
 
-const findingLine = (f: Finding) => `• ${esc(f.text)}${f.action ? `\n    → ${esc(f.action)}` : ''}`;
+const findingLine = (f: Finding) => `• ${f.text}${f.action ? `\n    → ${f.action}` : ''}`;
 
 export function renderCerts(r: CertsReport): JobResult {
   const scope = r.cluster ? ` on ${r.cluster}` : '';
   return {
     verdict: r.health,
-    summary: esc(`${r.summary}${scope}`),
+    summary: `${r.summary}${scope}`,
     text: `Certificates${scope}: ${r.summary}`,
     blocks: [
       header(`Certificates${scope}`),
       ...linesToSections([
-        `${VERDICT_ICON[r.health]} *Certificates${esc(scope)}* — ${esc(r.summary)}`,
+        `${VERDICT_ICON[r.health]} *Certificates${scope}* — ${r.summary}`,
         ...r.findings.filter((f) => f.severity !== 'info' && !f.causedBy).map(findingLine),
       ]),
       ...r.clusters.flatMap((c) => linesToSections(clusterLines(c))),

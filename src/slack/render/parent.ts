@@ -28,6 +28,10 @@ function parent(commandText: string, users: readonly string[], state: string): P
   return { text: line, blocks: [section(line)] };
 }
 
+/** The parent of a command whose change was put up for approval, once that is decided. */
+export const decidedMessage = (commandText: string, users: readonly string[], decision: string) =>
+  parent(commandText, users, decision);
+
 export const runningMessage = (commandText: string, users: readonly string[]) =>
   parent(commandText, users, ':hourglass_flowing_sand: running');
 

@@ -1,4 +1,3 @@
-import { escapeMrkdwn as esc } from '../../chat/mrkdwn.ts';
 import type { JobResult } from '../../chat/reply.ts';
 import type { Finding } from '../../mesh/health.ts';
 import type { ClusterProxies } from '../../mesh/istio/report.ts';
@@ -17,8 +16,8 @@ function row(p: ProxySync): string {
     const s = p.status[t];
     return t === 'eds' && s !== 'NOT SENT' ? `${s} (${p.endpointPercent}%)` : s;
   });
-  const version = p.version ? ` · ${esc(p.version)}` : '';
-  return `${STATE_ICON[proxyState(p)]} \`${esc(p.id)}\` CDS ${cols[0]} · LDS ${cols[1]} · EDS ${cols[2]} · RDS ${cols[3]}${version}`;
+  const version = p.version ? ` · ${p.version}` : '';
+  return `${STATE_ICON[proxyState(p)]} \`${p.id}\` CDS ${cols[0]} · LDS ${cols[1]} · EDS ${cols[2]} · RDS ${cols[3]}${version}`;
 }
 
 /** Worst first: STALE, then waiting, then in sync; by id within each. */
@@ -28,28 +27,28 @@ const sorted = (ps: readonly ProxySync[]) =>
 
 function clusterLines(c: ClusterProxies): string[] {
   const synced = c.proxies.filter((p) => proxyState(p) === 'synced').length;
-  const title = `*${esc(c.name)}* (${c.role}) — ${synced}/${c.proxies.length} in sync${
+  const title = `*${c.name}* (${c.role}) — ${synced}/${c.proxies.length} in sync${
     c.unknown.length > 0 ? `, ${c.unknown.length} not connected to pilot` : ''
   }`;
   const rows = [
-    ...c.unknown.map((u) => `:x: \`${esc(`${u.pod}.${u.namespace}`)}\` not connected to pilot`),
+    ...c.unknown.map((u) => `:x: \`${u.pod}.${u.namespace}\` not connected to pilot`),
     ...sorted(c.proxies).map(row),
   ];
   const shown = rows.slice(0, MAX_PROXY_ROWS);
   if (rows.length > shown.length)
-    shown.push(`_…and ${rows.length - shown.length} more (/mesh proxies ${esc(c.name)})_`);
-  if (c.failure) shown.unshift(`_pods not listed: ${esc(c.failure)}_`);
+    shown.push(`_…and ${rows.length - shown.length} more (/mesh proxies ${c.name})_`);
+  if (c.failure) shown.unshift(`_pods not listed: ${c.failure}_`);
   return [title, ...shown];
 }
 
-const findingLine = (f: Finding) => `• ${esc(f.text)}${f.action ? `\n    → ${esc(f.action)}` : ''}`;
+const findingLine = (f: Finding) => `• ${f.text}${f.action ? `\n    → ${f.action}` : ''}`;
 
 export function renderProxies(r: ProxiesReport): JobResult {
   const scope = r.cluster ? ` on ${r.cluster}` : '';
   const summary = `${r.summary}${scope}`;
   const pilots = r.pilots.map((p) => (p.ok ? p.pod : `${p.pod} (no answer)`)).join(', ') || 'none';
   const lines = [
-    `${VERDICT_ICON[r.health]} *Proxies${esc(scope)}* — ${esc(r.summary)}`,
+    `${VERDICT_ICON[r.health]} *Proxies${scope}* — ${r.summary}`,
     ...r.findings.filter((f) => !f.causedBy).map(findingLine),
   ];
   const clusterBlocks = r.clusters.flatMap((c) => linesToSections(clusterLines(c)));
@@ -62,7 +61,7 @@ export function renderProxies(r: ProxiesReport): JobResult {
       : [];
   return {
     verdict: r.health,
-    summary: esc(summary),
+    summary,
     text: `Proxies: ${summary}`,
     blocks: [
       header(`Proxies${scope}`),
@@ -70,7 +69,7 @@ export function renderProxies(r: ProxiesReport): JobResult {
       ...clusterBlocks,
       ...elsewhere,
       context(
-        `From /debug/syncz of ${esc(pilots)} on ${esc(r.primary)} (exec \`pilot-discovery request GET /debug/syncz\`), compared with the running sidecars of injected namespaces. SYNCED: the last push was acknowledged; STALE: it was not; NOT SENT: nothing pushed yet. ${Math.round(r.ms)} ms.`,
+        `From /debug/syncz of ${pilots} on ${r.primary} (exec \`pilot-discovery request GET /debug/syncz\`), compared with the running sidecars of injected namespaces. SYNCED: the last push was acknowledged; STALE: it was not; NOT SENT: nothing pushed yet. ${Math.round(r.ms)} ms.`,
       ),
     ],
   };

@@ -1,4 +1,5 @@
 import type { KnownBlock } from '@slack/types';
+import { utcText } from '../../chat/mrkdwn.ts';
 import type { JobResult } from '../../chat/reply.ts';
 import { describeVirtualService, effectLines } from '../../mesh/routing/describe.ts';
 import { diffStat, type LiveVirtualService, type Plan } from '../../mesh/routing/plan.ts';
@@ -121,7 +122,7 @@ export function renderRequested(
   checks: readonly PreflightCheck[],
   request: { id: string; expiresAt: number },
 ): JobResult {
-  const summary = `approval requested (${request.id}); waiting for an approver until ${new Date(request.expiresAt).toISOString().slice(11, 16)} UTC`;
+  const summary = `approval requested (${request.id}); waiting for an approver until ${utcText(request.expiresAt)}`;
   const blocks: KnownBlock[] = [
     section(
       `:raised_hand: *${title}* waits for approval by someone in access.approvers other than you, until ${when(request.expiresAt)}. The approval message is in this channel.`,
@@ -129,7 +130,7 @@ export function renderRequested(
     ...linesToSections(effectLines(plan.changes), '*Effect*\n'),
   ];
   if (checks.length > 0) blocks.push(...linesToSections(checkLines(checks), '*Pre-flight*\n'));
-  return { verdict: 'info', summary, text: `${title}: ${summary}`, blocks };
+  return { verdict: 'info', summary, text: `${title}: ${summary}`, blocks, awaitsApproval: true };
 }
 
 /** Why nothing was requested: pre-flight blocked it, a lock is held, or there is nothing to change. */

@@ -1,5 +1,4 @@
 import type { KnownBlock } from '@slack/types';
-import { escapeMrkdwn as esc } from '../../chat/mrkdwn.ts';
 import { millis, percent, type VersionJudgement } from '../../mesh/routing/verify/judge.ts';
 import { type Reading, rangeAt, type Verification } from '../../mesh/routing/verify/watch.ts';
 import { when, who } from './approval.ts';
@@ -27,7 +26,7 @@ const VERDICT: Record<VersionJudgement['verdict'], string> = {
 
 function versionLine(v: VersionJudgement, t: Verification['thresholds'], rangeMs: number): string {
   const parts = [
-    `\`${esc(v.service)}\` ${esc(v.version)}`,
+    `\`${v.service}\` ${v.version}`,
     `${(v.requests / Math.max(1, rangeMs / 1000)).toFixed(1)} req/s (${Math.round(v.requests)} requests)`,
     `5xx ${v.errorShare === null ? 'n/a' : percent(v.errorShare)}`,
     `p99 ${millis(v.p99Ms)}${v.baselineP99Ms !== null ? ` (before: ${millis(v.baselineP99Ms)})` : ''}`,
@@ -36,7 +35,7 @@ function versionLine(v: VersionJudgement, t: Verification['thresholds'], rangeMs
     v.verdict === 'too-little'
       ? `too little traffic to judge (< ${t.minRequests} requests)`
       : v.verdict === 'breach'
-        ? `*breach*: ${esc(v.reasons.join('; '))}`
+        ? `*breach*: ${v.reasons.join('; ')}`
         : VERDICT.ok;
   return `• ${parts.join(' · ')} — ${verdict}`;
 }
@@ -44,13 +43,13 @@ function versionLine(v: VersionJudgement, t: Verification['thresholds'], rangeMs
 const readingCount = (v: Verification) => Math.round(v.windowMs / v.intervalMs);
 
 function headline(v: Verification): string {
-  const change = `\`${esc(v.label)}\` on ${esc(v.cluster)}`;
+  const change = `\`${v.label}\` on ${v.cluster}`;
   const n = v.readings.length;
   switch (v.state) {
     case 'watching':
       return `${ICON.watching} *Verifying ${change}*: reading ${n} of ${readingCount(v)}, until ${when(v.endsAt)}`;
     default:
-      return `${ICON[v.state]} *Verification of ${change}*: ${esc(v.outcome ?? v.state)}`;
+      return `${ICON[v.state]} *Verification of ${change}*: ${v.outcome ?? v.state}`;
   }
 }
 
@@ -59,7 +58,7 @@ function lastLines(v: Verification): string[] {
   if (!last) return ['Baseline taken; the first reading follows in one interval.'];
   if ('error' in last)
     return [
-      `:warning: Verification could not run at this reading: ${esc(last.error)}. Nothing is reverted on missing data.`,
+      `:warning: Verification could not run at this reading: ${last.error}. Nothing is reverted on missing data.`,
     ];
   const j = last.judgement;
   if (j.versions.length === 0)
@@ -78,7 +77,7 @@ export function verifyProgress(v: Verification): { text: string; blocks: KnownBl
     blocks: [
       section(headline(v)),
       section(lastLines(v).join('\n')),
-      ...(v.chartError ? [section(`:warning: The chart could not be attached: ${esc(v.chartError)}`)] : []),
+      ...(v.chartError ? [section(`:warning: The chart could not be attached: ${v.chartError}`)] : []),
       context(
         `Per destination version from Prometheus, against the ${Math.round(v.windowMs / 60_000) || '<1'} min before the change · breach: 5xx > ${percent(t.maxErrorRate)} or p99 > ${t.maxLatencyRatio}× the baseline · judged from ${t.minRequests} requests · every ${Math.round(v.intervalMs / 1000)} s`,
       ),
@@ -100,41 +99,41 @@ export function verifyBreachReply(
     | { kind: 'off' },
 ): { text: string; blocks: KnownBlock[] } {
   const people = `${who(v.requester)} (requested) ${who(v.approver)} (approved)`;
-  const change = `\`${esc(v.label)}\``;
+  const change = `\`${v.label}\``;
   const lines: string[] = [];
   switch (result.kind) {
     case 'reverted':
       lines.push(
-        `:rewind: ${people}: meshops reverted ${change} on ${esc(v.cluster)} under the same approval, because ${esc(breach)}.`,
-        ...result.lines.map((l) => `• ${esc(l)}`),
+        `:rewind: ${people}: meshops reverted ${change} on ${v.cluster} under the same approval, because ${breach}.`,
+        ...result.lines.map((l) => `• ${l}`),
       );
       break;
     case 'blocked':
       lines.push(
-        `:warning: ${people}: ${change} breached (${esc(breach)}), but the VirtualService was ${esc(result.reason)}. meshops did not overwrite it.`,
+        `:warning: ${people}: ${change} breached (${breach}), but the VirtualService was ${result.reason}. meshops did not overwrite it.`,
         'Please decide: keep what is live now, or use `/mesh route rollback` (it asks for approval again).',
       );
       break;
     case 'failed':
       lines.push(
-        `:x: ${people}: ${change} breached (${esc(breach)}) and the revert failed: ${esc(result.reason)}.`,
+        `:x: ${people}: ${change} breached (${breach}) and the revert failed: ${result.reason}.`,
         'Use `/mesh route rollback` or fix the VirtualService by hand.',
       );
       break;
     case 'proposed':
       lines.push(
-        `:raised_hand: ${people}: ${change} breached (${esc(breach)}). routing.verify.revert is propose: a revert is up for approval in this channel.`,
+        `:raised_hand: ${people}: ${change} breached (${breach}). routing.verify.revert is propose: a revert is up for approval in this channel.`,
       );
       break;
     case 'not-proposed':
       lines.push(
-        `:x: ${people}: ${change} breached (${esc(breach)}). routing.verify.revert is propose, but the revert could not be put up for approval: ${esc(result.reason)}`,
+        `:x: ${people}: ${change} breached (${breach}). routing.verify.revert is propose, but the revert could not be put up for approval: ${result.reason}`,
         'Nothing was reverted: use `/mesh route rollback` once that is resolved.',
       );
       break;
     case 'off':
       lines.push(
-        `:rotating_light: ${people}: ${change} breached (${esc(breach)}). routing.verify.revert is off: nothing was reverted; \`/mesh route rollback\` undoes it.`,
+        `:rotating_light: ${people}: ${change} breached (${breach}). routing.verify.revert is off: nothing was reverted; \`/mesh route rollback\` undoes it.`,
       );
       break;
   }

@@ -82,13 +82,13 @@ ${options.extra ?? ''}`;
     clients.set(cluster, k);
     return k;
   };
-  // Approval messages name their request in every state (the buttons go once it is decided).
+  // Approval messages name their plan and request in every state (the buttons go once it is decided).
   const approvals = (channel: string) =>
     h.parents(channel).flatMap((message) => {
-      const id = /request `(ap-[0-9a-f]+)`/.exec(JSON.stringify(message.blocks ?? []))?.[1];
-      return id && /Only approvers/.test(JSON.stringify(message.blocks))
-        ? [{ ts: message.ts, id, message }]
-        : [];
+      const id = /plan `[0-9a-f]+` · request `(ap-[0-9a-f]+)`/.exec(
+        JSON.stringify(message.blocks ?? []),
+      )?.[1];
+      return id ? [{ ts: message.ts, id, message }] : [];
     });
   const world: World = {
     sim,

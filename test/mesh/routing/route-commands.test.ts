@@ -111,6 +111,29 @@ describe('/mesh route list, show and diff, warn-mode pre-flight, and a second wo
     await waitFor('the rejection', () => /Rejected\*/.test(w.message('C0WARN', approval.ts).text));
   });
 
+  it("shows the decision on the command's parent, not the wait for an approver", async () => {
+    await w.h.command('route apply reviews-jason-v2-v3', { user: ALICE, channel: 'C0PARENT' });
+    const parent = await w.h.waitForVerdict('C0PARENT', '/mesh route apply reviews-jason-v2-v3');
+    assert.match(parent.text, /waiting for an approver/);
+    await w.approve('C0PARENT', BOB);
+    const decided = await waitFor('the parent updated', () => {
+      const m = w.message('C0PARENT', parent.ts);
+      return /\*applied\*/.test(m.text) ? m : undefined;
+    });
+    assert.match(
+      decided.text,
+      /requested by <@U0ALICE> — :white_check_mark: \*applied\*: approved by <@U0BOB> at <!date\^/,
+    );
+    assert.doesNotMatch(blocksText(decided), /waiting for an approver/);
+
+    await w.h.command('route rollback', { user: ALICE, channel: 'C0PARENT2' });
+    const rollback = await w.h.waitForVerdict('C0PARENT2', '/mesh route rollback');
+    await w.reject('C0PARENT2', BOB);
+    await waitFor('the rollback parent updated', () =>
+      /:no_entry_sign: \*rejected\* by <@U0BOB> at/.test(w.message('C0PARENT2', rollback.ts).text),
+    );
+  });
+
   it('applies once with a second worker on the queue and the same approval job run three times', async () => {
     const second: Meshops = await startMeshops({
       role: 'worker',

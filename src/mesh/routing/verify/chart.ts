@@ -62,6 +62,7 @@ export async function verificationChart(
   if (v.revertedAt) markers.push({ at: v.revertedAt, label: 'reverted', color: '#d62728' });
   return {
     title: `${v.label} on ${v.cluster}: ${v.services.map((s) => s.name).join(', ')}`,
+    // A PNG has no mentions, and a display name would need users:read: the ids, as the audit stream keeps them.
     subtitle: `${v.outcome ?? 'verification window'} · requested by ${v.requester}, approved by ${v.approver}`,
     panels: [
       { title: 'Request rate', unit: 'req/s', series: rate },
