@@ -35,7 +35,7 @@ export const ncTimeLimitMs = (timeoutMs: number) => Math.max(1000, Math.ceil(tim
 export function parseNc(result: ExecResult, protocol: PortSpec['protocol']): PortOutcome {
   const said = `${result.stderr}\n${result.stdout}`.trim();
   if (result.exitCode === 126 || result.exitCode === 127) {
-    return { kind: 'no-tool', reason: `nc is not available in the container (exit ${result.exitCode})` };
+    return { kind: 'no-tool', reason: `exit ${result.exitCode}` };
   }
   if (result.exitCode === 0) return protocol === 'UDP' ? { kind: 'udp-sent' } : { kind: 'open' };
   if (/Connection refused/i.test(said)) return { kind: 'refused' };

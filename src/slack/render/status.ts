@@ -8,6 +8,7 @@ import { explainedCounts } from '../../mesh/istio/verdict.ts';
 import type { StatusChanges } from '../../mesh/timeline/changes.ts';
 import { clip, context, divider, header, LIMITS, linesToSections, section } from './blocks.ts';
 import { VERDICT_ICON } from './parent.ts';
+import { pairName } from './vpn.ts';
 
 /**
  * `/mesh status` in Block Kit. The first reply holds the verdict, what matters most and one line per
@@ -181,11 +182,11 @@ function changeLines(c: StatusChanges): string[] {
     );
   if (c.vpn && c.vpn.newlyFailing.length > 0)
     lines.push(
-      `:x: VPN ${c.vpn.newlyFailing.length === 1 ? 'pair' : 'pairs'} started failing (/mesh vpn at ${dateRef(c.vpn.at)}): ${named(c.vpn.newlyFailing)}`,
+      `:x: VPN ${c.vpn.newlyFailing.length === 1 ? 'pair' : 'pairs'} started failing (/mesh vpn at ${dateRef(c.vpn.at)}): ${named(c.vpn.newlyFailing.map(pairName))}`,
     );
   if (c.vpn && c.vpn.recovered.length > 0)
     lines.push(
-      `:white_check_mark: VPN ${c.vpn.recovered.length === 1 ? 'pair' : 'pairs'} recovered: ${named(c.vpn.recovered)}`,
+      `:white_check_mark: VPN ${c.vpn.recovered.length === 1 ? 'pair' : 'pairs'} recovered: ${named(c.vpn.recovered.map(pairName))}`,
     );
   return lines;
 }

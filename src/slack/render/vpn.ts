@@ -1,5 +1,5 @@
 import type { KnownBlock } from '@slack/types';
-import { neutraliseFences } from '../../chat/mrkdwn.ts';
+import { dateRef, neutraliseFences } from '../../chat/mrkdwn.ts';
 import type { JobResult } from '../../chat/reply.ts';
 import type { Finding, Severity } from '../../mesh/health.ts';
 import type {
@@ -153,18 +153,31 @@ function findingLines(findings: readonly Finding[]): string[] {
   return findings.map((f) => `${iconOf(f)} ${f.text}${f.action ? `\n      _${f.action}_` : ''}`);
 }
 
+/** A pair's history key (`from>to/target`) as people read it: `iks → icp pilot`. */
+export function pairName(key: string): string {
+  const m = /^([^>]+)>([^/]+)\/(.+)$/.exec(key);
+  return m ? `${m[1]} → ${m[2]} ${m[3]}` : key;
+}
+
 function comparisonLines(report: VpnReport): string[] {
   const c = report.comparison;
   if (!c) return report.scope.kind === 'matrix' ? ['First run: nothing earlier to compare with.'] : [];
   const rtt = (x: { key: string; beforeMs: number; afterMs: number; percent: number }) =>
-    `${x.key} ${ms(x.beforeMs)} → ${ms(x.afterMs)} ms (${x.percent > 0 ? '+' : ''}${Math.round(x.percent)}%)`;
+    `${pairName(x.key)} ${ms(x.beforeMs)} → ${ms(x.afterMs)} ms (${x.percent > 0 ? '+' : ''}${Math.round(x.percent)}%)`;
   const lines = [
-    ...(c.newlyFailing.length > 0 ? [`:red_circle: newly failing: ${c.newlyFailing.join(', ')}`] : []),
-    ...(c.recovered.length > 0 ? [`:large_green_circle: recovered: ${c.recovered.join(', ')}`] : []),
+    ...(c.newlyFailing.length > 0
+      ? [`:red_circle: newly failing: ${c.newlyFailing.map(pairName).join(', ')}`]
+      : []),
+    ...(c.recovered.length > 0
+      ? [`:large_green_circle: recovered: ${c.recovered.map(pairName).join(', ')}`]
+      : []),
     ...(c.rttUp.length > 0 ? [`:arrow_up: RTT up: ${c.rttUp.map(rtt).join(', ')}`] : []),
     ...(c.rttDown.length > 0 ? [`:arrow_down: RTT down: ${c.rttDown.map(rtt).join(', ')}`] : []),
   ];
-  return [`*Since the run at ${c.previousAt}*${lines.length === 0 ? ': no pair changed' : ''}`, ...lines];
+  return [
+    `*Since the run at ${dateRef(Date.parse(c.previousAt))}*${lines.length === 0 ? ': no pair changed' : ''}`,
+    ...lines,
+  ];
 }
 
 /** Raw output attached to "could not parse" findings, in a code block that cannot be broken out of. */

@@ -112,7 +112,7 @@ describe('/mesh vpn and /mesh ping end to end (Slack → queue → worker → si
     );
     assert.match(text, /:red_circle: tunnel down on both sides/);
     assert.match(text, /_check that strongSwan runs on iks/);
-    assert.match(text, /Since the run at .*\n:red_circle: newly failing: iks&gt;icp\/pilot/);
+    assert.match(text, /Since the run at .*\n:red_circle: newly failing: iks → icp pilot/);
   });
 
   it('/mesh vpn with exec forbidden on iks: a clear finding, not a crash', async () => {

@@ -162,7 +162,7 @@ describe('renderStatus: what changed since the previous run', () => {
     assert.match(text, /\*Since the previous check\*/);
     assert.match(
       text,
-      /:x: VPN pairs started failing \(\/mesh vpn at <!date[^)]*\): iks&gt;icp\/pilot, iks&gt;icp\/policy, iks&gt;icp\/telemetry and 1 more/,
+      /:x: VPN pairs started failing \(\/mesh vpn at <!date[^)]*\): iks → icp pilot, iks → icp policy, iks → icp telemetry and 1 more/,
     );
     assert.match(text, /:warning: 1 proxy went STALE: reviews-v3-1\.default/);
   });

@@ -212,12 +212,23 @@ describe('renderVpn', () => {
     const t = text(r.blocks);
     assert.match(
       t,
-      /\*Since the run at 2026-11-27T09:00:00\.000Z\*\n:red_circle: newly failing: iks&gt;icp\/pilot\n:arrow_up: RTT up: iks&gt;icp\/policy 50\.0 → 120 ms \(\+140%\)/,
+      /\*Since the run at <!date\^\d+\^[^|>]+\|2026-11-27 09:00 UTC>\*\n:red_circle: newly failing: iks → icp pilot\n:arrow_up: RTT up: iks → icp policy 50\.0 → 120 ms \(\+140%\)/,
     );
     const same = renderVpn(
-      base({ comparison: { previousAt: 'then', newlyFailing: [], recovered: [], rttUp: [], rttDown: [] } }),
+      base({
+        comparison: {
+          previousAt: '2026-11-27T09:00:00.000Z',
+          newlyFailing: [],
+          recovered: [],
+          rttUp: [],
+          rttDown: [],
+        },
+      }),
     );
-    assert.match(text(same.blocks), /\*Since the run at then\*: no pair changed/);
+    assert.match(
+      text(same.blocks),
+      /\*Since the run at <!date\^\d+\^[^|>]+\|2026-11-27 09:00 UTC>\*: no pair changed/,
+    );
   });
 
   it('a /mesh ping report is titled by its pair and has no comparison line', () => {
