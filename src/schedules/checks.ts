@@ -16,40 +16,34 @@ import type { RunFinding, ScheduledChecks } from './report.ts';
 const problems = (findings: readonly Finding[]): RunFinding[] =>
   findings.filter((f) => f.severity !== 'info').map(({ id, severity, text }) => ({ id, severity, text }));
 
+type Ctx = Parameters<ScheduledChecks['status']>[0];
+type Outcome = Awaited<ReturnType<ScheduledChecks['status']>>;
+
+/** A history that cannot be written costs the next comparison, not this run. */
+const keep = (ctx: Ctx, check: Outcome['check'], write: Promise<unknown>) =>
+  write.catch((err: unknown) => ctx.log.warn({ err }, `${check} run not kept in history`));
+
+const outcome = (
+  check: Outcome['check'],
+  verdict: Outcome['verdict'],
+  report: { summary: string; findings: readonly Finding[] },
+): Outcome => ({ check, verdict, summary: report.summary, findings: problems(report.findings) });
+
 export const defaultChecks: ScheduledChecks = {
   async status(ctx) {
     const report = await runStatusCheck(ctx);
     recordStatus(report);
-    await statusHistory(ctx.history, report, Date.parse(report.checkedAt)).catch((err: unknown) =>
-      ctx.log.warn({ err }, 'status run not kept in history'),
-    );
-    return {
-      check: 'status',
-      verdict: report.health,
-      summary: report.summary,
-      findings: problems(report.findings),
-    };
+    await keep(ctx, 'status', statusHistory(ctx.history, report, Date.parse(report.checkedAt)));
+    return outcome('status', report.health, report);
   },
   async vpn(ctx) {
     const report = await runVpnCheck(ctx);
     recordVpn(report);
-    return {
-      check: 'vpn',
-      verdict: report.verdict,
-      summary: report.summary,
-      findings: problems(report.findings),
-    };
+    return outcome('vpn', report.verdict, report);
   },
   async proxies(ctx) {
     const report = await runProxiesCheck(ctx);
-    await keepProxiesRun(ctx.history, report).catch((err: unknown) =>
-      ctx.log.warn({ err }, 'proxies run not kept in history'),
-    );
-    return {
-      check: 'proxies',
-      verdict: report.health,
-      summary: report.summary,
-      findings: problems(report.findings),
-    };
+    await keep(ctx, 'proxies', keepProxiesRun(ctx.history, report));
+    return outcome('proxies', report.health, report);
   },
 };
