@@ -323,6 +323,17 @@ describe('/mesh route apply behind approval, against the simulated clusters', ()
     // An operator turns mutual TLS on mesh-wide the 1.0 way still honoured without a MeshPolicy (MeshConfig's
     // deprecated authPolicy); the reviews rule switches it off.
     await requireMtlsInMeshConfig();
+    await setReviewsTlsMode('DISABLE');
+    await w.h.command('route apply reviews-v3', { user: ALICE, channel: 'C0TLS' });
+    const parent = await w.h.waitForVerdict('C0TLS', '/mesh route apply reviews-v3');
+    assert.match(
+      parent.text,
+      /pre-flight failed \(reviews v3: DestinationRule reviews sets tls\.mode DISABLE, but the mesh requires mutual TLS \(no MeshPolicy default; authPolicy: MUTUAL_TLS in ConfigMap istio-system\/istio on icp\): the sidecars would refuse these requests; set tls\.mode ISTIO_MUTUAL/,
+    );
+  });
+
+  /** The seed's reviews DestinationRule with its traffic policy's TLS mode set, everything else as it was. */
+  async function setReviewsTlsMode(mode: string): Promise<void> {
     const dr = {
       group: 'networking.istio.io',
       version: 'v1alpha3',
@@ -333,15 +344,9 @@ describe('/mesh route apply behind approval, against the simulated clusters', ()
     const live = (await w.kube('icp').getNamespacedCustomObject(dr)) as { spec: Record<string, unknown> };
     await w.kube('icp').replaceNamespacedCustomObject({
       ...dr,
-      body: { ...live, spec: { ...live.spec, trafficPolicy: { tls: { mode: 'DISABLE' } } } },
+      body: { ...live, spec: { ...live.spec, trafficPolicy: { tls: { mode } } } },
     });
-    await w.h.command('route apply reviews-v3', { user: ALICE, channel: 'C0TLS' });
-    const parent = await w.h.waitForVerdict('C0TLS', '/mesh route apply reviews-v3');
-    assert.match(
-      parent.text,
-      /pre-flight failed \(reviews v3: DestinationRule reviews sets tls\.mode DISABLE, but the mesh requires mutual TLS \(no MeshPolicy default; authPolicy: MUTUAL_TLS in ConfigMap istio-system\/istio on icp\): the sidecars would refuse these requests; set tls\.mode ISTIO_MUTUAL/,
-    );
-  });
+  }
 
   /** The seed's mesh config with MeshConfig's authPolicy set to MUTUAL_TLS, everything else as rendered. */
   async function requireMtlsInMeshConfig(): Promise<void> {
@@ -389,18 +394,7 @@ describe('/mesh route apply behind approval, against the simulated clusters', ()
     ).data?.mesh;
     assert.match(seedMesh ?? '', /mixerCheckServer: istio-policy\.istio-system\.svc\.cluster\.local:9091/);
     assert.doesNotMatch(seedMesh ?? '', /authPolicy/);
-    const dr = {
-      group: 'networking.istio.io',
-      version: 'v1alpha3',
-      namespace: 'default',
-      plural: 'destinationrules',
-      name: 'reviews',
-    };
-    const live = (await w.kube('icp').getNamespacedCustomObject(dr)) as { spec: Record<string, unknown> };
-    await w.kube('icp').replaceNamespacedCustomObject({
-      ...dr,
-      body: { ...live, spec: { ...live.spec, trafficPolicy: { tls: { mode: 'ISTIO_MUTUAL' } } } },
-    });
+    await setReviewsTlsMode('ISTIO_MUTUAL');
     await w.h.command('route apply reviews-v3', { user: ALICE, channel: 'C0MTLSOFF' });
     const parent = await w.h.waitForVerdict('C0MTLSOFF', '/mesh route apply reviews-v3');
     assert.match(
