@@ -76,19 +76,30 @@ const ok = <T>(value: T) => new Observable(Promise.resolve(value));
 type Dispatcher = NonNullable<ReturnType<RequestContext['getDispatcher']>>;
 
 /**
- * Per-call options: a deadline, one connection pool per cluster and meshops' transport.
- * client-node 2.0.1 builds a new undici Agent for every request (KubeConfig.createDispatcher has no
- * cache), so every call paid a TLS handshake and left its connection behind. One Agent per cluster, the
- * first one built (same CA, client certificate and server), keeps connections alive and reused.
+ * client-node 2.0.1 builds a new undici Agent in every request's authentication (KubeConfig.createDispatcher
+ * has no cache): a connection pool per call, so every call paid a TLS handshake and left its connection
+ * behind, and building the Agent was most of the client CPU a small call costs (a status check of ten
+ * clusters makes ~70). The first one built (same CA, client certificate and server) serves every later call of
+ * this kubeconfig, so connections are kept alive and reused; the credentials are still applied to each request.
+ * createDispatcher is private in client-node's typings, hence the cast; it is the one place it builds them.
  */
-function timeoutOptions(ms: number, shared: { dispatcher?: Dispatcher }): ConfigurationOptions {
+function oneDispatcher(kc: KubeConfig): void {
+  const own = kc as unknown as { createDispatcher(...args: unknown[]): Dispatcher | undefined };
+  const build = own.createDispatcher.bind(kc);
+  let first: { dispatcher: Dispatcher | undefined } | undefined;
+  own.createDispatcher = (...args) => {
+    first ??= { dispatcher: build(...args) };
+    return first.dispatcher;
+  };
+}
+
+/** Per-call options: a deadline and meshops' transport. */
+function timeoutOptions(ms: number): ConfigurationOptions {
   return {
     middleware: [
       {
         pre: (ctx: RequestContext) => {
           ctx.setSignal(AbortSignal.timeout(ms));
-          shared.dispatcher ??= ctx.getDispatcher();
-          if (shared.dispatcher) ctx.setDispatcher(shared.dispatcher);
           return ok(ctx);
         },
         post: (res: ResponseContext) => ok(res),
@@ -207,10 +218,10 @@ function withSecureContext(first: WebSocket.ClientOptions['agent']): WebSocket.C
 
 export function createCluster(config: ClusterConfig, defaultTimeoutMs: number): Cluster {
   const kc = loadKubeConfig(config);
+  oneDispatcher(kc);
   const versionApi = counted(kc.makeApiClient(VersionApi), config.name);
   const execApi = new Exec(kc, execSockets(kc));
-  const shared: { dispatcher?: Dispatcher } = {};
-  const options = (ms = defaultTimeoutMs) => timeoutOptions(ms, shared);
+  const options = (ms = defaultTimeoutMs) => timeoutOptions(ms);
   return {
     name: config.name,
     role: config.role,
@@ -237,8 +248,6 @@ export function createCluster(config: ClusterConfig, defaultTimeoutMs: number): 
       const req = new RequestContext(`${server.replace(/\/$/, '')}${path}`, HttpMethod.GET);
       await kc.applySecurityAuthentication(req);
       req.setSignal(AbortSignal.timeout(ms));
-      shared.dispatcher ??= req.getDispatcher();
-      if (shared.dispatcher) req.setDispatcher(shared.dispatcher);
       try {
         const res = await undiciHttpLibrary.send(req).toPromise();
         return { status: res.httpStatusCode, body: await res.body.text() };

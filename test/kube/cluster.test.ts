@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it, mock } from 'node:test';
 import tls from 'node:tls';
+import { KubeConfig } from '@kubernetes/client-node';
 import { type Cluster, createCluster } from '../../src/kube/cluster.ts';
 import { type SimMesh, startSimMesh } from '../../src/sim/index.ts';
 import { kubeconfigYaml } from '../../src/sim/server/kubeconfig.ts';
@@ -86,6 +87,51 @@ describe('exec TLS sessions', () => {
       contexts.mock.restore();
       assert.deepEqual(reused, [false, true, true]);
     } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
+
+describe('API calls', () => {
+  it("build one connection pool per cluster, not one per call, and carry the kubeconfig's token on each", async () => {
+    const certs = await makeClusterTls('api');
+    const tokens: (string | undefined)[] = [];
+    const server = createServer({ key: certs.key, cert: certs.cert }, (req, res) => {
+      tokens.push(req.headers.authorization);
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ kind: 'NamespaceList', items: [{ metadata: { name: 'default' } }] }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    const kubeconfig = join(mkdtempSync(join(tmpdir(), 'meshops-pool-')), 'kubeconfig');
+    writeFileSync(
+      kubeconfig,
+      kubeconfigYaml({
+        cluster: 'api',
+        server: `https://127.0.0.1:${port}`,
+        caCert: certs.caCert,
+        token: 't0ken',
+        user: 'meshops',
+      }),
+    );
+    // Private in client-node's typings: the one place it builds an undici Agent for a request.
+    const proto = KubeConfig.prototype as unknown as { createDispatcher(...args: unknown[]): unknown };
+    const built = mock.method(proto, 'createDispatcher');
+    try {
+      const cluster = createCluster(
+        { name: 'api', role: 'primary', kubeconfig, podCidrs: [], serviceCidrs: [] },
+        5000,
+      );
+      for (let i = 0; i < 3; i++) {
+        const list = await cluster.core.listNamespace({}, cluster.options());
+        assert.equal(list.items[0]?.metadata?.name, 'default');
+        assert.equal((await cluster.get('/api/v1/namespaces')).status, 200);
+      }
+      assert.equal(built.mock.callCount(), 1, 'one Agent for the cluster, built at its first call');
+      assert.deepEqual(tokens, Array(6).fill('Bearer t0ken'));
+    } finally {
+      built.mock.restore();
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
     }
