@@ -1,11 +1,3 @@
-import type {
-  V1ConfigMap,
-  V1EndpointSlice,
-  V1Endpoints,
-  V1Namespace,
-  V1Secret,
-  V1Service,
-} from '@kubernetes/client-node';
 import { parse as parseYaml } from 'yaml';
 import { type PodState, type PodStateShape, podState } from './pod-status.ts';
 import { type DeploymentShape, type RolloutState, rolloutState } from './rollout.ts';
@@ -145,7 +137,12 @@ export interface NamespaceFacts {
   injection?: string;
 }
 
-export function namespaceFacts(ns: V1Namespace): NamespaceFacts {
+/** The namespace fields NamespaceFacts are read from (client-node's V1Namespace and plain JSON both fit). */
+export interface NamespaceShape {
+  metadata?: { name?: string; labels?: Record<string, string> };
+}
+
+export function namespaceFacts(ns: NamespaceShape): NamespaceFacts {
   const labels = ns.metadata?.labels ?? {};
   const name = ns.metadata?.name ?? '';
   if (labels['istio-injection'] === 'enabled') return { name, injection: 'istio-injection=enabled' };
@@ -165,7 +162,14 @@ export interface ServiceFacts {
   external: string[];
 }
 
-export function serviceFacts(svc: V1Service): ServiceFacts {
+/** The Service fields ServiceFacts are read from. */
+export interface ServiceShape {
+  metadata?: { name?: string };
+  spec?: { type?: string; selector?: Record<string, string>; clusterIP?: string; externalName?: string };
+  status?: { loadBalancer?: { ingress?: readonly { ip?: string; hostname?: string }[] } };
+}
+
+export function serviceFacts(svc: ServiceShape): ServiceFacts {
   const external = (svc.status?.loadBalancer?.ingress ?? [])
     .flatMap((i) => [i.ip, i.hostname])
     .filter((a): a is string => Boolean(a));
@@ -215,7 +219,13 @@ export function kubeconfigServers(text: string): string[] {
     .filter((s): s is string => typeof s === 'string');
 }
 
-export function secretFacts(secret: V1Secret): SecretFacts {
+/** The Secret fields SecretFacts are read from: its values stay base64 until a kubeconfig is looked for in them. */
+export interface SecretShape {
+  metadata?: { name?: string; labels?: Record<string, string> };
+  data?: Record<string, string>;
+}
+
+export function secretFacts(secret: SecretShape): SecretFacts {
   const values = Object.values(secret.data ?? {}).map((b64) => Buffer.from(b64, 'base64').toString('utf8'));
   return {
     name: secret.metadata?.name ?? '',
@@ -302,8 +312,13 @@ function parseYamlCached(text: string): unknown {
   return doc;
 }
 
+export interface ConfigMapShape {
+  metadata?: { name?: string };
+  data?: Record<string, string>;
+}
+
 /** The remote's `istio` ConfigMap (key `mesh`, YAML) as the addresses it holds. */
-export function meshConfigFacts(cm: V1ConfigMap | null, namespace: string): MeshConfigFacts {
+export function meshConfigFacts(cm: ConfigMapShape | null, namespace: string): MeshConfigFacts {
   if (!cm) return { state: 'absent' };
   const text = cm.data?.mesh;
   if (text === undefined) return { state: 'invalid', reason: 'it has no "mesh" key' };
@@ -326,9 +341,14 @@ export function meshConfigFacts(cm: V1ConfigMap | null, namespace: string): Mesh
   return { state: 'ok', addresses };
 }
 
+export interface EndpointsShape {
+  metadata?: { name?: string };
+  subsets?: readonly { addresses?: readonly { ip: string }[] }[];
+}
+
 /** The selector-less `istio-pilot` Endpoints the 1.0 chart writes when remotePilotCreateSvcEndpoint is set. */
 export function endpointsAddresses(
-  ep: V1Endpoints,
+  ep: EndpointsShape,
   namespace: string,
   component: string,
 ): ConfiguredAddress[] {
@@ -344,9 +364,16 @@ export function endpointsAddresses(
   );
 }
 
+export interface EndpointSliceShape {
+  metadata?: { name?: string; labels?: Record<string, string> };
+  /** IPv4, IPv6 or FQDN: each address is taken as written, whichever the type. */
+  addressType?: string;
+  endpoints?: readonly { addresses: readonly string[] }[] | null;
+}
+
 /** The remote `istiod` EndpointSlices of modern primary-remote, pointing at the east-west gateway. */
 export function sliceAddresses(
-  slices: V1EndpointSlice[],
+  slices: readonly EndpointSliceShape[],
   namespace: string,
   component: string,
 ): ConfiguredAddress[] {

@@ -1,16 +1,19 @@
-import type { V1EndpointSlice } from '@kubernetes/client-node';
 import type { ComponentSpec } from '../../config/schema.ts';
 import { matchesLabels, parseLabelSelector } from '../../config/selector.ts';
 import type { Cluster } from '../../kube/cluster.ts';
 import { classifyKubeError, type KubeFailure } from '../../kube/errors.ts';
-import { listItems } from '../../kube/list.ts';
+import { type ApiRef, apiPath, listItems, readObject } from '../../kube/list.ts';
 import {
+  type ConfigMapShape,
   type ConfiguredAddress,
   type DaemonSetShape,
+  type EndpointSliceShape,
+  type EndpointsShape,
   endpointsAddresses,
   type MeshConfigFacts,
   meshConfigFacts,
   type NamespaceFacts,
+  type NamespaceShape,
   namespaceFacts,
   type PodFacts,
   type PodFactsShape,
@@ -18,7 +21,9 @@ import {
   type RolloutFacts,
   rolloutFacts,
   type SecretFacts,
+  type SecretShape,
   type ServiceFacts,
+  type ServiceShape,
   secretFacts,
   serviceFacts,
   sliceAddresses,
@@ -119,7 +124,6 @@ export async function gatherCluster(
   const deadline = started + options.timeoutMs;
   const checkedAt = (options.now ?? Date.now)();
   const leftMs = () => Math.max(1, Math.round(deadline - performance.now()));
-  const left = () => cluster.options(leftMs());
   const fetched = async <T>(call: () => Promise<T>): Promise<Fetched<T>> => {
     try {
       return { ok: true, value: await call() };
@@ -127,15 +131,18 @@ export async function gatherCluster(
       return { ok: false, failure: classifyKubeError(err, options.timeoutMs) };
     }
   };
-  const absentOn404 = async <T>(call: () => Promise<T>): Promise<T | null> => {
-    try {
-      return await call();
-    } catch (err) {
-      if (classifyKubeError(err).kind === 'not-found') return null;
-      throw err;
-    }
-  };
   const namespace = setup.namespace;
+  // Every answer is read as plain JSON into the few fields the check uses, without client-node's models.
+  const list = <T>(ref: ApiRef) => listItems<T>(cluster, apiPath(ref), ref.resource, leftMs());
+  const read = <T>(resource: string, name: string) =>
+    absentOn404(() =>
+      readObject<T>(
+        cluster,
+        apiPath({ namespace, resource, name }),
+        `${resource} ${namespace}/${name}`,
+        leftMs(),
+      ),
+    );
   const remote10 = cluster.role === 'remote' && setup.profile === 'istio-1.0';
   const remoteModern = cluster.role === 'remote' && setup.profile === 'modern';
 
@@ -152,47 +159,46 @@ export async function gatherCluster(
     istiodEndpoints,
     slices,
   ] = await Promise.all([
-    // The three cluster-wide lists are the largest answers: read as plain JSON, without client-node's models.
     fetched(() =>
-      listItems<PodFactsShape>(cluster, '/api/v1/pods', 'pods', leftMs()).then((items) =>
-        items.map((p) => podFacts(p, checkedAt)),
-      ),
+      list<PodFactsShape>({ resource: 'pods' }).then((items) => items.map((p) => podFacts(p, checkedAt))),
     ),
-    fetched(() => cluster.core.listNamespace({}, left()).then((l) => l.items.map(namespaceFacts))),
-    // Listed cluster-wide like pods: which namespaces are injected is known only once the answers are in.
-    fetched(() => listItems<DeploymentShape>(cluster, '/apis/apps/v1/deployments', 'deployments', leftMs())),
     fetched(() =>
-      listItems<DaemonSetShape>(cluster, '/apis/apps/v1/daemonsets', 'daemonsets', leftMs()).then((items) =>
+      list<NamespaceShape>({ resource: 'namespaces' }).then((items) => items.map(namespaceFacts)),
+    ),
+    // Listed cluster-wide like pods: which namespaces are injected is known only once the answers are in.
+    fetched(() => list<DeploymentShape>({ group: 'apps/v1', resource: 'deployments' })),
+    fetched(() =>
+      list<DaemonSetShape>({ group: 'apps/v1', resource: 'daemonsets' }).then((items) =>
         items.map((object) => workloadFacts({ kind: 'DaemonSet', object })),
       ),
     ),
     cluster.role === 'primary'
       ? fetched(() =>
-          cluster.core.listNamespacedService({ namespace }, left()).then((l) => l.items.map(serviceFacts)),
+          list<ServiceShape>({ namespace, resource: 'services' }).then((items) => items.map(serviceFacts)),
         )
       : undefined,
     cluster.role === 'primary'
-      ? fetched(() => remoteSecretsByName(cluster, namespace, options.remotes ?? [], left))
-      : undefined,
-    remote10
       ? fetched(() =>
-          absentOn404(() =>
-            cluster.core.readNamespacedConfigMap({ name: REMOTE_MESH_CONFIGMAP, namespace }, left()),
-          ).then((cm) => meshConfigFacts(cm, namespace)),
+          remoteSecretsByName(options.remotes ?? [], (name) => read<SecretShape>('secrets', name)),
         )
       : undefined,
     remote10
       ? fetched(() =>
-          absentOn404(() =>
-            cluster.core.readNamespacedEndpoints({ name: REMOTE_PILOT_ENDPOINTS, namespace }, left()),
-          ).then((ep) => (ep ? endpointsAddresses(ep, namespace, 'pilot') : null)),
+          read<ConfigMapShape>('configmaps', REMOTE_MESH_CONFIGMAP).then((cm) =>
+            meshConfigFacts(cm, namespace),
+          ),
+        )
+      : undefined,
+    remote10
+      ? fetched(() =>
+          read<EndpointsShape>('endpoints', REMOTE_PILOT_ENDPOINTS).then((ep) =>
+            ep ? endpointsAddresses(ep, namespace, 'pilot') : null,
+          ),
         )
       : undefined,
     remoteModern
       ? fetched(() =>
-          absentOn404(() =>
-            cluster.core.readNamespacedService({ name: REMOTE_ISTIOD_SERVICE, namespace }, left()),
-          ).then((svc) =>
+          read<ServiceShape>('services', REMOTE_ISTIOD_SERVICE).then((svc) =>
             svc
               ? {
                   ...serviceFacts(svc),
@@ -204,19 +210,19 @@ export async function gatherCluster(
       : undefined,
     remoteModern
       ? fetched(() =>
-          absentOn404(() =>
-            cluster.core.readNamespacedEndpoints({ name: REMOTE_ISTIOD_SERVICE, namespace }, left()),
-          ).then((ep) => (ep ? endpointsAddresses(ep, namespace, 'istiod') : null)),
+          read<EndpointsShape>('endpoints', REMOTE_ISTIOD_SERVICE).then((ep) =>
+            ep ? endpointsAddresses(ep, namespace, 'istiod') : null,
+          ),
         )
       : undefined,
     remoteModern
       ? fetched(() =>
-          cluster.discovery
-            .listNamespacedEndpointSlice(
-              { namespace, labelSelector: `kubernetes.io/service-name=${REMOTE_ISTIOD_SERVICE}` },
-              left(),
-            )
-            .then((l) => sliceAddresses(l.items.filter(notMirrored), namespace, 'istiod')),
+          list<EndpointSliceShape>({
+            group: 'discovery.k8s.io/v1',
+            namespace,
+            resource: 'endpointslices',
+            labelSelector: `kubernetes.io/service-name=${REMOTE_ISTIOD_SERVICE}`,
+          }).then((items) => sliceAddresses(items.filter(notMirrored), namespace, 'istiod')),
         )
       : undefined,
   ]);
@@ -295,8 +301,18 @@ export async function gatherCluster(
   };
 }
 
+/** An object read by name that is absent is an answer (null), not a failure. */
+async function absentOn404<T>(call: () => Promise<T>): Promise<T | null> {
+  try {
+    return await call();
+  } catch (err) {
+    if (classifyKubeError(err).kind === 'not-found') return null;
+    throw err;
+  }
+}
+
 /** A slice Kubernetes keeps in step with an Endpoints object: an edit of it is undone, so it is never read. */
-export const notMirrored = (slice: V1EndpointSlice) =>
+export const notMirrored = (slice: EndpointSliceShape) =>
   slice.metadata?.labels?.[MIRRORED_SLICE.label] !== MIRRORED_SLICE.value;
 
 /** The names a remote's secret may have: the configured one, else Istio 1.0's and istioctl's. */
@@ -310,19 +326,9 @@ export function remoteSecretNames(remote: Pick<RemoteRef, 'name' | 'secret'>): s
  * when the one before is absent: one request per remote in the seed.
  */
 async function remoteSecretsByName(
-  cluster: Cluster,
-  namespace: string,
   remotes: readonly RemoteRef[],
-  left: () => ReturnType<Cluster['options']>,
+  read: (name: string) => Promise<SecretShape | null>,
 ): Promise<RemoteSecretLookup[]> {
-  const read = async (name: string) => {
-    try {
-      return await cluster.core.readNamespacedSecret({ name, namespace }, left());
-    } catch (err) {
-      if (classifyKubeError(err).kind === 'not-found') return null;
-      throw err;
-    }
-  };
   return Promise.all(
     remotes.map(async (remote) => {
       const looked: string[] = [];

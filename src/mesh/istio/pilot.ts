@@ -1,5 +1,6 @@
 import type { Cluster } from '../../kube/cluster.ts';
 import { classifyKubeError } from '../../kube/errors.ts';
+import { apiPath, listItems } from '../../kube/list.ts';
 import type { IstioSetup } from './profiles.ts';
 import { DISCOVERY } from './profiles.ts';
 import { DISCOVERY_CONTAINER, type ProxySync, parseSyncz, SYNCZ_ARGV } from './syncz.ts';
@@ -35,6 +36,12 @@ export const PILOT_HTTP_PORT_10 = 8080;
 
 export function synczProxyPath(namespace: string): string {
   return `/api/v1/namespaces/${namespace}/services/${PILOT_SERVICE_10}:${PILOT_HTTP_PORT_10}/proxy/debug/syncz`;
+}
+
+/** A pilot pod as the API server sends it, reduced to whether its discovery container runs. */
+interface PilotPodShape {
+  metadata?: { name?: string };
+  status?: { containerStatuses?: readonly { name: string; state?: { running?: object | null } }[] };
 }
 
 async function execSyncz(
@@ -90,11 +97,13 @@ export async function readSyncz(
       : undefined;
   let pods: string[];
   try {
-    const list = await cluster.core.listNamespacedPod(
-      { namespace: setup.namespace, labelSelector: pilotSelector(setup) },
-      cluster.options(left()),
+    const list = await listItems<PilotPodShape>(
+      cluster,
+      apiPath({ namespace: setup.namespace, resource: 'pods', labelSelector: pilotSelector(setup) }),
+      'pods',
+      left(),
     );
-    pods = list.items
+    pods = list
       .filter((p) =>
         p.status?.containerStatuses?.some((s) => s.name === DISCOVERY_CONTAINER && s.state?.running),
       )

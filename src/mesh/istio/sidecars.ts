@@ -2,7 +2,13 @@ import type { Cluster } from '../../kube/cluster.ts';
 import { classifyKubeError } from '../../kube/errors.ts';
 import { listItems } from '../../kube/list.ts';
 import { type PodShape, printPod } from '../../kube/pod-status.ts';
-import { namespaceFacts, type PodOwnerShape, proxyContainer, workloadOf } from './facts.ts';
+import {
+  type NamespaceShape,
+  namespaceFacts,
+  type PodOwnerShape,
+  proxyContainer,
+  workloadOf,
+} from './facts.ts';
 import type { UnknownProxy } from './report.ts';
 
 /** What one cluster's pods say about proxies: every running sidecar in an injected namespace, by id. */
@@ -42,16 +48,14 @@ export function sidecarPods(
   return { cluster: cluster.name, role: cluster.role, ok: true, podIds, sidecars };
 }
 
-/** One cluster's namespaces and pods, reduced to its running sidecars (two list calls). */
+/** One cluster's namespaces and pods, reduced to its running sidecars (two list calls, read as plain JSON). */
 export async function listSidecars(cluster: Cluster, timeoutMs: number): Promise<SidecarPods> {
   try {
     const [namespaces, pods] = await Promise.all([
-      cluster.core.listNamespace({}, cluster.options(timeoutMs)),
+      listItems<NamespaceShape>(cluster, '/api/v1/namespaces', 'namespaces', timeoutMs),
       listItems<RawPod>(cluster, '/api/v1/pods', 'pods', timeoutMs),
     ]);
-    const injected = new Set(
-      namespaces.items.map(namespaceFacts).flatMap((n) => (n.injection ? [n.name] : [])),
-    );
+    const injected = new Set(namespaces.map(namespaceFacts).flatMap((n) => (n.injection ? [n.name] : [])));
     return sidecarPods(cluster, pods, injected);
   } catch (err) {
     return {
