@@ -379,3 +379,28 @@ describe('analyze: findings with an action, and one verdict', () => {
     assert.equal(onlyInfo.verdict, 'healthy');
   });
 });
+
+describe('analyze: counts in words', () => {
+  it('a routes DaemonSet that wants one pod and has none: "wants 1 pod, but 1 of its nodes has none"', () => {
+    const a = analyze(
+      input({
+        probes: [...fromIks(() => answered()), ...fromIcp(answered())],
+        routes: [
+          {
+            cluster: 'iks',
+            ok: true,
+            daemonSet: 'vpn-strongswan-routes',
+            desired: 1,
+            ready: 0,
+            nodesWithout: [],
+            unscheduled: 1,
+          },
+        ],
+      }),
+    );
+    assert.equal(
+      a.findings.find((f) => f.id === 'vpn/routes/iks/unscheduled')?.text,
+      'vpn-strongswan-routes on iks wants 1 pod, but 1 of its nodes has none: pods there have no route into the tunnel',
+    );
+  });
+});
