@@ -1,7 +1,7 @@
 import { ApiException } from '@kubernetes/client-node';
 import { metrics } from '../observability/metrics.ts';
 import type { Cluster } from './cluster.ts';
-import { classifyKubeError, KubeError } from './errors.ts';
+import { classifyKubeError, KubeError, type KubeFailure } from './errors.ts';
 
 // Reads of API objects as plain JSON, typed by the caller's narrow shape: with a few hundred objects,
 // client-node's model conversion costs about as much as the call itself, and it runs once per call on the
@@ -29,13 +29,6 @@ export function apiPath(ref: ApiRef): string {
   return `${base}${namespace}/${ref.resource}${name}${query}`;
 }
 
-/** The failure client-node's call throws for the same answer, counted as the cluster's wrapper counts its calls. */
-function refused(cluster: Reader, status: number, what: string, body: string): KubeError {
-  const failure = classifyKubeError(new ApiException(status, what, body, {}));
-  metrics.clusterErrors.inc({ cluster: cluster.name, kind: failure.kind });
-  return new KubeError(failure);
-}
-
 /** A list call's items. */
 export async function listItems<T>(
   cluster: Reader,
@@ -43,12 +36,9 @@ export async function listItems<T>(
   what: string,
   timeoutMs: number,
 ): Promise<T[]> {
-  const res = await cluster.get(path, timeoutMs);
-  const items = res.status === 200 ? (JSON.parse(res.body) as { items?: unknown } | null)?.items : undefined;
-  // An answer that is not a list is the server's fault, as client-node would fail on it.
-  if (res.status !== 200 || (items != null && !Array.isArray(items)))
-    throw refused(cluster, res.status === 200 ? 500 : res.status, `list ${what}`, res.body);
-  return (items ?? []) as T[];
+  const read = itemsOf(await answered(cluster, path, `list ${what}`, timeoutMs));
+  if ('problem' in read) answeredWith(cluster.name, `list ${what}`, read.problem);
+  return read.items as T[];
 }
 
 /** One object read by name; absent, it throws the `not-found` failure client-node's read gives. */
@@ -58,9 +48,62 @@ export async function readObject<T>(
   what: string,
   timeoutMs: number,
 ): Promise<T> {
+  const read = objectOf(await answered(cluster, path, `read ${what}`, timeoutMs), 'object');
+  if ('problem' in read) answeredWith(cluster.name, `read ${what}`, read.problem);
+  return read.object as T;
+}
+
+/** The body of a 200; any other status is the failure client-node's call throws for it. */
+async function answered(cluster: Reader, path: string, call: string, timeoutMs: number): Promise<string> {
   const res = await cluster.get(path, timeoutMs);
-  const object = res.status === 200 ? (JSON.parse(res.body) as unknown) : undefined;
-  if (res.status !== 200 || object === null || typeof object !== 'object' || Array.isArray(object))
-    throw refused(cluster, res.status === 200 ? 500 : res.status, `read ${what}`, res.body);
-  return object as T;
+  if (res.status !== 200)
+    fail(cluster.name, classifyKubeError(new ApiException(res.status, call, res.body, {})));
+  return res.body;
+}
+
+function answeredWith(cluster: string, call: string, problem: string): never {
+  fail(cluster, {
+    kind: 'server-error',
+    status: 200,
+    reason: `${call}: the API server answered 200 with ${problem}`,
+  });
+}
+
+/** client-node's calls are counted by the cluster's own wrapper; a plain-JSON read's failure is counted here. */
+function fail(cluster: string, failure: KubeFailure): never {
+  metrics.clusterErrors.inc({ cluster, kind: failure.kind });
+  throw new KubeError(failure);
+}
+
+/** How much of a body that is not a list is quoted: enough to recognise a proxy's page, not the page. */
+const QUOTED_CHARS = 40;
+
+/**
+ * The object of a 200 answer, or what it holds instead: something between meshops and the API server (a proxy's
+ * HTML page, a cut connection) can answer 200 with a body that is not a Kubernetes object at all.
+ */
+function objectOf(body: string, expected: 'object' | 'list'): { object: object } | { problem: string } {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    const start = body.replace(/\s+/g, ' ').trim();
+    if (start === '') return { problem: 'an empty body' };
+    const chars = [...start];
+    const quoted = JSON.stringify(chars.slice(0, QUOTED_CHARS).join(''));
+    return {
+      problem: `a body that is not JSON (starts with ${quoted}${chars.length > QUOTED_CHARS ? '…' : ''})`,
+    };
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    return { problem: `JSON that is not a Kubernetes ${expected}` };
+  return { object: parsed };
+}
+
+function itemsOf(body: string): { items: unknown[] } | { problem: string } {
+  const read = objectOf(body, 'list');
+  if ('problem' in read) return read;
+  const items = (read.object as { items?: unknown }).items;
+  if (items != null && !Array.isArray(items)) return { problem: 'a list whose items are not an array' };
+  return { items: items ?? [] };
 }

@@ -3,8 +3,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
-import { createCluster } from '../../src/kube/cluster.ts';
+import { after, before, describe, it } from 'node:test';
+import { type Cluster, createCluster } from '../../src/kube/cluster.ts';
 import { KubeError } from '../../src/kube/errors.ts';
 import { apiPath, listItems, readObject } from '../../src/kube/list.ts';
 import { metrics } from '../../src/observability/metrics.ts';
@@ -19,10 +19,11 @@ const answering = (status: number, body: string) => ({
   },
 });
 
-const errorCount = async (kind: string) =>
-  (await metrics.clusterErrors.get()).values.find((v) => v.labels.cluster === 'icp' && v.labels.kind === kind)
-    ?.value ?? 0;
-const forbiddenCount = () => errorCount('forbidden');
+const errorCount = async (cluster: string, kind: string) =>
+  (await metrics.clusterErrors.get()).values.find(
+    (v) => v.labels.cluster === cluster && v.labels.kind === kind,
+  )?.value ?? 0;
+const forbiddenCount = () => errorCount('icp', 'forbidden');
 
 describe('a list call read as plain JSON', () => {
   it('returns the items as the API server sent them', async () => {
@@ -51,7 +52,85 @@ describe('a list call read as plain JSON', () => {
   it('refuses an answer that is not a list', async () => {
     await assert.rejects(
       listItems(answering(200, '{"items":{"a":1}}'), '/api/v1/pods', 'pods', 1000),
-      (err) => err instanceof KubeError && err.failure.kind === 'server-error',
+      (err) =>
+        err instanceof KubeError &&
+        err.failure.kind === 'server-error' &&
+        err.failure.reason ===
+          'list pods: the API server answered 200 with a list whose items are not an array',
+    );
+  });
+});
+
+describe('a list call whose 200 answer is not a list, over real HTTPS', () => {
+  // What sits in front of an API server (an authenticating proxy, a load balancer's error page) or a cut
+  // connection answers 200 with something that is not a Kubernetes list.
+  const bodies: Record<string, string> = {
+    '/api/v1/pods':
+      '<html>\n<head><title>Sign in</title></head>\n<body>Your session has expired. Sign in again.</body></html>',
+    '/apis/apps/v1/deployments':
+      '{"kind":"DeploymentList","apiVersion":"apps/v1","items":[{"metadata":{"name":"re',
+    '/apis/apps/v1/daemonsets': '',
+  };
+  let server: ReturnType<typeof createServer>;
+  let cluster: Cluster;
+  before(async () => {
+    const certs = await makeClusterTls('proxied');
+    server = createServer({ key: certs.key, cert: certs.cert }, (req, res) => {
+      const body = bodies[req.url ?? ''];
+      res.writeHead(body === undefined ? 404 : 200, { 'content-type': 'text/html' }).end(body ?? '');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    const kubeconfig = join(mkdtempSync(join(tmpdir(), 'meshops-list-')), 'kubeconfig');
+    writeFileSync(
+      kubeconfig,
+      kubeconfigYaml({
+        cluster: 'proxied',
+        server: `https://127.0.0.1:${port}`,
+        caCert: certs.caCert,
+        token: 't',
+        user: 'meshops',
+      }),
+    );
+    cluster = createCluster(
+      { name: 'proxied', role: 'primary', kubeconfig, podCidrs: [], serviceCidrs: [] },
+      5000,
+    );
+  });
+  after(async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  const refused = async (path: string, what: string) => {
+    const before = await errorCount('proxied', 'server-error');
+    let reason = '';
+    await assert.rejects(listItems(cluster, path, what, 5000), (err) => {
+      assert.ok(err instanceof KubeError, `a KubeError, not ${(err as Error).name}`);
+      assert.equal(err.failure.kind, 'server-error');
+      assert.equal(err.failure.status, 200);
+      reason = err.failure.reason;
+      return true;
+    });
+    assert.equal(await errorCount('proxied', 'server-error'), before + 1, 'counted in the metrics');
+    return reason;
+  };
+
+  it('an HTML page: a KubeError that quotes its start, escaped and cut, and is counted', async () => {
+    assert.equal(
+      await refused('/api/v1/pods', 'pods'),
+      'list pods: the API server answered 200 with a body that is not JSON (starts with "<html> <head><title>Sign in</title></hea"…)',
+    );
+  });
+
+  it('a truncated JSON list and an empty body: the same kind of failure', async () => {
+    assert.equal(
+      await refused('/apis/apps/v1/deployments', 'deployments'),
+      'list deployments: the API server answered 200 with a body that is not JSON (starts with "{\\"kind\\":\\"DeploymentList\\",\\"apiVersion\\":\\"a"…)',
+    );
+    assert.equal(
+      await refused('/apis/apps/v1/daemonsets', 'daemonsets'),
+      'list daemonsets: the API server answered 200 with an empty body',
     );
   });
 });
@@ -72,7 +151,7 @@ describe('one object read by name as plain JSON', () => {
   });
 
   it("throws an absent object as client-node's read does (not-found, counted), for callers that treat it as an answer", async () => {
-    const before = await errorCount('not-found');
+    const before = await errorCount('icp', 'not-found');
     const status = JSON.stringify({ kind: 'Status', message: 'secrets "iks" not found', code: 404 });
     await assert.rejects(
       readObject(at(404, status), '/api/v1/namespaces/istio-system/secrets/iks', 'secret', 1000),
@@ -82,14 +161,28 @@ describe('one object read by name as plain JSON', () => {
         return true;
       },
     );
-    assert.equal(await errorCount('not-found'), before + 1);
+    assert.equal(await errorCount('icp', 'not-found'), before + 1);
   });
 
-  it('refuses an answer that is not one object', async () => {
-    for (const body of ['null', '[]', '"text"'])
+  it('refuses a 200 that is not one object, saying what came instead', async () => {
+    const cases: [string, string][] = [
+      ['null', 'JSON that is not a Kubernetes object'],
+      ['[]', 'JSON that is not a Kubernetes object'],
+      ['<html>Sign in</html>', 'a body that is not JSON (starts with "<html>Sign in</html>")'],
+      ['', 'an empty body'],
+    ];
+    for (const [body, problem] of cases)
       await assert.rejects(
-        readObject(at(200, body), '/api/v1/namespaces/istio-system/secrets/iks', 'secret', 1000),
-        (err) => err instanceof KubeError && err.failure.kind === 'server-error',
+        readObject(
+          at(200, body),
+          '/api/v1/namespaces/istio-system/secrets/iks',
+          'secret istio-system/iks',
+          1000,
+        ),
+        (err) =>
+          err instanceof KubeError &&
+          err.failure.kind === 'server-error' &&
+          err.failure.reason === `read secret istio-system/iks: the API server answered 200 with ${problem}`,
       );
   });
 });
