@@ -4,7 +4,7 @@ import type { DestinationStream } from 'pino';
 import { createAudit } from './access/audit.ts';
 import { createPermissions } from './access/permissions.ts';
 import { createRateLimiter } from './access/rate-limit.ts';
-import { APPROVAL_SWEEP_MS, approvalSweepJob } from './approvals/actions.ts';
+import { APPROVAL_SWEEP_MS, approvalSweepJob, mayLeaveApplying } from './approvals/actions.ts';
 import type { Env, Role } from './config/env.ts';
 import { type LoadedConfig, loadConfig } from './config/load.ts';
 import { describeTarget, redisTarget } from './config/redis.ts';
@@ -246,6 +246,14 @@ export async function startMeshops(options: StartOptions): Promise<Meshops> {
   log.info({ port: opsPort, role }, '/healthz, /readyz and /metrics on the ops port');
 
   if (clusters) {
+    // Requests left "applying" by a job that will never run again: looked for at start, every period after,
+    // and as soon as an approve job is given up.
+    const sweep = (actionTs: string) => {
+      const { job, jobId } = approvalSweepJob(actionTs, Date.now());
+      producer
+        .enqueue(job, { writes: true, jobId })
+        .catch((err: unknown) => log.warn({ err }, 'could not queue the approval sweep'));
+    };
     const worker = startWorker({
       redisTarget: target,
       prefix: env.REDIS_PREFIX,
@@ -267,17 +275,14 @@ export async function startMeshops(options: StartOptions): Promise<Meshops> {
           ),
       }),
       onJobDone: (job, outcome, seconds) => metrics.jobDuration.observe({ job, outcome }, seconds),
+      // Its request is concluded now, not at the next periodic sweep up to a minute later.
+      onGivenUp: (job, jobId) => {
+        if (mayLeaveApplying(job)) sweep(`sweep-after-${jobId}`);
+      },
       ...(options.stalledIntervalMs ? { stalledIntervalMs: options.stalledIntervalMs } : {}),
       ...(options.lockDurationMs ? { lockDurationMs: options.lockDurationMs } : {}),
     });
     result.worker = worker;
-    // Requests left "applying" by a job that will never run again: looked for now and every period after.
-    const sweep = (actionTs: string) => {
-      const { job, jobId } = approvalSweepJob(actionTs, Date.now());
-      producer
-        .enqueue(job, { writes: true, jobId })
-        .catch((err: unknown) => log.warn({ err }, 'could not queue the approval sweep'));
-    };
     sweep(`sweep-start-${Date.now()}`);
     const sweeps = setInterval(
       () => sweep(`sweep-${Math.floor(Date.now() / APPROVAL_SWEEP_MS)}`),
