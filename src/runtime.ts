@@ -19,7 +19,8 @@ import { createLogger, type Logger, registerSecret } from './observability/logge
 import { metrics } from './observability/metrics.ts';
 import { createAdmitter } from './queue/admit.ts';
 import { createRedis } from './queue/connection.ts';
-import { createProducer, withTimeout } from './queue/producer.ts';
+import { createLanes } from './queue/lanes.ts';
+import { createProducer, type ProducerOptions, withTimeout } from './queue/producer.ts';
 import { checkRedisAtStart } from './queue/redis-facts.ts';
 import { createReplicaWait, REPLICA_WAIT_MS } from './queue/replication.ts';
 import { closeWorker, startWorker } from './queue/worker.ts';
@@ -104,7 +105,7 @@ export async function startMeshops(options: StartOptions): Promise<Meshops> {
     closing.abort();
     throw err;
   }
-  const producer = createProducer(target, env.REDIS_PREFIX, {
+  const producerOptions: ProducerOptions = {
     replicas: {
       wanted: env.REDIS_WAIT_REPLICAS,
       onShort: (wanted, acked) => {
@@ -112,7 +113,8 @@ export async function startMeshops(options: StartOptions): Promise<Meshops> {
         log.warn({ wanted, acked }, 'a command was acked before a Redis replica confirmed it');
       },
     },
-  });
+  };
+  const producer = createProducer(target, env.REDIS_PREFIX, producerOptions);
   // The worker's approval decisions are written on `redis`: the same wait as an acked command's.
   const approvalReplicaWait = createReplicaWait({
     wanted: env.REDIS_WAIT_REPLICAS,
@@ -178,6 +180,7 @@ export async function startMeshops(options: StartOptions): Promise<Meshops> {
   });
 
   if (role !== 'worker') {
+    const lanes = createLanes(() => createProducer(target, env.REDIS_PREFIX, producerOptions));
     // Series that will exist are exported at 0 from the start, so "no reconnects" reads as 0, not as no data.
     for (const reason of ['disconnect', 'stale'] as const) metrics.socketReconnects.inc({ reason }, 0);
     const slackApp = createSlackApp({
@@ -195,7 +198,7 @@ export async function startMeshops(options: StartOptions): Promise<Meshops> {
       botToken: env.SLACK_BOT_TOKEN!,
       apiUrl: env.SLACK_API_URL,
       log,
-      admitter: createAdmitter(producer, env.REDIS_PREFIX),
+      admitter: createAdmitter(lanes, env.REDIS_PREFIX),
       permissions,
       routes: [healthzRoute],
       rateLimit: createRateLimiter(
@@ -230,6 +233,7 @@ export async function startMeshops(options: StartOptions): Promise<Meshops> {
     result.server = server;
     result.url = `http://${options.host ?? '127.0.0.1'}:${port}`;
     closers.push(() => slackApp.stop());
+    closers.push(() => lanes.close());
     if (socketMode) {
       result.socketMode = socketMode;
       log.info({ port, role }, 'Slack app in Socket Mode; /healthz on this port');
