@@ -368,10 +368,15 @@ export async function sweepApplying(m: Machine, job: ActionJob): Promise<void> {
     try {
       const found = await m.store.get(id);
       const claim = found?.status.claim;
-      if (found?.status.state !== 'applying' || !claim || !(await claimantGone(m, claim))) continue;
-      // One sweep of every worker's wins; a job that still holds the request keeps it.
-      if (!(await m.store.reclaim(id, claim, claimOf(job)))) continue;
-      m.deps.log.warn({ request: id, claim }, 'an apply was left by a job that will not run again');
+      if (found?.status.state !== 'applying' || !claim) continue;
+      // A re-run of this sweep (its worker died while resuming) resumes what it took over, as an approve job's
+      // re-run does; it never waits for itself to finish.
+      if (claim !== claimOf(job)) {
+        if (!(await claimantGone(m, claim))) continue;
+        // One sweep of every worker's wins; a job that still holds the request keeps it.
+        if (!(await m.store.reclaim(id, claim, claimOf(job)))) continue;
+        m.deps.log.warn({ request: id, claim }, 'an apply was left by a job that will not run again');
+      }
       await resumeApply(m, job, found);
     } catch (err) {
       m.deps.log.error({ err, request: id }, 'could not conclude a request left applying');

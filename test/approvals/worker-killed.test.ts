@@ -294,3 +294,81 @@ describe('an interrupted apply whose job stalls twice (BullMQ fails it past its 
     );
   });
 });
+
+describe('a sweep whose worker is killed while it resumes an interrupted apply', () => {
+  let w: World;
+  const redis = new Redis(REDIS_URL);
+  const children: ChildProcess[] = [];
+  let survivor: Meshops | undefined;
+  before(async () => {
+    w = await startWorld('sweep-killed', { role: 'app' });
+  });
+  after(async () => {
+    for (const child of children) child.kill('SIGKILL');
+    await survivor?.stop();
+    await w.close();
+    redis.disconnect();
+  });
+
+  const claimedJob = async (id: string) => {
+    const claim = (await redis.hget(`${w.h.prefix}:approval:${id}`, 'claim'))!;
+    const slash = claim.indexOf('/');
+    return actionJobId({ actionTs: claim.slice(0, slash), user: claim.slice(slash + 1) });
+  };
+
+  it('is finished by the re-run of that sweep job, which resumes what it had taken over', async () => {
+    const run = await killMidApply(w, 'C0SWEEPKILL', (c) => children.push(c));
+    const approveJob = await claimedJob(run.id);
+    await waitFor(
+      "the dead worker's lock to run out",
+      async () => !(await redis.exists(`${w.h.prefix}:${QUEUE_NAME}:${approveJob}:lock`)),
+    );
+    const queue = new Queue(QUEUE_NAME, { connection: { url: REDIS_URL }, prefix: w.h.prefix });
+    try {
+      assert.equal(await queue.remove(approveJob), 1, 'the approval job was removed');
+    } finally {
+      await queue.close();
+    }
+
+    // The next worker's start-up sweep takes the request over and is killed at its first write. Its job lock
+    // (15 s) outlives it, so the worker after it starts while that sweep job is still held.
+    const second = spawnWorker(run.env, run.yaml, w.dir, 15_000);
+    children.push(second.child);
+    const killedAgain = killAtNextWrite(w, second.child);
+    await waitFor('the sweeping worker to be killed mid-resume', () => killedAgain.length === 1, 90_000);
+    await second.exited;
+    const sweepJob = await claimedJob(run.id);
+    assert.match(sweepJob, /^click-sweep-start-\d+-meshops$/, 'a sweep had taken the request over');
+
+    const startedAt = Date.now();
+    survivor = await startMeshops({
+      role: 'worker',
+      env: parseEnv(run.env, 'worker'),
+      config: parseConfig(run.yaml, join(w.dir, 'meshops.yaml'), w.dir),
+      host: '127.0.0.1',
+      stalledIntervalMs: 1000,
+    });
+    const startSweep = await waitFor("the new worker's start-up sweep", async () =>
+      (await finishedJobs(w.h.prefix)).find((j) => {
+        const ts = /^sweep-start-(\d+)$/.exec((j.data as { actionTs: string }).actionTs ?? '')?.[1];
+        return ts && Number(ts) >= startedAt;
+      }),
+    );
+    const rerun = await waitFor(
+      'the stalled sweep job to run again',
+      async () => (await finishedJobs(w.h.prefix)).find((j) => j.id === sweepJob),
+      30_000,
+    );
+    assert.ok(
+      startSweep.finishedOn! < rerun.finishedOn!,
+      'the start-up sweep ran while the stalled sweep still held the request, so it left it alone',
+    );
+    // Well before the next periodic sweep (a minute after start).
+    await waitFor(
+      'the apply concluded',
+      () => /\*(Applied|Failed)\*/.test(w.message('C0SWEEPKILL', run.ts).text),
+      20_000,
+    );
+    await assertResumed(w, redis, 'C0SWEEPKILL', run);
+  });
+});
