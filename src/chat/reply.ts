@@ -66,8 +66,8 @@ export interface JobResult extends Message {
   /** One line for the parent message, e.g. "2 clusters answer". */
   summary: string;
   /**
-   * The answer put a change up for approval: the parent is updated again with the decision, so it never
-   * keeps saying "waiting for an approver" after the change was applied, rejected or expired.
+   * The approval requests the answer made (their ids): the parent is updated again as each is decided, so it
+   * never keeps saying "waiting for an approver" after a change was applied, rejected or expired.
    */
-  awaitsApproval?: boolean;
+  awaiting?: readonly string[];
 }

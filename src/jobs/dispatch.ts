@@ -170,10 +170,11 @@ export function createDispatch(deps: DispatchDeps): Dispatch {
         await reply.post({ channel: data.channel, thread_ts: parentTs, text: result.text, blocks });
       }
       const everyone = named(await closeRun(request, run));
-      if (result.awaitsApproval)
+      if (result.awaiting?.length)
         await recordParentHead(deps.redis, deps.prefix, data.channel, parentTs, {
           commandText: data.text,
           users: everyone,
+          requests: [...result.awaiting],
         });
       await reply.update({
         ...parent,
