@@ -29,6 +29,7 @@ import { createChannelBudget } from './slack/channel-budget.ts';
 import { createPoster, createSlackClient } from './slack/poster.ts';
 import { createEnvelopeDedupe } from './slack/socket/dedupe.ts';
 import type { SocketMode, SocketModeOptions } from './slack/socket/receiver.ts';
+import { createUserNames } from './slack/users.ts';
 
 export interface StartOptions {
   role: Role;
@@ -158,12 +159,13 @@ export async function startMeshops(options: StartOptions): Promise<Meshops> {
     },
   });
 
-  // The app checks who may request; the worker checks who may approve. Both resolve Slack user groups.
-  const groupClient = createSlackClient(env.SLACK_BOT_TOKEN!, env.SLACK_API_URL, 3000);
+  // The app checks who may request; the worker checks who may approve. Both resolve Slack user groups; the
+  // worker also names people in its charts.
+  const lookupClient = createSlackClient(env.SLACK_BOT_TOKEN!, env.SLACK_API_URL, 3000);
   const permissions = createPermissions(
     config.access,
     async (group) => {
-      const res = await groupClient.usergroups.users.list({ usergroup: group });
+      const res = await lookupClient.usergroups.users.list({ usergroup: group });
       return res.users ?? [];
     },
     { onLookupFailed: (group, err) => log.warn({ group, err }, 'user group lookup failed; not remembered') },
@@ -257,6 +259,9 @@ export async function startMeshops(options: StartOptions): Promise<Meshops> {
         clusters,
         redis,
         reply: poster,
+        userName: createUserNames(lookupClient, {
+          onLookupFailed: (user, err) => log.warn({ user, err }, 'user name lookup failed; the id is shown'),
+        }),
         handlers,
         permissions,
         enqueue: (job, opts) => producer.enqueue(job, { writes: true, ...opts }),

@@ -56,6 +56,12 @@ export interface ReplyPort {
   upload(file: FileUpload): Promise<{ fileId: string }>;
 }
 
+/**
+ * A Slack user as people read their name where a mention cannot be rendered (an image): the chat surface's
+ * display name, else real name; the id itself when the lookup fails, and any other name (meshops) as it is.
+ */
+export type UserNames = (user: string) => Promise<string>;
+
 /** A command's answer: posted in the command's thread, its verdict and summary shown on the parent message. */
 export interface JobResult extends Message {
   /**
