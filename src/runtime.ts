@@ -44,6 +44,8 @@ export interface StartOptions {
   shutdownGraceMs?: number;
   stalledIntervalMs?: number;
   lockDurationMs?: number;
+  /** How often the worker looks for requests left "applying" (APPROVAL_SWEEP_MS; tests shorten it). */
+  approvalSweepMs?: number;
   /** The bound on the per-user rate check before an ack (tests that count refusals lengthen it). */
   rateCheckTimeoutMs?: number;
   /** Socket Mode timings (tests shorten the watchdog's). */
@@ -284,10 +286,8 @@ export async function startMeshops(options: StartOptions): Promise<Meshops> {
         .catch((err: unknown) => log.warn({ err }, 'could not queue the approval sweep'));
     };
     sweep(`sweep-start-${Date.now()}`);
-    const sweeps = setInterval(
-      () => sweep(`sweep-${Math.floor(Date.now() / APPROVAL_SWEEP_MS)}`),
-      APPROVAL_SWEEP_MS,
-    );
+    const sweepMs = options.approvalSweepMs ?? APPROVAL_SWEEP_MS;
+    const sweeps = setInterval(() => sweep(`sweep-${Math.floor(Date.now() / sweepMs)}`), sweepMs);
     sweeps.unref();
     closers.push(async () => clearInterval(sweeps));
     closers.push(() => closeWorker(worker, options.shutdownGraceMs ?? shutdownGrace(config)));
