@@ -131,6 +131,17 @@ const APPS: ResourceType[] = [
   {
     group: 'apps',
     versions: ['v1'],
+    resource: 'replicasets',
+    singular: 'replicaset',
+    kind: 'ReplicaSet',
+    namespaced: true,
+    verbs: ALL_VERBS,
+    shortNames: ['rs'],
+    categories: ['all'],
+  },
+  {
+    group: 'apps',
+    versions: ['v1'],
     resource: 'daemonsets',
     singular: 'daemonset',
     kind: 'DaemonSet',

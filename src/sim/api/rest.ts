@@ -68,18 +68,18 @@ export function handleRest(cluster: SimCluster, req: RestRequest): RestResponse 
   }
 }
 
-const tableKind = (type: ResourceType) => (type.defaultColumns ? CRD_DEFAULT_COLUMNS : type.kind);
+export const tableKind = (type: ResourceType) => (type.defaultColumns ? CRD_DEFAULT_COLUMNS : type.kind);
 
-function wantsTable(accept: string): boolean {
+export function wantsTable(accept: string): boolean {
   return /as=Table/.test(accept);
 }
 
 /** The object as served at the requested version: built-ins gain kind/apiVersion, CRs are relabelled. */
-function served(type: ResourceType, version: string, object: KubeObject): KubeObject {
+export function served(type: ResourceType, version: string, object: KubeObject): KubeObject {
   return { ...object, kind: type.kind, apiVersion: apiVersionOf(type, version) } as KubeObject;
 }
 
-function selectors(type: ResourceType, query: URLSearchParams) {
+export function selectors(type: ResourceType, query: URLSearchParams) {
   try {
     const labels = labelSelector(query.get('labelSelector') ?? '');
     const fields = parseFieldSelector(query.get('fieldSelector') ?? '', [
@@ -126,9 +126,6 @@ function page<T>(
 }
 
 function list(cluster: SimCluster, type: ResourceType, req: RestRequest): RestResponse {
-  if (req.query.get('watch') === 'true' || req.query.get('watch') === '1') {
-    throw errors.methodNotAllowed('watch', type);
-  }
   const key = storeKey(type);
   const filter = selectors(type, req.query);
   const rv = cluster.store.resourceVersion;
