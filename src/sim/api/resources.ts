@@ -162,6 +162,24 @@ const DISCOVERY: ResourceType = {
   verbs: ALL_VERBS,
 };
 
+/**
+ * The CRDs a scenario installs, as objects. Read-only here: a CRD written through the API would not change
+ * what the cluster serves, so writes answer 405 rather than pretend.
+ */
+const APIEXTENSIONS: ResourceType = {
+  group: 'apiextensions.k8s.io',
+  versions: ['v1'],
+  resource: 'customresourcedefinitions',
+  singular: 'customresourcedefinition',
+  kind: 'CustomResourceDefinition',
+  namespaced: false,
+  verbs: ['get', 'list', 'watch'],
+  shortNames: ['crd', 'crds'],
+  categories: ['api-extensions'],
+};
+
+export const CRD_KEY = 'customresourcedefinitions.apiextensions.k8s.io';
+
 const RBAC: ResourceType[] = [
   ['roles', 'role', 'Role', true],
   ['rolebindings', 'rolebinding', 'RoleBinding', true],
@@ -224,6 +242,7 @@ export function createRegistry(
     ...CORE,
     ...APPS,
     DISCOVERY,
+    APIEXTENSIONS,
     ...RBAC,
     ...(istioVersions.length > 0 ? istio(istioVersions) : []),
     ...custom,

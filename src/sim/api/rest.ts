@@ -40,6 +40,13 @@ export function resolveType(cluster: SimCluster, route: ResourceRoute): Resource
   return type;
 }
 
+const WRITE_VERBS: Record<string, string> = {
+  POST: 'create',
+  PUT: 'update',
+  PATCH: 'patch',
+  DELETE: 'delete',
+};
+
 export function handleRest(cluster: SimCluster, req: RestRequest): RestResponse {
   const { route, method } = req;
   const type = resolveType(cluster, route);
@@ -47,6 +54,8 @@ export function handleRest(cluster: SimCluster, req: RestRequest): RestResponse 
     if (route.subresource === 'status' && method === 'GET') return getOne(cluster, type, req);
     throw errors.pathNotFound();
   }
+  const verb = WRITE_VERBS[method];
+  if (verb && !type.verbs.includes(verb)) throw errors.methodNotAllowed(method, type);
   if (route.name === undefined) {
     if (type.namespaced === false && route.namespace !== undefined) throw errors.pathNotFound();
     if (method === 'GET') return list(cluster, type, req);
