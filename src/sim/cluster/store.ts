@@ -174,6 +174,8 @@ export class Store {
     this.#buckets.clear();
     this.#sorted.clear();
     this.#history.length = 0;
+    // The dropped objects' deletions were never sent: a watch from before this point must list again.
+    this.#rv++;
   }
 
   #bucket(key: string): Map<string, Entry> {
