@@ -112,7 +112,12 @@ const hashOf = (p: k8s.V1Pod) => p.metadata?.labels?.['pod-template-hash'];
 
 describe('RollingUpdate', () => {
   it('with the 25% defaults, 4 replicas surge to at most 5 pods and keep at least 3 available', async () => {
-    await apps.createNamespacedDeployment({ namespace: NS, body: deployment('web', 4) });
+    const created = await apps.createNamespacedDeployment({ namespace: NS, body: deployment('web', 4) });
+    // Defaulted as the apiserver does on create.
+    assert.deepEqual(created.spec?.strategy, {
+      type: 'RollingUpdate',
+      rollingUpdate: { maxUnavailable: '25%', maxSurge: '25%' },
+    });
     await t.mesh.settled();
     const before = await apps.listNamespacedReplicaSet({ namespace: NS, labelSelector: 'app=web' });
     assert.equal(before.items.length, 1);

@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { kubeSuffix } from '../cluster/ids.ts';
 import type { SimCluster } from '../cluster/sim-cluster.ts';
 import type { Json, KubeObject } from '../cluster/store.ts';
+import { withDefaults } from './defaults.ts';
 import { labelSelector, SelectorError } from './label-selector.ts';
 import { applyJsonPatch, mergePatch, parsePatchBody, patchTypeOf } from './patch.ts';
 import { apiVersionOf, type ResourceType, storeKey } from './resources.ts';
@@ -207,7 +208,7 @@ function invalidName(type: ResourceType): ApiError {
 
 /** Writes (or, for dryRun=All, only computes) the stored form of `object`. */
 function commit(cluster: SimCluster, type: ResourceType, object: Json, dryRun: boolean): KubeObject {
-  const { kind: _k, apiVersion, ...rest } = object;
+  const { kind: _k, apiVersion, ...rest } = withDefaults(type.kind, object);
   const stored = (type.custom ? { apiVersion, kind: type.kind, ...rest } : rest) as KubeObject;
   if (dryRun) {
     return {

@@ -3,6 +3,7 @@
 // and dip below it, and which ReplicaSet to scale to what in one sync. Data in, sizes out: the controller
 // (controller.ts) writes the ReplicaSets, and the ReplicaSet controller creates and deletes their pods.
 
+import { withDefaults } from '../api/defaults.ts';
 import type { Json } from './store.ts';
 
 /** What one sync needs of a ReplicaSet: its desired size and its pods as its status counts them. */
@@ -23,14 +24,14 @@ export interface DeploymentView {
   maxUnavailable: number | string;
 }
 
-/** spec.strategy with the apiserver's defaults for apps/v1: RollingUpdate, 25% surge, 25% unavailable. */
+/** spec.strategy as the apiserver defaults it (api/defaults.ts), whoever wrote the object. */
 export function deploymentView(spec: Json): DeploymentView {
-  const strategy = spec.strategy?.type === 'Recreate' ? 'Recreate' : 'RollingUpdate';
+  const defaulted = withDefaults('Deployment', { spec }).spec;
   return {
-    replicas: spec.replicas ?? 1,
-    strategy,
-    maxSurge: spec.strategy?.rollingUpdate?.maxSurge ?? '25%',
-    maxUnavailable: spec.strategy?.rollingUpdate?.maxUnavailable ?? '25%',
+    replicas: defaulted.replicas,
+    strategy: defaulted.strategy.type === 'Recreate' ? 'Recreate' : 'RollingUpdate',
+    maxSurge: defaulted.strategy.rollingUpdate?.maxSurge ?? 0,
+    maxUnavailable: defaulted.strategy.rollingUpdate?.maxUnavailable ?? 0,
   };
 }
 

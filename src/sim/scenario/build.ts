@@ -4,6 +4,7 @@
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { withDefaults } from '../api/defaults.ts';
 import { labelSelector as parseSelector } from '../api/label-selector.ts';
 import { CRD_KEY, RBAC_KINDS, storeKey } from '../api/resources.ts';
 import { allocateAddress } from '../cluster/addresses.ts';
@@ -63,7 +64,7 @@ function putObject(
 ): KubeObject {
   const type = cluster.registry.byKind(object.kind ?? '');
   if (!type) throw new Error(`${cluster.name}: the simulation does not serve kind ${object.kind}`);
-  const { kind: _kind, apiVersion, ...rest } = object;
+  const { kind: _kind, apiVersion, ...rest } = withDefaults(type.kind, object) as KubeObject;
   const metadata = {
     ...object.metadata,
     ...(type.namespaced ? { namespace: object.metadata.namespace ?? defaultNamespace ?? 'default' } : {}),
