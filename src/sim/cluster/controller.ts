@@ -1,6 +1,6 @@
-// What kube-controller-manager and the kubelet do for the simulation: Deployments keep their
-// replica count of pods (a deleted pod is replaced with a new name and IP; a changed pod
-// template rolls out new pods, ready after podStartMs, then removes the old ones), DaemonSets
+// What kube-controller-manager and the kubelet do for the simulation: Deployments roll out through
+// ReplicaSets as the deployment controller does (the arithmetic in rolling.ts), ReplicaSets keep their
+// count of pods (a deleted pod is replaced with a new name and IP, ready after podStartMs), DaemonSets
 // keep one pod on every node, and selector Services get Endpoints and EndpointSlices that
 // follow the pods. The Endpoints of a selector-less Service are mirrored into an EndpointSlice
 // (kube-controller-manager's endpointslicemirroring controller, GA since Kubernetes 1.21), and an
