@@ -242,8 +242,8 @@ export function createRegistry(
     ...CORE,
     ...APPS,
     DISCOVERY,
-    APIEXTENSIONS,
     ...RBAC,
+    APIEXTENSIONS,
     ...(istioVersions.length > 0 ? istio(istioVersions) : []),
     ...custom,
   ];
