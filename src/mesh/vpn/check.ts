@@ -31,6 +31,8 @@ import {
 } from './gather.ts';
 import { compare, recordVpnRun, vpnRunOf } from './history.ts';
 import { containingCidr, isIpv4 } from './ipv4.ts';
+import { MTU_WAIT_MS } from './mtu.ts';
+import { pingWaitMs } from './ping.ts';
 import { mapLimit } from './pool.ts';
 import type { PodRef, ProbeResult, ProbeTarget, RoutesState, VpnReport, VpnSettings } from './report.ts';
 import { CONTROL_PLANE_PORTS, type ServiceTarget, withoutPods } from './targets.ts';
@@ -119,6 +121,8 @@ interface Plan {
 interface Job {
   /** The cluster whose API server runs the exec: the concurrency bound is per cluster. */
   cluster: string;
+  /** How long the command waits by design (a ping's spacing): the longest start first. */
+  waitsMs: number;
   run(): Promise<void>;
   /** Records the probe as not started when the job's time is up first. */
   abort(): void;
@@ -154,8 +158,9 @@ function pathProbes(
   const settings = vpnSettings(config);
   const results = emptyPaths();
   const jobs: Job[] = [];
-  const job = (from: Cluster, run: () => Promise<void>): Job => ({
+  const job = (from: Cluster, waitsMs: number, run: () => Promise<void>): Job => ({
     cluster: from.name,
+    waitsMs,
     run,
     abort: () => {},
   });
@@ -173,7 +178,7 @@ function pathProbes(
       const at = results.nodeProbes.length;
       results.nodeProbes.push(notStarted(from, pod, first));
       jobs.push(
-        job(from, async () => {
+        job(from, pingWaitMs(settings.count), async () => {
           const result = await runProbe(from, pod, first, settings);
           results.nodeProbes[at] = {
             ...result,
@@ -188,7 +193,7 @@ function pathProbes(
     const mtuFrom = pods[0] ?? (source?.ok ? source.pod : undefined);
     if (mtuFrom) {
       jobs.push(
-        job(from, async () => {
+        job(from, MTU_WAIT_MS, async () => {
           results.mtu.push(await runMtuProbe(from, mtuFrom, first, config.vpn.mtu, settings.timeoutMs));
         }),
       );
@@ -202,7 +207,7 @@ function pathProbes(
     for (const { target, ports } of checks) {
       for (const port of ports) {
         jobs.push(
-          job(from, async () => {
+          job(from, 0, async () => {
             results.ports.push(await runPortProbe(from, portsFrom, target, port, settings.timeoutMs));
           }),
         );
@@ -251,6 +256,7 @@ async function execute(deps: VpnDeps, plan: Plan, started: number, checkedAt: st
   const jobs: Job[] = [
     ...matrix.map((j, i) => ({
       cluster: j.from.name,
+      waitsMs: pingWaitMs(settings.count),
       run: async () => {
         probes[i] = await runProbe(j.from, j.probe, j.target, settings);
         pingBack();
@@ -260,21 +266,20 @@ async function execute(deps: VpnDeps, plan: Plan, started: number, checkedAt: st
       },
     })),
     ...paths.jobs,
-  ];
+  ].sort((a, b) => b.waitsMs - a.waitsMs);
   const firstReads = Promise.all(sides);
   const secondReads = Promise.all([firstReads, firstPing]).then(([reads]) =>
     Promise.all(reads.map((side, i) => rereadCounters(plan.sides[i]!, side, contexts[i]!, readAt[i]!))),
   );
   // Tunnel reads and every probe go out together: the check takes about as long as its slowest probe.
-  // The bound protects each cluster's API server and kubelets, so clusters do not wait on one another.
-  await Promise.all(
-    [...Map.groupBy(jobs, (j) => j.cluster).values()].map((own) =>
-      mapLimit(own, settings.concurrency, (j) => j.run(), {
-        ...(deps.signal ? { signal: deps.signal } : {}),
-        onAbort: (j) => j.abort(),
-      }),
-    ),
-  );
+  // Setting up an exec costs CPU here, so the ones that wait longest (pings) start first and the quick port
+  // checks last, finishing alongside them. The bound protects each cluster's API server and kubelets, so
+  // clusters do not wait on one another.
+  await mapLimit(jobs, settings.concurrency, (j) => j.run(), {
+    ...(deps.signal ? { signal: deps.signal } : {}),
+    onAbort: (j) => j.abort(),
+    keyOf: (j) => j.cluster,
+  });
   pingBack();
   const tunnels = await secondReads;
   paths.results.mtu.sort((a, b) => a.key.localeCompare(b.key));

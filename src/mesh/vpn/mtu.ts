@@ -1,6 +1,6 @@
 import type { ExecResult } from '../../kube/cluster.ts';
 import { isIpv4 } from './ipv4.ts';
-import { type PingOutcome, parsePing } from './ping.ts';
+import { type PingOutcome, parsePing, pingWaitMs } from './ping.ts';
 
 /**
  * The path-MTU probe: iputils `ping -M do -s N` sends echo requests with DF set and never fragments them, so
@@ -13,6 +13,8 @@ import { type PingOutcome, parsePing } from './ping.ts';
 export const ICMP_OVERHEAD = 28;
 /** Two tries per size: one lost echo is not a black hole. */
 const TRIES = 2;
+/** How long one size's probe waits by design (its tries a second apart). */
+export const MTU_WAIT_MS = pingWaitMs(TRIES);
 
 export function mtuArgv(ip: string, packetBytes: number, timeoutMs: number): string[] {
   if (!isIpv4(ip)) throw new Error(`refusing to ping "${ip}": not a plain IPv4 address`);
