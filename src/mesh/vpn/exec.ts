@@ -2,7 +2,15 @@ import type { Cluster } from '../../kube/cluster.ts';
 import { classifyKubeError } from '../../kube/errors.ts';
 import { probeStatus } from './analyze.ts';
 import type { FoundPod } from './gather.ts';
-import { fallbackSizes, judgeSizes, type MtuOutcome, mtuArgv, readSize, type SizeResult } from './mtu.ts';
+import {
+  fallbackSizes,
+  judgeSizes,
+  MTU_TRIES,
+  type MtuOutcome,
+  mtuArgv,
+  readSize,
+  type SizeResult,
+} from './mtu.ts';
 import { parsePing, pingArgv, probeTimeLimitMs } from './ping.ts';
 import type {
   MtuResult,
@@ -26,6 +34,7 @@ export async function runProbe(
   probe: PodRef,
   target: ProbeTarget,
   settings: VpnSettings,
+  onOpen?: () => void,
 ): Promise<ProbeResult> {
   const key = `${cluster.name}>${target.cluster}/${target.label}`;
   let outcome: ProbeResult['outcome'];
@@ -36,6 +45,7 @@ export async function runProbe(
       ...(probe.container ? { container: probe.container } : {}),
       command: pingArgv(target.ip, settings.count, settings.timeoutMs),
       timeoutMs: probeTimeLimitMs(settings.count, settings.timeoutMs),
+      ...(onOpen ? { onOpen } : {}),
     });
     outcome = parsePing(result);
   } catch (err) {
@@ -59,6 +69,7 @@ export async function runMtuProbe(
   target: ProbeTarget,
   expected: number,
   timeoutMs: number,
+  onOpen?: () => void,
 ): Promise<MtuResult> {
   const base = {
     key: `${cluster.name}>${target.cluster}`,
@@ -78,7 +89,8 @@ export async function runMtuProbe(
             pod: probe.name,
             ...(probe.container ? { container: probe.container } : {}),
             command: mtuArgv(target.ip, bytes, timeoutMs),
-            timeoutMs: probeTimeLimitMs(2, timeoutMs),
+            timeoutMs: probeTimeLimitMs(MTU_TRIES, timeoutMs),
+            ...(onOpen ? { onOpen } : {}),
           });
           return { bytes, read: readSize(result) };
         } catch (err) {

@@ -12,14 +12,25 @@ import { type PingOutcome, parsePing, pingWaitMs } from './ping.ts';
 /** IPv4 header and ICMP echo header: `-s` is the payload, the packet is 28 bytes more. */
 export const ICMP_OVERHEAD = 28;
 /** Two tries per size: one lost echo is not a black hole. */
-const TRIES = 2;
+export const MTU_TRIES = 2;
 /** How long one size's probe waits by design (its tries a second apart). */
-export const MTU_WAIT_MS = pingWaitMs(TRIES);
+export const MTU_WAIT_MS = pingWaitMs(MTU_TRIES);
 
 export function mtuArgv(ip: string, packetBytes: number, timeoutMs: number): string[] {
   if (!isIpv4(ip)) throw new Error(`refusing to ping "${ip}": not a plain IPv4 address`);
   const wait = String(Math.max(1, Math.ceil(timeoutMs / 1000)));
-  return ['ping', '-M', 'do', '-s', String(packetBytes - ICMP_OVERHEAD), '-c', String(TRIES), '-W', wait, ip];
+  return [
+    'ping',
+    '-M',
+    'do',
+    '-s',
+    String(packetBytes - ICMP_OVERHEAD),
+    '-c',
+    String(MTU_TRIES),
+    '-W',
+    wait,
+    ip,
+  ];
 }
 
 /** The second round when the expected size is lost: smaller sizes at once, down to a plain ping. */
