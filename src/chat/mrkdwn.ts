@@ -43,6 +43,9 @@ export const groupRef = (id: string) => (GROUP.test(id) ? token(`!subteam^${id}`
 export const linkRef = (url: string, label: string) =>
   /^https:\/\/[^\s<>|]+$/.test(url) ? token(`${url}|${escapeMrkdwn(label)}`) : label;
 
+/** A count with its noun in the right number: "1 target", "3 targets", "2 addresses". */
+export const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+
 /** A time in the one form meshops writes where Slack cannot localise it: "2026-12-03 14:25 UTC". */
 export const utcText = (ms: number) => `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 

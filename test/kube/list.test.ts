@@ -1,8 +1,15 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { type Cluster, createCluster } from '../../src/kube/cluster.ts';
 import { KubeError } from '../../src/kube/errors.ts';
 import { listItems } from '../../src/kube/list.ts';
 import { metrics } from '../../src/observability/metrics.ts';
+import { kubeconfigYaml } from '../../src/sim/server/kubeconfig.ts';
+import { makeClusterTls } from '../../src/sim/server/tls.ts';
 
 const answering = (status: number, body: string) => ({
   name: 'icp',
@@ -12,10 +19,11 @@ const answering = (status: number, body: string) => ({
   },
 });
 
-const forbiddenCount = async () =>
+const errorCount = async (cluster: string, kind: string) =>
   (await metrics.clusterErrors.get()).values.find(
-    (v) => v.labels.cluster === 'icp' && v.labels.kind === 'forbidden',
+    (v) => v.labels.cluster === cluster && v.labels.kind === kind,
   )?.value ?? 0;
+const forbiddenCount = () => errorCount('icp', 'forbidden');
 
 describe('a list call read as plain JSON', () => {
   it('returns the items as the API server sent them', async () => {
@@ -44,7 +52,85 @@ describe('a list call read as plain JSON', () => {
   it('refuses an answer that is not a list', async () => {
     await assert.rejects(
       listItems(answering(200, '{"items":{"a":1}}'), '/api/v1/pods', 'pods', 1000),
-      (err) => err instanceof KubeError && err.failure.kind === 'server-error',
+      (err) =>
+        err instanceof KubeError &&
+        err.failure.kind === 'server-error' &&
+        err.failure.reason ===
+          'list pods: the API server answered 200 with a list whose items are not an array',
+    );
+  });
+});
+
+describe('a list call whose 200 answer is not a list, over real HTTPS', () => {
+  // What sits in front of an API server (an authenticating proxy, a load balancer's error page) or a cut
+  // connection answers 200 with something that is not a Kubernetes list.
+  const bodies: Record<string, string> = {
+    '/api/v1/pods':
+      '<html>\n<head><title>Sign in</title></head>\n<body>Your session has expired. Sign in again.</body></html>',
+    '/apis/apps/v1/deployments':
+      '{"kind":"DeploymentList","apiVersion":"apps/v1","items":[{"metadata":{"name":"re',
+    '/apis/apps/v1/daemonsets': '',
+  };
+  let server: ReturnType<typeof createServer>;
+  let cluster: Cluster;
+  before(async () => {
+    const certs = await makeClusterTls('proxied');
+    server = createServer({ key: certs.key, cert: certs.cert }, (req, res) => {
+      const body = bodies[req.url ?? ''];
+      res.writeHead(body === undefined ? 404 : 200, { 'content-type': 'text/html' }).end(body ?? '');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    const kubeconfig = join(mkdtempSync(join(tmpdir(), 'meshops-list-')), 'kubeconfig');
+    writeFileSync(
+      kubeconfig,
+      kubeconfigYaml({
+        cluster: 'proxied',
+        server: `https://127.0.0.1:${port}`,
+        caCert: certs.caCert,
+        token: 't',
+        user: 'meshops',
+      }),
+    );
+    cluster = createCluster(
+      { name: 'proxied', role: 'primary', kubeconfig, podCidrs: [], serviceCidrs: [] },
+      5000,
+    );
+  });
+  after(async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  const refused = async (path: string, what: string) => {
+    const before = await errorCount('proxied', 'server-error');
+    let reason = '';
+    await assert.rejects(listItems(cluster, path, what, 5000), (err) => {
+      assert.ok(err instanceof KubeError, `a KubeError, not ${(err as Error).name}`);
+      assert.equal(err.failure.kind, 'server-error');
+      assert.equal(err.failure.status, 200);
+      reason = err.failure.reason;
+      return true;
+    });
+    assert.equal(await errorCount('proxied', 'server-error'), before + 1, 'counted in the metrics');
+    return reason;
+  };
+
+  it('an HTML page: a KubeError that quotes its start, escaped and cut, and is counted', async () => {
+    assert.equal(
+      await refused('/api/v1/pods', 'pods'),
+      'list pods: the API server answered 200 with a body that is not JSON (starts with "<html> <head><title>Sign in</title></hea"…)',
+    );
+  });
+
+  it('a truncated JSON list and an empty body: the same kind of failure', async () => {
+    assert.equal(
+      await refused('/apis/apps/v1/deployments', 'deployments'),
+      'list deployments: the API server answered 200 with a body that is not JSON (starts with "{\\"kind\\":\\"DeploymentList\\",\\"apiVersion\\":\\"a"…)',
+    );
+    assert.equal(
+      await refused('/apis/apps/v1/daemonsets', 'daemonsets'),
+      'list daemonsets: the API server answered 200 with an empty body',
     );
   });
 });

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
+import { loadScenario } from '../../src/sim/index.ts';
 import { execIn, kubeConfig, podNamed, raw, startTestMesh } from './helpers.ts';
 
 type TestMesh = Awaited<ReturnType<typeof startTestMesh>>;
@@ -128,6 +129,25 @@ describe('ping over the simulated network', () => {
     assert.equal(name.exitCode, 2);
   });
 
+  it("a Service's ClusterIP answers no ping under kube-proxy's iptables mode, across the tunnel or not", async () => {
+    const service = await icp
+      .makeApiClient(k8s.CoreV1Api)
+      .readNamespacedService({ name: 'istio-pilot', namespace: 'istio-system' });
+    const clusterIp = service.spec!.clusterIP!;
+    const across = await pingFromIks('-c', '2', '-W', '1', clusterIp);
+    assert.equal(across.exitCode, 1);
+    assert.match(across.stdout, /2 packets transmitted, 0 received, 100% packet loss/);
+    const inside = await execIn(icp, 'default', vpnIcp, 'strongswan', [
+      'ping',
+      '-c',
+      '1',
+      '-W',
+      '1',
+      clusterIp,
+    ]);
+    assert.equal(inside.exitCode, 1);
+  });
+
   it('prints BusyBox ping in BusyBox pods and 127 where there is no ping', async () => {
     await t.mesh.faults.addPods('iks', 1, { namespace: 'tools', ping: 'busybox' });
     const [alpine] = t.mesh.clusters.get('iks')!.state.list('pods', 'tools');
@@ -182,5 +202,27 @@ describe('strongSwan status', () => {
     const reviews = (await podNamed(iks.makeApiClient(k8s.CoreV1Api), 'default', 'app=reviews')).metadata!
       .name!;
     assert.equal((await execIn(iks, 'default', reviews, 'reviews', ['ipsec', 'status'])).exitCode, 127);
+  });
+});
+
+describe('ping to a ClusterIP with kube-proxy in IPVS mode', () => {
+  it('is answered: the node holds every ClusterIP on kube-ipvs0', async () => {
+    const seed = loadScenario('seed');
+    const ipvs = await startTestMesh({
+      scenario: { ...seed, clusters: seed.clusters.map((c) => ({ ...c, kubeProxyMode: 'ipvs' as const })) },
+    });
+    try {
+      const kc = kubeConfig(ipvs.mesh, 'iks');
+      const core = kc.makeApiClient(k8s.CoreV1Api);
+      const service = await kubeConfig(ipvs.mesh, 'icp')
+        .makeApiClient(k8s.CoreV1Api)
+        .readNamespacedService({ name: 'istio-pilot', namespace: 'istio-system' });
+      const vpn = (await podNamed(core, 'default', 'app=strongswan,release=vpn')).metadata!.name!;
+      const r = await execIn(kc, 'default', vpn, 'strongswan', ['ping', '-c', '1', service.spec!.clusterIP!]);
+      assert.equal(r.exitCode, 0);
+      assert.match(r.stdout, /1 packets transmitted, 1 received, 0% packet loss/);
+    } finally {
+      await ipvs.stop();
+    }
   });
 });

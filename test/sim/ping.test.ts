@@ -130,7 +130,7 @@ describe('ping arguments like the real binaries', () => {
 });
 
 function context(route: Route): ExecContext {
-  const network = { route: () => route } as unknown as Network;
+  const network = { route: () => route, answersPing: () => true } as unknown as Network;
   return {
     cluster: 'iks',
     pod: { metadata: { name: 'p' }, status: { podIP: '172.30.0.9' }, spec: { nodeName: 'n1' } },

@@ -1,3 +1,4 @@
+import { plural } from '../../chat/mrkdwn.ts';
 import type { IstioProfile } from '../../config/schema.ts';
 import type { KubeFailure } from '../../kube/errors.ts';
 import type { Severity } from '../health.ts';
@@ -230,8 +231,6 @@ export const DRIFT_EFFECT: Record<string, string> = {
 };
 
 const unique = (items: readonly string[]) => [...new Set(items)];
-
-const plural = (n: number, one: string) => `${n} ${one}${n === 1 ? '' : 's'}`;
 
 function listed(items: readonly string[], max = 3): string {
   return items.length <= max

@@ -1,3 +1,4 @@
+import { plural } from '../../chat/mrkdwn.ts';
 import type { IstioProfile } from '../../config/schema.ts';
 import type { Draft } from './findings.ts';
 import type { SynczReading } from './pilot.ts';
@@ -6,7 +7,6 @@ import type { ClusterProxies, ProxyCounts } from './report.ts';
 import type { SidecarPods } from './sidecars.ts';
 import { type ProxySync, proxyState } from './syncz.ts';
 
-const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 const MAX_NAMED = 3;
 function named(ids: readonly string[]): string {
   const shown = ids.slice(0, MAX_NAMED).join(', ');

@@ -1,3 +1,4 @@
+import { plural } from '../../chat/mrkdwn.ts';
 import { type Health, healthOfFindings, SEVERITY_ORDER } from '../health.ts';
 import type { Draft } from './findings.ts';
 import type { StatusArea, StatusFinding, StatusReport } from './report.ts';
@@ -86,8 +87,6 @@ export function meshHealth(findings: readonly StatusFinding[], reachable: readon
   if (reachable.length > 0 && reachable.every((r) => !r)) return 'down';
   return healthOf(findings, false);
 }
-
-const plural = (n: number, one: string) => `${n} ${n === 1 ? one : `${one}s`}`;
 
 /** The report in one line, for the parent message and the scheduled posts: what matters most, or what is fine. */
 export function statusSummary(

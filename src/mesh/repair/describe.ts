@@ -1,4 +1,4 @@
-import { MAX_LIST_LINES } from '../../chat/mrkdwn.ts';
+import { MAX_LIST_LINES, plural } from '../../chat/mrkdwn.ts';
 import type { ApprovalCheck } from '../change.ts';
 import type { DriftProblem } from '../istio/drift.ts';
 import { hostOf } from '../istio/facts.ts';
@@ -12,7 +12,6 @@ import type { RolloutStep } from './rollout-state.ts';
  * was written or restarted, and what one remote's planning came to.
  */
 
-export const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 // Pre-flight lines of an approval message: enough to judge it, short enough to read before clicking.
 const MAX_CHECK_LINES = 20;
 const unique = (items: readonly string[]) => [...new Set(items)];

@@ -1,4 +1,5 @@
 import { parse as parseYaml } from 'yaml';
+import { plural } from '../../chat/mrkdwn.ts';
 import type { IstioProfile } from '../../config/schema.ts';
 import { labelsProblem, selectorText } from '../../config/selector.ts';
 import type { Cluster } from '../../kube/cluster.ts';
@@ -107,8 +108,6 @@ export function subsetLabels(
     };
   return { labels: subset.labels };
 }
-
-const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 function podsText(p: PodCount): string {
   if (!p.ok) return `${p.cluster} could not be asked (${p.reason})`;

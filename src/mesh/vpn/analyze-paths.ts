@@ -1,3 +1,4 @@
+import { plural } from '../../chat/mrkdwn.ts';
 import type { Finding } from '../health.ts';
 import { containingCidr } from './ipv4.ts';
 import type { MtuResult, PortResult, ProbeResult, RoutesState, VpnArea } from './report.ts';
@@ -99,7 +100,7 @@ function routesFindings(input: PathInput, add: Add): void {
         id: `vpn/routes/${r.cluster}/unscheduled`,
         area: 'reachability',
         severity: 'warning',
-        text: `${r.daemonSet} on ${r.cluster} wants ${r.desired} pods, but ${r.unscheduled} of its nodes have none: pods there have no route into the tunnel`,
+        text: `${r.daemonSet} on ${r.cluster} wants ${plural(r.desired, 'pod')}, but ${r.unscheduled} of its nodes ${r.unscheduled === 1 ? 'has' : 'have'} none: pods there have no route into the tunnel`,
         action: `kubectl describe daemonset ${r.daemonSet}: look for node selectors, taints without tolerations, or pods that cannot be created`,
       });
     }

@@ -314,8 +314,8 @@ function pairFindings(input: AnalysisInput, sides: Map<string, TunnelSide>, add:
       });
       continue;
     }
-    directionFindings(a, b, measured, sides, input.settings, add);
-    directionFindings(b, a, measured, sides, input.settings, add);
+    directionFindings(a, b, measured, sides, input, add);
+    directionFindings(b, a, measured, sides, input, add);
   }
 }
 
@@ -415,38 +415,135 @@ function notOfferedBy(sides: Map<string, TunnelSide>, from: string, to: string, 
   return peer?.ok === true && peer.peers.find((t) => t.peer === from)?.missingLocal.includes(cidr) === true;
 }
 
-/** What to change when pings towards `cidrs` on `to` are lost from `from`, using the CHILD SAs when they tell. */
+/** `cidr` is missing from the CHILD SA between `from` and `to`, as either side reads it. */
+const outOfTunnel = (sides: Map<string, TunnelSide>, from: string, to: string, cidr: string) =>
+  notCarriedBy(sides, from, to, cidr) || notOfferedBy(sides, from, to, cidr);
+
+/**
+ * "the CHILD SAs on icp and iks carry 172.30.0.0/16", from the sides whose view of the pair was read; undefined
+ * when neither was. Both ends of a CHILD SA install the same selectors, so one side read is enough to tell.
+ */
+function carriedWords(
+  sides: Map<string, TunnelSide>,
+  from: string,
+  to: string,
+  cidrs: readonly string[],
+): string | undefined {
+  const readers = [
+    [from, to],
+    [to, from],
+  ].flatMap(([x, y]) => {
+    const s = sides.get(x!);
+    return s?.ok && s.peers.some((p) => p.peer === y) ? [x!] : [];
+  });
+  if (readers.length === 0) return undefined;
+  const many = readers.length > 1;
+  return `the CHILD SA${many ? 's' : ''} on ${readers.join(' and ')} carr${many ? 'y' : 'ies'} ${cidrs.join(', ')}`;
+}
+
+/**
+ * What to change when pings towards `cidrs` on `to` are lost from `from`. The subnet settings are named only
+ * when a CHILD SA lacks a range (then the configuration that lacks it), or when neither side could be read.
+ */
 function subnetAction(
   from: string,
   to: string,
   cidrs: readonly string[],
   sides: Map<string, TunnelSide>,
 ): string {
-  const notCarried = cidrs.filter((c) => notCarriedBy(sides, from, to, c));
-  const notOffered = cidrs.filter((c) => notOfferedBy(sides, from, to, c));
-  if (notOffered.length > 0) return `add ${notOffered.join(',')} to local.subnet on ${to}`;
-  if (notCarried.length > 0) {
-    return `add ${notCarried.join(',')} to remote.subnet on ${from} (its CHILD SA does not carry it)`;
-  }
+  const gaps = cidrs.filter((c) => outOfTunnel(sides, from, to, c));
+  if (gaps.length > 0) return gapAction(gaps, from, to, sides);
   if (cidrs.length === 0)
     return `list ${to}'s pod CIDRs under clusters[].podCidrs, and check remote.subnet on ${from}`;
+  const carried = carriedWords(sides, from, to, cidrs);
+  if (carried) {
+    return `${carried}, so the traffic selectors are not the cause: check the routes into the tunnel on both sides (the strongswan-routes DaemonSet or node routes), then firewalls and network policies that may drop ICMP on the way`;
+  }
   return `check remote.subnet on ${from} (it must include ${cidrs.join(', ')}) and the routes into the tunnel on both sides`;
 }
 
 /**
+ * A lost ping that says nothing about the VPN because its target answers none: a Service's ClusterIP wherever
+ * kube-proxy runs in iptables or nftables mode (it forwards only the Service's own ports; only IPVS mode, which
+ * binds ClusterIPs to the node's kube-ipvs0, answers), or an address no pod holds. `looked`: whether the pod
+ * lookup for addresses on the target's cluster worked.
+ */
+function silentTarget(
+  p: ProbeResult,
+  net: ClusterNet | undefined,
+  looked: boolean,
+): 'service' | 'no-pod' | undefined {
+  const { pod, cidr } = p.target;
+  if (p.status !== 'lost' || pod || !cidr) return undefined;
+  if (net?.serviceCidrs.includes(cidr)) return 'service';
+  return looked ? 'no-pod' : undefined;
+}
+
+/** A lost ping that is expected of its target: said as such (info), with the probes that do tell. */
+function silentFinding(
+  p: ProbeResult,
+  kind: 'service' | 'no-pod',
+  net: ClusterNet | undefined,
+  sides: Map<string, TunnelSide>,
+): Finding<VpnArea> {
+  const { from, target } = p;
+  const to = target.cluster;
+  const carried = carriedWords(sides, from, to, [target.cidr!]);
+  const vpn = carried
+    ? `The tunnel is up and ${carried}, so this lost ping says nothing about the VPN. `
+    : '';
+  const toPrimary = net?.role === 'primary';
+  const pods = `/mesh ping ${from} ${to} pings ${toPrimary ? 'its control-plane pods' : 'one pod per app there'}`;
+  const [text, action] =
+    kind === 'service'
+      ? [
+          `${target.ip} is a Service address on ${to} (service CIDR ${target.cidr}): a ClusterIP answers no ping`,
+          `${vpn}kube-proxy forwards only a Service's own ports to its pods (in iptables and nftables mode; in IPVS mode the node answers pings). Check a port instead: ${
+            toPrimary
+              ? `/mesh vpn connects from every remote to the TCP ports of ${to}'s control-plane Services`
+              : `\`nc -z ${target.ip} <port>\` from a pod on ${from}`
+          }; ${pods}`,
+        ]
+      : [
+          `no pod on ${to} has ${target.ip}, so nothing there answers the ping`,
+          `${vpn}Ping a pod's IP instead (\`kubectl get pods -o wide\` on ${to} lists them); ${pods}`,
+        ];
+  return {
+    id: `vpn/no-echo/${from}>${to}/${target.ip}`,
+    area: 'reachability',
+    severity: 'info',
+    text,
+    action,
+  };
+}
+
+/**
  * Lost pings in one direction. A whole direction lost while the other answers, or a destination CIDR where
- * nothing answers while other ranges do, points at the traffic selectors: "replies lost only towards
- * 10.1.0.0/16: check remote.subnet on iks".
+ * nothing answers while other ranges do, names the subnet to add when a CHILD SA lacks the range ("add
+ * 10.1.0.0/16 to remote.subnet on iks"), else the routes and filters on the way. A ping to an address that
+ * answers none (a ClusterIP, an address no pod has) is said to be that, not counted as lost.
  */
 function directionFindings(
   from: string,
   to: string,
   measured: readonly ProbeResult[],
   sides: Map<string, TunnelSide>,
-  settings: VpnSettings,
+  input: Pick<AnalysisInput, 'clusters' | 'discovery' | 'settings'>,
   add: Add,
 ): void {
-  const here = measured.filter((p) => p.from === from && p.target.cluster === to);
+  const { settings } = input;
+  const net = input.clusters.find((c) => c.name === to);
+  const looked = !input.discovery.some((d) => d.cluster === to);
+  // A range the selectors lack explains the lost ping as well: that is said with the subnet to add.
+  const silent = new Set<ProbeResult>();
+  for (const p of measured) {
+    if (p.from !== from || p.target.cluster !== to) continue;
+    const kind = silentTarget(p, net, looked);
+    if (!kind || outOfTunnel(sides, from, to, p.target.cidr!)) continue;
+    silent.add(p);
+    add(silentFinding(p, kind, net, sides));
+  }
+  const here = measured.filter((p) => p.from === from && p.target.cluster === to && !silent.has(p));
   const back = measured.filter((p) => p.from === to && p.target.cluster === from);
   const isLost = (p: ProbeResult) => p.status === 'lost';
   if (here.length === 0) return;
@@ -614,8 +711,7 @@ export function analyze(input: AnalysisInput): Analysis {
       mtu: input.mtu ?? [],
       ports: input.ports ?? [],
       routes,
-      outOfTunnel: (from, to, cidr) =>
-        notCarriedBy(sides, from, to, cidr) || notOfferedBy(sides, from, to, cidr),
+      outOfTunnel: (from, to, cidr) => outOfTunnel(sides, from, to, cidr),
     },
     add,
   );
@@ -657,5 +753,8 @@ function summarize(verdict: Health, findings: readonly Finding<VpnArea>[], input
   const rtts = answered.map((p) => (p.outcome as Stats).rtt?.avg).filter((n): n is number => n !== undefined);
   const avg = rtts.length > 0 ? `, avg RTT ${ms(rtts.reduce((x, y) => x + y, 0) / rtts.length)}` : '';
   const up = input.pairs.length === 1 ? 'tunnel up' : `${input.pairs.length} tunnels up`;
+  // A healthy run with unanswered pings: each was to an address that answers none, which is the news.
+  const silent = findings.filter((f) => f.area === 'reachability');
+  if (silent[0]) return `${up}; ${silent[0].text}${silent.length > 1 ? ` (+${silent.length - 1} more)` : ''}`;
   return `${up}; ${pings}${avg}`;
 }

@@ -459,12 +459,15 @@ export interface PingRequest {
 
 export type PingAnswer = { ok: true; report: VpnReport } | { ok: false; refusal: string };
 
-/** Where an address belongs: a configured pod or service CIDR, else a pod that has it right now. */
+/**
+ * Where an address belongs: a configured pod or service CIDR, else a pod that has it right now. `problem`:
+ * the address is in a CIDR of `cluster` but whether a pod has it could not be looked up.
+ */
 async function locate(
   deps: VpnDeps,
   ip: string,
   now: number,
-): Promise<{ cluster: Cluster; target: ProbeTarget } | { refusal: string }> {
+): Promise<{ cluster: Cluster; target: ProbeTarget; problem?: string } | { refusal: string }> {
   const timeout = deps.config.checks.clusterTimeout;
   const all = deps.clusters.all;
   const byCidr = all.find((c) => containingCidr(cidrsOf(c), ip) !== undefined);
@@ -478,8 +481,12 @@ async function locate(
     }),
   );
   if (byCidr) {
-    const pod = lookups[0]?.pod;
-    return { cluster: byCidr, target: addressTarget(byCidr, ip, containingCidr(cidrsOf(byCidr), ip), pod) };
+    const { pod, failure } = lookups[0]!;
+    return {
+      cluster: byCidr,
+      target: addressTarget(byCidr, ip, containingCidr(cidrsOf(byCidr), ip), pod),
+      ...(failure ? { problem: failure } : {}),
+    };
   }
   const found = lookups.find((l) => l.pod);
   if (found)
@@ -502,7 +509,7 @@ export async function runPingCheck(deps: VpnDeps, command: PingRequest): Promise
   const from = clusters.get(command.from);
   if (!from) return { ok: false, refusal: `unknown cluster "${command.from}"` };
   let to: Cluster;
-  let fixed: ProbeTarget | undefined;
+  let fixed: Targets | undefined;
   if (command.target.type === 'ip') {
     const ip = command.target.ip;
     if (!isIpv4(ip)) return { ok: false, refusal: `"${ip}" is not a plain IPv4 address: nothing was pinged` };
@@ -515,7 +522,7 @@ export async function runPingCheck(deps: VpnDeps, command: PingRequest): Promise
       };
     }
     to = where.cluster;
-    fixed = where.target;
+    fixed = { targets: [where.target], skipped: [], ...(where.problem ? { problem: where.problem } : {}) };
   } else {
     const named = clusters.get(command.target.name);
     if (!named || named.name === from.name)
@@ -528,11 +535,9 @@ export async function runPingCheck(deps: VpnDeps, command: PingRequest): Promise
     fixed ? undefined : discoverTargets(config, to, config.checks.clusterTimeout, now),
   ]);
   const endpoints = new Map(ends.map((c, i) => [c.name, endpointList[i]!]));
-  const targets: Targets = discovered
-    ? withoutPods(discovered, usedPods(endpoints.get(to.name)))
-    : { targets: [fixed!], skipped: [] };
+  const targets: Targets = discovered ? withoutPods(discovered, usedPods(endpoints.get(to.name))) : fixed!;
   const plan: Plan = {
-    scope: { kind: 'ping', from: from.name, target: fixed ? fixed.ip : to.name },
+    scope: { kind: 'ping', from: from.name, target: fixed ? fixed.targets[0]!.ip : to.name },
     pairs: [[from.name, to.name]],
     sides: ends,
     directions: [{ from, targets: targets.targets }],

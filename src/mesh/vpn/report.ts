@@ -98,6 +98,7 @@ export interface ProbeTarget {
   ip: string;
   /** What the address is: a control-plane component ("pilot"), an app ("reviews-v3"), a pod or an address. */
   label: string;
+  /** The pod that has the address; absent for a `/mesh ping` address no pod had when it was looked up. */
   pod?: { namespace: string; name: string };
   /** The configured CIDR of `cluster` that holds the address, if any. */
   cidr?: string;

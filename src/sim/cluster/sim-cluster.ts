@@ -169,7 +169,10 @@ export class SimCluster {
       }
       if (key === 'services') {
         if (o.spec?.clusterIP && o.spec.clusterIP !== 'None')
-          this.addresses.claim(o.spec.clusterIP, id, 'service', { ports: portsOf(o.spec.ports, 'port') });
+          this.addresses.claim(o.spec.clusterIP, id, 'service', {
+            ports: portsOf(o.spec.ports, 'port'),
+            ignoresPing: this.spec.kubeProxyMode === 'iptables',
+          });
         for (const ingress of o.status?.loadBalancer?.ingress ?? []) {
           if (ingress.ip) this.addresses.claim(ingress.ip, id, 'external');
         }

@@ -159,16 +159,25 @@ export function parsePingArgs(args: readonly string[], flavour: Flavour): Parsed
   return { ok: true, options: o, warnings };
 }
 
-/** One echo request and its reply: lost on the links, or, through a tunnel, in ESP as the network model says. */
-function crosses(route: Extract<Route, { reachable: true }>, ctx: ExecContext, o: PingOptions): boolean {
+/**
+ * One echo request and its reply: lost on the links, or, through a tunnel, in ESP as the network model says;
+ * a request that arrives where nothing answers pings (`answered` false) gets no reply.
+ */
+function crosses(
+  route: Extract<Route, { reachable: true }>,
+  ctx: ExecContext,
+  o: PingOptions,
+  answered: boolean,
+): boolean {
   const bytes = o.size + 28;
   const lostOut = ctx.random() < route.lossOut;
   const lostBack = ctx.random() < route.lossBack;
-  if (!route.tunnel) return !lostOut && !lostBack;
+  if (!route.tunnel) return !lostOut && answered && !lostBack;
   const { from, to } = route.tunnel;
   // Linux sends echo replies without DF, so the path MTU only bites the request.
   return (
     ctx.network.carry(from, to, bytes, o.dontFragment, lostOut) &&
+    answered &&
     ctx.network.carry(to, from, bytes, false, lostBack)
   );
 }
@@ -191,6 +200,7 @@ export function pingProgram(flavour: Flavour): Program {
       o.target,
       ctx.traits.strongswan,
     );
+    const answered = ctx.network.answersPing(o.target);
     const intervalMs = o.interval * 1000;
     const deadlineMs = o.deadline === undefined ? undefined : o.deadline * 1000;
     const timeoutMs = (o.timeout ?? 10) * 1000;
@@ -207,7 +217,7 @@ export function pingProgram(flavour: Flavour): Program {
       await ctx.wait(sendAt - clock);
       clock = sendAt;
       transmitted++;
-      if (!route.reachable || !crosses(route, ctx, o)) continue;
+      if (!route.reachable || !crosses(route, ctx, o, answered)) continue;
       const rtt = route.rttMs * (0.9 + 0.2 * ctx.random());
       if (rtt > timeoutMs) continue;
       await ctx.wait(rtt);

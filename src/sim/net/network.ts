@@ -54,6 +54,8 @@ export interface Location {
   ports?: readonly Port[];
   /** The strongSwan pod: it is the tunnel's end, so its packets need no node route into the tunnel. */
   gateway?: boolean;
+  /** Nothing answers an ICMP echo sent here (a ClusterIP under kube-proxy's iptables mode). */
+  ignoresPing?: boolean;
 }
 
 /** The DaemonSet that puts the routes to the peer's subnets on every node of one side (the IBM chart's). */
@@ -422,6 +424,11 @@ export class Network {
       lossBack: back.lossPct / 100,
       tunnel: { from: fromCluster, to: where.cluster },
     };
+  }
+
+  /** Whether whatever holds `dstIp` answers an ICMP echo that reaches it. */
+  answersPing(dstIp: string): boolean {
+    return this.#book.locate(dstIp)?.ignoresPing !== true;
   }
 
   /**

@@ -131,6 +131,12 @@ export const ClusterSpec = z.object({
     .default('v1.32.4'),
   podCidr: z.string(),
   serviceCidr: z.string(),
+  /**
+   * How kube-proxy implements Services. iptables, its default (IKS's too), DNATs only each Service's own
+   * ports and no interface holds a ClusterIP, so nothing answers a ping to one (nftables mode neither);
+   * ipvs binds every ClusterIP to the node's kube-ipvs0 device, so the node answers it.
+   */
+  kubeProxyMode: z.enum(['iptables', 'ipvs']).default('iptables'),
   nodes: z.array(z.object({ name: z.string(), ip: z.string() })).min(1),
   /** Built-in networking.istio.io versions served, preferred first (Istio 1.22+: v1, v1beta1, v1alpha3). */
   istioApiVersions: z.array(z.enum(['v1', 'v1beta1', 'v1alpha3'])).default(['v1', 'v1beta1', 'v1alpha3']),

@@ -6,7 +6,7 @@ import {
   REJECT_ACTION,
   WITHDRAW_ACTION,
 } from '../../approvals/types.ts';
-import { dateRef, userRef } from '../../chat/mrkdwn.ts';
+import { dateRef, plural, userRef } from '../../chat/mrkdwn.ts';
 import type { ApprovalCheck, ApprovalRequest } from '../../mesh/change.ts';
 import type { ParentHead } from '../../queue/parent.ts';
 import { actions, button, clip, context, header, linesToSections, section } from './blocks.ts';
@@ -88,7 +88,7 @@ export function diffSections(diff: string): KnownBlock[] {
   if (sections.length > shown.length)
     out.push(
       context(
-        `…${sections.length - shown.length} more parts of the diff are in the audit log (\`/mesh audit\`).`,
+        `…${plural(sections.length - shown.length, 'more part')} of the diff ${sections.length - shown.length === 1 ? 'is' : 'are'} in the audit log (\`/mesh audit\`).`,
       ),
     );
   return out;

@@ -1,4 +1,5 @@
 import type { StoredAuditEntry } from '../../access/audit.ts';
+import { plural } from '../../chat/mrkdwn.ts';
 import type { JobResult } from '../../chat/reply.ts';
 import { when, who } from './approval.ts';
 import { context, header, linesToSections, section } from './blocks.ts';
@@ -36,10 +37,10 @@ export function renderAudit(
 ): JobResult {
   const days = Math.round(retentionMs / 86_400_000);
   if (entries.length === 0) {
-    const text = `No audit entries (entries are kept ${days} days, audit.retention).`;
+    const text = `No audit entries (entries are kept ${plural(days, 'day')}, audit.retention).`;
     return { verdict: 'info', summary: 'no audit entries', text, blocks: [section(text)] };
   }
-  const summary = `latest ${entries.length} audit entr${entries.length === 1 ? 'y' : 'ies'}`;
+  const summary = `latest ${plural(entries.length, 'audit entry', 'audit entries')}`;
   return {
     verdict: 'info',
     summary,
@@ -48,7 +49,7 @@ export function renderAudit(
       header(`Audit: latest ${entries.length}${entries.length < asked ? ` (all there are)` : ''}`),
       ...linesToSections(entries.map(auditLine)),
       context(
-        `Newest first · kept ${days} days (audit.retention) · diffs are in the stream and the worker log`,
+        `Newest first · kept ${plural(days, 'day')} (audit.retention) · diffs are in the stream and the worker log`,
       ),
     ],
   };

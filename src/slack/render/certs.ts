@@ -1,3 +1,4 @@
+import { plural } from '../../chat/mrkdwn.ts';
 import type { JobResult } from '../../chat/reply.ts';
 import { URGENT_DAYS, WARN_DAYS } from '../../mesh/certs/check.ts';
 import type { HeldCert } from '../../mesh/certs/envoy-certs.ts';
@@ -47,7 +48,7 @@ export function renderCerts(r: CertsReport): JobResult {
       ]),
       ...r.clusters.flatMap((c) => linesToSections(clusterLines(c))),
       context(
-        `At most ${r.cap} proxies sampled per cluster (one per workload first). Read from each proxy's Envoy (\`pilot-agent request GET certs\` in istio-proxy) or, on Istio 1.0 without TLS contexts, its mounted root-cert.pem and cert-chain.pem — never a private key or a Secret. Findings at ${WARN_DAYS} and ${URGENT_DAYS} days. ${Math.round(r.ms)} ms.`,
+        `At most ${plural(r.cap, 'proxy', 'proxies')} sampled per cluster (one per workload first). Read from each proxy's Envoy (\`pilot-agent request GET certs\` in istio-proxy) or, on Istio 1.0 without TLS contexts, its mounted root-cert.pem and cert-chain.pem — never a private key or a Secret. Findings at ${WARN_DAYS} and ${URGENT_DAYS} days. ${Math.round(r.ms)} ms.`,
       ),
     ],
   };

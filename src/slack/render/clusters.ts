@@ -16,7 +16,9 @@ export function renderClusters(probes: readonly ClusterProbe[]): JobResult {
   );
   const summary =
     up === probes.length
-      ? `all ${probes.length} clusters answer`
+      ? probes.length === 1
+        ? `${probes[0]!.name} answers`
+        : `all ${probes.length} clusters answer`
       : `${probes.length - up} of ${probes.length} clusters do not answer: ${probes
           .filter((p) => !p.ok)
           .map((p) => p.name)

@@ -1,10 +1,9 @@
 import type { KnownBlock } from '@slack/types';
-import { MAX_LIST_LINES } from '../../chat/mrkdwn.ts';
+import { MAX_LIST_LINES, plural } from '../../chat/mrkdwn.ts';
 import type { JobResult } from '../../chat/reply.ts';
 import { type Health, worstHealth } from '../../mesh/health.ts';
 import {
   capped,
-  plural,
   type RemoteOutcome,
   repairTitle,
   restartTitle,

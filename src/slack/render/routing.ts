@@ -1,5 +1,5 @@
 import type { KnownBlock } from '@slack/types';
-import { utcText } from '../../chat/mrkdwn.ts';
+import { plural, utcText } from '../../chat/mrkdwn.ts';
 import type { JobResult } from '../../chat/reply.ts';
 import { describeVirtualService, effectLines } from '../../mesh/routing/describe.ts';
 import { diffStat, type LiveVirtualService, type Plan } from '../../mesh/routing/plan.ts';
@@ -11,8 +11,6 @@ import { checkLines, diffSections, when } from './approval.ts';
 import { context, header, linesToSections, section } from './blocks.ts';
 
 /** What `/mesh route …` answers, as pure functions of typed data. */
-
-const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
 export type LiveState =
   | { ok: true; cluster: string; virtualServices: ReadonlyMap<string, LiveVirtualService> }

@@ -1,5 +1,5 @@
 import type { KnownBlock } from '@slack/types';
-import { dateRef, MAX_LIST_LINES } from '../../chat/mrkdwn.ts';
+import { dateRef, MAX_LIST_LINES, plural } from '../../chat/mrkdwn.ts';
 import type { JobResult } from '../../chat/reply.ts';
 import type { Finding } from '../../mesh/health.ts';
 import { podLine } from '../../mesh/istio/findings.ts';
@@ -23,8 +23,6 @@ const COMPONENT_ICON: Record<ComponentReport['health'], string> = {
   missing: ':x:',
   unknown: ':grey_question:',
 };
-
-const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
 function capped(lines: readonly string[], rest: (n: number) => string): string[] {
   if (lines.length <= MAX_LIST_LINES) return [...lines];

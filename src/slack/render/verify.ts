@@ -1,4 +1,5 @@
 import type { KnownBlock } from '@slack/types';
+import { plural } from '../../chat/mrkdwn.ts';
 import { millis, percent, type VersionJudgement } from '../../mesh/routing/verify/judge.ts';
 import { type Reading, rangeAt, type Verification } from '../../mesh/routing/verify/watch.ts';
 import { when, who } from './approval.ts';
@@ -27,13 +28,13 @@ const VERDICT: Record<VersionJudgement['verdict'], string> = {
 function versionLine(v: VersionJudgement, t: Verification['thresholds'], rangeMs: number): string {
   const parts = [
     `\`${v.service}\` ${v.version}`,
-    `${(v.requests / Math.max(1, rangeMs / 1000)).toFixed(1)} req/s (${Math.round(v.requests)} requests)`,
+    `${(v.requests / Math.max(1, rangeMs / 1000)).toFixed(1)} req/s (${plural(Math.round(v.requests), 'request')})`,
     `5xx ${v.errorShare === null ? 'n/a' : percent(v.errorShare)}`,
     `p99 ${millis(v.p99Ms)}${v.baselineP99Ms !== null ? ` (before: ${millis(v.baselineP99Ms)})` : ''}`,
   ];
   const verdict =
     v.verdict === 'too-little'
-      ? `too little traffic to judge (< ${t.minRequests} requests)`
+      ? `too little traffic to judge (< ${plural(t.minRequests, 'request')})`
       : v.verdict === 'breach'
         ? `*breach*: ${v.reasons.join('; ')}`
         : VERDICT.ok;
@@ -79,7 +80,7 @@ export function verifyProgress(v: Verification): { text: string; blocks: KnownBl
       section(lastLines(v).join('\n')),
       ...(v.chartError ? [section(`:warning: The chart could not be attached: ${v.chartError}`)] : []),
       context(
-        `Per destination version from Prometheus, against the ${Math.round(v.windowMs / 60_000) || '<1'} min before the change · breach: 5xx > ${percent(t.maxErrorRate)} or p99 > ${t.maxLatencyRatio}× the baseline · judged from ${t.minRequests} requests · every ${Math.round(v.intervalMs / 1000)} s`,
+        `Per destination version from Prometheus, against the ${Math.round(v.windowMs / 60_000) || '<1'} min before the change · breach: 5xx > ${percent(t.maxErrorRate)} or p99 > ${t.maxLatencyRatio}× the baseline · judged from ${plural(t.minRequests, 'request')} · every ${Math.round(v.intervalMs / 1000)} s`,
       ),
     ],
   };

@@ -1,5 +1,5 @@
 import type { KnownBlock } from '@slack/types';
-import { dateRef, neutraliseFences } from '../../chat/mrkdwn.ts';
+import { dateRef, neutraliseFences, plural } from '../../chat/mrkdwn.ts';
 import type { JobResult } from '../../chat/reply.ts';
 import type { Finding, Severity } from '../../mesh/health.ts';
 import type {
@@ -219,7 +219,7 @@ export function renderVpn(report: VpnReport): JobResult {
     ...linesToSections(comparisonLines(report)),
     ...rawBlocks(report.findings),
     context(
-      `${report.probes.length} targets · ping -c ${s.count} -W ${Math.max(1, Math.ceil(s.timeoutMs / 1000))} · up to ${s.concurrency} at once per cluster · loss above ${s.thresholds.lossPercent}% and RTT above ${s.thresholds.rttWarnMs} ms are flagged · took ${seconds(report.durationMs)}`,
+      `${plural(report.probes.length, 'target')} · ping -c ${s.count} -W ${Math.max(1, Math.ceil(s.timeoutMs / 1000))} · up to ${s.concurrency} at once per cluster · loss above ${s.thresholds.lossPercent}% and RTT above ${s.thresholds.rttWarnMs} ms are flagged · took ${seconds(report.durationMs)}`,
     ),
   ];
   return {

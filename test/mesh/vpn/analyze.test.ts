@@ -41,6 +41,7 @@ const side = (cluster: string, view: PeerTunnel): TunnelSide => ({
   peers: [view],
 });
 const UP = [side('icp', peer('iks')), side('iks', peer('icp'))];
+const conn = (localTs: string[], remoteTs: string[]) => ({ name: 'k8s-conn', localTs, remoteTs });
 
 type Stats = Extract<PingOutcome, { kind: 'stats' }>;
 const answered = (avg = 50): Stats => ({
@@ -73,7 +74,7 @@ function probe(
     key: `${from}>${to}/${label}`,
     from,
     probe: { cluster: from, namespace: 'default', name: `vpn-${from}` },
-    target: { cluster: to, ip, label, ...(cidr ? { cidr } : {}) },
+    target: { cluster: to, ip, label, pod: { namespace: 'default', name: label }, ...(cidr ? { cidr } : {}) },
     outcome,
     status: probeStatus(outcome, SETTINGS.thresholds),
   };
@@ -148,38 +149,53 @@ describe('analyze: findings with an action, and one verdict', () => {
         severity: 'critical',
         text: 'pings from iks to icp are lost while icp → iks answers: pilot (10.1.0.10), policy (10.1.0.11)',
         action:
-          'check remote.subnet on iks (it must include 10.1.0.0/16) and the routes into the tunnel on both sides',
+          'the CHILD SAs on iks and icp carry 10.1.0.0/16, so the traffic selectors are not the cause: check the routes into the tunnel on both sides (the strongswan-routes DaemonSet or node routes), then firewalls and network policies that may drop ICMP on the way',
       },
     ]);
   });
 
-  it('uses the CHILD SAs to say which subnet setting lacks the range', () => {
-    const notCarried = [
-      side('icp', peer('iks')),
-      side('iks', peer('icp', 'up', { missingRemote: ['10.1.0.0/16'] })),
-    ];
-    const a = analyze(
-      input({ tunnels: notCarried, probes: [...fromIks(() => LOST), ...fromIcp(answered())] }),
-    );
+  it('with neither CHILD SA read, the selectors are still among the suspects', () => {
+    const unread: TunnelSide[] = ['icp', 'iks'].map((cluster) => ({
+      cluster,
+      ok: false,
+      kind: 'failed',
+      problem: 'timed out after 5000 ms',
+    }));
+    const a = analyze(input({ tunnels: unread, probes: [...fromIks(() => LOST), ...fromIcp(answered())] }));
     assert.equal(
       a.findings.find((f) => f.id === 'vpn/direction/iks>icp')?.action,
-      'add 10.1.0.0/16 to remote.subnet on iks (its CHILD SA does not carry it)',
+      'check remote.subnet on iks (it must include 10.1.0.0/16) and the routes into the tunnel on both sides',
     );
+  });
+
+  it('a range the CHILD SA lacks: the configuration that lacks it, as ipsec statusall lists them', () => {
+    // One CHILD SA, seen from both ends: iks' remote range and icp's local range both lack 10.1.0.0/16.
+    const gap = (iksRemote: string[], icpLocal: string[]) => [
+      {
+        ...side('icp', peer('iks', 'up', { missingLocal: ['10.1.0.0/16'] })),
+        conns: [conn(icpLocal, ['172.30.0.0/16'])],
+      },
+      {
+        ...side('iks', peer('icp', 'up', { missingRemote: ['10.1.0.0/16'] })),
+        conns: [conn(['172.30.0.0/16'], iksRemote)],
+      },
+    ];
+    const actionOf = (tunnels: TunnelSide[]) =>
+      analyze(input({ tunnels, probes: [...fromIks(() => LOST), ...fromIcp(answered())] })).findings.find(
+        (f) => f.id === 'vpn/direction/iks>icp',
+      )?.action;
+    const both = ['10.1.0.0/16', '10.0.0.0/24'];
+    assert.equal(actionOf(gap(['10.0.0.0/24'], both)), 'add 10.1.0.0/16 to remote.subnet on iks');
+    assert.equal(actionOf(gap(both, ['10.0.0.0/24'])), 'add 10.1.0.0/16 to local.subnet on icp');
+    assert.equal(
+      actionOf(gap(both, both).map((t) => ({ ...t, conns: [] }))),
+      "add 10.1.0.0/16 to remote.subnet on iks and to local.subnet on icp (each side's CHILD SA carries only what both configurations list)",
+      'swanctl --list-sas lists no configuration: both places are named',
+    );
+    const a = analyze(input({ tunnels: gap(['10.0.0.0/24'], both), probes: fromIks(() => LOST) }));
     assert.equal(
       a.findings.find((f) => f.id === 'vpn/subnets/iks/remote')?.text,
       "the CHILD SA on iks does not carry icp's pod CIDR 10.1.0.0/16",
-    );
-
-    const notOffered = [
-      side('icp', peer('iks', 'up', { missingLocal: ['10.1.0.0/16'] })),
-      side('iks', peer('icp')),
-    ];
-    const b = analyze(
-      input({ tunnels: notOffered, probes: [...fromIks(() => LOST), ...fromIcp(answered())] }),
-    );
-    assert.equal(
-      b.findings.find((f) => f.id === 'vpn/direction/iks>icp')?.action,
-      'add 10.1.0.0/16 to local.subnet on icp',
     );
   });
 
@@ -202,7 +218,7 @@ describe('analyze: findings with an action, and one verdict', () => {
         [
           'vpn/cidr/iks>icp/10.1.0.0/17',
           'replies lost only towards 10.1.0.0/17 on icp when pinged from iks: policy (10.1.25.1), telemetry (10.1.26.1)',
-          'check remote.subnet on iks (it must include 10.1.0.0/17) and the routes into the tunnel on both sides',
+          'the CHILD SAs on iks and icp carry 10.1.0.0/17, so the traffic selectors are not the cause: check the routes into the tunnel on both sides (the strongswan-routes DaemonSet or node routes), then firewalls and network policies that may drop ICMP on the way',
         ],
       ],
     );
@@ -377,5 +393,144 @@ describe('analyze: findings with an action, and one verdict', () => {
       input({ probes: fromIcp(answered()), skipped: ['no ready tracing pod on icp'] }),
     );
     assert.equal(onlyInfo.verdict, 'healthy');
+  });
+});
+
+describe('analyze: counts in words', () => {
+  it('a routes DaemonSet that wants one pod and has none: "wants 1 pod, but 1 of its nodes has none"', () => {
+    const a = analyze(
+      input({
+        probes: [...fromIks(() => answered()), ...fromIcp(answered())],
+        routes: [
+          {
+            cluster: 'iks',
+            ok: true,
+            daemonSet: 'vpn-strongswan-routes',
+            desired: 1,
+            ready: 0,
+            nodesWithout: [],
+            unscheduled: 1,
+          },
+        ],
+      }),
+    );
+    assert.equal(
+      a.findings.find((f) => f.id === 'vpn/routes/iks/unscheduled')?.text,
+      'vpn-strongswan-routes on iks wants 1 pod, but 1 of its nodes has none: pods there have no route into the tunnel',
+    );
+  });
+});
+
+describe('analyze: /mesh ping to an address that answers no ping', () => {
+  /** One ping, as `/mesh ping <from> <IPv4>` sends it to an address no pod had when looked up. */
+  const address = (
+    from: string,
+    to: string,
+    ip: string,
+    cidr: string,
+    outcome: PingOutcome,
+  ): ProbeResult => ({
+    ...probe(from, to, 'address', ip, outcome, cidr),
+    target: { cluster: to, ip, label: 'address', cidr },
+  });
+
+  it('a Service ClusterIP on the primary: info, not the selectors; /mesh vpn checks its ports', () => {
+    const a = analyze(input({ probes: [address('iks', 'icp', '10.0.0.12', '10.0.0.0/24', LOST)] }));
+    assert.equal(a.verdict, 'healthy');
+    assert.deepEqual(a.findings, [
+      {
+        id: 'vpn/no-echo/iks>icp/10.0.0.12',
+        area: 'reachability',
+        severity: 'info',
+        text: '10.0.0.12 is a Service address on icp (service CIDR 10.0.0.0/24): a ClusterIP answers no ping',
+        action:
+          "The tunnel is up and the CHILD SAs on iks and icp carry 10.0.0.0/24, so this lost ping says nothing about the VPN. kube-proxy forwards only a Service's own ports to its pods (in iptables and nftables mode; in IPVS mode the node answers pings). Check a port instead: /mesh vpn connects from every remote to the TCP ports of icp's control-plane Services; /mesh ping iks icp pings its control-plane pods",
+      },
+    ]);
+    assert.equal(
+      a.summary,
+      'tunnel up; 10.0.0.12 is a Service address on icp (service CIDR 10.0.0.0/24): a ClusterIP answers no ping',
+    );
+  });
+
+  it('a Service ClusterIP on a remote: nc from a pod names the way to check it', () => {
+    const a = analyze(input({ probes: [address('icp', 'iks', '172.21.3.4', '172.21.0.0/16', LOST)] }));
+    assert.match(
+      a.findings[0]?.action ?? '',
+      /Check a port instead: `nc -z 172\.21\.3\.4 <port>` from a pod on icp; \/mesh ping icp iks pings one pod per app there$/,
+    );
+  });
+
+  it('an address in a pod CIDR that no pod has: nothing there answers', () => {
+    const a = analyze(input({ probes: [address('icp', 'iks', '172.30.200.200', '172.30.0.0/16', LOST)] }));
+    assert.equal(a.verdict, 'healthy');
+    assert.deepEqual(
+      a.findings.map((f) => [f.id, f.severity, f.text, f.action]),
+      [
+        [
+          'vpn/no-echo/icp>iks/172.30.200.200',
+          'info',
+          'no pod on iks has 172.30.200.200, so nothing there answers the ping',
+          "The tunnel is up and the CHILD SAs on icp and iks carry 172.30.0.0/16, so this lost ping says nothing about the VPN. Ping a pod's IP instead (`kubectl get pods -o wide` on iks lists them); /mesh ping icp iks pings one pod per app there",
+        ],
+      ],
+    );
+  });
+
+  it('one CHILD SA read is enough to say the range is carried; none read, the VPN is not vouched for', () => {
+    const oneRead = [side('icp', peer('iks'))];
+    const one = analyze(
+      input({ tunnels: oneRead, probes: [address('icp', 'iks', '172.21.3.4', '172.21.0.0/16', LOST)] }),
+    );
+    assert.match(
+      one.findings[0]?.action ?? '',
+      /^The tunnel is up and the CHILD SA on icp carries 172\.21\.0\.0\/16, /,
+    );
+    const none = analyze(
+      input({ tunnels: [], probes: [address('icp', 'iks', '172.21.3.4', '172.21.0.0/16', LOST)] }),
+    );
+    assert.match(none.findings[0]?.action ?? '', /^kube-proxy forwards only a Service's own ports/);
+  });
+
+  it('when the pod lookup failed, an unanswered address is not explained away', () => {
+    const a = analyze(
+      input({
+        probes: [address('icp', 'iks', '172.30.200.200', '172.30.0.0/16', LOST)],
+        discovery: [{ cluster: 'iks', problem: 'timed out after 5000 ms' }],
+      }),
+    );
+    assert.equal(a.verdict, 'down');
+    assert.deepEqual(
+      a.findings.map((f) => f.id),
+      ['vpn/direction/icp>iks', 'vpn/targets/iks'],
+    );
+  });
+
+  it('a Service range the CHILD SA lacks: the subnet to add, since that keeps its ports out of the tunnel too', () => {
+    const gap = [
+      {
+        ...side('icp', peer('iks', 'up', { missingLocal: ['10.0.0.0/24'] })),
+        conns: [conn(['10.1.0.0/16', '10.0.0.0/24'], ['172.30.0.0/16'])],
+      },
+      {
+        ...side('iks', peer('icp', 'up', { missingRemote: ['10.0.0.0/24'] })),
+        conns: [conn(['172.30.0.0/16'], ['10.1.0.0/16'])],
+      },
+    ];
+    const a = analyze(
+      input({ tunnels: gap, probes: [address('iks', 'icp', '10.0.0.12', '10.0.0.0/24', LOST)] }),
+    );
+    assert.equal(a.verdict, 'down');
+    assert.equal(
+      a.findings.find((f) => f.id === 'vpn/direction/iks>icp')?.action,
+      'add 10.0.0.0/24 to remote.subnet on iks',
+    );
+    assert.ok(!a.findings.some((f) => f.id.startsWith('vpn/no-echo/')));
+  });
+
+  it('an address that does answer is just a healthy ping', () => {
+    const a = analyze(input({ probes: [address('iks', 'icp', '10.0.0.12', '10.0.0.0/24', answered(52))] }));
+    assert.deepEqual(a.findings, []);
+    assert.equal(a.summary, 'tunnel up; 1 of 1 ping targets answer, avg RTT 52 ms');
   });
 });

@@ -2,8 +2,10 @@ import assert from 'node:assert/strict';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { ClientRequest } from 'node:http';
 import { after, afterEach, before, describe, it } from 'node:test';
+import { CoreV1Api } from '@kubernetes/client-node';
 import type { KnownBlock } from '@slack/types';
 import { type Harness, startHarness } from '../../helpers/harness.ts';
+import { kubeConfigs } from '../../helpers/kube.ts';
 import { blocksText, limitViolations } from '../../helpers/slack-limits.ts';
 import { startVpnSim, type VpnSim, vpnConfigYaml } from './sim.ts';
 
@@ -127,6 +129,22 @@ describe('/mesh vpn and /mesh ping end to end (Slack → queue → worker → si
     assert.match(parent.text, /\*healthy\*: tunnel up; 5 of 5 ping targets answer/);
     assert.match(text, /Ping iks → icp/);
     assert.match(text, /tracing `10\.1\.[\d.]+` — 0% loss/);
+  });
+
+  it('/mesh ping iks <a ClusterIP>: "a ClusterIP answers no ping", not subnet advice; "1 target" in the footer', async () => {
+    const core = kubeConfigs(sim.mesh)('icp').makeApiClient(CoreV1Api);
+    const ip = (await core.readNamespacedService({ name: 'istio-pilot', namespace: 'istio-system' })).spec!
+      .clusterIP!;
+    const { parent, text } = await run(`ping iks ${ip}`, 'C0PINGSVC');
+    const said = `${ip} is a Service address on icp (service CIDR 10.0.0.0/24): a ClusterIP answers no ping`;
+    assert.ok(parent.text.includes(`*healthy*: tunnel up; ${said}`), parent.text);
+    assert.ok(text.includes(`:information_source: ${said}`), text);
+    assert.match(
+      text,
+      /\/mesh vpn connects from every remote to the TCP ports of icp's control-plane Services/,
+    );
+    assert.doesNotMatch(text, /subnet/);
+    assert.match(text, /\n1 target · ping -c 3/);
   });
 
   describe('/mesh ping refuses every target that is not a configured cluster or an address inside one, and executes nothing', () => {

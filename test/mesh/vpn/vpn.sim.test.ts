@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
+import { CoreV1Api } from '@kubernetes/client-node';
 import { cidrContains, parseCidr } from '../../../src/mesh/vpn/ipv4.ts';
 import type { ProbeResult, VpnReport } from '../../../src/mesh/vpn/report.ts';
+import { kubeConfigs } from '../../helpers/kube.ts';
 import { findFinding, findingIds, grantProbeExec, recordCommands, startVpnSim, type VpnSim } from './sim.ts';
 
 const ids = findingIds;
@@ -155,7 +157,11 @@ describe('/mesh vpn against the simulated seed mesh (icp primary, iks remote)', 
     assert.equal(r.verdict, 'down');
     const f = find(r, 'vpn/direction/icp>iks');
     assert.equal(f.text, `pings from icp to iks are lost while iks → icp answers: reviews-v3 (${reviews})`);
-    assert.match(f.action ?? '', /check remote\.subnet on icp \(it must include 172\.30\.0\.0\/16\)/);
+    // The fault is on the path, not in ipsec.conf: both CHILD SAs carry the range, so it is not blamed.
+    assert.match(
+      f.action ?? '',
+      /^the CHILD SAs on icp and iks carry 172\.30\.0\.0\/16, so the traffic selectors are not the cause: check the routes into the tunnel/,
+    );
     assert.deepEqual(
       judged(r).map((x) => x.id),
       ['vpn/direction/icp>iks'],
@@ -173,7 +179,7 @@ describe('/mesh vpn against the simulated seed mesh (icp primary, iks remote)', 
     );
   });
 
-  it('one CIDR lost: replies lost only towards that range, check remote.subnet on the sender', async () => {
+  it('one CIDR lost: replies lost only towards that range; the selectors carry it, so the path is named', async () => {
     const split = sim.withConfig({
       cidrs: {
         icp: { pod: ['10.1.0.0/18', '10.1.64.0/18', '10.1.128.0/17'], service: ['10.0.0.0/24'] },
@@ -193,7 +199,10 @@ describe('/mesh vpn against the simulated seed mesh (icp primary, iks remote)', 
     const f = find(r, 'vpn/cidr/iks>icp/10.1.64.0/18');
     assert.match(f.text, /^replies lost only towards 10\.1\.64\.0\/18 on icp when pinged from iks: /);
     for (const p of lower) assert.ok(f.text.includes(`${p.target.label} (${p.target.ip})`), p.key);
-    assert.match(f.action ?? '', /^check remote\.subnet on iks/);
+    assert.match(
+      f.action ?? '',
+      /^the CHILD SAs on iks and icp carry 10\.1\.64\.0\/18, so the traffic selectors are not the cause/,
+    );
     assert.deepEqual(
       judged(r).map((x) => x.id),
       ['vpn/cidr/iks>icp/10.1.64.0/18'],
@@ -401,6 +410,84 @@ describe('/mesh ping against the simulated seed mesh', () => {
     );
     const own = await sim.ping('iks', '172.30.0.9');
     assert.match((own as { refusal: string }).refusal, /is on iks itself/);
+  });
+
+  /** A Service's ClusterIP as an SRE reads it with kubectl get svc. */
+  const clusterIp = async (cluster: string, namespace: string, name: string) => {
+    const core = kubeConfigs(sim.mesh)(cluster).makeApiClient(CoreV1Api);
+    return (await core.readNamespacedService({ name, namespace })).spec!.clusterIP!;
+  };
+
+  it('to a Service ClusterIP: it answers no ping (kube-proxy in iptables mode), said as such, not blamed on the selectors', async () => {
+    const ip = await clusterIp('icp', 'istio-system', 'istio-pilot');
+    const answer = await sim.ping('iks', ip);
+    assert.ok(answer.ok, (answer as { refusal?: string }).refusal);
+    const r = answer.report;
+    assert.deepEqual(
+      r.probes.map((p) => [p.target.label, p.target.cidr, p.status]),
+      [['service address', '10.0.0.0/24', 'lost']],
+    );
+    assert.equal(r.verdict, 'healthy', r.summary);
+    assert.equal(
+      r.summary,
+      `tunnel up; ${ip} is a Service address on icp (service CIDR 10.0.0.0/24): a ClusterIP answers no ping`,
+    );
+    assert.deepEqual(ids(r), [`vpn/no-echo/iks>icp/${ip}`]);
+    const f = find(r, `vpn/no-echo/iks>icp/${ip}`);
+    assert.equal(f.severity, 'info');
+    assert.match(
+      f.action ?? '',
+      /^The tunnel is up and the CHILD SAs on iks and icp carry 10\.0\.0\.0\/24, so this lost ping says nothing about the VPN\. /,
+    );
+    assert.match(
+      f.action ?? '',
+      /\/mesh vpn connects from every remote to the TCP ports of icp's control-plane Services/,
+    );
+    assert.doesNotMatch(f.action ?? '', /subnet/);
+  });
+
+  it('to a pod-CIDR address no pod has: nothing there answers; the selectors are not blamed', async () => {
+    const ip = '172.30.200.200';
+    const core = kubeConfigs(sim.mesh)('iks').makeApiClient(CoreV1Api);
+    const holders = await core.listPodForAllNamespaces({ fieldSelector: `status.podIP=${ip}` });
+    assert.equal(holders.items.length, 0, 'no pod has the address');
+    const answer = await sim.ping('icp', ip);
+    assert.ok(answer.ok);
+    const r = answer.report;
+    assert.equal(r.probes[0]?.status, 'lost');
+    assert.equal(r.verdict, 'healthy', r.summary);
+    assert.equal(r.summary, `tunnel up; no pod on iks has ${ip}, so nothing there answers the ping`);
+    const f = find(r, `vpn/no-echo/icp>iks/${ip}`);
+    assert.match(
+      f.action ?? '',
+      /^The tunnel is up and the CHILD SAs on icp and iks carry 172\.30\.0\.0\/16, /,
+    );
+    assert.match(f.action ?? '', /\/mesh ping icp iks pings one pod per app there$/);
+  });
+
+  it('to a Service ClusterIP whose range the CHILD SAs lack: the subnet to add', async () => {
+    const ip = await clusterIp('icp', 'istio-system', 'istio-pilot');
+    sim.mesh.faults.setSubnets('iks', 'icp', { remoteSubnets: ['10.1.0.0/16'] });
+    const answer = await sim.ping('iks', ip);
+    assert.ok(answer.ok);
+    const r = answer.report;
+    assert.equal(r.verdict, 'down', r.summary);
+    assert.ok(!ids(r).some((id) => id.startsWith('vpn/no-echo/')), ids(r).join(', '));
+    assert.equal(find(r, 'vpn/direction/iks>icp').action, 'add 10.0.0.0/24 to remote.subnet on iks');
+  });
+
+  it('to an address whose pod could not be looked up: the lookup failure is said, and the lost ping is not explained away', async () => {
+    sim.mesh.faults.setUnavailable('iks', true);
+    const answer = await sim.ping('icp', '172.30.200.200');
+    assert.ok(answer.ok);
+    const r = answer.report;
+    assert.equal(r.verdict, 'down', r.summary);
+    assert.match(find(r, 'vpn/targets/iks').text, /^could not list the pods to ping on iks: 503/);
+    assert.ok(!ids(r).some((id) => id.startsWith('vpn/no-echo/')), ids(r).join(', '));
+    assert.match(
+      find(r, 'vpn/direction/icp>iks').action ?? '',
+      /^the CHILD SA on icp carries 172\.30\.0\.0\/16, so the traffic selectors are not the cause/,
+    );
   });
 
   it('without CIDRs in the config, a discovered pod IP counts', async () => {

@@ -35,3 +35,11 @@ test('times fall back to one UTC form without seconds, as the parent message wri
   assert.match(text, /\{time\}\|2026-12-03 14:25 UTC>/);
   assert.doesNotMatch(text, /T14:25|\.900Z/);
 });
+
+test('a diff one section too long says "1 more part … is" in the audit log', () => {
+  // Each ``` section holds what fits under Slack's 3,000 characters; seven full ones are one over the six shown.
+  const line = `  - ${'x'.repeat(96)}`;
+  const diff = Array.from({ length: 7 * 29 }, () => line).join('\n');
+  const text = shown(approvalMessage({ ...request, diff }, { state: 'pending' }));
+  assert.match(text, /…1 more part of the diff is in the audit log/);
+});

@@ -57,3 +57,37 @@ test('a breach shows ">" once escaped for Slack, never as a visible "&gt;"', () 
     assert.doesNotMatch(shown, /&amp;/);
   }
 });
+
+test('counts read "1 request", not "1 requests"', () => {
+  const one: Verification = {
+    ...reverted,
+    state: 'watching',
+    thresholds: { ...reverted.thresholds, minRequests: 1 },
+    readings: [
+      {
+        at: 60_000,
+        judgement: {
+          verdict: 'too-little',
+          versions: [
+            {
+              service: 'reviews',
+              version: 'v3',
+              requests: 1,
+              errorShare: 0,
+              p99Ms: 40,
+              baselineP99Ms: null,
+              latencyRatio: null,
+              verdict: 'too-little',
+              reasons: [],
+            },
+          ],
+        },
+      },
+    ],
+  };
+  const shown = mrkdwnOf(verifyProgress(one));
+  assert.match(shown, /req\/s \(1 request\)/);
+  assert.match(shown, /too little traffic to judge \(&lt; 1 request\)/);
+  assert.match(shown, /judged from 1 request ·/);
+  assert.doesNotMatch(shown, /1 requests/);
+});

@@ -66,7 +66,7 @@ describe('renderVpn', () => {
       t,
       /\*iks → icp\* from `default\/vpn-strongswan-iks`\n:large_green_circle: app-1 `10\.1\.0\.1` — 0% loss \(3\/3\), rtt 51\.2\/52\.3\/54\.9 ms/,
     );
-    assert.match(t, /ping -c 3 -W 2 · up to 16 at once per cluster · .* took 2\.3 s/);
+    assert.match(t, /\n1 target · ping -c 3 -W 2 · up to 16 at once per cluster · .* took 2\.3 s/);
     assert.match(t, /First run: nothing earlier to compare with\./);
   });
 
