@@ -30,6 +30,7 @@ import { createChannelBudget } from './slack/channel-budget.ts';
 import { createPoster, createSlackClient } from './slack/poster.ts';
 import { createEnvelopeDedupe } from './slack/socket/dedupe.ts';
 import type { SocketMode, SocketModeOptions } from './slack/socket/receiver.ts';
+import { createUserNames } from './slack/users.ts';
 
 export interface StartOptions {
   role: Role;
@@ -44,6 +45,8 @@ export interface StartOptions {
   shutdownGraceMs?: number;
   stalledIntervalMs?: number;
   lockDurationMs?: number;
+  /** How often the worker looks for requests left "applying" (APPROVAL_SWEEP_MS; tests shorten it). */
+  approvalSweepMs?: number;
   /** The bound on the per-user rate check before an ack (tests that count refusals lengthen it). */
   rateCheckTimeoutMs?: number;
   /** Socket Mode timings (tests shorten the watchdog's). */
@@ -160,12 +163,13 @@ export async function startMeshops(options: StartOptions): Promise<Meshops> {
     },
   });
 
-  // The app checks who may request; the worker checks who may approve. Both resolve Slack user groups.
-  const groupClient = createSlackClient(env.SLACK_BOT_TOKEN!, env.SLACK_API_URL, 3000);
+  // The app checks who may request; the worker checks who may approve. Both resolve Slack user groups; the
+  // worker also names people in its charts.
+  const lookupClient = createSlackClient(env.SLACK_BOT_TOKEN!, env.SLACK_API_URL, 3000);
   const permissions = createPermissions(
     config.access,
     async (group) => {
-      const res = await groupClient.usergroups.users.list({ usergroup: group });
+      const res = await lookupClient.usergroups.users.list({ usergroup: group });
       return res.users ?? [];
     },
     { onLookupFailed: (group, err) => log.warn({ group, err }, 'user group lookup failed; not remembered') },
@@ -269,6 +273,9 @@ export async function startMeshops(options: StartOptions): Promise<Meshops> {
         clusters,
         redis,
         reply: poster,
+        userName: createUserNames(lookupClient, {
+          onLookupFailed: (user, err) => log.warn({ user, err }, 'user name lookup failed; the id is shown'),
+        }),
         handlers,
         permissions,
         enqueue: (job, opts) => producer.enqueue(job, { writes: true, ...opts }),
@@ -288,10 +295,8 @@ export async function startMeshops(options: StartOptions): Promise<Meshops> {
     });
     result.worker = worker;
     sweep(`sweep-start-${Date.now()}`);
-    const sweeps = setInterval(
-      () => sweep(`sweep-${Math.floor(Date.now() / APPROVAL_SWEEP_MS)}`),
-      APPROVAL_SWEEP_MS,
-    );
+    const sweepMs = options.approvalSweepMs ?? APPROVAL_SWEEP_MS;
+    const sweeps = setInterval(() => sweep(`sweep-${Math.floor(Date.now() / sweepMs)}`), sweepMs);
     sweeps.unref();
     closers.push(async () => clearInterval(sweeps));
     closers.push(() => closeWorker(worker, options.shutdownGraceMs ?? shutdownGrace(config)));
