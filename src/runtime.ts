@@ -4,7 +4,7 @@ import type { DestinationStream } from 'pino';
 import { createAudit } from './access/audit.ts';
 import { createPermissions } from './access/permissions.ts';
 import { createRateLimiter } from './access/rate-limit.ts';
-import { APPROVAL_SWEEP_MS, approvalSweepJob } from './approvals/actions.ts';
+import { APPROVAL_SWEEP_MS, approvalSweepJob, mayLeaveApplying } from './approvals/actions.ts';
 import type { Env, Role } from './config/env.ts';
 import { type LoadedConfig, loadConfig } from './config/load.ts';
 import { describeTarget, redisTarget } from './config/redis.ts';
@@ -19,7 +19,8 @@ import { createLogger, type Logger, registerSecret } from './observability/logge
 import { metrics } from './observability/metrics.ts';
 import { createAdmitter } from './queue/admit.ts';
 import { createRedis } from './queue/connection.ts';
-import { createProducer, withTimeout } from './queue/producer.ts';
+import { createLanes } from './queue/lanes.ts';
+import { createProducer, type ProducerOptions, withTimeout } from './queue/producer.ts';
 import { checkRedisAtStart } from './queue/redis-facts.ts';
 import { createReplicaWait, REPLICA_WAIT_MS } from './queue/replication.ts';
 import { closeWorker, startWorker } from './queue/worker.ts';
@@ -29,6 +30,7 @@ import { createChannelBudget } from './slack/channel-budget.ts';
 import { createPoster, createSlackClient } from './slack/poster.ts';
 import { createEnvelopeDedupe } from './slack/socket/dedupe.ts';
 import type { SocketMode, SocketModeOptions } from './slack/socket/receiver.ts';
+import { createUserNames } from './slack/users.ts';
 
 export interface StartOptions {
   role: Role;
@@ -43,6 +45,8 @@ export interface StartOptions {
   shutdownGraceMs?: number;
   stalledIntervalMs?: number;
   lockDurationMs?: number;
+  /** How often the worker looks for requests left "applying" (APPROVAL_SWEEP_MS; tests shorten it). */
+  approvalSweepMs?: number;
   /** The bound on the per-user rate check before an ack (tests that count refusals lengthen it). */
   rateCheckTimeoutMs?: number;
   /** Socket Mode timings (tests shorten the watchdog's). */
@@ -104,7 +108,7 @@ export async function startMeshops(options: StartOptions): Promise<Meshops> {
     closing.abort();
     throw err;
   }
-  const producer = createProducer(target, env.REDIS_PREFIX, {
+  const producerOptions: ProducerOptions = {
     replicas: {
       wanted: env.REDIS_WAIT_REPLICAS,
       onShort: (wanted, acked) => {
@@ -112,7 +116,8 @@ export async function startMeshops(options: StartOptions): Promise<Meshops> {
         log.warn({ wanted, acked }, 'a command was acked before a Redis replica confirmed it');
       },
     },
-  });
+  };
+  const producer = createProducer(target, env.REDIS_PREFIX, producerOptions);
   // The worker's approval decisions are written on `redis`: the same wait as an acked command's.
   const approvalReplicaWait = createReplicaWait({
     wanted: env.REDIS_WAIT_REPLICAS,
@@ -158,12 +163,13 @@ export async function startMeshops(options: StartOptions): Promise<Meshops> {
     },
   });
 
-  // The app checks who may request; the worker checks who may approve. Both resolve Slack user groups.
-  const groupClient = createSlackClient(env.SLACK_BOT_TOKEN!, env.SLACK_API_URL, 3000);
+  // The app checks who may request; the worker checks who may approve. Both resolve Slack user groups; the
+  // worker also names people in its charts.
+  const lookupClient = createSlackClient(env.SLACK_BOT_TOKEN!, env.SLACK_API_URL, 3000);
   const permissions = createPermissions(
     config.access,
     async (group) => {
-      const res = await groupClient.usergroups.users.list({ usergroup: group });
+      const res = await lookupClient.usergroups.users.list({ usergroup: group });
       return res.users ?? [];
     },
     { onLookupFailed: (group, err) => log.warn({ group, err }, 'user group lookup failed; not remembered') },
@@ -178,6 +184,7 @@ export async function startMeshops(options: StartOptions): Promise<Meshops> {
   });
 
   if (role !== 'worker') {
+    const lanes = createLanes(() => createProducer(target, env.REDIS_PREFIX, producerOptions));
     // Series that will exist are exported at 0 from the start, so "no reconnects" reads as 0, not as no data.
     for (const reason of ['disconnect', 'stale'] as const) metrics.socketReconnects.inc({ reason }, 0);
     const slackApp = createSlackApp({
@@ -195,7 +202,7 @@ export async function startMeshops(options: StartOptions): Promise<Meshops> {
       botToken: env.SLACK_BOT_TOKEN!,
       apiUrl: env.SLACK_API_URL,
       log,
-      admitter: createAdmitter(producer, env.REDIS_PREFIX),
+      admitter: createAdmitter(lanes, env.REDIS_PREFIX),
       permissions,
       routes: [healthzRoute],
       rateLimit: createRateLimiter(
@@ -230,6 +237,7 @@ export async function startMeshops(options: StartOptions): Promise<Meshops> {
     result.server = server;
     result.url = `http://${options.host ?? '127.0.0.1'}:${port}`;
     closers.push(() => slackApp.stop());
+    closers.push(() => lanes.close());
     if (socketMode) {
       result.socketMode = socketMode;
       log.info({ port, role }, 'Slack app in Socket Mode; /healthz on this port');
@@ -246,6 +254,14 @@ export async function startMeshops(options: StartOptions): Promise<Meshops> {
   log.info({ port: opsPort, role }, '/healthz, /readyz and /metrics on the ops port');
 
   if (clusters) {
+    // Requests left "applying" by a job that will never run again: looked for at start, every period after,
+    // and as soon as an approve job is given up.
+    const sweep = (actionTs: string) => {
+      const { job, jobId } = approvalSweepJob(actionTs, Date.now());
+      producer
+        .enqueue(job, { writes: true, jobId })
+        .catch((err: unknown) => log.warn({ err }, 'could not queue the approval sweep'));
+    };
     const worker = startWorker({
       redisTarget: target,
       prefix: env.REDIS_PREFIX,
@@ -257,6 +273,9 @@ export async function startMeshops(options: StartOptions): Promise<Meshops> {
         clusters,
         redis,
         reply: poster,
+        userName: createUserNames(lookupClient, {
+          onLookupFailed: (user, err) => log.warn({ user, err }, 'user name lookup failed; the id is shown'),
+        }),
         handlers,
         permissions,
         enqueue: (job, opts) => producer.enqueue(job, { writes: true, ...opts }),
@@ -267,22 +286,17 @@ export async function startMeshops(options: StartOptions): Promise<Meshops> {
           ),
       }),
       onJobDone: (job, outcome, seconds) => metrics.jobDuration.observe({ job, outcome }, seconds),
+      // Its request is concluded now, not at the next periodic sweep up to a minute later.
+      onGivenUp: (job, jobId) => {
+        if (mayLeaveApplying(job)) sweep(`sweep-after-${jobId}`);
+      },
       ...(options.stalledIntervalMs ? { stalledIntervalMs: options.stalledIntervalMs } : {}),
       ...(options.lockDurationMs ? { lockDurationMs: options.lockDurationMs } : {}),
     });
     result.worker = worker;
-    // Requests left "applying" by a job that will never run again: looked for now and every period after.
-    const sweep = (actionTs: string) => {
-      const { job, jobId } = approvalSweepJob(actionTs, Date.now());
-      producer
-        .enqueue(job, { writes: true, jobId })
-        .catch((err: unknown) => log.warn({ err }, 'could not queue the approval sweep'));
-    };
     sweep(`sweep-start-${Date.now()}`);
-    const sweeps = setInterval(
-      () => sweep(`sweep-${Math.floor(Date.now() / APPROVAL_SWEEP_MS)}`),
-      APPROVAL_SWEEP_MS,
-    );
+    const sweepMs = options.approvalSweepMs ?? APPROVAL_SWEEP_MS;
+    const sweeps = setInterval(() => sweep(`sweep-${Math.floor(Date.now() / sweepMs)}`), sweepMs);
     sweeps.unref();
     closers.push(async () => clearInterval(sweeps));
     closers.push(() => closeWorker(worker, options.shutdownGraceMs ?? shutdownGrace(config)));

@@ -1,5 +1,5 @@
 import { auditOf } from '../access/audit.ts';
-import { type ActionJob, actionJobId } from '../queue/jobs.ts';
+import { type ActionJob, actionJobId, type MeshJob } from '../queue/jobs.ts';
 import { approve, close, expireDue, type Kinds, machineOf, sweepApplying } from './decide.ts';
 import type { ApprovalView } from './messages.ts';
 import {
@@ -29,6 +29,10 @@ export function approvalActions(
     [SWEEP_ACTION]: (job, deps) => sweepApplying(machine(deps), job),
   };
 }
+
+/** An approve job that failed for good (stalled past BullMQ's limit, or threw) may have left its request "applying". */
+export const mayLeaveApplying = (job: MeshJob): boolean =>
+  job.type === 'action' && job.action === APPROVE_ACTION;
 
 /** How often workers look for requests left "applying": well inside the applying lock (jobs.timeout × 2 + 60 s). */
 export const APPROVAL_SWEEP_MS = 60_000;

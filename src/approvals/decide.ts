@@ -47,16 +47,20 @@ const release = (m: Machine, request: ApprovalRequest) =>
     request.id,
   );
 
-/** The command's parent message stops saying "waiting for an approver": it shows the decision. */
+/**
+ * The command's parent message stops saying "waiting for an approver": it shows the decision, and where each
+ * other request the same command made stands.
+ */
 async function updateParent(m: Machine, request: ApprovalRequest): Promise<void> {
   if (!request.threadTs) return;
-  const [head, found] = await Promise.all([
-    parentHead(m.deps.redis, m.deps.prefix, request.channel, request.threadTs),
-    m.store.get(request.id),
-  ]);
-  if (!head || !found) return;
+  const head = await parentHead(m.deps.redis, m.deps.prefix, request.channel, request.threadTs);
+  if (!head) return;
+  // A head recorded before it listed its requests belongs to a command that made one.
+  const ids = head.requests ?? [request.id];
+  const found = (await Promise.all(ids.map((id) => m.store.get(id)))).filter((f) => f !== undefined);
+  if (found.length === 0) return;
   await m.deps.reply
-    .update({ channel: request.channel, ts: request.threadTs, ...m.view.parent(head, request, found.status) })
+    .update({ channel: request.channel, ts: request.threadTs, ...m.view.parent(head, found) })
     .catch((err: unknown) =>
       m.deps.log.warn({ err, request: request.id }, 'could not update the parent message'),
     );
@@ -368,10 +372,15 @@ export async function sweepApplying(m: Machine, job: ActionJob): Promise<void> {
     try {
       const found = await m.store.get(id);
       const claim = found?.status.claim;
-      if (found?.status.state !== 'applying' || !claim || !(await claimantGone(m, claim))) continue;
-      // One sweep of every worker's wins; a job that still holds the request keeps it.
-      if (!(await m.store.reclaim(id, claim, claimOf(job)))) continue;
-      m.deps.log.warn({ request: id, claim }, 'an apply was left by a job that will not run again');
+      if (found?.status.state !== 'applying' || !claim) continue;
+      // A re-run of this sweep (its worker died while resuming) resumes what it took over, as an approve job's
+      // re-run does; it never waits for itself to finish.
+      if (claim !== claimOf(job)) {
+        if (!(await claimantGone(m, claim))) continue;
+        // One sweep of every worker's wins; a job that still holds the request keeps it.
+        if (!(await m.store.reclaim(id, claim, claimOf(job)))) continue;
+        m.deps.log.warn({ request: id, claim }, 'an apply was left by a job that will not run again');
+      }
       await resumeApply(m, job, found);
     } catch (err) {
       m.deps.log.error({ err, request: id }, 'could not conclude a request left applying');

@@ -14,8 +14,11 @@ export interface ApprovalView {
   message(request: ApprovalRequest, status: ApprovalStatus): Message;
   /** The reply under the approval message once the change is applied, refused or failed. */
   decision(request: ApprovalRequest, status: ApprovalStatus, detail: readonly string[]): Message;
-  /** The parent message of the command that requested it, once the request is concluded. */
-  parent(head: ParentHead, request: ApprovalRequest, status: ApprovalStatus): Message;
+  /** The parent message of the command that made `requests`, once one of them is concluded. */
+  parent(
+    head: ParentHead,
+    requests: readonly { request: ApprovalRequest; status: ApprovalStatus }[],
+  ): Message;
   /** A user as the surface mentions them; meshops' own requests by name. */
   who(user: string | undefined): string;
   /** A time every reader sees in their own time zone. */

@@ -34,6 +34,9 @@ const USER = /^[UW][A-Z0-9]+$/;
 const CHANNEL = /^[CGD][A-Z0-9]+$/;
 const GROUP = /^S[A-Z0-9]+$/;
 
+/** A Slack user id (U…, W…), as opposed to meshops itself or another name. */
+export const isUserId = (id: string) => USER.test(id);
+
 /** A user mention; anything that is not a Slack user id is shown as text. */
 export const userRef = (id: string) => (USER.test(id) ? token(`@${id}`) : id);
 export const channelRef = (id: string) => (CHANNEL.test(id) ? token(`#${id}`) : id);
@@ -54,6 +57,29 @@ export const dateRef = (ms: number) => {
   const s = Math.floor(ms / 1000);
   return token(`!date^${s}^{date_short_pretty} {time}|${utcText(ms)}`);
 };
+
+// A token as any process wrote it (text kept in Redis may come from another worker, with another key).
+const ANY_TOKEN = /\uE000[A-Za-z0-9_-]{12}\uE001(.*?)\uE002[A-Za-z0-9_-]{12}\uE003/g;
+
+const unescapeMrkdwn = (text: string) =>
+  text.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+
+/**
+ * meshops' text as plain words, for what renders no mrkdwn (a chart's image, a file's alt text): a mention
+ * becomes the name `userName` gives (Slack cannot resolve `<@U…>` there), a date its UTC form, a link its label.
+ */
+export async function toPlainText(text: string, userName: (id: string) => Promise<string>): Promise<string> {
+  const tokens = [...text.matchAll(ANY_TOKEN)].map((m) => m[1] ?? '');
+  const users = [...new Set(tokens.filter((t) => t.startsWith('@')).map((t) => t.slice(1)))];
+  const names = new Map(await Promise.all(users.map(async (u) => [u, await userName(u)] as const)));
+  return text.replace(ANY_TOKEN, (_, inner: string) => {
+    if (inner.startsWith('@')) return names.get(inner.slice(1)) ?? inner.slice(1);
+    if (inner.startsWith('!subteam^')) return inner.slice('!subteam^'.length);
+    // Dates and links: the part after the bar is what Slack shows where it cannot render the token.
+    const bar = inner.indexOf('|');
+    return bar >= 0 ? unescapeMrkdwn(inner.slice(bar + 1)) : inner;
+  });
+}
 
 /** A fenced code block whose body cannot close the fence early, for any chat surface that renders ``` fences. */
 export const codeBlock = (body: string) => `\`\`\`${neutraliseFences(body)}\`\`\``;

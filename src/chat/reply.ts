@@ -56,6 +56,12 @@ export interface ReplyPort {
   upload(file: FileUpload): Promise<{ fileId: string }>;
 }
 
+/**
+ * A Slack user as people read their name where a mention cannot be rendered (an image): the chat surface's
+ * display name, else real name; the id itself when the lookup fails, and any other name (meshops) as it is.
+ */
+export type UserNames = (user: string) => Promise<string>;
+
 /** A command's answer: posted in the command's thread, its verdict and summary shown on the parent message. */
 export interface JobResult extends Message {
   /**
@@ -66,8 +72,8 @@ export interface JobResult extends Message {
   /** One line for the parent message, e.g. "2 clusters answer". */
   summary: string;
   /**
-   * The answer put a change up for approval: the parent is updated again with the decision, so it never
-   * keeps saying "waiting for an approver" after the change was applied, rejected or expired.
+   * The approval requests the answer made (their ids): the parent is updated again as each is decided, so it
+   * never keeps saying "waiting for an approver" after a change was applied, rejected or expired.
    */
-  awaitsApproval?: boolean;
+  awaiting?: readonly string[];
 }

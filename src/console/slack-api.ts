@@ -25,11 +25,12 @@ export interface SlackLimits {
 export const SLACK_LIMITS: SlackLimits = {
   channel: { burst: 6, perSecond: 1 },
   perMinute: {
-    // "several hundred messages per minute" (chat.postMessage), Tier 3 (chat.update), Tier 4, Tier 2, Tier 4.
+    // "several hundred messages per minute" (chat.postMessage), Tier 3 (chat.update), Tier 4, Tier 2, Tier 4, Tier 4.
     'chat.postMessage': 300,
     'chat.update': 50,
     'chat.postEphemeral': 100,
     'usergroups.users.list': 20,
+    'users.info': 100,
     'files.getUploadURLExternal': 100,
     'files.completeUploadExternal': 100,
   },
@@ -172,7 +173,7 @@ export async function startSlackApi(options: SlackApiOptions = {}): Promise<Slac
   const notInChannel = new Set<string>();
   const userGroups = new Map<string, string[]>();
   // What installing deploy/slack-app-manifest.yaml grants.
-  const scopes = new Set(['commands', 'chat:write', 'files:write', 'usergroups:read']);
+  const scopes = new Set(['commands', 'chat:write', 'files:write', 'usergroups:read', 'users:read']);
   const listeners = new Set<(event: SlackApiEvent) => void>();
   const extensions = new Map<string, Parameters<SlackApiStub['extend']>[1]>();
   const limits = options.limits ?? SLACK_LIMITS;
@@ -377,7 +378,10 @@ export async function startSlackApi(options: SlackApiOptions = {}): Promise<Slac
       }
       case 'users.info': {
         const name = options.users?.get(String(args.user)) ?? String(args.user).toLowerCase();
-        return { ok: true, user: { id: args.user, name, real_name: name } };
+        return {
+          ok: true,
+          user: { id: args.user, name, real_name: name, profile: { display_name: name, real_name: name } },
+        };
       }
       default:
         return { ok: false, error: 'unknown_method' };

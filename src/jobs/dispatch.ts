@@ -2,7 +2,7 @@ import { UnrecoverableError } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Permissions } from '../access/permissions.ts';
 import { approvalsFor } from '../approvals/request.ts';
-import type { JobResult, ReplyPort } from '../chat/reply.ts';
+import type { JobResult, ReplyPort, UserNames } from '../chat/reply.ts';
 import type { MeshConfig } from '../config/schema.ts';
 import { historyStore } from '../history/store.ts';
 import type { Clusters } from '../kube/registry.ts';
@@ -29,6 +29,7 @@ export interface DispatchDeps {
   redis: Redis;
   prefix: string;
   reply: ReplyPort;
+  userName: UserNames;
   permissions: Permissions;
   handlers: Handlers;
   enqueue: JobContext['enqueue'];
@@ -77,6 +78,7 @@ export function jobContext(
     prefix: deps.prefix,
     history: historyStore(deps),
     reply: deps.reply,
+    userName: deps.userName,
     permissions: deps.permissions,
     enqueue: deps.enqueue,
     ...(deps.replicated ? { replicated: deps.replicated } : {}),
@@ -170,10 +172,11 @@ export function createDispatch(deps: DispatchDeps): Dispatch {
         await reply.post({ channel: data.channel, thread_ts: parentTs, text: result.text, blocks });
       }
       const everyone = named(await closeRun(request, run));
-      if (result.awaitsApproval)
+      if (result.awaiting?.length)
         await recordParentHead(deps.redis, deps.prefix, data.channel, parentTs, {
           commandText: data.text,
           users: everyone,
+          requests: [...result.awaiting],
         });
       await reply.update({
         ...parent,

@@ -155,7 +155,7 @@ async function postChart(ctx: JobContext, v: Verification, reader: MetricsReader
   v.chartPosted = true;
   await saveVerification(ctx, v);
   try {
-    const spec = await verificationChart(v, reader, Date.now());
+    const spec = await verificationChart(v, reader, Date.now(), ctx.userName);
     // echarts and resvg take about a second to load: only a verification that reaches its chart pays for them.
     const { renderChartPng } = await import('../charts/index.ts');
     await ctx.reply.upload({
@@ -163,7 +163,7 @@ async function postChart(ctx: JobContext, v: Verification, reader: MetricsReader
       thread_ts: v.threadTs,
       filename: `verify-${v.label}-${v.id}.png`,
       title: `${v.label} on ${v.cluster}: request rate, 5xx share and p99 per version`,
-      altText: `Chart of request rate, 5xx share and p99 latency per version of ${v.services.map((s) => s.name).join(', ')} around ${v.label}: ${v.outcome ?? v.state}`,
+      altText: `Chart of request rate, 5xx share and p99 latency per version of ${v.services.map((s) => s.name).join(', ')} around ${v.label}: ${spec.subtitle}`,
       data: renderChartPng(spec),
     });
   } catch (err) {

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Permissions } from '../access/permissions.ts';
-import type { JobResult, ReplyPort } from '../chat/reply.ts';
+import type { JobResult, ReplyPort, UserNames } from '../chat/reply.ts';
 import type { MeshConfig } from '../config/schema.ts';
 import type { Clusters } from '../kube/registry.ts';
 import type { Approvals, Requester } from '../mesh/change.ts';
@@ -28,6 +28,8 @@ export interface JobContext {
   readonly history: HistoryPort;
   /** The one port messages go out through. */
   readonly reply: ReplyPort;
+  /** People's names where a mention cannot be rendered (a chart). */
+  readonly userName: UserNames;
   /** Puts a planned change up for approval. */
   readonly approvals: Approvals;
   readonly log: Logger;

@@ -37,6 +37,8 @@ export interface ExecRequest {
   timeoutMs: number;
   /** Bytes kept of stdout and of stderr each (default EXEC_OUTPUT_CAP); the rest is counted and said. */
   outputCap?: number;
+  /** Called once the exec's stream is open: the API server has the command starting in the container. */
+  onOpen?: () => void;
 }
 
 export interface ExecResult {
@@ -306,6 +308,7 @@ function runExec(execApi: Exec, request: ExecRequest): Promise<ExecResult> {
       .then((ws) => {
         socket = ws;
         if (settled) ws.close();
+        else request.onOpen?.();
         // A server that drops the socket without a Status would otherwise leave the promise pending.
         ws.on('close', () =>
           finish(() =>

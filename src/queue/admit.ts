@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type ActionJob, actionJobId, type CommandRequest, QUEUE_NAME } from './jobs.ts';
+import type { Lanes } from './lanes.ts';
 import { type Producer, QueueUnavailableError, withTimeout } from './producer.ts';
 import { GROUP_PENDING_MS, groupKey, JOIN_OR_LEAD, RUN_KEYS_TTL_MS, runKey } from './runs.ts';
 
@@ -41,15 +42,20 @@ export function commandJobId(triggerId: string | undefined): string {
   return `cmd-${(triggerId ?? randomUUID()).replace(/[^A-Za-z0-9_-]/g, '-')}`;
 }
 
-export function createAdmitter(producer: Producer, prefix: string, timeoutMs = ADMIT_TIMEOUT_MS): Admitter {
+/**
+ * Each admission writes, and waits for replicas, on a lane of its own (`lanes`): WAIT holds the connection it
+ * runs on, so admissions arriving together must not queue behind each other's WAIT.
+ */
+export function createAdmitter(lanes: Lanes, prefix: string, timeoutMs = ADMIT_TIMEOUT_MS): Admitter {
   // The script is defined once per connection (BullMQ may reconnect with a new one), then run by its SHA.
   const defined = new WeakSet<object>();
   async function join(
+    lane: Producer,
     request: CommandRequest,
     jobId: string,
     deadline: number,
   ): Promise<Admission | undefined> {
-    const client = await producer.queue.getBackend().client;
+    const client = await lane.queue.getBackend().client;
     if (!defined.has(client)) {
       client.defineCommand(JOIN_COMMAND, { numberOfKeys: 1, lua: JOIN_OR_LEAD });
       defined.add(client);
@@ -78,49 +84,59 @@ export function createAdmitter(producer: Producer, prefix: string, timeoutMs = A
    * The write did not answer in time and the user hears "nothing was queued": if it lands later, the tombstone
    * (sent after it on the same connection, so applied right after it) makes the worker drop the job.
    */
-  function abandon(jobId: string): void {
-    void producer.queue
+  function abandon(lane: Producer, jobId: string): void {
+    void lane.queue
       .getBackend()
       .client.then((client) => client.set(runKey(prefix, jobId, 'abandoned'), '1', { PX: RUN_KEYS_TTL_MS }))
       .catch(() => {});
   }
 
-  /** Resolves once `work` is durable, or rejects within the bound and leaves the tombstone. */
-  async function durably<T>(jobId: string, work: Promise<T>): Promise<T> {
+  /**
+   * Resolves once `work` is durable, or rejects within the bound and leaves the tombstone on the lane that
+   * wrote (an admission that never got a lane wrote nothing).
+   */
+  async function durably<T>(
+    jobId: string,
+    work: (lane: Producer, deadline: number) => Promise<T>,
+  ): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    let wrote: Producer | undefined;
     try {
       // Durable from here: enqueue has also waited for a replica (REDIS_WAIT_REPLICAS) before the ack.
-      return await withTimeout(work, timeoutMs);
+      return await withTimeout(
+        lanes.use(deadline, (lane) => {
+          wrote = lane;
+          return work(lane, deadline);
+        }),
+        timeoutMs,
+      );
     } catch (err) {
-      abandon(jobId);
+      if (wrote) abandon(wrote, jobId);
       throw err instanceof QueueUnavailableError ? err : new QueueUnavailableError(err);
     }
   }
 
+  const left = (deadline: number) => Math.max(1, deadline - Date.now());
+
   return {
     admit(request, options) {
       const jobId = commandJobId(request.triggerId);
-      const deadline = Date.now() + timeoutMs;
-      return durably(
-        jobId,
-        (async (): Promise<Admission> => {
-          const joined = options.coalesce ? await join(request, jobId, deadline) : undefined;
-          if (joined) {
-            // The joiner's name is on the run's requesters list: on a replica too before the ack says "joined".
-            await producer.replicated(Math.max(1, deadline - Date.now()));
-            return joined;
-          }
-          await producer.enqueue(request, {
-            writes: options.writes,
-            jobId,
-            timeoutMs: Math.max(1, deadline - Date.now()),
-          });
-          return { outcome: 'queued', jobId };
-        })(),
-      );
+      return durably(jobId, async (lane, deadline): Promise<Admission> => {
+        const joined = options.coalesce ? await join(lane, request, jobId, deadline) : undefined;
+        if (joined) {
+          // The joiner's name is on the run's requesters list: on a replica too before the ack says "joined".
+          await lane.replicated(left(deadline));
+          return joined;
+        }
+        await lane.enqueue(request, { writes: options.writes, jobId, timeoutMs: left(deadline) });
+        return { outcome: 'queued', jobId };
+      });
     },
     async record(click) {
       const jobId = actionJobId(click);
-      await durably(jobId, producer.enqueue(click, { writes: true, jobId, timeoutMs }));
+      await durably(jobId, (lane, deadline) =>
+        lane.enqueue(click, { writes: true, jobId, timeoutMs: left(deadline) }),
+      );
     },
   };
 }

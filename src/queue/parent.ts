@@ -11,10 +11,12 @@ const POSTING = 'posting';
  */
 export const PARENT_CLAIM_MS = 10_000;
 
-/** What a parent message names besides its state: the command and who asked for it. */
+/** What a parent message names besides its state: the command, who asked for it, the approvals it asked for. */
 export interface ParentHead {
   commandText: string;
   users: string[];
+  /** Every request the command put up for approval (one per remote for a repair of every remote). */
+  requests?: string[];
 }
 
 const headKey = (prefix: string, channel: string, ts: string) => `${prefix}parent-head:${channel}:${ts}`;

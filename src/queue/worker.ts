@@ -39,6 +39,11 @@ export interface WorkerDeps {
   stalledIntervalMs?: number;
   lockDurationMs?: number;
   onJobDone?: (name: string, outcome: 'completed' | 'failed', seconds: number) => void;
+  /**
+   * A job failed for good: no attempt follows. BullMQ also fails a job this way, without running it, once it
+   * has stalled past its limit (its workers died under it twice), so whatever it left half-done is known here.
+   */
+  onGivenUp?: (job: MeshJob, jobId: string) => void;
 }
 
 /** Takes jobs off the queue, parses them at the edge and dispatches them; what a job does is not its business. */
@@ -94,6 +99,12 @@ export function startWorker(deps: WorkerDeps): Worker {
     ...(deps.lockDurationMs ? { lockDuration: deps.lockDurationMs } : {}),
   });
   worker.on('error', (err) => log.error({ err }, 'worker connection error'));
+  worker.on('failed', (job) => {
+    // finishedOn is set only when the failure is final; a retried job fails with it unset.
+    if (!job?.finishedOn) return;
+    const parsed = jobSchema.safeParse(job.data);
+    if (parsed.success) deps.onGivenUp?.(parsed.data, String(job.id));
+  });
   return worker;
 }
 

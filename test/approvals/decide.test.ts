@@ -46,7 +46,10 @@ const view: ApprovalView = {
     text: [`${request.title}: ${status.state}`, ...detail].join('\n'),
     blocks: [],
   }),
-  parent: (head, _request, status) => ({ text: `${head.commandText}: ${status.state}`, blocks: [] }),
+  parent: (head, requests) => ({
+    text: `${head.commandText}: ${requests.map((r) => r.status.state).join(', ')}`,
+    blocks: [],
+  }),
   who: (user) => user ?? 'meshops',
   when: (ms) => new Date(ms).toISOString(),
 };

@@ -30,6 +30,34 @@ async function statesOf(redis: Redis, prefix: string): Promise<Record<string, st
   return out;
 }
 
+/** A worker in its own process (BullMQ lock 2 s unless given, stall check every 1 s). */
+function spawnWorker(env: Record<string, string>, yaml: string, dir: string, lockDurationMs?: number) {
+  const child = spawn(
+    process.execPath,
+    ['test/helpers/worker-child.ts', JSON.stringify({ env, configYaml: yaml, dir, lockDurationMs })],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  return { child, exited, ready: () => out.includes('worker-ready') };
+}
+
+/** SIGKILLs `child` the instant the next VirtualService write is stored on icp, before its answer is sent. */
+function killAtNextWrite(w: World, child: ChildProcess): string[] {
+  let armed = true;
+  const killedAfter: string[] = [];
+  w.sim.clusters.get('icp')!.state.store.onChange((event) => {
+    if (!armed || event.type !== 'MODIFIED' || !event.key.includes('virtualservices')) return;
+    armed = false;
+    killedAfter.push(event.object.metadata.name);
+    child.kill('SIGKILL');
+  });
+  return killedAfter;
+}
+
 /**
  * Starts a worker in its own process, has ALICE request `all-v1` (two VirtualServices to change) and BOB
  * approve it, and SIGKILLs that worker the instant its first write is stored, before its answer is even sent.
@@ -50,32 +78,16 @@ async function killMidApply(w: World, channel: string, spawned: (child: ChildPro
     OPS_PORT: '0',
     LOG_LEVEL: 'warn',
   };
-  const worker = spawn(
-    process.execPath,
-    ['test/helpers/worker-child.ts', JSON.stringify({ env, configYaml: yaml, dir: w.dir })],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  spawned(worker);
-  let out = '';
-  worker.stdout!.on('data', (d: Buffer) => {
-    out += d.toString();
-  });
-  const exited = new Promise<void>((resolve) => worker.on('exit', () => resolve()));
+  const worker = spawnWorker(env, yaml, w.dir);
+  spawned(worker.child);
   // Generous: a child process starts slowly on a busy machine (the suite runs four files at once).
-  await waitFor('the child worker', () => out.includes('worker-ready'), 90_000);
+  await waitFor('the child worker', worker.ready, 90_000);
 
   await w.h.command('route apply all-v1', { user: ALICE, channel });
   const { ts, id } = await w.approval(channel);
-  let armed = true;
-  const killedAfter: string[] = [];
-  w.sim.clusters.get('icp')!.state.store.onChange((event) => {
-    if (!armed || event.type !== 'MODIFIED' || !event.key.includes('virtualservices')) return;
-    armed = false;
-    killedAfter.push(event.object.metadata.name);
-    worker.kill('SIGKILL');
-  });
+  const killedAfter = killAtNextWrite(w, worker.child);
   await w.approve(channel, BOB);
-  await exited;
+  await worker.exited;
   assert.equal(killedAfter.length, 1, 'the worker was killed mid-apply');
   assert.match(w.message(channel, ts).text, /applying now/);
   return { ts, id, killedAfter, env, yaml };
@@ -151,7 +163,7 @@ describe('an approved change whose worker is killed (kill -9) mid-apply', () => 
   });
 });
 
-describe('an interrupted apply whose job will never run again (failed past the stall limit, or removed)', () => {
+describe('an interrupted apply whose job will never run again (it was removed)', () => {
   let w: World;
   const redis = new Redis(REDIS_URL);
   let child: ChildProcess | undefined;
@@ -198,5 +210,165 @@ describe('an interrupted apply whose job will never run again (failed past the s
       30_000,
     );
     await assertResumed(w, redis, 'C0ORPHAN', run);
+  });
+});
+
+/** The jobs of a queue under `prefix` that are done, as BullMQ keeps them. */
+async function finishedJobs(prefix: string) {
+  const queue = new Queue(QUEUE_NAME, { connection: { url: REDIS_URL }, prefix });
+  try {
+    return await queue.getJobs(['completed', 'failed']);
+  } finally {
+    await queue.close();
+  }
+}
+
+describe('an interrupted apply whose job stalls twice (BullMQ fails it past its stall limit)', () => {
+  let w: World;
+  const redis = new Redis(REDIS_URL);
+  const children: ChildProcess[] = [];
+  let survivor: Meshops | undefined;
+  before(async () => {
+    w = await startWorld('apply-stalled-twice', { role: 'app' });
+  });
+  after(async () => {
+    for (const child of children) child.kill('SIGKILL');
+    await survivor?.stop();
+    await w.close();
+    redis.disconnect();
+  });
+
+  it('is concluded as soon as BullMQ gives the job up, from the write-by-write record', async () => {
+    const run = await killMidApply(w, 'C0STALL2', (c) => children.push(c));
+    const claim = await redis.hget(`${w.h.prefix}:approval:${run.id}`, 'claim');
+    const slash = claim!.indexOf('/');
+    const jobId = actionJobId({ actionTs: claim!.slice(0, slash), user: claim!.slice(slash + 1) });
+
+    // A second worker takes the stalled job over and is killed at its first write of the resumed apply. Its
+    // job lock (15 s) outlives it, so the next worker's start-up sweep finds the job still held.
+    const second = spawnWorker(run.env, run.yaml, w.dir, 15_000);
+    children.push(second.child);
+    const killedAgain = killAtNextWrite(w, second.child);
+    await waitFor('the second worker to be killed mid-resume', () => killedAgain.length === 1, 90_000);
+    await second.exited;
+    assert.deepEqual(await statesOf(redis, w.h.prefix), { [run.id]: 'applying' });
+
+    const startedAt = Date.now();
+    survivor = await startMeshops({
+      role: 'worker',
+      env: parseEnv(run.env, 'worker'),
+      config: parseConfig(run.yaml, join(w.dir, 'meshops.yaml'), w.dir),
+      host: '127.0.0.1',
+      stalledIntervalMs: 1000,
+    });
+    const startSweep = await waitFor("the new worker's start-up sweep", async () =>
+      (await finishedJobs(w.h.prefix)).find((j) => {
+        const ts = /^sweep-start-(\d+)$/.exec((j.data as { actionTs: string }).actionTs ?? '')?.[1];
+        return ts && Number(ts) >= startedAt;
+      }),
+    );
+    const given = await waitFor(
+      'BullMQ to give the approval job up',
+      async () => (await finishedJobs(w.h.prefix)).find((j) => j.id === jobId),
+      30_000,
+    );
+    assert.equal(given.failedReason, 'job stalled more than allowable limit');
+    assert.ok(
+      startSweep.finishedOn! < given.finishedOn!,
+      'the start-up sweep ran while the job was still held, so it left the request alone',
+    );
+    // Well before the next periodic sweep (a minute after start): this one follows the job being given up.
+    await waitFor(
+      'the apply concluded',
+      () => /\*(Applied|Failed)\*/.test(w.message('C0STALL2', run.ts).text),
+      20_000,
+    );
+    await assertResumed(w, redis, 'C0STALL2', run);
+    const reply = blocksText(w.h.thread('C0STALL2', run.ts)[0]!);
+    assert.match(
+      reply,
+      new RegExp(
+        `default/${killedAgain[0]}: resourceVersion \\d+ → \\d+ \\(written before the worker stopped\\)`,
+      ),
+      'the write the second worker made before it was killed is reported too',
+    );
+  });
+});
+
+describe('a sweep whose worker is killed while it resumes an interrupted apply', () => {
+  let w: World;
+  const redis = new Redis(REDIS_URL);
+  const children: ChildProcess[] = [];
+  let survivor: Meshops | undefined;
+  before(async () => {
+    w = await startWorld('sweep-killed', { role: 'app' });
+  });
+  after(async () => {
+    for (const child of children) child.kill('SIGKILL');
+    await survivor?.stop();
+    await w.close();
+    redis.disconnect();
+  });
+
+  const claimedJob = async (id: string) => {
+    const claim = (await redis.hget(`${w.h.prefix}:approval:${id}`, 'claim'))!;
+    const slash = claim.indexOf('/');
+    return actionJobId({ actionTs: claim.slice(0, slash), user: claim.slice(slash + 1) });
+  };
+
+  it('is finished by the re-run of that sweep job, which resumes what it had taken over', async () => {
+    const run = await killMidApply(w, 'C0SWEEPKILL', (c) => children.push(c));
+    const approveJob = await claimedJob(run.id);
+    await waitFor(
+      "the dead worker's lock to run out",
+      async () => !(await redis.exists(`${w.h.prefix}:${QUEUE_NAME}:${approveJob}:lock`)),
+    );
+    const queue = new Queue(QUEUE_NAME, { connection: { url: REDIS_URL }, prefix: w.h.prefix });
+    try {
+      assert.equal(await queue.remove(approveJob), 1, 'the approval job was removed');
+    } finally {
+      await queue.close();
+    }
+
+    // The next worker's start-up sweep takes the request over and is killed at its first write. Its job lock
+    // (15 s) outlives it, so the worker after it starts while that sweep job is still held.
+    const second = spawnWorker(run.env, run.yaml, w.dir, 15_000);
+    children.push(second.child);
+    const killedAgain = killAtNextWrite(w, second.child);
+    await waitFor('the sweeping worker to be killed mid-resume', () => killedAgain.length === 1, 90_000);
+    await second.exited;
+    const sweepJob = await claimedJob(run.id);
+    assert.match(sweepJob, /^click-sweep-start-\d+-meshops$/, 'a sweep had taken the request over');
+
+    const startedAt = Date.now();
+    survivor = await startMeshops({
+      role: 'worker',
+      env: parseEnv(run.env, 'worker'),
+      config: parseConfig(run.yaml, join(w.dir, 'meshops.yaml'), w.dir),
+      host: '127.0.0.1',
+      stalledIntervalMs: 1000,
+    });
+    const startSweep = await waitFor("the new worker's start-up sweep", async () =>
+      (await finishedJobs(w.h.prefix)).find((j) => {
+        const ts = /^sweep-start-(\d+)$/.exec((j.data as { actionTs: string }).actionTs ?? '')?.[1];
+        return ts && Number(ts) >= startedAt;
+      }),
+    );
+    const rerun = await waitFor(
+      'the stalled sweep job to run again',
+      async () => (await finishedJobs(w.h.prefix)).find((j) => j.id === sweepJob),
+      30_000,
+    );
+    assert.ok(
+      startSweep.finishedOn! < rerun.finishedOn!,
+      'the start-up sweep ran while the stalled sweep still held the request, so it left it alone',
+    );
+    // Well before the next periodic sweep (a minute after start).
+    await waitFor(
+      'the apply concluded',
+      () => /\*(Applied|Failed)\*/.test(w.message('C0SWEEPKILL', run.ts).text),
+      20_000,
+    );
+    await assertResumed(w, redis, 'C0SWEEPKILL', run);
   });
 });

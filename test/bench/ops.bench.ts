@@ -149,6 +149,7 @@ const ourWorker = (p: string) =>
       clusters: { all: [], primary: undefined as never, remotes: [], get: () => undefined, names: () => [] },
       redis: undefined as never,
       reply: undefined as never,
+      userName: undefined as never,
       handlers: { commands: {}, actions: {}, schedule: async () => {} },
       permissions: undefined as never,
       enqueue: async () => '',

@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { KnownBlock } from '@slack/types';
-import { codeBlock, toMrkdwn, userRef } from '../../src/chat/mrkdwn.ts';
+import {
+  codeBlock,
+  dateRef,
+  groupRef,
+  linkRef,
+  toMrkdwn,
+  toPlainText,
+  userRef,
+} from '../../src/chat/mrkdwn.ts';
 import type { ScheduleConfig } from '../../src/config/schema.ts';
 import type { ApprovalRequest } from '../../src/mesh/change.ts';
 import { judgeStatus } from '../../src/mesh/istio/check.ts';
@@ -81,6 +89,21 @@ describe('mrkdwn', () => {
     assert.equal(toMrkdwn(userRef('<!channel>')), '&lt;!channel&gt;', 'a user id that is not one is text');
     // A token made in another process (stored in Redis) loses its markup, never turns into a live one.
     assert.equal(toMrkdwn('\uE000AAAAAAAAAAAA\uE001!channel\uE002AAAAAAAAAAAA\uE003'), '!channel');
+  });
+
+  it('plain text (an image, alt text): names for mentions, the UTC form for dates, labels for links', async () => {
+    const at = Date.UTC(2026, 11, 3, 14, 25);
+    const text = `${userRef('U0ALICE')} and ${groupRef('S0OPS')} until ${dateRef(at)}, see ${linkRef('https://x.example/a', 'the <run>')} <@U0RAW>`;
+    // A token written by another worker (another key), read back from Redis.
+    const elsewhere = '\uE000abcdefghijkl\uE001@U0BOB\uE002abcdefghijkl\uE003';
+    const names = new Map([
+      ['U0ALICE', 'Alice'],
+      ['U0BOB', 'Bob'],
+    ]);
+    assert.equal(
+      await toPlainText(`${text} · ${elsewhere}`, async (u) => names.get(u) ?? u),
+      'Alice and S0OPS until 2026-12-03 14:25 UTC, see the <run> <@U0RAW> · Bob',
+    );
   });
 
   it('neutralises ``` inside a code block so the block cannot be closed early', () => {

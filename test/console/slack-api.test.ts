@@ -94,6 +94,7 @@ describe('the Slack stand-in: response_url posts become messages as in Slack', (
       id: 'U0ALICE',
       name: 'alice',
       real_name: 'alice',
+      profile: { display_name: 'alice', real_name: 'alice' },
     });
     let heard = 0;
     const off = slack.onChange(() => heard++);

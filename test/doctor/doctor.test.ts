@@ -71,7 +71,10 @@ describe('meshops doctor', () => {
         out,
         /^ok {4}cluster icp +granted +update virtualservices\.networking\.istio\.io in default — route apply, rollback and revert$/m,
       );
-      assert.match(out, /^ok {4}slack +scopes granted: commands, chat:write, files:write, usergroups:read$/m);
+      assert.match(
+        out,
+        /^ok {4}slack +scopes granted: commands, chat:write, files:write, usergroups:read, users:read$/m,
+      );
       assert.match(out, /^ok {4}redis +127\.0\.0\.1:6379 \(db 0\): Redis \d+\.\d+\.\d+, master/m);
       assert.match(out, /meshops doctor: all checks passed/);
     } finally {

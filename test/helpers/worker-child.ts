@@ -1,5 +1,6 @@
 // meshops in its own process, so a test can SIGKILL it mid-job: a worker, or app and worker (`role: all`).
-// Settings arrive as one JSON argument; stall detection is shortened so a test sees a takeover in seconds.
+// Settings arrive as one JSON argument; stall detection is shortened so a test sees a takeover in seconds
+// (a test may hold the BullMQ job lock longer, so the job stays locked a while after the kill).
 import type { Role } from '../../src/config/env.ts';
 import { parseEnv } from '../../src/config/env.ts';
 import { parseConfig } from '../../src/config/load.ts';
@@ -10,6 +11,7 @@ const settings = JSON.parse(process.argv[2]!) as {
   configYaml: string;
   dir: string;
   role?: Role;
+  lockDurationMs?: number;
 };
 const role = settings.role ?? 'worker';
 const env = parseEnv(settings.env, role);
@@ -18,7 +20,7 @@ const meshops = await startMeshops({
   env,
   config: parseConfig(settings.configYaml, `${settings.dir}/meshops.yaml`, settings.dir),
   host: '127.0.0.1',
-  lockDurationMs: 2000,
+  lockDurationMs: settings.lockDurationMs ?? 2000,
   stalledIntervalMs: 1000,
 });
 process.stdout.write(`worker-ready ${meshops.url}\n`);

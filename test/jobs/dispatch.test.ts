@@ -53,6 +53,7 @@ function setup(handlers: Handlers, timeout = '5s') {
     redis,
     prefix,
     reply,
+    userName: undefined as never,
     permissions: undefined as never,
     handlers,
     enqueue: async () => 'job',

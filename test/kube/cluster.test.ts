@@ -44,6 +44,23 @@ describe('exec over WebSocket', () => {
       'the cut is said, with how much was left out',
     );
   });
+
+  it('says when the stream is open, once and before the answer; never for a refused exec', async () => {
+    const events: string[] = [];
+    const request = {
+      namespace: 'default',
+      pod,
+      command: ['ipsec', 'statusall'],
+      timeoutMs: 5000,
+      onOpen: () => events.push('open'),
+    };
+    const result = await icp.exec(request);
+    events.push(`exit ${result.exitCode}`);
+    assert.deepEqual(events, ['open', 'exit 0']);
+    events.length = 0;
+    await assert.rejects(icp.exec({ ...request, pod: 'no-such-pod' }), /not found/);
+    assert.deepEqual(events, []);
+  });
 });
 
 describe('exec TLS sessions', () => {

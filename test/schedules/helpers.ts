@@ -98,6 +98,7 @@ export function jobContext(options: {
         log,
         budget: createChannelBudget({ redis, prefix: options.prefix, log }),
       }),
+      userName: async (user) => user,
       permissions: createPermissions(options.config.access, async () => []),
       enqueue: async () => {
         throw new Error('not used');

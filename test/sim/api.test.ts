@@ -82,6 +82,8 @@ describe('discovery', () => {
         ['apps', ['v1']],
         ['discovery.k8s.io', ['v1']],
         ['rbac.authorization.k8s.io', ['v1']],
+        // 1.32 serves CustomResourceDefinitions at v1 only (v1beta1 went in 1.22).
+        ['apiextensions.k8s.io', ['v1']],
         ['networking.istio.io', ['v1alpha3']],
         ['authentication.istio.io', ['v1alpha1']],
         ['config.istio.io', ['v1alpha2']],
@@ -117,11 +119,11 @@ describe('discovery', () => {
       assert.equal((await raw(t.mesh, 'icp', 'GET', `/apis/networking.istio.io/${v}`)).status, 404, v);
     const config = JSON.parse((await raw(t.mesh, 'icp', 'GET', '/apis/config.istio.io/v1alpha2')).body);
     assert.equal(config.resources.length, 40);
-    // The istio-remote 1.0.2 chart installs no CRDs.
+    // The istio-remote 1.0.2 chart installs no CRDs: no Istio group (the CRD API itself is always there).
     const remote = JSON.parse((await raw(t.mesh, 'iks', 'GET', '/apis')).body);
     assert.deepEqual(
       remote.groups.map((g: { name: string }) => g.name),
-      ['apps', 'discovery.k8s.io', 'rbac.authorization.k8s.io'],
+      ['apps', 'discovery.k8s.io', 'rbac.authorization.k8s.io', 'apiextensions.k8s.io'],
     );
     const core = JSON.parse((await raw(t.mesh, 'icp', 'GET', '/api/v1')).body);
     assert.ok(core.resources.some((r: { name: string }) => r.name === 'pods/exec'));

@@ -2,13 +2,14 @@
 // Skipped (with a message) where kubectl is not installed.
 
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import * as k8s from '@kubernetes/client-node';
+import { parse } from 'yaml';
 import type { Json } from '../../src/sim/cluster/store.ts';
 import { shippedRbac } from '../../src/sim/index.ts';
 import { kubeConfig, podNamed, startTestMesh } from './helpers.ts';
@@ -185,5 +186,95 @@ describe('kubectl 1.32 against the simulation', () => {
     const after = await kubectl('iks', 'get', 'pods', '-l', 'app=reviews', '-o', 'name');
     assert.notEqual(after.stdout, before.stdout);
     assert.equal(after.stdout.trim().split('\n').length, 1);
+  });
+
+  it('get crd lists the CRDs a real primary holds; the remote has none; meshops may not list them', async (ctx) => {
+    if (!installed) return ctx.skip('kubectl not installed');
+    const r = await kubectl('icp', 'get', 'crd');
+    assert.equal(r.code, 0, r.stderr);
+    const table = rows(r.stdout);
+    assert.deepEqual(table[0], ['NAME', 'CREATED AT']);
+    assert.equal(table.length, 1 + 50);
+    const vs = table.find((cells) => cells[0] === 'virtualservices.networking.istio.io');
+    assert.match(vs?.[1] ?? '', /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    const remote = await kubectl('iks', 'get', 'crd');
+    assert.equal(remote.code, 0, remote.stderr);
+    assert.match(remote.stderr, /No resources found/);
+    // deploy/rbac grants meshops nothing in apiextensions.k8s.io, as on a real cluster.
+    const meshops = await kubectlAsMeshops('icp', 'get', 'crd');
+    assert.match(
+      meshops.stderr,
+      /Error from server \(Forbidden\): customresourcedefinitions\.apiextensions\.k8s\.io is forbidden: User "system:serviceaccount:meshops-access:meshops" cannot list resource "customresourcedefinitions" in API group "apiextensions\.k8s\.io" at the cluster scope/,
+    );
+  });
+
+  it('get crd virtualservices.networking.istio.io -o yaml prints the v1 object with its status', async (ctx) => {
+    if (!installed) return ctx.skip('kubectl not installed');
+    const r = await kubectl('icp', 'get', 'crd', 'virtualservices.networking.istio.io', '-o', 'yaml');
+    assert.equal(r.code, 0, r.stderr);
+    const crd = parse(r.stdout) as Json;
+    assert.equal(crd.apiVersion, 'apiextensions.k8s.io/v1');
+    assert.deepEqual(crd.spec.versions, [{ name: 'v1alpha3', served: true, storage: true }]);
+    assert.equal(crd.status.acceptedNames.kind, 'VirtualService');
+    assert.deepEqual(
+      (crd.status.conditions as Json[]).map((c) => `${c.type}=${c.status}`),
+      ['NamesAccepted=True', 'Established=True', 'NonStructuralSchema=True'],
+    );
+    assert.deepEqual(crd.status.storedVersions, ['v1alpha3']);
+  });
+
+  it('rollout status follows a rolling update through its watch until it is rolled out', async (ctx) => {
+    if (!installed) return ctx.skip('kubectl not installed');
+    await kubeConfig(t.mesh, 'icp')
+      .makeApiClient(k8s.CoreV1Api)
+      .createNamespace({ body: { metadata: { name: 'web' } } });
+    const manifest = join(home, 'web.yaml');
+    await writeFile(
+      manifest,
+      JSON.stringify({
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: 'web', namespace: 'web' },
+        spec: {
+          replicas: 4,
+          selector: { matchLabels: { app: 'web' } },
+          template: {
+            metadata: { labels: { app: 'web' } },
+            spec: { containers: [{ name: 'web', image: 'nginx:1.25' }] },
+          },
+        },
+      }),
+    );
+    assert.equal((await kubectl('icp', 'apply', '--validate=false', '-f', manifest)).code, 0);
+    await t.mesh.settled();
+    // The new pods stay unready until the test lets them: the rollout is mid-way while kubectl watches.
+    t.mesh.faults.failReadinessOfNewPods('icp', 'web', 'app=web');
+    assert.equal((await kubectl('icp', 'rollout', 'restart', 'deployment/web', '-n', 'web')).code, 0);
+    await t.mesh.settled();
+    const status = spawn(
+      'kubectl',
+      ['--kubeconfig', t.mesh.adminKubeconfigPath('icp'), 'rollout', 'status', 'deployment/web', '-n', 'web'],
+      { env: { ...process.env, HOME: home, KUBECONFIG: '' } },
+    );
+    let stdout = '';
+    let stderr = '';
+    status.stderr.on('data', (c) => (stderr += c));
+    const waiting = new Promise<void>((resolve) =>
+      status.stdout.on('data', (c) => {
+        stdout += c;
+        if (stdout.includes('Waiting for deployment')) resolve();
+      }),
+    );
+    const exited = new Promise<number>((resolve) => status.on('close', (code) => resolve(code ?? 1)));
+    await waiting;
+    const icp = t.mesh.clusters.get('icp')!.state;
+    icp.switches.failingReadiness = [];
+    t.mesh.faults.setContainerReady('icp', 'web', { labelSelector: 'app=web' }, true);
+    assert.equal(await exited, 0, stderr);
+    assert.match(
+      stdout,
+      /^Waiting for deployment "web" rollout to finish: 2 out of 4 new replicas have been updated\.\.\.$/m,
+    );
+    assert.match(stdout, /^deployment "web" successfully rolled out$/m);
   });
 });

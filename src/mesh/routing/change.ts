@@ -314,7 +314,8 @@ async function write(
     written.push({ ref: change.ref, resourceVersion: rv, restore: change.before });
     done.push(`${line}${note}`);
     if (done.length === 1) await ctx.redis.set(lastKey(ctx.prefix), request.id, 'EX', retentionSec);
-    await ctx.progress.record(line);
+    // A second resume finds live again what the first one found: the record keeps each write once.
+    if (!ctx.progress.earlier.includes(line)) await ctx.progress.record(line);
   };
   for (const change of changes) {
     if (resuming) {

@@ -31,6 +31,8 @@ import {
 } from './gather.ts';
 import { compare, recordVpnRun, vpnRunOf } from './history.ts';
 import { containingCidr, isIpv4 } from './ipv4.ts';
+import { MTU_WAIT_MS } from './mtu.ts';
+import { pingWaitMs } from './ping.ts';
 import { mapLimit } from './pool.ts';
 import type { PodRef, ProbeResult, ProbeTarget, RoutesState, VpnReport, VpnSettings } from './report.ts';
 import { CONTROL_PLANE_PORTS, type ServiceTarget, withoutPods } from './targets.ts';
@@ -119,7 +121,12 @@ interface Plan {
 interface Job {
   /** The cluster whose API server runs the exec: the concurrency bound is per cluster. */
   cluster: string;
-  run(): Promise<void>;
+  /** The target's cluster: the probe's packets cross the tunnel between the two. */
+  to: string;
+  /** How long the command waits by design (a ping's spacing); 0 for a quick one (a port check). */
+  waitsMs: number;
+  /** `opened` is called once the command is starting in its pod. */
+  run(opened: () => void): Promise<void>;
   /** Records the probe as not started when the job's time is up first. */
   abort(): void;
 }
@@ -154,8 +161,15 @@ function pathProbes(
   const settings = vpnSettings(config);
   const results = emptyPaths();
   const jobs: Job[] = [];
-  const job = (from: Cluster, run: () => Promise<void>): Job => ({
+  const job = (
+    from: Cluster,
+    to: ProbeTarget,
+    waitsMs: number,
+    run: (opened: () => void) => Promise<void>,
+  ): Job => ({
     cluster: from.name,
+    to: to.cluster,
+    waitsMs,
     run,
     abort: () => {},
   });
@@ -173,8 +187,8 @@ function pathProbes(
       const at = results.nodeProbes.length;
       results.nodeProbes.push(notStarted(from, pod, first));
       jobs.push(
-        job(from, async () => {
-          const result = await runProbe(from, pod, first, settings);
+        job(from, first, pingWaitMs(settings.count), async (opened) => {
+          const result = await runProbe(from, pod, first, settings, opened);
           results.nodeProbes[at] = {
             ...result,
             key: `${from.name}@${pod.node}>${first.cluster}/${first.label}`,
@@ -188,8 +202,10 @@ function pathProbes(
     const mtuFrom = pods[0] ?? (source?.ok ? source.pod : undefined);
     if (mtuFrom) {
       jobs.push(
-        job(from, async () => {
-          results.mtu.push(await runMtuProbe(from, mtuFrom, first, config.vpn.mtu, settings.timeoutMs));
+        job(from, first, MTU_WAIT_MS, async (opened) => {
+          results.mtu.push(
+            await runMtuProbe(from, mtuFrom, first, config.vpn.mtu, settings.timeoutMs, opened),
+          );
         }),
       );
     }
@@ -202,7 +218,7 @@ function pathProbes(
     for (const { target, ports } of checks) {
       for (const port of ports) {
         jobs.push(
-          job(from, async () => {
+          job(from, target, 0, async () => {
             results.ports.push(await runPortProbe(from, portsFrom, target, port, settings.timeoutMs));
           }),
         );
@@ -210,6 +226,55 @@ function pathProbes(
     }
   }
   return { jobs, results };
+}
+
+/**
+ * Tunnel reads and every probe go out in one wave, so the check takes about as long as its slowest probe.
+ * Setting up an exec (TLS, upgrade) costs CPU here, and with hundreds at once their set-ups queue on the one
+ * event loop: the probes that wait by design (pings) start first, and the quick ones (port checks) once
+ * every waiting one is under way, so the quick ones run while the pings wait instead of delaying them. The
+ * bound protects each cluster's API server and kubelets, so clusters do not wait on one another.
+ */
+async function runJobs(
+  jobs: readonly Job[],
+  concurrency: number,
+  signal: AbortSignal | undefined,
+  back: (job: Job) => void,
+): Promise<void> {
+  const ordered = [...jobs].sort((a, b) => b.waitsMs - a.waitsMs);
+  const underWay = Promise.withResolvers<void>();
+  let waiting = ordered.filter((j) => j.waitsMs > 0).length;
+  if (waiting === 0) underWay.resolve();
+  await mapLimit(
+    ordered,
+    concurrency,
+    async (j) => {
+      if (j.waitsMs === 0) {
+        await underWay.promise;
+        await j.run(() => {});
+        return back(j);
+      }
+      let counted = false;
+      const opened = () => {
+        if (counted) return;
+        counted = true;
+        if (--waiting === 0) underWay.resolve();
+      };
+      try {
+        await j.run(opened);
+        back(j);
+      } finally {
+        opened();
+        // Once one is back the pings are on their way out: nothing is gained by holding the rest.
+        underWay.resolve();
+      }
+    },
+    {
+      ...(signal ? { signal } : {}),
+      onAbort: (j) => j.abort(),
+      keyOf: (j) => j.cluster,
+    },
+  );
 }
 
 async function execute(deps: VpnDeps, plan: Plan, started: number, checkedAt: string): Promise<VpnReport> {
@@ -245,15 +310,13 @@ async function execute(deps: VpnDeps, plan: Plan, started: number, checkedAt: st
   const paths = plan.nodeProbes
     ? pathProbes(plan, plan.nodeProbes, sources, deps.config)
     : { jobs: [], results: emptyPaths() };
-  // The second read of the SA counters goes out once the first ping is back: the pings are then nearly
-  // done, so the two reads bracket their packets without adding a round after the last probe.
-  const { promise: firstPing, resolve: pingBack } = Promise.withResolvers<void>();
   const jobs: Job[] = [
     ...matrix.map((j, i) => ({
       cluster: j.from.name,
-      run: async () => {
-        probes[i] = await runProbe(j.from, j.probe, j.target, settings);
-        pingBack();
+      to: j.target.cluster,
+      waitsMs: pingWaitMs(settings.count),
+      run: async (opened: () => void) => {
+        probes[i] = await runProbe(j.from, j.probe, j.target, settings, opened);
       },
       abort: () => {
         probes[i] = notStarted(j.from, j.probe, j.target);
@@ -261,21 +324,25 @@ async function execute(deps: VpnDeps, plan: Plan, started: number, checkedAt: st
     })),
     ...paths.jobs,
   ];
-  const firstReads = Promise.all(sides);
-  const secondReads = Promise.all([firstReads, firstPing]).then(([reads]) =>
-    Promise.all(reads.map((side, i) => rereadCounters(plan.sides[i]!, side, contexts[i]!, readAt[i]!))),
+  // A side's second read of the SA counters goes out once a probe through each of its tunnels is back: the
+  // two reads then bracket real traffic without adding a round after the last probe.
+  const pairKey = (a: string, b: string) => JSON.stringify([a, b].sort());
+  const carried = new Map(plan.pairs.map(([a, b]) => [pairKey(a, b), Promise.withResolvers<void>()]));
+  const secondReads = Promise.all(
+    plan.sides.map(async (c, i) => {
+      const tunnels = plan.pairs.filter((pair) => pair.includes(c.name));
+      const [side] = await Promise.all([
+        sides[i]!,
+        ...tunnels.map(([a, b]) => carried.get(pairKey(a, b))!.promise),
+      ]);
+      return rereadCounters(c, side, contexts[i]!, readAt[i]!);
+    }),
   );
-  // Tunnel reads and every probe go out together: the check takes about as long as its slowest probe.
-  // The bound protects each cluster's API server and kubelets, so clusters do not wait on one another.
-  await Promise.all(
-    [...Map.groupBy(jobs, (j) => j.cluster).values()].map((own) =>
-      mapLimit(own, settings.concurrency, (j) => j.run(), {
-        ...(deps.signal ? { signal: deps.signal } : {}),
-        onAbort: (j) => j.abort(),
-      }),
-    ),
+  await runJobs(jobs, settings.concurrency, deps.signal, (j) =>
+    carried.get(pairKey(j.cluster, j.to))?.resolve(),
   );
-  pingBack();
+  // A tunnel no probe crossed (its probe pod is missing, the job ran out of time) is read again now.
+  for (const pair of carried.values()) pair.resolve();
   const tunnels = await secondReads;
   paths.results.mtu.sort((a, b) => a.key.localeCompare(b.key));
   paths.results.ports.sort((a, b) => a.key.localeCompare(b.key));

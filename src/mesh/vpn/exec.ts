@@ -2,7 +2,15 @@ import type { Cluster } from '../../kube/cluster.ts';
 import { classifyKubeError } from '../../kube/errors.ts';
 import { probeStatus } from './analyze.ts';
 import type { FoundPod } from './gather.ts';
-import { fallbackSizes, judgeSizes, type MtuOutcome, mtuArgv, readSize, type SizeResult } from './mtu.ts';
+import {
+  fallbackSizes,
+  judgeSizes,
+  MTU_TRIES,
+  type MtuOutcome,
+  mtuArgv,
+  readSize,
+  type SizeResult,
+} from './mtu.ts';
 import { parsePing, pingArgv, probeTimeLimitMs } from './ping.ts';
 import type {
   MtuResult,
@@ -26,6 +34,7 @@ export async function runProbe(
   probe: PodRef,
   target: ProbeTarget,
   settings: VpnSettings,
+  onOpen?: () => void,
 ): Promise<ProbeResult> {
   const key = `${cluster.name}>${target.cluster}/${target.label}`;
   let outcome: ProbeResult['outcome'];
@@ -36,6 +45,7 @@ export async function runProbe(
       ...(probe.container ? { container: probe.container } : {}),
       command: pingArgv(target.ip, settings.count, settings.timeoutMs),
       timeoutMs: probeTimeLimitMs(settings.count, settings.timeoutMs),
+      ...(onOpen ? { onOpen } : {}),
     });
     outcome = parsePing(result);
   } catch (err) {
@@ -59,6 +69,7 @@ export async function runMtuProbe(
   target: ProbeTarget,
   expected: number,
   timeoutMs: number,
+  onOpen?: () => void,
 ): Promise<MtuResult> {
   const base = {
     key: `${cluster.name}>${target.cluster}`,
@@ -78,7 +89,8 @@ export async function runMtuProbe(
             pod: probe.name,
             ...(probe.container ? { container: probe.container } : {}),
             command: mtuArgv(target.ip, bytes, timeoutMs),
-            timeoutMs: probeTimeLimitMs(2, timeoutMs),
+            timeoutMs: probeTimeLimitMs(MTU_TRIES, timeoutMs),
+            ...(onOpen ? { onOpen } : {}),
           });
           return { bytes, read: readSize(result) };
         } catch (err) {
@@ -130,6 +142,23 @@ export async function runPortProbe(
 /** `ipsec statusall` first; a pod that only has swanctl (charon with vici) answers the second. */
 const TOOLS: readonly TunnelTool[] = ['ipsec', 'swanctl'];
 
+/**
+ * Which front end each strongSwan pod answered with, so later checks in this process run one exec instead
+ * of two. A pod whose image changed answers no-tool to the remembered one, and the other is asked next.
+ */
+const tunnelTools = new Map<string, TunnelTool>();
+const REMEMBERED_PODS = 1000;
+const toolKey = (cluster: Cluster, pod: PodRef) =>
+  JSON.stringify([cluster.name, pod.namespace, pod.name, pod.container ?? '']);
+
+function rememberTool(key: string, tool: TunnelTool | undefined): void {
+  tunnelTools.delete(key);
+  if (!tool) return;
+  tunnelTools.set(key, tool);
+  // Oldest first: a Map iterates in insertion order.
+  if (tunnelTools.size > REMEMBERED_PODS) tunnelTools.delete(tunnelTools.keys().next().value!);
+}
+
 export interface SideContext {
   own: PeerCidrs;
   peers: readonly PeerCidrs[];
@@ -165,16 +194,20 @@ export async function readTunnelSide(
   }
   const pod = found.pod;
   const run = execIn(cluster, pod, ctx.timeoutMs);
+  const key = toolKey(cluster, pod);
+  const known = tunnelTools.get(key);
+  // A pod has one of the two front ends. Once known it is asked alone; before that both are asked at once:
+  // a second round would push this first read of the SA counters past the first probes, leaving too short a
+  // window for ESP to move before the second.
+  const order = known ? [known, ...TOOLS.filter((t) => t !== known)] : TOOLS;
+  const asked = new Map((known ? [known] : TOOLS).map((tool) => [tool, run(TUNNEL_COMMANDS[tool])]));
+  for (const answer of asked.values()) answer.catch(() => {});
   let reading: TunnelReading | undefined;
   let argv: readonly string[] = [];
-  // Both front ends are asked at once (a pod has one of them): a second round would push this first read of
-  // the SA counters past the first probes, leaving too short a window for ESP to move before the second.
-  const answers = TOOLS.map((tool) => run(TUNNEL_COMMANDS[tool]));
-  for (const answer of answers) answer.catch(() => {});
   try {
-    for (const [i, tool] of TOOLS.entries()) {
+    for (const tool of order) {
       argv = TUNNEL_COMMANDS[tool];
-      reading = readTunnel(tool, await answers[i]!);
+      reading = readTunnel(tool, await (asked.get(tool) ?? run(argv)));
       if (reading.kind === 'denied') {
         // Non-root strongSwan images document `sudo ipsec status`; without sudo the denial stands.
         const retry = readTunnel(tool, await run(['sudo', ...TUNNEL_COMMANDS[tool]]), true);
@@ -192,6 +225,7 @@ export async function readTunnelSide(
       pod,
     };
   }
+  rememberTool(key, reading?.kind === 'no-tool' ? undefined : reading?.tool);
   switch (reading?.kind) {
     case 'listing':
       return {

@@ -1,8 +1,8 @@
-import type { V1Pod } from '@kubernetes/client-node';
 import type { MeshConfig } from '../../config/schema.ts';
 import { describeSelector, type PodSelector, strongswanSelector } from '../../config/vpn-pods.ts';
 import type { Cluster } from '../../kube/cluster.ts';
 import { classifyKubeError } from '../../kube/errors.ts';
+import { listItems } from '../../kube/list.ts';
 import { PROXY } from '../istio/facts.ts';
 import { istioSetup } from '../istio/profiles.ts';
 import type { PodRef, ProbeTarget, RoutesState } from './report.ts';
@@ -12,9 +12,11 @@ import {
   controlPlaneTargets,
   nodeProbePods,
   type PodInfo,
+  type PodInfoShape,
   pickPod,
   podInfo,
   type ServiceInfo,
+  type ServiceShape,
   type ServiceTarget,
   SIDECAR_NEEDS,
   serviceInfo,
@@ -22,7 +24,32 @@ import {
   type TargetChoice,
 } from './targets.ts';
 
-/** The Kubernetes API side of the check (lists only, never exec): which pods to use and which to ping. */
+/**
+ * The Kubernetes API side of the check (lists only, never exec): which pods to use and which to ping. Lists
+ * are read as plain JSON (a remote's every pod is one of them), same URLs and verbs as client-node's calls.
+ */
+
+type Query = Record<string, string | undefined>;
+
+function listPath(base: string, query: Query = {}): string {
+  const params = new URLSearchParams(
+    Object.entries(query).flatMap(([k, v]): [string, string][] => (v === undefined ? [] : [[k, v]])),
+  ).toString();
+  return params ? `${base}?${params}` : base;
+}
+
+const inNamespace = (group: string, namespace: string, resource: string) =>
+  `${group}/namespaces/${encodeURIComponent(namespace)}/${resource}`;
+
+function listPods(cluster: Cluster, namespace: string | undefined, query: Query, timeoutMs: number) {
+  const base = namespace === undefined ? '/api/v1/pods' : inNamespace('/api/v1', namespace, 'pods');
+  return listItems<PodInfoShape>(cluster, listPath(base, query), 'pods', timeoutMs);
+}
+
+interface DaemonSetShape {
+  metadata?: { name?: string };
+  status?: { desiredNumberScheduled?: number; numberReady?: number };
+}
 
 /** The IBM chart's routes DaemonSet, in the strongSwan pod's namespace unless configured. */
 export function routesSelector(
@@ -48,20 +75,20 @@ export async function readRoutes(
   now: number,
 ): Promise<RoutesState | undefined> {
   try {
+    const query = { labelSelector: where.selector };
     const [sets, pods] = await Promise.all([
-      cluster.apps.listNamespacedDaemonSet(
-        { namespace: where.namespace, labelSelector: where.selector },
-        cluster.options(timeoutMs),
+      listItems<DaemonSetShape>(
+        cluster,
+        listPath(inNamespace('/apis/apps/v1', where.namespace, 'daemonsets'), query),
+        'daemonsets',
+        timeoutMs,
       ),
-      cluster.core.listNamespacedPod(
-        { namespace: where.namespace, labelSelector: where.selector },
-        cluster.options(timeoutMs),
-      ),
+      listPods(cluster, where.namespace, query, timeoutMs),
     ]);
-    const set = sets.items[0];
+    const set = sets[0];
     if (!set) return undefined;
     const name = set.metadata?.name ?? '';
-    const owned = pods.items.filter((p) =>
+    const owned = pods.filter((p) =>
       p.metadata?.ownerReferences?.some((o) => o.kind === 'DaemonSet' && o.name === name),
     );
     const infos = owned.map((p) => podInfo(p, now));
@@ -122,11 +149,8 @@ export async function listNodeProbeCandidates(
   now: number,
 ): Promise<{ ok: true; pods: PodInfo[] } | { ok: false; problem: string }> {
   try {
-    const list = await cluster.core.listNamespacedPod(
-      { namespace: selector.namespace, ...(selector.selector ? { labelSelector: selector.selector } : {}) },
-      cluster.options(timeoutMs),
-    );
-    return { ok: true, pods: list.items.map((p) => podInfo(p, now)) };
+    const pods = await listPods(cluster, selector.namespace, { labelSelector: selector.selector }, timeoutMs);
+    return { ok: true, pods: pods.map((p) => podInfo(p, now)) };
   } catch (err) {
     return { ok: false, problem: `listing pods failed: ${classifyKubeError(err, timeoutMs).reason}` };
   }
@@ -152,7 +176,7 @@ export type FoundPod =
   | { ok: false; kind: 'no-pod' | 'pod-not-ready' | 'api'; problem: string; pod?: PodRef };
 
 /** Without a configured container, the one kubectl would pick: its default-container annotation, else the first that is not the sidecar. */
-function containerOf(pod: V1Pod, configured: string | undefined): string | undefined {
+function containerOf(pod: PodInfoShape, configured: string | undefined): string | undefined {
   if (configured) return configured;
   const names = (pod.spec?.containers ?? []).map((c) => c.name);
   const annotated = pod.metadata?.annotations?.['kubectl.kubernetes.io/default-container'];
@@ -176,13 +200,9 @@ export async function findPod(
   timeoutMs: number,
   now: number,
 ): Promise<FoundPod> {
-  let pods: V1Pod[];
+  let pods: PodInfoShape[];
   try {
-    const list = await cluster.core.listNamespacedPod(
-      { namespace: selector.namespace, labelSelector: selector.selector },
-      cluster.options(timeoutMs),
-    );
-    pods = list.items;
+    pods = await listPods(cluster, selector.namespace, { labelSelector: selector.selector }, timeoutMs);
   } catch (err) {
     return {
       ok: false,
@@ -228,7 +248,6 @@ export async function discoverTargets(
   now: number,
 ): Promise<Targets> {
   const setup = istioSetup(config, cluster.config);
-  const options = () => cluster.options(timeoutMs);
   try {
     if (cluster.role === 'primary') {
       const needed = SIDECAR_NEEDS[setup.profile];
@@ -236,11 +255,13 @@ export async function discoverTargets(
       const [components, services] = await Promise.all([
         Promise.all(
           specs.map(async (spec): Promise<ComponentPods> => {
-            const list = await cluster.core.listNamespacedPod(
-              { namespace: setup.namespace, labelSelector: spec.selector },
-              options(),
+            const pods = await listPods(
+              cluster,
+              setup.namespace,
+              { labelSelector: spec.selector },
+              timeoutMs,
             );
-            return { component: spec.name, pods: list.items.map((p) => podInfo(p, now)) };
+            return { component: spec.name, pods: pods.map((p) => podInfo(p, now)) };
           }),
         ),
         controlPlaneServices(cluster, setup.namespace, timeoutMs),
@@ -264,11 +285,11 @@ export async function discoverTargets(
             : serviceTargets(cluster.name, cluster.config.serviceCidrs, components, services.list),
       };
     }
-    const list = await cluster.core.listPodForAllNamespaces({}, options());
+    const pods = await listPods(cluster, undefined, {}, timeoutMs);
     return appTargets(
       cluster.name,
       cidrsOf(cluster),
-      list.items.map((p) => podInfo(p, now)),
+      pods.map((p) => podInfo(p, now)),
       new Set([...SYSTEM_NAMESPACES, setup.namespace]),
     );
   } catch (err) {
@@ -283,8 +304,9 @@ async function controlPlaneServices(
   timeoutMs: number,
 ): Promise<{ list: ServiceInfo[] } | { problem: string }> {
   try {
-    const list = await cluster.core.listNamespacedService({ namespace }, cluster.options(timeoutMs));
-    return { list: list.items.map(serviceInfo) };
+    const path = inNamespace('/api/v1', namespace, 'services');
+    const list = await listItems<ServiceShape>(cluster, path, 'services', timeoutMs);
+    return { list: list.map(serviceInfo) };
   } catch (err) {
     return { problem: classifyKubeError(err, timeoutMs).reason };
   }
@@ -297,11 +319,8 @@ export async function podWithIp(
   timeoutMs: number,
   now: number,
 ): Promise<PodInfo | undefined> {
-  const list = await cluster.core.listPodForAllNamespaces(
-    { fieldSelector: `status.podIP=${ip}` },
-    cluster.options(timeoutMs),
-  );
-  return list.items.map((p) => podInfo(p, now)).find((p) => p.ip === ip && !p.hostNetwork);
+  const pods = await listPods(cluster, undefined, { fieldSelector: `status.podIP=${ip}` }, timeoutMs);
+  return pods.map((p) => podInfo(p, now)).find((p) => p.ip === ip && !p.hostNetwork);
 }
 
 export function addressTarget(

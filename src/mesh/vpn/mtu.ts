@@ -1,6 +1,6 @@
 import type { ExecResult } from '../../kube/cluster.ts';
 import { isIpv4 } from './ipv4.ts';
-import { type PingOutcome, parsePing } from './ping.ts';
+import { type PingOutcome, parsePing, pingWaitMs } from './ping.ts';
 
 /**
  * The path-MTU probe: iputils `ping -M do -s N` sends echo requests with DF set and never fragments them, so
@@ -12,12 +12,25 @@ import { type PingOutcome, parsePing } from './ping.ts';
 /** IPv4 header and ICMP echo header: `-s` is the payload, the packet is 28 bytes more. */
 export const ICMP_OVERHEAD = 28;
 /** Two tries per size: one lost echo is not a black hole. */
-const TRIES = 2;
+export const MTU_TRIES = 2;
+/** How long one size's probe waits by design (its tries a second apart). */
+export const MTU_WAIT_MS = pingWaitMs(MTU_TRIES);
 
 export function mtuArgv(ip: string, packetBytes: number, timeoutMs: number): string[] {
   if (!isIpv4(ip)) throw new Error(`refusing to ping "${ip}": not a plain IPv4 address`);
   const wait = String(Math.max(1, Math.ceil(timeoutMs / 1000)));
-  return ['ping', '-M', 'do', '-s', String(packetBytes - ICMP_OVERHEAD), '-c', String(TRIES), '-W', wait, ip];
+  return [
+    'ping',
+    '-M',
+    'do',
+    '-s',
+    String(packetBytes - ICMP_OVERHEAD),
+    '-c',
+    String(MTU_TRIES),
+    '-W',
+    wait,
+    ip,
+  ];
 }
 
 /** The second round when the expected size is lost: smaller sizes at once, down to a plain ping. */

@@ -39,9 +39,12 @@ export function pingArgv(ip: string, count: number, timeoutMs: number): string[]
   return ['ping', '-c', String(count), '-W', String(Math.max(1, Math.ceil(timeoutMs / 1000))), ip];
 }
 
-/** Pings are sent a second apart; the last one waits up to -W; the margin covers exec set-up. */
+/** Pings are sent a second apart: how long a ping waits by design before its last echo goes out. */
+export const pingWaitMs = (count: number) => (count - 1) * 1000;
+
+/** The exec bound: the pings' spacing, the last one's -W, and a margin for the exec's set-up. */
 export function probeTimeLimitMs(count: number, timeoutMs: number): number {
-  return (count - 1) * 1000 + Math.max(1000, Math.ceil(timeoutMs / 1000) * 1000) + 3000;
+  return pingWaitMs(count) + Math.max(1000, Math.ceil(timeoutMs / 1000) * 1000) + 3000;
 }
 
 const STATS =

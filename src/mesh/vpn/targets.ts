@@ -1,6 +1,5 @@
-import type { V1Pod, V1Service } from '@kubernetes/client-node';
 import type { IstioProfile } from '../../config/schema.ts';
-import { podState } from '../istio/pod-status.ts';
+import { type PodStateShape, podState } from '../istio/pod-status.ts';
 import { containingCidr } from './ipv4.ts';
 import type { PortSpec, ProbeTarget } from './report.ts';
 
@@ -23,7 +22,21 @@ export interface PodInfo {
   containers: string[];
 }
 
-export function podInfo(pod: V1Pod, now: number): PodInfo {
+/** A pod as the API server sends it, reduced to what choosing probe pods and targets reads. */
+export interface PodInfoShape extends PodStateShape {
+  metadata?: PodStateShape['metadata'] & {
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    ownerReferences?: readonly { kind: string; name: string }[];
+  };
+  spec?: Omit<NonNullable<PodStateShape['spec']>, 'containers'> & {
+    hostNetwork?: boolean;
+    nodeName?: string;
+    containers?: readonly { name: string }[];
+  };
+}
+
+export function podInfo(pod: PodInfoShape, now: number): PodInfo {
   const state = podState(pod, now);
   return {
     namespace: pod.metadata?.namespace ?? '',
@@ -190,7 +203,17 @@ export interface ServiceInfo {
   ports: readonly PortSpec[];
 }
 
-export function serviceInfo(service: V1Service): ServiceInfo {
+/** A Service as the API server sends it, reduced to its ClusterIP, selector and ports. */
+export interface ServiceShape {
+  metadata?: { name?: string };
+  spec?: {
+    clusterIP?: string;
+    selector?: Record<string, string>;
+    ports?: readonly { port: number; protocol?: string }[];
+  };
+}
+
+export function serviceInfo(service: ServiceShape): ServiceInfo {
   const ip = service.spec?.clusterIP;
   return {
     name: service.metadata?.name ?? '',

@@ -131,6 +131,17 @@ const APPS: ResourceType[] = [
   {
     group: 'apps',
     versions: ['v1'],
+    resource: 'replicasets',
+    singular: 'replicaset',
+    kind: 'ReplicaSet',
+    namespaced: true,
+    verbs: ALL_VERBS,
+    shortNames: ['rs'],
+    categories: ['all'],
+  },
+  {
+    group: 'apps',
+    versions: ['v1'],
     resource: 'daemonsets',
     singular: 'daemonset',
     kind: 'DaemonSet',
@@ -150,6 +161,24 @@ const DISCOVERY: ResourceType = {
   namespaced: true,
   verbs: ALL_VERBS,
 };
+
+/**
+ * The CRDs a scenario installs, as objects. Read-only here: a CRD written through the API would not change
+ * what the cluster serves, so writes answer 405 rather than pretend.
+ */
+const APIEXTENSIONS: ResourceType = {
+  group: 'apiextensions.k8s.io',
+  versions: ['v1'],
+  resource: 'customresourcedefinitions',
+  singular: 'customresourcedefinition',
+  kind: 'CustomResourceDefinition',
+  namespaced: false,
+  verbs: ['get', 'list', 'watch'],
+  shortNames: ['crd', 'crds'],
+  categories: ['api-extensions'],
+};
+
+export const CRD_KEY = 'customresourcedefinitions.apiextensions.k8s.io';
 
 const RBAC: ResourceType[] = [
   ['roles', 'role', 'Role', true],
@@ -214,6 +243,7 @@ export function createRegistry(
     ...APPS,
     DISCOVERY,
     ...RBAC,
+    APIEXTENSIONS,
     ...(istioVersions.length > 0 ? istio(istioVersions) : []),
     ...custom,
   ];

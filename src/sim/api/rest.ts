@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { kubeSuffix } from '../cluster/ids.ts';
 import type { SimCluster } from '../cluster/sim-cluster.ts';
 import type { Json, KubeObject } from '../cluster/store.ts';
+import { withDefaults } from './defaults.ts';
 import { labelSelector, SelectorError } from './label-selector.ts';
 import { applyJsonPatch, mergePatch, parsePatchBody, patchTypeOf } from './patch.ts';
 import { apiVersionOf, type ResourceType, storeKey } from './resources.ts';
@@ -40,6 +41,13 @@ export function resolveType(cluster: SimCluster, route: ResourceRoute): Resource
   return type;
 }
 
+const WRITE_VERBS: Record<string, string> = {
+  POST: 'create',
+  PUT: 'update',
+  PATCH: 'patch',
+  DELETE: 'delete',
+};
+
 export function handleRest(cluster: SimCluster, req: RestRequest): RestResponse {
   const { route, method } = req;
   const type = resolveType(cluster, route);
@@ -47,6 +55,8 @@ export function handleRest(cluster: SimCluster, req: RestRequest): RestResponse 
     if (route.subresource === 'status' && method === 'GET') return getOne(cluster, type, req);
     throw errors.pathNotFound();
   }
+  const verb = WRITE_VERBS[method];
+  if (verb && !type.verbs.includes(verb)) throw errors.methodNotAllowed(method, type);
   if (route.name === undefined) {
     if (type.namespaced === false && route.namespace !== undefined) throw errors.pathNotFound();
     if (method === 'GET') return list(cluster, type, req);
@@ -68,18 +78,18 @@ export function handleRest(cluster: SimCluster, req: RestRequest): RestResponse 
   }
 }
 
-const tableKind = (type: ResourceType) => (type.defaultColumns ? CRD_DEFAULT_COLUMNS : type.kind);
+export const tableKind = (type: ResourceType) => (type.defaultColumns ? CRD_DEFAULT_COLUMNS : type.kind);
 
-function wantsTable(accept: string): boolean {
+export function wantsTable(accept: string): boolean {
   return /as=Table/.test(accept);
 }
 
 /** The object as served at the requested version: built-ins gain kind/apiVersion, CRs are relabelled. */
-function served(type: ResourceType, version: string, object: KubeObject): KubeObject {
+export function served(type: ResourceType, version: string, object: KubeObject): KubeObject {
   return { ...object, kind: type.kind, apiVersion: apiVersionOf(type, version) } as KubeObject;
 }
 
-function selectors(type: ResourceType, query: URLSearchParams) {
+export function selectors(type: ResourceType, query: URLSearchParams) {
   try {
     const labels = labelSelector(query.get('labelSelector') ?? '');
     const fields = parseFieldSelector(query.get('fieldSelector') ?? '', [
@@ -126,9 +136,6 @@ function page<T>(
 }
 
 function list(cluster: SimCluster, type: ResourceType, req: RestRequest): RestResponse {
-  if (req.query.get('watch') === 'true' || req.query.get('watch') === '1') {
-    throw errors.methodNotAllowed('watch', type);
-  }
   const key = storeKey(type);
   const filter = selectors(type, req.query);
   const rv = cluster.store.resourceVersion;
@@ -201,7 +208,7 @@ function invalidName(type: ResourceType): ApiError {
 
 /** Writes (or, for dryRun=All, only computes) the stored form of `object`. */
 function commit(cluster: SimCluster, type: ResourceType, object: Json, dryRun: boolean): KubeObject {
-  const { kind: _k, apiVersion, ...rest } = object;
+  const { kind: _k, apiVersion, ...rest } = withDefaults(type.kind, object);
   const stored = (type.custom ? { apiVersion, kind: type.kind, ...rest } : rest) as KubeObject;
   if (dryRun) {
     return {

@@ -100,6 +100,10 @@ export const errors = {
 
   unauthorized: () => new ApiError(401, 'Unauthorized', 'Unauthorized'),
 
+  // The watch cache's answer to a resourceVersion older than it keeps: the client lists again.
+  expired: (requested: string, oldest: string) =>
+    new ApiError(410, 'Expired', `too old resource version: ${requested} (${oldest})`),
+
   unavailable: () =>
     new ApiError(503, 'ServiceUnavailable', 'the server is currently unable to handle the request'),
 

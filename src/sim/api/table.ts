@@ -124,6 +124,22 @@ const COLUMNS: Record<string, Column[]> = {
     ),
     ageColumn,
   ],
+  // k8s.io/apiserver's default table convertor: the creation time as RFC 3339, not an age.
+  CustomResourceDefinition: [
+    nameColumn,
+    col('Created At', (o) => o.metadata.creationTimestamp, {
+      type: 'date',
+      description:
+        'CreationTimestamp is a timestamp representing the server time when this object was created.',
+    }),
+  ],
+  ReplicaSet: [
+    nameColumn,
+    col('Desired', (o: Json) => o.spec?.replicas ?? 0, { type: 'integer' }),
+    col('Current', (o: Json) => o.status?.replicas ?? 0, { type: 'integer' }),
+    col('Ready', (o: Json) => o.status?.readyReplicas ?? 0, { type: 'integer' }),
+    ageColumn,
+  ],
   // A CustomResourceDefinition without additionalPrinterColumns: the apiextensions server's default.
   [CRD_DEFAULT_COLUMNS]: [nameColumn, { ...ageColumn, type: 'date' }],
   VirtualService: [

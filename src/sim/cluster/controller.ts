@@ -1,6 +1,6 @@
-// What kube-controller-manager and the kubelet do for the simulation: Deployments keep their
-// replica count of pods (a deleted pod is replaced with a new name and IP; a changed pod
-// template rolls out new pods, ready after podStartMs, then removes the old ones), DaemonSets
+// What kube-controller-manager and the kubelet do for the simulation: Deployments roll out through
+// ReplicaSets as the deployment controller does (the arithmetic in rolling.ts), ReplicaSets keep their
+// count of pods (a deleted pod is replaced with a new name and IP, ready after podStartMs), DaemonSets
 // keep one pod on every node, and selector Services get Endpoints and EndpointSlices that
 // follow the pods. The Endpoints of a selector-less Service are mirrored into an EndpointSlice
 // (kube-controller-manager's endpointslicemirroring controller, GA since Kubernetes 1.21), and an
@@ -12,6 +12,17 @@ import { allocateAddress } from './addresses.ts';
 import { fnv1a, kubeSuffix, podTemplateHash, uid } from './ids.ts';
 import { injectSidecar, meshValues, shouldInject } from './injector.ts';
 import { type PodInit, pendingPod, runningPod, setContainerReady, startPod, succeededPod } from './pods.ts';
+import {
+  deploymentStatus,
+  deploymentView,
+  isComplete,
+  newReplicaSetSize,
+  REVISION,
+  recreateStep,
+  replicaSetAnnotations,
+  replicaSetView,
+  rollingStep,
+} from './rolling.ts';
 import type { SimCluster } from './sim-cluster.ts';
 import { workloadOf } from './sim-cluster.ts';
 import type { Json, KubeObject } from './store.ts';
@@ -23,11 +34,12 @@ const isReady = (pod: Json) =>
 export class WorkloadController {
   readonly #c: SimCluster;
   readonly #dirtyDeployments = new Set<string>();
+  readonly #dirtyReplicaSets = new Set<string>();
   readonly #dirtyDaemonSets = new Set<string>();
   readonly #dirtyNamespaces = new Set<string>();
   readonly #timers = new Set<NodeJS.Timeout>();
   readonly #counters = new Map<string, number>();
-  /** Deployments whose last pod creation the API server refused, with its message (ReplicaFailure). */
+  /** ReplicaSets whose last pod creation the API server refused, with its message (ReplicaFailure). */
   readonly #failedCreate = new Map<string, string>();
   #waiters: (() => void)[] = [];
   #scheduled = false;
@@ -39,13 +51,16 @@ export class WorkloadController {
   /** Store change hook: queue the reconciliations the change calls for. */
   changed(key: string, object: KubeObject): void {
     const ns = object.metadata.namespace ?? '';
+    const owner = object.metadata.ownerReferences?.find((o) => o.controller);
     if (key === 'deployments.apps') this.#dirtyDeployments.add(`${ns}/${object.metadata.name}`);
     if (key === 'daemonsets.apps') this.#dirtyDaemonSets.add(`${ns}/${object.metadata.name}`);
+    if (key === REPLICA_SETS) {
+      this.#dirtyReplicaSets.add(`${ns}/${object.metadata.name}`);
+      if (owner?.kind === 'Deployment') this.#dirtyDeployments.add(`${ns}/${owner.name}`);
+    }
     if (key === 'pods') {
-      const owner = workloadOf(object);
-      const kind = object.metadata.ownerReferences?.[0]?.kind;
-      if (owner && kind === 'ReplicaSet') this.#dirtyDeployments.add(`${ns}/${owner}`);
-      if (owner && kind === 'DaemonSet') this.#dirtyDaemonSets.add(`${ns}/${owner}`);
+      if (owner?.kind === 'ReplicaSet') this.#dirtyReplicaSets.add(`${ns}/${owner.name}`);
+      if (owner?.kind === 'DaemonSet') this.#dirtyDaemonSets.add(`${ns}/${owner.name}`);
     }
     if (key === 'pods' || key === 'services' || key === 'endpoints' || key === SLICES)
       this.#dirtyNamespaces.add(ns);
@@ -62,6 +77,7 @@ export class WorkloadController {
     for (const t of this.#timers) clearTimeout(t);
     this.#timers.clear();
     this.#dirtyDeployments.clear();
+    this.#dirtyReplicaSets.clear();
     this.#dirtyDaemonSets.clear();
     this.#dirtyNamespaces.clear();
     this.#counters.clear();
@@ -162,11 +178,12 @@ export class WorkloadController {
       },
       status: {},
     };
-    const hash = podTemplateHash(template);
+    const rs = this.#replicaSetObject(deployment, podTemplateHash(template), w.replicas, 1, createdAt);
     for (let i = 0; i < w.replicas; i++) {
-      const init = this.#deploymentPodInit(deployment, hash, createdAt, inject);
+      const init = this.#replicaSetPodInit(rs, createdAt, inject);
       this.#c.put('pods', runningPod(init, this.#podIp(init), now));
     }
+    this.#c.put('replicasets', rs, 'apps');
     this.#c.put('deployments', deployment, 'apps');
   }
 
@@ -186,34 +203,48 @@ export class WorkloadController {
     for (const w of waiters) w();
   }
 
+  #dirty(): boolean {
+    return (
+      this.#dirtyDeployments.size > 0 ||
+      this.#dirtyReplicaSets.size > 0 ||
+      this.#dirtyDaemonSets.size > 0 ||
+      this.#dirtyNamespaces.size > 0
+    );
+  }
+
   #schedule(): void {
     if (this.#scheduled) return;
     this.#scheduled = true;
-    queueMicrotask(() => {
-      // Reconciling writes objects, which queues more work; bound the cascade.
-      for (
-        let round = 0;
-        round < 20 &&
-        (this.#dirtyDeployments.size > 0 || this.#dirtyDaemonSets.size > 0 || this.#dirtyNamespaces.size > 0);
-        round++
-      ) {
-        const deployments = [...this.#dirtyDeployments];
-        this.#dirtyDeployments.clear();
-        for (const id of deployments) this.#reconcileDeployment(id);
-        const daemonSets = [...this.#dirtyDaemonSets];
-        this.#dirtyDaemonSets.clear();
-        for (const id of daemonSets) this.#reconcileDaemonSet(id);
-        const namespaces = [...this.#dirtyNamespaces];
-        this.#dirtyNamespaces.clear();
-        for (const ns of namespaces) this.#syncEndpoints(ns);
-        // The ReplicaSet controller retries refused creates; the injector's endpoints are what changes the answer.
-        const webhook = this.#c.spec.injection?.webhook;
-        if (webhook && namespaces.includes(webhook.namespace))
-          for (const id of this.#failedCreate.keys()) this.#dirtyDeployments.add(id);
-      }
-      this.#scheduled = false;
-      this.#notifyIfIdle();
-    });
+    queueMicrotask(() => this.#run());
+  }
+
+  #run(): void {
+    // Reconciling writes objects, which queues more work: a rollout whose pods start at once takes many
+    // rounds, so after a batch the rest waits for the event loop's next turn (requests get answered).
+    for (let round = 0; round < 20 && this.#dirty(); round++) {
+      const deployments = [...this.#dirtyDeployments];
+      this.#dirtyDeployments.clear();
+      for (const id of deployments) this.#reconcileDeployment(id);
+      const replicaSets = [...this.#dirtyReplicaSets];
+      this.#dirtyReplicaSets.clear();
+      for (const id of replicaSets) this.#reconcileReplicaSet(id);
+      const daemonSets = [...this.#dirtyDaemonSets];
+      this.#dirtyDaemonSets.clear();
+      for (const id of daemonSets) this.#reconcileDaemonSet(id);
+      const namespaces = [...this.#dirtyNamespaces];
+      this.#dirtyNamespaces.clear();
+      for (const ns of namespaces) this.#syncEndpoints(ns);
+      // The ReplicaSet controller retries refused creates; the injector's endpoints are what changes the answer.
+      const webhook = this.#c.spec.injection?.webhook;
+      if (webhook && namespaces.includes(webhook.namespace))
+        for (const id of this.#failedCreate.keys()) this.#dirtyReplicaSets.add(id);
+    }
+    if (this.#dirty()) {
+      setImmediate(() => this.#run());
+      return;
+    }
+    this.#scheduled = false;
+    this.#notifyIfIdle();
   }
 
   #podName(namespace: string, base: string): string {
@@ -341,91 +372,240 @@ export class WorkloadController {
     }
   }
 
-  #deploymentPodInit(deployment: Json, hash: string, createdAt: number, inject = true): PodInit {
-    const ns = deployment.metadata.namespace;
-    const rsName = `${deployment.metadata.name}-${hash}`;
+  /** The ReplicaSet a Deployment's template `hash` runs as (kube-controller-manager's getNewReplicaSet). */
+  #replicaSetObject(
+    deployment: Json,
+    hash: string,
+    replicas: number,
+    revision: number,
+    createdAt: number,
+  ): Json & KubeObject {
+    const ns: string = deployment.metadata.namespace;
+    const name = `${deployment.metadata.name}-${hash}`;
+    const template = deployment.spec.template;
+    const labels = { ...template.metadata?.labels, 'pod-template-hash': hash };
+    return {
+      metadata: {
+        name,
+        namespace: ns,
+        // The uid the pods' owner references name.
+        uid: uid(`${this.#c.name}/replicasets/${ns}/${name}`),
+        generation: 1,
+        creationTimestamp: iso(createdAt),
+        labels,
+        annotations: replicaSetAnnotations(deployment, revision),
+        ownerReferences: [
+          {
+            apiVersion: 'apps/v1',
+            kind: 'Deployment',
+            name: deployment.metadata.name,
+            uid: deployment.metadata.uid,
+            controller: true,
+            blockOwnerDeletion: true,
+          },
+        ],
+      },
+      spec: {
+        replicas,
+        selector: {
+          matchLabels: { ...deployment.spec.selector?.matchLabels, 'pod-template-hash': hash },
+        },
+        template: { ...template, metadata: { ...template.metadata, labels } },
+      },
+      status: { replicas: 0 },
+    };
+  }
+
+  #replicaSetPodInit(rs: Json, createdAt: number, inject = true): PodInit {
+    const ns: string = rs.metadata.namespace;
     const ownerReferences = [
       {
         apiVersion: 'apps/v1',
         kind: 'ReplicaSet',
-        name: rsName,
-        uid: uid(`${this.#c.name}/replicasets/${ns}/${rsName}`),
+        name: rs.metadata.name,
+        uid: rs.metadata.uid,
         controller: true,
         blockOwnerDeletion: true,
       },
     ];
-    const template = deployment.spec.template;
-    const withHash = {
-      ...template,
-      metadata: { ...template.metadata, labels: { ...template.metadata?.labels, 'pod-template-hash': hash } },
-    };
-    return this.#podInit(ns, this.#podName(ns, rsName), withHash, ownerReferences, createdAt, { inject });
+    return this.#podInit(
+      ns,
+      this.#podName(ns, rs.metadata.name),
+      rs.spec.template,
+      ownerReferences,
+      createdAt,
+      {
+        inject,
+      },
+    );
   }
 
+  #ownedReplicaSets(ns: string, deployment: string): Json[] {
+    return (this.#c.list('replicasets', ns, 'apps') as Json[]).filter((rs) =>
+      ownedBy(rs, 'Deployment', deployment),
+    );
+  }
+
+  #ownedPods(ns: string, rs: string): Json[] {
+    return (this.#c.list('pods', ns) as Json[]).filter(
+      (p) => ownedBy(p, 'ReplicaSet', rs) && !['Succeeded', 'Failed'].includes(p.status?.phase),
+    );
+  }
+
+  /** Scales a ReplicaSet as the Deployment controller does: spec.replicas and its replica annotations. */
+  #scaleReplicaSet(rs: Json, deployment: Json, replicas: number): void {
+    const annotations = {
+      ...rs.metadata.annotations,
+      ...replicaSetAnnotations(deployment, Number(rs.metadata.annotations?.[REVISION] ?? 1)),
+    };
+    const changed = rs.spec.replicas !== replicas;
+    this.#c.put(
+      'replicasets',
+      {
+        ...rs,
+        metadata: {
+          ...rs.metadata,
+          annotations,
+          generation: (rs.metadata.generation ?? 1) + (changed ? 1 : 0),
+        },
+        spec: { ...rs.spec, replicas },
+      },
+      'apps',
+    );
+  }
+
+  /**
+   * The Deployment controller's sync (pkg/controller/deployment): find or create the ReplicaSet of the
+   * current template, move one step of the strategy (rolling.ts), drop surplus history, write status.
+   */
   #reconcileDeployment(id: string): void {
     const [ns, name] = id.split('/') as [string, string];
     const deployment = this.#c.get('deployments', ns, name, 'apps') as Json | undefined;
-    if (!deployment) return;
-    const now = this.#c.timing.now();
+    if (!deployment) {
+      // The garbage collector removes what the Deployment owned.
+      for (const rs of this.#ownedReplicaSets(ns, name))
+        this.#c.store.delete(REPLICA_SETS, ns, rs.metadata.name);
+      return;
+    }
+    const view = deploymentView(deployment.spec);
     const hash = podTemplateHash(deployment.spec.template);
-    const owned = this.#c
-      .list('pods', ns)
-      .filter((p) => workloadOf(p) === name && p.metadata.ownerReferences?.[0]?.kind === 'ReplicaSet');
-    const current = owned.filter((p) => p.metadata.labels?.['pod-template-hash'] === hash);
-    const old = owned.filter((p) => p.metadata.labels?.['pod-template-hash'] !== hash);
-    const desired = deployment.spec.replicas ?? 1;
-
-    const refused =
-      current.length < desired ? this.#admissionRefusal(deployment.spec.template, ns) : undefined;
-    if (refused) this.#failedCreate.set(id, refused);
-    else {
-      this.#failedCreate.delete(id);
-      for (let i = current.length; i < desired; i++) this.#startNewPod(deployment, hash, now);
+    const owned = this.#ownedReplicaSets(ns, name);
+    let newRs = owned.find((rs) => rs.metadata.labels?.['pod-template-hash'] === hash);
+    const oldRss = owned.filter((rs) => rs !== newRs);
+    const oldViews = oldRss.map(replicaSetView);
+    const revisionOf = (rs: Json) => Number(rs.metadata.annotations?.[REVISION] ?? 0);
+    const maxOld = Math.max(0, ...oldRss.map(revisionOf));
+    const revision = newRs && revisionOf(newRs) > maxOld ? revisionOf(newRs) : maxOld + 1;
+    const oldPods = oldRss.some((rs) => this.#ownedPods(ns, rs.metadata.name).length > 0);
+    // Recreate makes the new ReplicaSet only once every old pod is gone.
+    const mayCreate =
+      view.strategy === 'RollingUpdate' || (!oldPods && oldViews.every((rs) => rs.replicas === 0));
+    let created = false;
+    if (!newRs && mayCreate) {
+      const size = view.strategy === 'Recreate' ? view.replicas : newReplicaSetSize(view, oldViews, 0);
+      newRs = this.#c.put(
+        'replicasets',
+        this.#replicaSetObject(deployment, hash, size, revision, this.#c.timing.now()),
+        'apps',
+      ) as Json;
+      created = true;
+    } else if (newRs && revisionOf(newRs) !== revision) {
+      // A rollback to an older template makes its ReplicaSet the newest revision again.
+      const annotations = { ...newRs.metadata.annotations, ...replicaSetAnnotations(deployment, revision) };
+      newRs = this.#c.put(
+        'replicasets',
+        { ...newRs, metadata: { ...newRs.metadata, annotations } },
+        'apps',
+      ) as Json;
     }
-    const failure = this.#failedCreate.get(id);
-    for (const extra of current.slice(desired).reverse()) this.deletePod(ns, extra.metadata.name);
-    const currentNow = this.#c
-      .list('pods', ns)
-      .filter((p) => workloadOf(p) === name && p.metadata.labels?.['pod-template-hash'] === hash);
-    if (currentNow.every(isReady)) for (const p of old) this.deletePod(ns, p.metadata.name);
 
-    const pods = this.#c
-      .list('pods', ns)
-      .filter((p) => workloadOf(p) === name && p.metadata.ownerReferences?.[0]?.kind === 'ReplicaSet');
-    const ready = pods.filter(isReady).length;
-    const updated = pods.filter((p) => p.metadata.labels?.['pod-template-hash'] === hash).length;
-    const status = {
-      observedGeneration: deployment.metadata.generation ?? 1,
-      replicas: pods.length,
-      updatedReplicas: updated,
-      readyReplicas: ready,
-      availableReplicas: ready,
-      ...(pods.length - ready > 0 ? { unavailableReplicas: pods.length - ready } : {}),
-      conditions: [
-        {
-          type: 'Available',
-          status: ready >= desired ? 'True' : 'False',
-          reason: ready >= desired ? 'MinimumReplicasAvailable' : 'MinimumReplicasUnavailable',
-          message:
-            ready >= desired
-              ? 'Deployment has minimum availability.'
-              : 'Deployment does not have minimum availability.',
-        },
-        // The Deployment controller copies its ReplicaSet's ReplicaFailure condition (FailedCreate).
-        ...(failure
-          ? [{ type: 'ReplicaFailure', status: 'True', reason: 'FailedCreate', message: failure }]
-          : []),
-        {
-          type: 'Progressing',
-          status: 'True',
-          reason: updated === desired && old.length === 0 ? 'NewReplicaSetAvailable' : 'ReplicaSetUpdated',
-          message: `ReplicaSet "${name}-${hash}" ${updated === desired && old.length === 0 ? 'has successfully progressed.' : 'is progressing.'}`,
-        },
-      ],
+    const scaling =
+      view.strategy === 'RollingUpdate'
+        ? rollingStep(view, replicaSetView(newRs!), oldViews)
+        : recreateStep(view, newRs && replicaSetView(newRs), oldViews, oldPods);
+    for (const [rsName, replicas] of scaling) {
+      const rs = rsName === newRs?.metadata.name ? newRs : owned.find((r) => r.metadata.name === rsName)!;
+      this.#scaleReplicaSet(rs, deployment, replicas);
+    }
+    const current = this.#ownedReplicaSets(ns, name);
+    const currentNew = current.find((rs) => rs.metadata.labels?.['pod-template-hash'] === hash);
+    const status = deploymentStatus(deployment, view, current, currentNew, created);
+    if (scaling.size === 0 && isComplete(view, deployment, status))
+      this.#cleanupHistory(deployment, current, currentNew);
+    const annotations = {
+      ...deployment.metadata.annotations,
+      ...(currentNew ? { [REVISION]: String(revision) } : {}),
     };
-    if (JSON.stringify(status) !== JSON.stringify(deployment.status)) {
-      this.#c.put('deployments', { ...deployment, metadata: deployment.metadata, status }, 'apps');
+    if (
+      JSON.stringify(status) !== JSON.stringify(deployment.status) ||
+      JSON.stringify(annotations) !== JSON.stringify(deployment.metadata.annotations)
+    ) {
+      this.#c.put(
+        'deployments',
+        { ...deployment, metadata: { ...deployment.metadata, annotations }, status },
+        'apps',
+      );
     }
+  }
+
+  /** cleanupDeployment: old ReplicaSets scaled to zero beyond revisionHistoryLimit go, oldest first. */
+  #cleanupHistory(deployment: Json, owned: Json[], newRs: Json | undefined): void {
+    const limit: number = deployment.spec.revisionHistoryLimit ?? 10;
+    const idle = owned
+      .filter((rs) => rs !== newRs && rs.spec.replicas === 0 && (rs.status?.replicas ?? 0) === 0)
+      .sort(
+        (a, b) =>
+          Number(a.metadata.annotations?.[REVISION] ?? 0) - Number(b.metadata.annotations?.[REVISION] ?? 0),
+      );
+    for (const rs of idle.slice(0, Math.max(0, idle.length - limit)))
+      this.#c.store.delete(REPLICA_SETS, rs.metadata.namespace, rs.metadata.name);
+  }
+
+  /**
+   * The ReplicaSet controller: as many active pods as spec.replicas (a refused create is its ReplicaFailure
+   * condition), the least useful pods removed first, and status counted from the pods.
+   */
+  #reconcileReplicaSet(id: string): void {
+    const [ns, name] = id.split('/') as [string, string];
+    const rs = this.#c.get('replicasets', ns, name, 'apps') as Json | undefined;
+    if (!rs) {
+      for (const pod of this.#ownedPods(ns, name)) this.deletePod(ns, pod.metadata.name);
+      this.#failedCreate.delete(id);
+      return;
+    }
+    const now = this.#c.timing.now();
+    const pods = this.#ownedPods(ns, name);
+    const desired: number = rs.spec.replicas ?? 1;
+    if (pods.length < desired) {
+      const refused = this.#admissionRefusal(rs.spec.template, ns);
+      if (refused) this.#failedCreate.set(id, refused);
+      else {
+        this.#failedCreate.delete(id);
+        for (let i = pods.length; i < desired; i++) this.#startNewPod(rs, now);
+      }
+    } else {
+      this.#failedCreate.delete(id);
+      for (const pod of [...pods].sort(deletionOrder).slice(0, pods.length - desired))
+        this.deletePod(ns, pod.metadata.name);
+    }
+    const after = this.#ownedPods(ns, name);
+    const ready = after.filter(isReady).length;
+    const failure = this.#failedCreate.get(id);
+    const status = {
+      replicas: after.length,
+      ...(after.length > 0 ? { fullyLabeledReplicas: after.length } : {}),
+      ...(ready > 0 ? { readyReplicas: ready, availableReplicas: ready } : {}),
+      observedGeneration: rs.metadata.generation ?? 1,
+      ...(failure
+        ? {
+            conditions: [
+              { type: 'ReplicaFailure', status: 'True', reason: 'FailedCreate', message: failure },
+            ],
+          }
+        : {}),
+    };
+    if (JSON.stringify(status) !== JSON.stringify(rs.status))
+      this.#c.put('replicasets', { ...rs, metadata: rs.metadata, status }, 'apps');
   }
 
   /**
@@ -455,8 +635,8 @@ export class WorkloadController {
     return setContainerReady(pod, container, false, now);
   }
 
-  #startNewPod(deployment: Json, hash: string, now: number): void {
-    const init = this.#deploymentPodInit(deployment, hash, now);
+  #startNewPod(rs: Json, now: number): void {
+    const init = this.#replicaSetPodInit(rs, now);
     const startMs = this.#c.timing.podStartMs;
     if (startMs <= 0) {
       this.#c.put('pods', this.#probed(runningPod(init, this.#podIp(init), now), now));
@@ -636,6 +816,32 @@ export class WorkloadController {
 }
 
 const SLICES = 'endpointslices.discovery.k8s.io';
+const REPLICA_SETS = 'replicasets.apps';
+
+/** Whether `object`'s controller is the `kind` named `name`. */
+const ownedBy = (object: Json, kind: string, name: string) =>
+  ((object.metadata.ownerReferences ?? []) as Json[]).some(
+    (o) => o.controller && o.kind === kind && o.name === name,
+  );
+
+const restarts = (pod: Json) =>
+  ((pod.status?.containerStatuses ?? []) as Json[]).reduce((n, c) => n + (c.restartCount ?? 0), 0);
+
+/**
+ * The ReplicaSet controller's choice of pods to remove (ActivePodsWithRanks): pending before running,
+ * not ready before ready, more restarts first, newer first.
+ */
+function deletionOrder(a: Json, b: Json): number {
+  const running = (p: Json) => (p.status?.phase === 'Running' ? 1 : 0);
+  const ready = (p: Json) => (isReady(p) ? 1 : 0);
+  return (
+    running(a) - running(b) ||
+    ready(a) - ready(b) ||
+    restarts(b) - restarts(a) ||
+    String(b.metadata.creationTimestamp).localeCompare(String(a.metadata.creationTimestamp)) ||
+    (a.metadata.name < b.metadata.name ? 1 : -1)
+  );
+}
 const MANAGED_BY = 'endpointslice.kubernetes.io/managed-by';
 const MIRRORING = 'endpointslicemirroring-controller.k8s.io';
 

@@ -184,6 +184,7 @@ export class SimCluster {
       key === 'endpoints' ||
       key === 'endpointslices.discovery.k8s.io' ||
       key === 'deployments.apps' ||
+      key === 'replicasets.apps' ||
       key === 'daemonsets.apps'
     ) {
       this.controller.changed(key, object);

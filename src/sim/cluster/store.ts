@@ -19,7 +19,14 @@ export interface ObjectMeta {
   generateName?: string;
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
-  ownerReferences?: { apiVersion: string; kind: string; name: string; uid: string; controller?: boolean }[];
+  ownerReferences?: {
+    apiVersion: string;
+    kind: string;
+    name: string;
+    uid: string;
+    controller?: boolean;
+    blockOwnerDeletion?: boolean;
+  }[];
   managedFields?: unknown[];
   [key: string]: unknown;
 }
@@ -31,7 +38,18 @@ export interface KubeObject {
   [key: string]: unknown;
 }
 
-export type StoreEvent = { type: 'ADDED' | 'MODIFIED' | 'DELETED'; key: string; object: KubeObject };
+export interface StoreEvent {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED';
+  key: string;
+  /** A deletion carries the object as it was, at the deletion's resourceVersion (as etcd's watch gives it). */
+  object: KubeObject;
+  /** What the object was before a change, so that a filtered watch can tell entering from leaving. */
+  previous?: KubeObject;
+  resourceVersion: number;
+}
+
+/** How many changes a watch may ask to replay (the apiserver's watch cache window, by count). */
+const HISTORY = 10_000;
 
 interface Entry {
   object: KubeObject;
@@ -46,7 +64,8 @@ export class Store {
   #rv = 0;
   readonly #buckets = new Map<string, Map<string, Entry>>();
   readonly #sorted = new Map<string, Entry[]>();
-  readonly #listeners: ((event: StoreEvent) => void)[] = [];
+  readonly #listeners = new Set<(event: StoreEvent) => void>();
+  readonly #history: StoreEvent[] = [];
 
   constructor(initialResourceVersion = 0) {
     this.#rv = initialResourceVersion;
@@ -56,8 +75,25 @@ export class Store {
     return String(this.#rv);
   }
 
-  onChange(listener: (event: StoreEvent) => void): void {
-    this.#listeners.push(listener);
+  /** Calls `listener` on every change from now on; the returned function stops it. */
+  onChange(listener: (event: StoreEvent) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /**
+   * The changes after resourceVersion `rv`, oldest first; undefined when they are older than the history
+   * kept (a watch from there answers 410 Gone and the client lists again).
+   */
+  changesSince(rv: number): StoreEvent[] | undefined {
+    if (rv < this.oldestReplayable) return undefined;
+    return this.#history.filter((e) => e.resourceVersion > rv);
+  }
+
+  /** The oldest resourceVersion a watch may start from. */
+  get oldestReplayable(): number {
+    const oldest = this.#history[0];
+    return oldest === undefined ? this.#rv : oldest.resourceVersion - 1;
   }
 
   get(key: string, namespace: string | undefined, name: string): KubeObject | undefined {
@@ -107,7 +143,13 @@ export class Store {
       bucket.set(id, { object: stored, json: undefined });
       this.#sorted.delete(key);
     }
-    this.#emit({ type: previous ? 'MODIFIED' : 'ADDED', key, object: stored });
+    this.#emit({
+      type: previous ? 'MODIFIED' : 'ADDED',
+      key,
+      object: stored,
+      ...(previous ? { previous } : {}),
+      resourceVersion: this.#rv,
+    });
     return stored;
   }
 
@@ -119,7 +161,11 @@ export class Store {
     bucket.delete(id);
     this.#sorted.delete(key);
     this.#rv++;
-    this.#emit({ type: 'DELETED', key, object: entry.object });
+    const gone = {
+      ...entry.object,
+      metadata: { ...entry.object.metadata, resourceVersion: String(this.#rv) },
+    };
+    this.#emit({ type: 'DELETED', key, object: gone, previous: entry.object, resourceVersion: this.#rv });
     return entry.object;
   }
 
@@ -127,6 +173,9 @@ export class Store {
   clear(): void {
     this.#buckets.clear();
     this.#sorted.clear();
+    this.#history.length = 0;
+    // The dropped objects' deletions were never sent: a watch from before this point must list again.
+    this.#rv++;
   }
 
   #bucket(key: string): Map<string, Entry> {
@@ -150,6 +199,8 @@ export class Store {
   }
 
   #emit(event: StoreEvent): void {
+    this.#history.push(event);
+    if (this.#history.length > HISTORY * 1.5) this.#history.splice(0, this.#history.length - HISTORY);
     for (const listener of this.#listeners) listener(event);
   }
 }

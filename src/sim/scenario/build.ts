@@ -4,14 +4,16 @@
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { withDefaults } from '../api/defaults.ts';
 import { labelSelector as parseSelector } from '../api/label-selector.ts';
-import { RBAC_KINDS, storeKey } from '../api/resources.ts';
+import { CRD_KEY, RBAC_KINDS, storeKey } from '../api/resources.ts';
 import { allocateAddress } from '../cluster/addresses.ts';
 import { ageMs } from '../cluster/controller.ts';
 import type { SimCluster } from '../cluster/sim-cluster.ts';
 import type { Json, KubeObject } from '../cluster/store.ts';
 import { formatIpv4, parseCidr } from '../net/ipv4.ts';
 import { parseManifests, renderChart } from './charts.ts';
+import { crdObjects } from './crds.ts';
 import { SCENARIO_DIR } from './load.ts';
 import type { ClusterSpec, PodIpRef, Scenario, ServiceSpec } from './schema.ts';
 
@@ -62,7 +64,7 @@ function putObject(
 ): KubeObject {
   const type = cluster.registry.byKind(object.kind ?? '');
   if (!type) throw new Error(`${cluster.name}: the simulation does not serve kind ${object.kind}`);
-  const { kind: _kind, apiVersion, ...rest } = object;
+  const { kind: _kind, apiVersion, ...rest } = withDefaults(type.kind, object) as KubeObject;
   const metadata = {
     ...object.metadata,
     ...(type.namespaced ? { namespace: object.metadata.namespace ?? defaultNamespace ?? 'default' } : {}),
@@ -144,6 +146,7 @@ export function populate(cluster: SimCluster, ctx: BuildContext): void {
   };
   for (const s of [kubernetes, ...spec.services]) cluster.put('services', serviceObject(cluster, s, now));
 
+  for (const crd of crdObjects(spec.crds, iso(created))) cluster.store.put(CRD_KEY, crd);
   for (const object of spec.objects) putObject(cluster, object as KubeObject, undefined, created);
   for (const m of spec.manifests) {
     for (const object of parseManifests(readFileSync(join(SCENARIO_DIR, m.file), 'utf8'))) {

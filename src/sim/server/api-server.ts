@@ -19,6 +19,7 @@ import {
 import { handleRest, resolveType } from '../api/rest.ts';
 import { parseRoute, type ResourceRoute } from '../api/routes.ts';
 import { ApiError, errors } from '../api/status.ts';
+import { isWatch, startWatch } from '../api/watch.ts';
 import type { SimCluster } from '../cluster/sim-cluster.ts';
 import type { SimControlPlane } from '../istio/control-plane.ts';
 import type { Network } from '../net/network.ts';
@@ -184,12 +185,50 @@ export class ClusterApiServer {
       this.#send(res, await this.#proxy(req, route, url, body));
       return;
     }
+    if (
+      route.kind === 'resource' &&
+      req.method === 'GET' &&
+      route.name === undefined &&
+      route.subresource === undefined &&
+      isWatch(url.searchParams)
+    ) {
+      this.#authorize(who, route, 'watch', url.searchParams);
+      this.#watch(res, route, url, req.headers.accept ?? '');
+      return;
+    }
     const write = WRITE_METHODS.has(req.method ?? '') && route.kind === 'resource';
     const fault = write ? this.#cluster.switches.writeFaults.shift() : undefined;
     if (fault === 'not-committed') throw errors.etcdTimeout();
     const reply = this.#route(req, url, body, who);
     if (fault === 'lost-reply' && reply.status < 300) throw errors.timeout();
     this.#send(res, reply);
+  }
+
+  /** A watch stays open, one chunk per event, until the client leaves or its timeoutSeconds pass. */
+  #watch(res: ServerResponse, route: ResourceRoute, url: URL, accept: string): void {
+    const type = resolveType(this.#cluster, route);
+    if (!type.verbs.includes('watch')) throw errors.methodNotAllowed('watch', type);
+    const head = () => {
+      if (!res.headersSent) res.writeHead(200, { 'Content-Type': 'application/json' });
+    };
+    const stop = startWatch(
+      this.#cluster,
+      type,
+      { route, query: url.searchParams, accept },
+      {
+        write: (line) => {
+          head();
+          res.write(line);
+        },
+        end: () => {
+          head();
+          res.end();
+        },
+      },
+    );
+    head();
+    res.flushHeaders();
+    res.on('close', stop);
   }
 
   /**

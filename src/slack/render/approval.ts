@@ -61,23 +61,33 @@ const DECIDED: Record<Exclude<ApprovalStatus['state'], 'pending' | 'applying'>, 
   failed: ':x: *failed*',
 };
 
-/** The command's parent once its request is decided: the verdict in one line; the detail is in the approval. */
-export function decidedParent(
-  head: ParentHead,
-  request: ApprovalRequest,
-  status: ApprovalStatus,
-): { text: string; blocks: KnownBlock[] } {
+/** Where one request stands, as the parent of the command that made it says it. */
+function parentLine(request: ApprovalRequest, status: ApprovalStatus): string {
   const at = status.decidedAt ? ` at ${when(status.decidedAt)}` : '';
   const by = status.decidedBy ? ` by ${who(status.decidedBy)}` : '';
-  const line =
-    status.state === 'pending' || status.state === 'applying'
-      ? `:hourglass_flowing_sand: approval ${status.state === 'pending' ? 'requested' : `given${by}, applying`} (${request.id})`
-      : status.state === 'expired'
-        ? `${DECIDED.expired}${at}: nobody approved it in time (${request.id})`
-        : status.state === 'applied' || status.state === 'refused' || status.state === 'failed'
-          ? `${DECIDED[status.state]}: approved${by}${at} (${request.id})${status.state === 'applied' ? '' : ' — see the approval message'}`
-          : `${DECIDED[status.state]}${by}${at} (${request.id})`;
-  return decidedMessage(head.commandText, head.users, line);
+  return status.state === 'pending' || status.state === 'applying'
+    ? `:hourglass_flowing_sand: approval ${status.state === 'pending' ? 'requested' : `given${by}, applying`} (${request.id})`
+    : status.state === 'expired'
+      ? `${DECIDED.expired}${at}: nobody approved it in time (${request.id})`
+      : status.state === 'applied' || status.state === 'refused' || status.state === 'failed'
+        ? `${DECIDED[status.state]}: approved${by}${at} (${request.id})${status.state === 'applied' ? '' : ' — see the approval message'}`
+        : `${DECIDED[status.state]}${by}${at} (${request.id})`;
+}
+
+/**
+ * The command's parent once a request it made is decided: the verdict in one line (the detail is in the
+ * approval), or one part per request, named by its subject, when the command made several.
+ */
+export function decidedParent(
+  head: ParentHead,
+  requests: readonly { request: ApprovalRequest; status: ApprovalStatus }[],
+): { text: string; blocks: KnownBlock[] } {
+  const lines = requests.map(({ request, status }) =>
+    requests.length === 1
+      ? parentLine(request, status)
+      : `${request.subject}: ${parentLine(request, status)}`,
+  );
+  return decidedMessage(head.commandText, head.users, lines.join('; '));
 }
 
 export function diffSections(diff: string): KnownBlock[] {

@@ -82,11 +82,13 @@ export function renderRepairReply(outcomes: readonly RemoteOutcome[]): JobResult
         : 'healthy';
   const summary = outcomes.map(outcomeSummary).join('; ') || 'no remote cluster is configured';
   const blocks = outcomes.flatMap(outcomeBlocks);
+  const awaiting = outcomes.flatMap((o) => (o.kind === 'requested' ? [o.request.id] : []));
   return {
     verdict,
     summary,
     text: `Repair drift: ${summary}`,
     blocks: blocks.length > 0 ? blocks : [section(`:information_source: ${summary}: nothing to repair.`)],
+    ...(awaiting.length > 0 ? { awaiting } : {}),
   };
 }
 

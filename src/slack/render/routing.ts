@@ -128,7 +128,7 @@ export function renderRequested(
     ...linesToSections(effectLines(plan.changes), '*Effect*\n'),
   ];
   if (checks.length > 0) blocks.push(...linesToSections(checkLines(checks), '*Pre-flight*\n'));
-  return { verdict: 'info', summary, text: `${title}: ${summary}`, blocks, awaitsApproval: true };
+  return { verdict: 'info', summary, text: `${title}: ${summary}`, blocks, awaiting: [request.id] };
 }
 
 /** Why nothing was requested: pre-flight blocked it, a lock is held, or there is nothing to change. */

@@ -84,6 +84,18 @@ describe('/mesh repair drift on Istio 1.0, end to end', () => {
     );
     await w.approve('C0REPAIR', plan);
     await waitFor('the repair applied', () => /Applied\* at/.test(w.message('C0REPAIR', plan.ts).text));
+    // The command's parent follows the decision: it no longer says the repair waits for approval.
+    const decided = await waitFor('the parent showing the decision', () => {
+      const m = w.message('C0REPAIR', parent.ts);
+      return /\*applied\*/.test(m.text) && m;
+    });
+    assert.match(
+      decided.text,
+      new RegExp(
+        `requested by <@U0ALICE> — :white_check_mark: \\*applied\\*: approved by <@U0BOB> at <!date\\^\\d+.* \\(${plan.id}\\)$`,
+      ),
+    );
+    assert.doesNotMatch(text(decided), /waits for approval/);
     const after = await w.meshConfig();
     assert.equal(
       after.mesh,
@@ -138,6 +150,8 @@ describe('/mesh repair drift on Istio 1.0, end to end', () => {
     assert.match(text(progress), /`default\/reviews-v3` ready/);
     const healthy = await w.reply('C0REPAIR', restart.ts, /iks after the restart/, 30_000);
     assert.match(text(healthy), /iks after the restart\*: healthy/);
+    // The restart was asked for in the repair's thread, not by the command: its parent keeps the repair's decision.
+    assert.equal(w.message('C0REPAIR', parent.ts).text, decided.text);
     assert.match((await status('C0HEALTHY')).text, /\*healthy\*/);
 
     const entries = await w.audit();
@@ -153,6 +167,43 @@ describe('/mesh repair drift on Istio 1.0, end to end', () => {
         `${kind} ${action}`,
       );
     assert.equal(entries.find((e) => e.kind === 'drift-repair' && e.action === 'applied')?.who, BOB);
+  });
+
+  it("shows a rejection or a withdrawal on the command's parent, not the wait for an approver", async () => {
+    await w.sim.faults.restartPod('icp', 'istio-system', { labelSelector: 'istio=pilot' });
+    await w.h.command('repair drift iks', { user: ALICE, channel: 'C0REJECT' });
+    const rejected = await w.h.waitForVerdict('C0REJECT', '/mesh repair drift iks', 30_000);
+    assert.match(rejected.text, /waits for approval/);
+    const first = await w.approval('C0REJECT');
+    await w.reject('C0REJECT', first);
+    const afterReject = await waitFor('the parent showing the rejection', () => {
+      const m = w.message('C0REJECT', rejected.ts);
+      return /rejected/.test(m.text) && m;
+    });
+    assert.match(
+      afterReject.text,
+      new RegExp(`— :no_entry_sign: \\*rejected\\* by <@U0BOB> at <!date\\^\\d+.* \\(${first.id}\\)$`),
+    );
+    assert.doesNotMatch(text(afterReject), /waits for approval/);
+
+    await w.h.command('repair drift iks', { user: ALICE, channel: 'C0WITHDRAWN' });
+    const withdrawn = await w.h.waitForVerdict('C0WITHDRAWN', '/mesh repair drift iks', 30_000);
+    const second = await w.approval('C0WITHDRAWN');
+    await w.h.click({
+      user: ALICE,
+      channel: 'C0WITHDRAWN',
+      messageTs: second.ts,
+      actionId: 'mesh.withdraw',
+      value: second.id,
+    });
+    const afterWithdraw = await waitFor('the parent showing the withdrawal', () => {
+      const m = w.message('C0WITHDRAWN', withdrawn.ts);
+      return /withdrawn/.test(m.text) && m;
+    });
+    assert.match(
+      afterWithdraw.text,
+      new RegExp(`— :leftwards_arrow_with_hook: \\*withdrawn\\* by <@U0ALICE> at .* \\(${second.id}\\)$`),
+    );
   });
 
   it('refuses while a drifted component is rolling out, and says why', async () => {

@@ -7,6 +7,7 @@ import type { AuditEntry, StoredAuditEntry } from '../../../src/access/audit.ts'
 import type { StoredMessage } from '../../../src/console/slack-api.ts';
 import { DEFAULT_PRESETS_DIR, loadPresets } from '../../../src/mesh/routing/presets.ts';
 import type { VirtualServiceSpec } from '../../../src/mesh/routing/types.ts';
+import type { StartOptions } from '../../../src/runtime.ts';
 import { type SimMesh, startSimMesh } from '../../../src/sim/index.ts';
 import { type Harness, startHarness } from '../../helpers/harness.ts';
 import { kubeConfigs, seedClustersYaml } from '../../helpers/kube.ts';
@@ -71,6 +72,8 @@ export interface WorldOptions {
   verify?: Record<string, string | number>;
   /** Starts a Prometheus for the simulation and returns its URL, set as the primary's `clusters[].prometheus`. */
   primaryPrometheus?: (sim: SimMesh) => Promise<string>;
+  /** Timings of meshops itself, e.g. a shorter approval sweep. */
+  start?: Partial<StartOptions>;
 }
 
 export function configYaml(sim: SimMesh, options: WorldOptions = {}, prometheusUrl?: string): string {
@@ -108,6 +111,7 @@ export async function startWorld(label: string, options: WorldOptions = {}): Pro
     configDir: dir,
     label,
     ...(options.role ? { role: options.role } : {}),
+    ...(options.start ? { start: options.start } : {}),
   });
   h.slack.userGroups.set(GROUP, [DAVE]);
   const { redis, audit } = auditOf(h.prefix);

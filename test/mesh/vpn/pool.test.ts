@@ -60,3 +60,39 @@ describe('mapLimit', () => {
     assert.deepEqual(out, [1, 2, -3, -4]);
   });
 });
+
+describe('mapLimit with a key', () => {
+  it('bounds each key on its own and starts calls in input order across keys', async () => {
+    const items = [
+      { key: 'a', n: 1 },
+      { key: 'b', n: 2 },
+      { key: 'a', n: 3 },
+      { key: 'b', n: 4 },
+      { key: 'a', n: 5 },
+      { key: 'c', n: 6 },
+    ];
+    const started: number[] = [];
+    const inFlight = new Map<string, number>();
+    let peak = 0;
+    const gate = Promise.withResolvers<void>();
+    const done = mapLimit(
+      items,
+      2,
+      async ({ key, n }) => {
+        started.push(n);
+        inFlight.set(key, (inFlight.get(key) ?? 0) + 1);
+        peak = Math.max(peak, ...inFlight.values());
+        await gate.promise;
+        inFlight.set(key, inFlight.get(key)! - 1);
+        return n * 10;
+      },
+      { onAbort: () => -1, keyOf: (i) => i.key },
+    );
+    // The first wave, synchronously and in input order: a's third item waits for a slot of a, c's does not.
+    assert.deepEqual(started, [1, 2, 3, 4, 6]);
+    gate.resolve();
+    assert.deepEqual(await done, [10, 20, 30, 40, 50, 60]);
+    assert.deepEqual(started, [1, 2, 3, 4, 6, 5]);
+    assert.equal(peak, 2);
+  });
+});

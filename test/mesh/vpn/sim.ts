@@ -8,6 +8,7 @@ import { parseAllDocuments } from 'yaml';
 import { parseConfig } from '../../../src/config/load.ts';
 import type { MeshConfig } from '../../../src/config/schema.ts';
 import { historyStore } from '../../../src/history/store.ts';
+import type { Cluster } from '../../../src/kube/cluster.ts';
 import { type Clusters, createClusters } from '../../../src/kube/registry.ts';
 import { runPingCheck, runVpnCheck, type VpnDeps } from '../../../src/mesh/vpn/check.ts';
 import type { VpnReport } from '../../../src/mesh/vpn/report.ts';
@@ -100,6 +101,35 @@ export async function startVpnSim(
       await mesh.close();
       for (const prefix of prefixes) await dropPrefix(prefix);
       redis.disconnect();
+    },
+  };
+}
+
+/**
+ * The commands each cluster's exec was asked to run, per cluster and across clusters in the order they
+ * started, while still running them for real.
+ */
+export function recordCommands(clusters: readonly Cluster[]): {
+  commands: Map<string, string[]>;
+  started: { cluster: string; command: string }[];
+  restore(): void;
+} {
+  const commands = new Map<string, string[]>();
+  const started: { cluster: string; command: string }[] = [];
+  const originals = clusters.map((c) => [c, c.exec] as const);
+  for (const [c, exec] of originals) {
+    (c as { exec: Cluster['exec'] }).exec = (request) => {
+      const command = request.command.join(' ');
+      commands.set(c.name, [...(commands.get(c.name) ?? []), command]);
+      started.push({ cluster: c.name, command });
+      return exec(request);
+    };
+  }
+  return {
+    commands,
+    started,
+    restore: () => {
+      for (const [c, exec] of originals) (c as { exec: Cluster['exec'] }).exec = exec;
     },
   };
 }

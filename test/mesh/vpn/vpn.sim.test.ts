@@ -4,7 +4,7 @@ import { CoreV1Api } from '@kubernetes/client-node';
 import { cidrContains, parseCidr } from '../../../src/mesh/vpn/ipv4.ts';
 import type { ProbeResult, VpnReport } from '../../../src/mesh/vpn/report.ts';
 import { kubeConfigs } from '../../helpers/kube.ts';
-import { findFinding, findingIds, grantProbeExec, startVpnSim, type VpnSim } from './sim.ts';
+import { findFinding, findingIds, grantProbeExec, recordCommands, startVpnSim, type VpnSim } from './sim.ts';
 
 const ids = findingIds;
 const find = findFinding;
@@ -65,6 +65,24 @@ describe('/mesh vpn against the simulated seed mesh (icp primary, iks remote)', 
     assert.match(probe(r, 'icp>iks/reviews-v3').target.cidr ?? '', /^172\.30\.0\.0\/16$/);
     assert.match(r.summary, /^tunnel up; 6 of 6 ping targets answer, avg RTT \d+ ms$/);
     assert.deepEqual(JSON.parse(JSON.stringify(r)), r, 'the report survives JSON unchanged');
+  });
+
+  it('every ping starts before any port check, across clusters: the quick checks end alongside the pings', async () => {
+    const spy = recordCommands(sim.clusters.all);
+    try {
+      const r = await sim.vpn();
+      assert.equal(r.verdict, 'healthy', r.summary);
+    } finally {
+      spy.restore();
+    }
+    const order = spy.started.map((s) => s.command.split(' ')[0]);
+    const lastPing = order.lastIndexOf('ping');
+    const firstNc = order.indexOf('nc');
+    assert.ok(firstNc > 0 && lastPing > 0, order.join(', '));
+    assert.ok(
+      lastPing < firstNc,
+      `started: ${spy.started.map((s) => `${s.cluster}: ${s.command}`).join('; ')}`,
+    );
   });
 
   it('tunnel down on both sides: down, named per side, every ping lost', async () => {

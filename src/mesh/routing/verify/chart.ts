@@ -1,10 +1,22 @@
 import type { ChartSpec, Marker, TimeSeries } from '../../../charts/index.ts';
+import { toPlainText, userRef } from '../../../chat/mrkdwn.ts';
+import type { UserNames } from '../../../chat/reply.ts';
 import { serviceQueries } from './queries.ts';
 import { type MetricsReader, type RangeSeries, UNKNOWN, unknownMeans } from './read.ts';
 import type { Verification } from './watch.ts';
 
 /** About this many points per line: enough for a smooth chart, cheap for Prometheus. */
 const POINTS = 120;
+
+/**
+ * How the verification ended and who asked for and approved the change, in plain words: an image cannot
+ * resolve a mention, so people are named by `userName`.
+ */
+const chartCaption = (v: Verification, userName: UserNames) =>
+  toPlainText(
+    `${v.outcome ?? 'verification window'} · requested by ${userRef(v.requester)}, approved by ${userRef(v.approver)}`,
+    userName,
+  );
 
 /**
  * Request rate, 5xx share and p99 per version from a little before the change to `endMs`, read from
@@ -14,6 +26,7 @@ export async function verificationChart(
   v: Verification,
   reader: MetricsReader,
   endMs: number,
+  userName: UserNames,
 ): Promise<ChartSpec> {
   const startMs = v.changedAt - Math.min(v.windowMs / 2, 10 * 60_000);
   const stepMs = Math.max(1000, Math.ceil((endMs - startMs) / POINTS / 1000) * 1000);
@@ -62,8 +75,7 @@ export async function verificationChart(
   if (v.revertedAt) markers.push({ at: v.revertedAt, label: 'reverted', color: '#d62728' });
   return {
     title: `${v.label} on ${v.cluster}: ${v.services.map((s) => s.name).join(', ')}`,
-    // A PNG has no mentions, and a display name would need users:read: the ids, as the audit stream keeps them.
-    subtitle: `${v.outcome ?? 'verification window'} · requested by ${v.requester}, approved by ${v.approver}`,
+    subtitle: await chartCaption(v, userName),
     panels: [
       { title: 'Request rate', unit: 'req/s', series: rate },
       { title: '5xx share', unit: '%', series: errors },
