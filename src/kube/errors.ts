@@ -64,6 +64,12 @@ function codes(err: unknown): { codes: string[]; names: string[] } {
   return out;
 }
 
+/** A call cut off by its time bound, said with the bound the user configured when the caller knows it. */
+export const timedOut = (timeoutMs?: number): KubeFailure => ({
+  kind: 'timeout',
+  reason: `timed out${timeoutMs ? ` after ${timeoutMs} ms` : ''}`,
+});
+
 export function classifyKubeError(err: unknown, timeoutMs?: number): KubeFailure {
   if (err instanceof KubeError) return err.failure;
   if (err instanceof ApiException) {
@@ -91,7 +97,7 @@ export function classifyKubeError(err: unknown, timeoutMs?: number): KubeFailure
     names.includes('AbortError') ||
     found.includes('UND_ERR_CONNECT_TIMEOUT')
   ) {
-    return { kind: 'timeout', reason: `timed out${timeoutMs ? ` after ${timeoutMs} ms` : ''}` };
+    return timedOut(timeoutMs);
   }
   if (found.includes('ECONNREFUSED')) return { kind: 'refused', reason: 'connection refused' };
   const tls = found.find((c) => TLS_CODES.has(c) || c.startsWith('ERR_TLS') || c.startsWith('ERR_SSL'));

@@ -1,7 +1,7 @@
 import type { ComponentSpec } from '../../config/schema.ts';
 import { matchesLabels, parseLabelSelector } from '../../config/selector.ts';
 import type { Cluster } from '../../kube/cluster.ts';
-import { classifyKubeError, type KubeFailure } from '../../kube/errors.ts';
+import { classifyKubeError, type KubeFailure, timedOut } from '../../kube/errors.ts';
 import { type ApiRef, apiPath, listItems, readObject } from '../../kube/list.ts';
 import {
   type ConfigMapShape,
@@ -128,7 +128,10 @@ export async function gatherCluster(
     try {
       return { ok: true, value: await call() };
     } catch (err) {
-      return { ok: false, failure: classifyKubeError(err, options.timeoutMs) };
+      // Each call gets what is left of the cluster's deadline: a timeout is the cluster's, said with its
+      // configured budget, not with the few milliseconds a late call was given.
+      const failure = classifyKubeError(err, options.timeoutMs);
+      return { ok: false, failure: failure.kind === 'timeout' ? timedOut(options.timeoutMs) : failure };
     }
   };
   const namespace = setup.namespace;
