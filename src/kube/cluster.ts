@@ -93,14 +93,14 @@ function oneDispatcher(kc: KubeConfig): void {
   };
   const build = own.createDispatcher.bind(kc);
   let first: { dispatcher: Dispatcher | undefined } | undefined;
-  own.createDispatcher = (...args) => {
+  const buildOnce = (args: unknown[]): Dispatcher | undefined => {
     const options = own.createDispatcherOptions.call(kc, ...args);
-    first ??= {
-      dispatcher:
-        options.type === 'agent' && options.connect
-          ? (new UndiciAgent({ connect: keepingSessions(buildConnector(options.connect)) }) as Dispatcher)
-          : build(...args),
-    };
+    return options.type === 'agent' && options.connect
+      ? (new UndiciAgent({ connect: keepingSessions(buildConnector(options.connect)) }) as Dispatcher)
+      : build(...args);
+  };
+  own.createDispatcher = (...args) => {
+    first ??= { dispatcher: buildOnce(args) };
     return first.dispatcher;
   };
 }

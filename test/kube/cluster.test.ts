@@ -134,9 +134,9 @@ describe('API calls', () => {
         user: 'meshops',
       }),
     );
-    // Private in client-node's typings: the one place it builds an undici Agent for a request.
-    const proto = KubeConfig.prototype as unknown as { createDispatcher(...args: unknown[]): unknown };
-    const built = mock.method(proto, 'createDispatcher');
+    // Private in client-node's typings: where it works out the TLS options of each request's undici Agent.
+    const proto = KubeConfig.prototype as unknown as { createDispatcherOptions(...args: unknown[]): unknown };
+    const built = mock.method(proto, 'createDispatcherOptions');
     try {
       const cluster = createCluster(
         { name: 'api', role: 'primary', kubeconfig, podCidrs: [], serviceCidrs: [] },
