@@ -21,6 +21,7 @@ import {
 } from '@kubernetes/client-node';
 // Not re-exported by the package index, but the one seam client-node offers for exec sockets.
 import { WebSocketHandler } from '@kubernetes/client-node/dist/web-socket-handler.js';
+import { buildConnector, Agent as UndiciAgent } from 'undici';
 import WebSocket from 'ws';
 import type { ClusterConfig } from '../config/schema.ts';
 import { registerSecret } from '../observability/logger.ts';
@@ -86,13 +87,40 @@ type Dispatcher = NonNullable<ReturnType<RequestContext['getDispatcher']>>;
  * createDispatcher is private in client-node's typings, hence the cast; it is the one place it builds them.
  */
 function oneDispatcher(kc: KubeConfig): void {
-  const own = kc as unknown as { createDispatcher(...args: unknown[]): Dispatcher | undefined };
+  const own = kc as unknown as {
+    createDispatcher(...args: unknown[]): Dispatcher | undefined;
+    createDispatcherOptions(...args: unknown[]): { type: string; connect?: buildConnector.BuildOptions };
+  };
   const build = own.createDispatcher.bind(kc);
   let first: { dispatcher: Dispatcher | undefined } | undefined;
+  const buildOnce = (args: unknown[]): Dispatcher | undefined => {
+    const options = own.createDispatcherOptions.call(kc, ...args);
+    return options.type === 'agent' && options.connect
+      ? (new UndiciAgent({ connect: keepingSessions(buildConnector(options.connect)) }) as Dispatcher)
+      : build(...args);
+  };
   own.createDispatcher = (...args) => {
-    first ??= { dispatcher: build(...args) };
+    first ??= { dispatcher: buildOnce(args) };
     return first.dispatcher;
   };
+}
+
+/**
+ * undici's connector caches TLS sessions through WeakRef, so a garbage collection drops them and, once the
+ * kept-alive connections have closed (a few seconds of calm), every call of the next check paid a full TLS
+ * handshake (about 55 at 10 clusters). Holding the latest session of this cluster's server keeps the cache's
+ * entry alive, so new connections resume it.
+ */
+function keepingSessions(connect: buildConnector.connector): buildConnector.connector {
+  const held: { session?: Buffer } = {};
+  return (options, callback) =>
+    connect(options, (err, socket) => {
+      if (err || !socket) return callback(err ?? new Error('no socket'), null);
+      socket.on('session', (session: Buffer) => {
+        held.session = session;
+      });
+      callback(null, socket);
+    });
 }
 
 /** Per-call options: a deadline and meshops' transport. */

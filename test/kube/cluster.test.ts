@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it, mock } from 'node:test';
 import tls from 'node:tls';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { KubeConfig } from '@kubernetes/client-node';
 import { type Cluster, createCluster } from '../../src/kube/cluster.ts';
 import { type SimMesh, startSimMesh } from '../../src/sim/index.ts';
@@ -132,9 +134,9 @@ describe('API calls', () => {
         user: 'meshops',
       }),
     );
-    // Private in client-node's typings: the one place it builds an undici Agent for a request.
-    const proto = KubeConfig.prototype as unknown as { createDispatcher(...args: unknown[]): unknown };
-    const built = mock.method(proto, 'createDispatcher');
+    // Private in client-node's typings: where it works out the TLS options of each request's undici Agent.
+    const proto = KubeConfig.prototype as unknown as { createDispatcherOptions(...args: unknown[]): unknown };
+    const built = mock.method(proto, 'createDispatcherOptions');
     try {
       const cluster = createCluster(
         { name: 'api', role: 'primary', kubeconfig, podCidrs: [], serviceCidrs: [] },
@@ -149,6 +151,50 @@ describe('API calls', () => {
       assert.deepEqual(tokens, Array(6).fill('Bearer t0ken'));
     } finally {
       built.mock.restore();
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
+
+describe('API call TLS sessions', () => {
+  it('a new connection resumes the TLS session after a garbage collection (undici alone holds it weakly)', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const certs = await makeClusterTls('api');
+    const reused: boolean[] = [];
+    const server = createServer({ key: certs.key, cert: certs.cert }, (req, res) => {
+      reused.push((req.socket as tls.TLSSocket).isSessionReused());
+      // Closed after each answer, as kept-alive connections are after a calm spell.
+      res.writeHead(200, { 'content-type': 'application/json', connection: 'close' });
+      res.end('{"kind":"PodList","items":[]}');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    const kubeconfig = join(mkdtempSync(join(tmpdir(), 'meshops-tls-')), 'kubeconfig');
+    writeFileSync(
+      kubeconfig,
+      kubeconfigYaml({
+        cluster: 'api',
+        server: `https://127.0.0.1:${port}`,
+        caCert: certs.caCert,
+        token: 't',
+        user: 'meshops',
+      }),
+    );
+    const cluster = createCluster(
+      { name: 'api', role: 'primary', kubeconfig, podCidrs: [], serviceCidrs: [] },
+      5000,
+    );
+    try {
+      for (let i = 0; i < 3; i++) {
+        assert.equal((await cluster.get('/api/v1/pods')).status, 200);
+        // TLS 1.3 tickets arrive after the answer; then nothing but the cache holds them.
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        gc();
+      }
+      assert.deepEqual(reused, [false, true, true]);
+    } finally {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
     }
