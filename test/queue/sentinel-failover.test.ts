@@ -102,6 +102,8 @@ describe('Redis behind Sentinel: the master is killed while commands are being a
       // One user each: the per-person rate limit is not what this test is about.
       sent.push(h.command('route list', { user: `U0F${i}`, channel: `C0F${i}` }));
       if (i === 3) {
+        // The first four are acked before the kill (the assertion below is about those), not racing it.
+        await Promise.all(sent);
         await lab.killMaster();
         failedOver = lab.failedOver(oldMaster).then((port) => {
           newMaster = true;
