@@ -1,5 +1,12 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import type { Server as HttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
+import { type Cluster, createCluster } from '../../src/kube/cluster.ts';
 import type { SimMesh } from '../../src/sim/index.ts';
+import { kubeconfigYaml } from '../../src/sim/server/kubeconfig.ts';
 
 /**
  * The test's own view of a simulated cluster, as an SRE's kubectl would have it (an administrator, outside
@@ -46,4 +53,33 @@ export function adminClustersYaml(sim: SimMesh): string {
     (c) => `  - { name: ${c.name}, role: ${c.role}, kubeconfig: ${sim.adminKubeconfigPath(c.name)} }`,
   );
   return `clusters:\n${lines.join('\n')}\n`;
+}
+
+/**
+ * A meshops Cluster talking to a bare HTTPS server that stands in for an API server: the server listens on
+ * loopback and a kubeconfig with its CA and a token is written for it.
+ */
+export async function clusterFor(
+  server: HttpsServer,
+  caCert: string,
+  token = 't',
+): Promise<{ cluster: Cluster; close(): Promise<void> }> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  const kubeconfig = join(mkdtempSync(join(tmpdir(), 'meshops-api-')), 'kubeconfig');
+  writeFileSync(
+    kubeconfig,
+    kubeconfigYaml({ cluster: 'api', server: `https://127.0.0.1:${port}`, caCert, token, user: 'meshops' }),
+  );
+  const cluster = createCluster(
+    { name: 'api', role: 'primary', kubeconfig, podCidrs: [], serviceCidrs: [] },
+    5000,
+  );
+  return {
+    cluster,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
 }

@@ -12,6 +12,7 @@ import { type Cluster, createCluster } from '../../src/kube/cluster.ts';
 import { type SimMesh, startSimMesh } from '../../src/sim/index.ts';
 import { kubeconfigYaml } from '../../src/sim/server/kubeconfig.ts';
 import { makeClusterTls } from '../../src/sim/server/tls.ts';
+import { clusterFor } from '../helpers/kube.ts';
 
 describe('exec over WebSocket', () => {
   let sim: SimMesh;
@@ -74,23 +75,8 @@ describe('exec TLS sessions', () => {
       reused.push((socket as tls.TLSSocket).isSessionReused());
       socket.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as { port: number };
-    const kubeconfig = join(mkdtempSync(join(tmpdir(), 'meshops-tls-')), 'kubeconfig');
-    writeFileSync(
-      kubeconfig,
-      kubeconfigYaml({
-        cluster: 'api',
-        server: `https://127.0.0.1:${port}`,
-        caCert: certs.caCert,
-        token: 't',
-        user: 'meshops',
-      }),
-    );
-    const cluster = createCluster(
-      { name: 'api', role: 'primary', kubeconfig, podCidrs: [], serviceCidrs: [] },
-      5000,
-    );
+    const api = await clusterFor(server, certs.caCert);
+    const cluster = api.cluster;
     const exec = () =>
       assert.rejects(
         cluster.exec({ namespace: 'default', pod: 'p', command: ['true'], timeoutMs: 5000 }),
@@ -106,8 +92,7 @@ describe('exec TLS sessions', () => {
       contexts.mock.restore();
       assert.deepEqual(reused, [false, true, true]);
     } finally {
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
+      await api.close();
     }
   });
 });
@@ -169,23 +154,8 @@ describe('API call TLS sessions', () => {
       res.writeHead(200, { 'content-type': 'application/json', connection: 'close' });
       res.end('{"kind":"PodList","items":[]}');
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as { port: number };
-    const kubeconfig = join(mkdtempSync(join(tmpdir(), 'meshops-tls-')), 'kubeconfig');
-    writeFileSync(
-      kubeconfig,
-      kubeconfigYaml({
-        cluster: 'api',
-        server: `https://127.0.0.1:${port}`,
-        caCert: certs.caCert,
-        token: 't',
-        user: 'meshops',
-      }),
-    );
-    const cluster = createCluster(
-      { name: 'api', role: 'primary', kubeconfig, podCidrs: [], serviceCidrs: [] },
-      5000,
-    );
+    const api = await clusterFor(server, certs.caCert);
+    const cluster = api.cluster;
     try {
       for (let i = 0; i < 3; i++) {
         assert.equal((await cluster.get('/api/v1/pods')).status, 200);
@@ -195,8 +165,7 @@ describe('API call TLS sessions', () => {
       }
       assert.deepEqual(reused, [false, true, true]);
     } finally {
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
+      await api.close();
     }
   });
 });

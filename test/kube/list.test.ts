@@ -10,6 +10,7 @@ import { apiPath, listItems, readObject } from '../../src/kube/list.ts';
 import { metrics } from '../../src/observability/metrics.ts';
 import { kubeconfigYaml } from '../../src/sim/server/kubeconfig.ts';
 import { makeClusterTls } from '../../src/sim/server/tls.ts';
+import { clusterFor } from '../helpers/kube.ts';
 
 const answering = (status: number, body: string) => ({
   name: 'icp',
@@ -200,23 +201,8 @@ describe('paths of the plain-JSON reads', () => {
         ),
       );
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as { port: number };
-    const kubeconfig = join(mkdtempSync(join(tmpdir(), 'meshops-paths-')), 'kubeconfig');
-    writeFileSync(
-      kubeconfig,
-      kubeconfigYaml({
-        cluster: 'api',
-        server: `https://127.0.0.1:${port}`,
-        caCert: certs.caCert,
-        token: 't',
-        user: 'meshops',
-      }),
-    );
-    const cluster = createCluster(
-      { name: 'api', role: 'primary', kubeconfig, podCidrs: [], serviceCidrs: [] },
-      5000,
-    );
+    const api = await clusterFor(server, certs.caCert);
+    const cluster = api.cluster;
     const o = () => cluster.options();
     const calls: [() => Promise<unknown>, Parameters<typeof apiPath>[0]][] = [
       [() => cluster.core.listNamespace({}, o()), { resource: 'namespaces' }],
@@ -266,8 +252,7 @@ describe('paths of the plain-JSON reads', () => {
         assert.equal(ours, theirs);
       }
     } finally {
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
+      await api.close();
     }
   });
 });
