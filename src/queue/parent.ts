@@ -11,6 +11,14 @@ const POSTING = 'posting';
  */
 export const PARENT_CLAIM_MS = 10_000;
 
+/**
+ * How long a posted parent's ts is offered to Redis. Once Slack holds the message only this process knows its ts:
+ * giving up on a Redis that is failing over would leave a parent saying "running" for ever beside the retry's
+ * own. Sentinel promotes a replica within seconds (its down-after plus an election); a longer outage outlasts
+ * the job's lock anyway.
+ */
+export const PARENT_RECORD_MS = 30_000;
+
 /** What a parent message names besides its state: the command, who asked for it, the approvals it asked for. */
 export interface ParentHead {
   commandText: string;
@@ -63,12 +71,26 @@ export async function ensureParent(
         await redis.del(key);
         throw err;
       }
-      await redis.set(key, ts, 'PX', RUN_KEYS_TTL_MS);
+      await recordPosted(redis, key, ts);
       return { ts, posted: true };
     }
     const recorded = await redis.get(key);
     if (recorded && recorded !== POSTING) return { ts: recorded, posted: false };
     // Another attempt is posting right now, or died doing so and its claim runs out.
     await sleep(250);
+  }
+}
+
+/** Records a posted parent's ts, retrying through a Redis outage of up to PARENT_RECORD_MS. */
+async function recordPosted(redis: Redis, key: string, ts: string): Promise<void> {
+  const deadline = Date.now() + PARENT_RECORD_MS;
+  for (let wait = 100; ; wait = Math.min(wait * 2, 2000)) {
+    try {
+      await redis.set(key, ts, 'PX', RUN_KEYS_TTL_MS);
+      return;
+    } catch (err) {
+      if (Date.now() + wait > deadline) throw err;
+      await sleep(wait);
+    }
   }
 }
