@@ -1,6 +1,6 @@
 import { type AgentOptions, Agent as HttpsAgent } from 'node:https';
 import { Writable } from 'node:stream';
-import { createSecureContext } from 'node:tls';
+import { createSecureContext, type SecureContextOptions } from 'node:tls';
 import {
   AppsV1Api,
   AuthorizationV1Api,
@@ -95,8 +95,17 @@ function oneDispatcher(kc: KubeConfig): void {
   let first: { dispatcher: Dispatcher | undefined } | undefined;
   const buildOnce = (args: unknown[]): Dispatcher | undefined => {
     const options = own.createDispatcherOptions.call(kc, ...args);
+    // tls.connect builds a secure context (CA, client certificate and key parsed) for every connection it is
+    // not given one; the API calls of a check open dozens.
     return options.type === 'agent' && options.connect
-      ? (new UndiciAgent({ connect: keepingSessions(buildConnector(options.connect)) }) as Dispatcher)
+      ? (new UndiciAgent({
+          connect: keepingSessions(
+            buildConnector({
+              ...options.connect,
+              secureContext: createSecureContext(options.connect as SecureContextOptions),
+            }),
+          ),
+        }) as Dispatcher)
       : build(...args);
   };
   own.createDispatcher = (...args) => {
