@@ -1,9 +1,9 @@
 import { createLocks, type Locks } from '../access/locks.ts';
 import type { ApplyResult, ApprovalRequest, FollowUp, RecheckResult } from '../mesh/change.ts';
 import { type ActionJob, actionJobId } from '../queue/jobs.ts';
-import { parentHead } from '../queue/parent.ts';
 import { bullJobKey } from '../queue/runs.ts';
 import { postDecision, refuse, type Speaker, stateText, updateMessage } from './messages.ts';
+import { rewriteParent } from './parent.ts';
 import { applyingLockMs } from './request.ts';
 import { type ApprovalStore, applyProgress, approvalStore } from './store.ts';
 import type { ApplyDeps, ApprovalStatus, ChangeKind, Decision } from './types.ts';
@@ -49,21 +49,18 @@ const release = (m: Machine, request: ApprovalRequest) =>
 
 /**
  * The command's parent message stops saying "waiting for an approver": it shows the decision, and where each
- * other request the same command made stands.
+ * other request the same command made stands. The decision stands whether or not Slack took the update.
  */
 async function updateParent(m: Machine, request: ApprovalRequest): Promise<void> {
   if (!request.threadTs) return;
-  const head = await parentHead(m.deps.redis, m.deps.prefix, request.channel, request.threadTs);
-  if (!head) return;
-  // A head recorded before it listed its requests belongs to a command that made one.
-  const ids = head.requests ?? [request.id];
-  const found = (await Promise.all(ids.map((id) => m.store.get(id)))).filter((f) => f !== undefined);
-  if (found.length === 0) return;
-  await m.deps.reply
-    .update({ channel: request.channel, ts: request.threadTs, ...m.view.parent(head, found) })
-    .catch((err: unknown) =>
-      m.deps.log.warn({ err, request: request.id }, 'could not update the parent message'),
-    );
+  await rewriteParent(
+    m.deps,
+    m.view,
+    { channel: request.channel, ts: request.threadTs },
+    { requestId: request.id },
+  ).catch((err: unknown) =>
+    m.deps.log.warn({ err, request: request.id }, 'could not update the parent message'),
+  );
 }
 
 /** Runs the change kind's hook once a request is concluded; its failure is logged, the decision stands. */

@@ -1,6 +1,7 @@
 import { UnrecoverableError } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Permissions } from '../access/permissions.ts';
+import { rewriteParent } from '../approvals/parent.ts';
 import { approvalsFor } from '../approvals/request.ts';
 import type { JobResult, ReplyPort, UserNames } from '../chat/reply.ts';
 import type { MeshConfig } from '../config/schema.ts';
@@ -172,16 +173,22 @@ export function createDispatch(deps: DispatchDeps): Dispatch {
         await reply.post({ channel: data.channel, thread_ts: parentTs, text: result.text, blocks });
       }
       const everyone = named(await closeRun(request, run));
-      if (result.awaiting?.length)
+      const verdict = verdictMessage(
+        data.text,
+        everyone,
+        result.verdict,
+        result.summary,
+        Date.now() - started,
+      );
+      if (result.awaiting?.length) {
         await recordParentHead(deps.redis, deps.prefix, data.channel, parentTs, {
           commandText: data.text,
           users: everyone,
           requests: [...result.awaiting],
         });
-      await reply.update({
-        ...parent,
-        ...verdictMessage(data.text, everyone, result.verdict, result.summary, Date.now() - started),
-      });
+        // An approver may already have decided: the parent then shows the decision, not "approval requested".
+        await rewriteParent({ ...deps, log: run.log }, approvalView, parent, { whilePending: verdict });
+      } else await reply.update({ ...parent, ...verdict });
       return result;
     } catch (err) {
       const willRetry = !(err instanceof UnrecoverableError) && !run.lastAttempt;

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { RUN_KEYS_TTL_MS } from './runs.ts';
 
@@ -51,6 +52,34 @@ export async function parentHead(
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Longer than any one rewrite of a parent takes (a few reads and one Web API call); a dead holder's turn lapses. */
+export const PARENT_TURN_MS = 10_000;
+
+const turnKey = (prefix: string, channel: string, ts: string) => `${prefix}parent-turn:${channel}:${ts}`;
+
+const END_TURN = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
+
+/**
+ * Runs `write` in its turn among the writers of one parent message (the command's end, each decision on a request
+ * it made). A writer that reads what it shows inside its turn cannot overwrite a later state with an older one.
+ */
+export async function inParentTurn<T>(
+  redis: Redis,
+  prefix: string,
+  channel: string,
+  ts: string,
+  write: () => Promise<T>,
+): Promise<T> {
+  const key = turnKey(prefix, channel, ts);
+  const token = randomUUID();
+  while (!(await redis.set(key, token, 'PX', PARENT_TURN_MS, 'NX'))) await sleep(25);
+  try {
+    return await write();
+  } finally {
+    await redis.eval(END_TURN, 1, key, token).catch(() => undefined);
+  }
+}
 
 /**
  * The parent message of a run, posted once however often its job is attempted: the ts is recorded under `key`,
