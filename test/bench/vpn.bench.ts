@@ -89,6 +89,8 @@ interface Row {
   medianProbe: number;
   total: number;
   worst: number;
+  /** meshops' CPU time (this process) per check, median: near the check's time, the check is CPU-bound here. */
+  cpu: number;
   verdict: string;
 }
 
@@ -134,11 +136,15 @@ async function measure(dir: string, info: SimCluster[], timeScale: number): Prom
     // measured under the same conditions of the machine, not minutes apart.
     const single: number[] = [];
     const totals: number[] = [];
+    const cpu: number[] = [];
     let verdict = '';
     const check = async () => {
       const started = performance.now();
+      const cpuBefore = process.cpuUsage();
       const report = await runVpnCheck(deps);
       totals.push(performance.now() - started);
+      const used = process.cpuUsage(cpuBefore);
+      cpu.push((used.user + used.system) / 1000);
       verdict = report.verdict;
     };
     for (const [n, run] of singles.entries()) {
@@ -161,6 +167,7 @@ async function measure(dir: string, info: SimCluster[], timeScale: number): Prom
       medianProbe: median(single),
       total: median(totals),
       worst: Math.max(...totals),
+      cpu: median(cpu),
       verdict,
     };
   } finally {
@@ -181,7 +188,7 @@ async function main() {
         rows.push(row);
         process.stdout.write(
           `${row.clusters} clusters, ${row.execs} probe execs, concurrency ${row.concurrency} per cluster, time scale ${row.timeScale}: ` +
-            `check ${row.total.toFixed(0)} ms (worst ${row.worst.toFixed(0)}), slowest single probe ${row.slowestProbe.toFixed(0)} ms, ` +
+            `check ${row.total.toFixed(0)} ms (worst ${row.worst.toFixed(0)}, meshops CPU ${row.cpu.toFixed(0)} ms), slowest single probe ${row.slowestProbe.toFixed(0)} ms, ` +
             `ratio ${(row.total / row.slowestProbe).toFixed(2)}× (${row.verdict})\n`,
         );
       } finally {
@@ -193,7 +200,7 @@ async function main() {
     .map((r) => {
       const ratio = r.total / r.slowestProbe;
       const target = `≤ ${TARGET_RATIO[r.clusters]}×`;
-      return `| ${r.clusters} | ${r.timeScale} | ${r.probes} + ${r.execs - r.probes} | ${r.concurrency} | ${r.medianProbe.toFixed(0)} ms | ${r.slowestProbe.toFixed(0)} ms | ${r.total.toFixed(0)} ms | ${r.worst.toFixed(0)} ms | **${ratio.toFixed(2)}×** | ${target} | ${r.verdict} |`;
+      return `| ${r.clusters} | ${r.timeScale} | ${r.probes} + ${r.execs - r.probes} | ${r.concurrency} | ${r.medianProbe.toFixed(0)} ms | ${r.slowestProbe.toFixed(0)} ms | ${r.total.toFixed(0)} ms | ${r.worst.toFixed(0)} ms | ${r.cpu.toFixed(0)} ms | **${ratio.toFixed(2)}×** | ${target} | ${r.verdict} |`;
     })
     .join('\n');
   writeSection(
@@ -207,8 +214,8 @@ exec, parsed) run alone, each probe 3 times and its median taken. The simulation
 replies dominates as it does in a real cluster (about 2 s); at 0.01 (the simulation's default) the exec overhead does.
 Machine: ${machine()}, load average ${load.toFixed(1)} at the start (other work shares the CPUs).
 
-| clusters | time scale | probe execs (matrix + from app pods) | concurrency per cluster | median probe | slowest probe | check (median) | check (worst) | ratio | target | verdict |
-| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
+| clusters | time scale | probe execs (matrix + from app pods) | concurrency per cluster | median probe | slowest probe | check (median) | check (worst) | meshops CPU per check (median) | ratio | target | verdict |
+| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
 ${table}
 
 Production defaults throughout: the configuration names only the clusters, so \`vpn.concurrency\` is its

@@ -24,7 +24,7 @@ import type { SimCluster } from '../cluster/sim-cluster.ts';
 import type { SimControlPlane } from '../istio/control-plane.ts';
 import type { Network } from '../net/network.ts';
 import type { ClusterAuth } from './auth.ts';
-import type { ClusterTls } from './tls.ts';
+import { apiServerGroups, type ClusterTls } from './tls.ts';
 
 interface Reply {
   status: number;
@@ -81,7 +81,11 @@ export class ClusterApiServer {
     this.#network = network;
     this.#timing = timing;
     this.#auth = auth;
-    this.#server = createServer({ key: tls.key, cert: tls.cert });
+    this.#server = createServer({
+      key: tls.key,
+      cert: tls.cert,
+      ecdhCurve: apiServerGroups(cluster.spec.kubernetesVersion),
+    });
     this.#wss = new WebSocketServer({
       noServer: true,
       handleProtocols: (offered) => EXEC_PROTOCOLS.find((p) => offered.has(p)) ?? false,

@@ -47,3 +47,15 @@ export async function makeClusterTls(cluster: string): Promise<ClusterTls> {
   });
   return { caCert: ca.cert, cert: server.cert, key: server.private };
 }
+
+/**
+ * The TLS key exchange groups a kube-apiserver of `version` accepts: its Go toolchain's crypto/tls defaults.
+ * Kubernetes 1.33 is the first release built with Go 1.24, which added X25519MLKEM768 (golang/go#69985). Go
+ * 1.23 (Kubernetes 1.32) accepts X25519Kyber768Draft00, X25519, P-256, P-384 and P-521; Node's OpenSSL speaks
+ * all but the draft, so a client sending X25519MLKEM768 and X25519 key shares gets X25519 from a 1.32 server.
+ */
+export function apiServerGroups(version: string): string {
+  const [major = 0, minor = 0] = version.replace(/^v/, '').split('.').map(Number);
+  const classic = 'X25519:P-256:P-384:P-521';
+  return major > 1 || (major === 1 && minor >= 33) ? `X25519MLKEM768:${classic}` : classic;
+}
