@@ -23,15 +23,16 @@ export async function rewriteParent(
   options: { whilePending?: Message; requestId?: string } = {},
 ): Promise<void> {
   await inParentTurn(deps.redis, deps.prefix, parent.channel, parent.ts, async () => {
+    // No head (a failover lost it, or the command has not recorded it yet): the command's verdict, if it is the writer.
     const head = await parentHead(deps.redis, deps.prefix, parent.channel, parent.ts);
-    if (!head) return;
     // A head recorded before heads listed their requests belongs to a command that made one.
-    const ids = head.requests ?? (options.requestId ? [options.requestId] : []);
+    const ids = head ? (head.requests ?? (options.requestId ? [options.requestId] : [])) : [];
     const store = approvalStore(deps);
     const found = (await Promise.all(ids.map((id) => store.get(id)))).filter((f) => f !== undefined);
-    const message = found.some((f) => f.status.state !== 'pending')
-      ? view.parent(head, found)
-      : options.whilePending;
+    const message =
+      head && found.some((f) => f.status.state !== 'pending')
+        ? view.parent(head, found)
+        : options.whilePending;
     if (message) await deps.reply.update({ ...parent, ...message });
   });
 }
