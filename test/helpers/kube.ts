@@ -63,18 +63,16 @@ export async function clusterFor(
   server: HttpsServer,
   caCert: string,
   token = 't',
+  name = 'api',
 ): Promise<{ cluster: Cluster; close(): Promise<void> }> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   const kubeconfig = join(mkdtempSync(join(tmpdir(), 'meshops-api-')), 'kubeconfig');
   writeFileSync(
     kubeconfig,
-    kubeconfigYaml({ cluster: 'api', server: `https://127.0.0.1:${port}`, caCert, token, user: 'meshops' }),
+    kubeconfigYaml({ cluster: name, server: `https://127.0.0.1:${port}`, caCert, token, user: 'meshops' }),
   );
-  const cluster = createCluster(
-    { name: 'api', role: 'primary', kubeconfig, podCidrs: [], serviceCidrs: [] },
-    5000,
-  );
+  const cluster = createCluster({ name, role: 'primary', kubeconfig, podCidrs: [], serviceCidrs: [] }, 5000);
   return {
     cluster,
     close: async () => {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,7 +10,6 @@ import { runInNewContext } from 'node:vm';
 import { KubeConfig } from '@kubernetes/client-node';
 import { type Cluster, createCluster } from '../../src/kube/cluster.ts';
 import { type SimMesh, startSimMesh } from '../../src/sim/index.ts';
-import { kubeconfigYaml } from '../../src/sim/server/kubeconfig.ts';
 import { makeClusterTls } from '../../src/sim/server/tls.ts';
 import { clusterFor } from '../helpers/kube.ts';
 
@@ -106,27 +105,12 @@ describe('API calls', () => {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ kind: 'NamespaceList', items: [{ metadata: { name: 'default' } }] }));
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as { port: number };
-    const kubeconfig = join(mkdtempSync(join(tmpdir(), 'meshops-pool-')), 'kubeconfig');
-    writeFileSync(
-      kubeconfig,
-      kubeconfigYaml({
-        cluster: 'api',
-        server: `https://127.0.0.1:${port}`,
-        caCert: certs.caCert,
-        token: 't0ken',
-        user: 'meshops',
-      }),
-    );
+    const api = await clusterFor(server, certs.caCert, 't0ken');
     // Private in client-node's typings: where it works out the TLS options of each request's undici Agent.
     const proto = KubeConfig.prototype as unknown as { createDispatcherOptions(...args: unknown[]): unknown };
     const built = mock.method(proto, 'createDispatcherOptions');
     try {
-      const cluster = createCluster(
-        { name: 'api', role: 'primary', kubeconfig, podCidrs: [], serviceCidrs: [] },
-        5000,
-      );
+      const cluster = api.cluster;
       for (let i = 0; i < 3; i++) {
         const list = await cluster.core.listNamespace({}, cluster.options());
         assert.equal(list.items[0]?.metadata?.name, 'default');
@@ -136,8 +120,7 @@ describe('API calls', () => {
       assert.deepEqual(tokens, Array(6).fill('Bearer t0ken'));
     } finally {
       built.mock.restore();
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
+      await api.close();
     }
   });
 });

@@ -1,14 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:https';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { type Cluster, createCluster } from '../../src/kube/cluster.ts';
+import type { Cluster } from '../../src/kube/cluster.ts';
 import { KubeError } from '../../src/kube/errors.ts';
 import { apiPath, listItems, readObject } from '../../src/kube/list.ts';
 import { metrics } from '../../src/observability/metrics.ts';
-import { kubeconfigYaml } from '../../src/sim/server/kubeconfig.ts';
 import { makeClusterTls } from '../../src/sim/server/tls.ts';
 import { clusterFor } from '../helpers/kube.ts';
 
@@ -72,35 +68,19 @@ describe('a list call whose 200 answer is not a list, over real HTTPS', () => {
       '{"kind":"DeploymentList","apiVersion":"apps/v1","items":[{"metadata":{"name":"re',
     '/apis/apps/v1/daemonsets': '',
   };
-  let server: ReturnType<typeof createServer>;
+  let api: Awaited<ReturnType<typeof clusterFor>>;
   let cluster: Cluster;
   before(async () => {
     const certs = await makeClusterTls('proxied');
-    server = createServer({ key: certs.key, cert: certs.cert }, (req, res) => {
+    const server = createServer({ key: certs.key, cert: certs.cert }, (req, res) => {
       const body = bodies[req.url ?? ''];
       res.writeHead(body === undefined ? 404 : 200, { 'content-type': 'text/html' }).end(body ?? '');
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as { port: number };
-    const kubeconfig = join(mkdtempSync(join(tmpdir(), 'meshops-list-')), 'kubeconfig');
-    writeFileSync(
-      kubeconfig,
-      kubeconfigYaml({
-        cluster: 'proxied',
-        server: `https://127.0.0.1:${port}`,
-        caCert: certs.caCert,
-        token: 't',
-        user: 'meshops',
-      }),
-    );
-    cluster = createCluster(
-      { name: 'proxied', role: 'primary', kubeconfig, podCidrs: [], serviceCidrs: [] },
-      5000,
-    );
+    api = await clusterFor(server, certs.caCert, 't', 'proxied');
+    cluster = api.cluster;
   });
   after(async () => {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
+    await api.close();
   });
 
   const refused = async (path: string, what: string) => {
