@@ -188,6 +188,30 @@ describe('kubectl 1.32 against the simulation', () => {
     assert.equal(after.stdout.trim().split('\n').length, 1);
   });
 
+  it("scale sets a deployment's replicas through its scale subresource; meshops may not scale", async (ctx) => {
+    if (!installed) return ctx.skip('kubectl not installed');
+    const r = await kubectl('iks', 'scale', 'deployment/reviews-v3', '--replicas=3');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /deployment\.apps\/reviews-v3 scaled/);
+    await t.mesh.settled();
+    const pods = await kubectl('iks', 'get', 'pods', '-l', 'app=reviews,version=v3', '-o', 'name');
+    assert.equal(pods.stdout.trim().split('\n').length, 3);
+    const scale = JSON.parse(
+      (await kubectl('iks', 'get', '--raw', '/apis/apps/v1/namespaces/default/deployments/reviews-v3/scale'))
+        .stdout,
+    ) as Json;
+    assert.equal(scale.apiVersion, 'autoscaling/v1');
+    assert.deepEqual(scale.spec, { replicas: 3 });
+    assert.equal(scale.status.selector, 'app=reviews,version=v3');
+    const bad = await kubectl('iks', 'scale', 'deployment/reviews-v3', '--replicas=-1');
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /replicas|greater than or equal to 0/);
+    const denied = await kubectlAsMeshops('iks', 'scale', 'deployment/reviews-v3', '--replicas=1');
+    assert.match(denied.stderr, /forbidden: .*cannot patch resource "deployments\/scale"|Forbidden/);
+    assert.equal((await kubectl('iks', 'scale', 'deployment/reviews-v3', '--replicas=1')).code, 0);
+    await t.mesh.settled();
+  });
+
   it('get crd lists the CRDs a real primary holds; the remote has none; meshops may not list them', async (ctx) => {
     if (!installed) return ctx.skip('kubectl not installed');
     const r = await kubectl('icp', 'get', 'crd');

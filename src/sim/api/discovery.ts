@@ -65,6 +65,7 @@ function resourceEntries(t: ResourceType) {
     name: `${t.resource}/${s.name}`,
     singularName: '',
     namespaced: t.namespaced,
+    ...(s.group !== undefined ? { group: s.group, version: s.version } : {}),
     kind: s.kind,
     verbs: s.verbs,
   }));

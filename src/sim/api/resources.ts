@@ -22,8 +22,17 @@ export interface ResourceType {
    */
   defaultColumns?: boolean;
   /** Served subresources other than the REST verbs, e.g. `exec`. */
-  subresources?: readonly { name: string; kind: string; verbs: readonly string[] }[];
+  subresources?: readonly {
+    name: string;
+    kind: string;
+    /** Set when the subresource's kind lives in another API group (a Scale is autoscaling/v1). */
+    group?: string;
+    version?: string;
+    verbs: readonly string[];
+  }[];
 }
+
+const SCALE_VERBS = ['get', 'patch', 'update'] as const;
 
 export const ALL_VERBS = [
   'create',
@@ -125,6 +134,7 @@ const APPS: ResourceType[] = [
     kind: 'Deployment',
     namespaced: true,
     verbs: ALL_VERBS,
+    subresources: [{ name: 'scale', kind: 'Scale', group: 'autoscaling', version: 'v1', verbs: SCALE_VERBS }],
     shortNames: ['deploy'],
     categories: ['all'],
   },
@@ -136,6 +146,7 @@ const APPS: ResourceType[] = [
     kind: 'ReplicaSet',
     namespaced: true,
     verbs: ALL_VERBS,
+    subresources: [{ name: 'scale', kind: 'Scale', group: 'autoscaling', version: 'v1', verbs: SCALE_VERBS }],
     shortNames: ['rs'],
     categories: ['all'],
   },

@@ -53,6 +53,8 @@ export function handleRest(cluster: SimCluster, req: RestRequest): RestResponse 
   const type = resolveType(cluster, route);
   if (route.subresource !== undefined) {
     if (route.subresource === 'status' && method === 'GET') return getOne(cluster, type, req);
+    if (route.subresource === 'scale' && type.subresources?.some((s) => s.name === 'scale'))
+      return scale(cluster, type, req);
     throw errors.pathNotFound();
   }
   const verb = WRITE_VERBS[method];
@@ -391,4 +393,77 @@ function remove(cluster: SimCluster, type: ResourceType, req: RestRequest): Rest
     });
   }
   return json(200, served(type, req.route.version, before));
+}
+
+/** A label selector as its string form (labels.Selector.String(): requirements sorted by key). */
+function selectorString(selector: Json | undefined): string {
+  const parts: [string, string][] = Object.entries(
+    (selector?.matchLabels ?? {}) as Record<string, string>,
+  ).map(([k, v]) => [k, `${k}=${v}`]);
+  for (const e of (selector?.matchExpressions ?? []) as {
+    key: string;
+    operator: string;
+    values?: string[];
+  }[]) {
+    const values = [...(e.values ?? [])].sort().join(',');
+    const text =
+      e.operator === 'In'
+        ? `${e.key} in (${values})`
+        : e.operator === 'NotIn'
+          ? `${e.key} notin (${values})`
+          : e.operator === 'Exists'
+            ? e.key
+            : `!${e.key}`;
+    parts.push([e.key, text]);
+  }
+  return parts
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([, text]) => text)
+    .join(',');
+}
+
+function scaleOf(object: KubeObject): Json {
+  const o = object as Json;
+  const { name, namespace, uid, resourceVersion, creationTimestamp } = object.metadata;
+  return {
+    kind: 'Scale',
+    apiVersion: 'autoscaling/v1',
+    metadata: { name, namespace, uid, resourceVersion, creationTimestamp },
+    spec: { replicas: o.spec?.replicas ?? 1 },
+    status: { replicas: o.status?.replicas ?? 0, selector: selectorString(o.spec?.selector) },
+  };
+}
+
+/**
+ * The `scale` subresource (kubectl scale, autoscalers) as kube-apiserver serves it for Deployments, ReplicaSets
+ * and StatefulSets: an autoscaling/v1 Scale read from the object; a PUT or a patch of it sets spec.replicas.
+ */
+function scale(cluster: SimCluster, type: ResourceType, req: RestRequest): RestResponse {
+  if (req.route.name === undefined || req.route.namespace === undefined) throw errors.pathNotFound();
+  const before = existing(cluster, type, req.route);
+  const current = scaleOf(before);
+  if (req.method === 'GET') return json(200, current);
+  let wanted: Json;
+  if (req.method === 'PUT') {
+    wanted = parseBody(req.body);
+    const rv = wanted.metadata?.resourceVersion;
+    if (rv && rv !== before.metadata.resourceVersion) throw errors.conflict(type, req.route.name);
+  } else if (req.method === 'PATCH') {
+    const patchType = patchTypeOf(req.contentType);
+    if (!patchType || patchType === 'apply') throw errors.unsupportedMediaType();
+    const body = parsePatchBody(patchType, req.body);
+    wanted = (patchType === 'json' ? applyJsonPatch(current, body) : mergePatch(current, body)) as Json;
+  } else throw errors.methodNotAllowed(req.method, type);
+  const replicas = wanted.spec?.replicas;
+  if (!Number.isInteger(replicas) || replicas < 0) {
+    throw errors.invalid('Scale', req.route.name, [
+      {
+        reason: 'FieldValueInvalid',
+        message: `Invalid value: ${JSON.stringify(replicas ?? null)}: must be greater than or equal to 0`,
+        field: 'spec.replicas',
+      },
+    ]);
+  }
+  const next = withGeneration(before, { ...before, spec: { ...(before as Json).spec, replicas } });
+  return json(200, scaleOf(commit(cluster, type, next, isDryRun(req.query))));
 }
