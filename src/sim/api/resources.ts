@@ -32,7 +32,10 @@ export interface ResourceType {
   }[];
 }
 
-const SCALE_VERBS = ['get', 'patch', 'update'] as const;
+/** kubectl scale and autoscalers read and write replicas through it; its Scale kind is autoscaling/v1. */
+const SCALE: ResourceType['subresources'] = [
+  { name: 'scale', kind: 'Scale', group: 'autoscaling', version: 'v1', verbs: ['get', 'patch', 'update'] },
+];
 
 export const ALL_VERBS = [
   'create',
@@ -134,7 +137,7 @@ const APPS: ResourceType[] = [
     kind: 'Deployment',
     namespaced: true,
     verbs: ALL_VERBS,
-    subresources: [{ name: 'scale', kind: 'Scale', group: 'autoscaling', version: 'v1', verbs: SCALE_VERBS }],
+    subresources: SCALE,
     shortNames: ['deploy'],
     categories: ['all'],
   },
@@ -146,7 +149,7 @@ const APPS: ResourceType[] = [
     kind: 'ReplicaSet',
     namespaced: true,
     verbs: ALL_VERBS,
-    subresources: [{ name: 'scale', kind: 'Scale', group: 'autoscaling', version: 'v1', verbs: SCALE_VERBS }],
+    subresources: SCALE,
     shortNames: ['rs'],
     categories: ['all'],
   },
