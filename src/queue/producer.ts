@@ -40,6 +40,10 @@ export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   ]);
 }
 
+/** Time kept back from a bound for WAIT's answer to come back over the connection (and a busy event loop). */
+const REPLY_MARGIN_MS = 100;
+const replicaBound = (deadline: number) => deadline - Date.now() - REPLY_MARGIN_MS;
+
 export interface ProducerOptions {
   addTimeoutMs?: number;
   replicas?: ReplicaWaitOptions;
@@ -69,20 +73,22 @@ export function createProducer(
         ...(options.jobId ? { jobId: options.jobId } : {}),
         ...(options.delayMs ? { delay: options.delayMs } : {}),
       };
+      const deadline = Date.now() + (options.timeoutMs ?? addTimeoutMs);
       try {
-        const added = await withTimeout(
-          queue.add(jobName(job), job, opts),
-          options.timeoutMs ?? addTimeoutMs,
-        );
-        // Acked means durable: a failover right after the ack must find the command on the new master.
-        await withTimeout(waitForReplicas(connection), options.timeoutMs ?? addTimeoutMs);
+        const added = await withTimeout(queue.add(jobName(job), job, opts), deadline - Date.now());
+        // Acked means durable: a failover right after the ack must find the command on the new master. The WAIT
+        // ends within this enqueue's bound, so a lane taken late still acks (the short wait is reported).
+        await withTimeout(waitForReplicas(connection, replicaBound(deadline)), deadline - Date.now());
         return String(added.id);
       } catch (err) {
         throw new QueueUnavailableError(err);
       }
     },
     async replicated(timeoutMs) {
-      await withTimeout(waitForReplicas(connection), timeoutMs ?? addTimeoutMs).catch(() => {});
+      const deadline = Date.now() + (timeoutMs ?? addTimeoutMs);
+      await withTimeout(waitForReplicas(connection, replicaBound(deadline)), deadline - Date.now()).catch(
+        () => {},
+      );
     },
     async close() {
       await queue.close();

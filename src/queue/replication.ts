@@ -30,7 +30,8 @@ export function connectedReplicas(infoReplication: string): number {
  */
 export function createReplicaWait(options: ReplicaWaitOptions = {}) {
   let known: { replicas: number; at: number } | undefined;
-  return async function waitForReplicas(connection: Redis): Promise<ReplicaAck> {
+  /** `boundMs`: what is left of the caller's own deadline; the WAIT ends within it (a short wait is reported). */
+  return async function waitForReplicas(connection: Redis, boundMs = Infinity): Promise<ReplicaAck> {
     let wanted = options.wanted;
     if (wanted === undefined) {
       if (!known || Date.now() - known.at > REPLICA_COUNT_TTL_MS)
@@ -38,7 +39,9 @@ export function createReplicaWait(options: ReplicaWaitOptions = {}) {
       wanted = Math.min(1, known.replicas);
     }
     if (wanted === 0) return { wanted, acked: 0 };
-    const acked = await connection.wait(wanted, options.timeoutMs ?? REPLICA_WAIT_MS);
+    const timeoutMs = Math.floor(Math.min(options.timeoutMs ?? REPLICA_WAIT_MS, boundMs));
+    // WAIT with a timeout of 0 blocks for ever: no time left is a wait that came up short.
+    const acked = timeoutMs >= 1 ? await connection.wait(wanted, timeoutMs) : 0;
     if (acked < wanted) {
       // The count may be stale (a replica just left); ask again next time.
       known = undefined;
