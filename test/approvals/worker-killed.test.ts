@@ -58,6 +58,21 @@ function killAtNextWrite(w: World, child: ChildProcess): string[] {
   return killedAfter;
 }
 
+/** meshops' worker in this process, started as the replica that survives a killed one. */
+function startSurvivor(
+  w: World,
+  run: { env: Record<string, string>; yaml: string },
+  stalledIntervalMs?: number,
+): Promise<Meshops> {
+  return startMeshops({
+    role: 'worker',
+    env: parseEnv(run.env, 'worker'),
+    config: parseConfig(run.yaml, join(w.dir, 'meshops.yaml'), w.dir),
+    host: '127.0.0.1',
+    ...(stalledIntervalMs ? { stalledIntervalMs } : {}),
+  });
+}
+
 /**
  * Starts a worker in its own process, has ALICE request `all-v1` (two VirtualServices to change) and BOB
  * approve it, and SIGKILLs that worker the instant its first write is stored, before its answer is even sent.
@@ -143,13 +158,7 @@ describe('an approved change whose worker is killed (kill -9) mid-apply', () => 
     assert.deepEqual(Object.values(await statesOf(redis, w.h.prefix)), ['applying']);
 
     const restarted = performance.now();
-    survivor = await startMeshops({
-      role: 'worker',
-      env: parseEnv(run.env, 'worker'),
-      config: parseConfig(run.yaml, join(w.dir, 'meshops.yaml'), w.dir),
-      host: '127.0.0.1',
-      stalledIntervalMs: 1000,
-    });
+    survivor = await startSurvivor(w, run, 1000);
     await waitFor(
       'the apply concluded',
       () => /\*(Applied|Failed)\*/.test(w.message('C0KILLED', run.ts).text),
@@ -198,12 +207,7 @@ describe('an interrupted apply whose job will never run again (it was removed)',
     }
     assert.deepEqual(await statesOf(redis, w.h.prefix), { [run.id]: 'applying' });
 
-    survivor = await startMeshops({
-      role: 'worker',
-      env: parseEnv(run.env, 'worker'),
-      config: parseConfig(run.yaml, join(w.dir, 'meshops.yaml'), w.dir),
-      host: '127.0.0.1',
-    });
+    survivor = await startSurvivor(w, run);
     await waitFor(
       'the apply concluded',
       () => /\*(Applied|Failed)\*/.test(w.message('C0ORPHAN', run.ts).text),
@@ -221,6 +225,16 @@ async function finishedJobs(prefix: string) {
   } finally {
     await queue.close();
   }
+}
+
+/** The start-up sweep of a worker started at `startedAt`, once it has finished. */
+function startSweepSince(w: World, startedAt: number) {
+  return waitFor("the new worker's start-up sweep", async () =>
+    (await finishedJobs(w.h.prefix)).find((j) => {
+      const ts = /^sweep-start-(\d+)$/.exec((j.data as { actionTs: string }).actionTs ?? '')?.[1];
+      return ts && Number(ts) >= startedAt;
+    }),
+  );
 }
 
 describe('an interrupted apply whose job stalls twice (BullMQ fails it past its stall limit)', () => {
@@ -254,19 +268,8 @@ describe('an interrupted apply whose job stalls twice (BullMQ fails it past its 
     assert.deepEqual(await statesOf(redis, w.h.prefix), { [run.id]: 'applying' });
 
     const startedAt = Date.now();
-    survivor = await startMeshops({
-      role: 'worker',
-      env: parseEnv(run.env, 'worker'),
-      config: parseConfig(run.yaml, join(w.dir, 'meshops.yaml'), w.dir),
-      host: '127.0.0.1',
-      stalledIntervalMs: 1000,
-    });
-    const startSweep = await waitFor("the new worker's start-up sweep", async () =>
-      (await finishedJobs(w.h.prefix)).find((j) => {
-        const ts = /^sweep-start-(\d+)$/.exec((j.data as { actionTs: string }).actionTs ?? '')?.[1];
-        return ts && Number(ts) >= startedAt;
-      }),
-    );
+    survivor = await startSurvivor(w, run, 1000);
+    const startSweep = await startSweepSince(w, startedAt);
     const given = await waitFor(
       'BullMQ to give the approval job up',
       async () => (await finishedJobs(w.h.prefix)).find((j) => j.id === jobId),
@@ -341,19 +344,8 @@ describe('a sweep whose worker is killed while it resumes an interrupted apply',
     assert.match(sweepJob, /^click-sweep-start-\d+-meshops$/, 'a sweep had taken the request over');
 
     const startedAt = Date.now();
-    survivor = await startMeshops({
-      role: 'worker',
-      env: parseEnv(run.env, 'worker'),
-      config: parseConfig(run.yaml, join(w.dir, 'meshops.yaml'), w.dir),
-      host: '127.0.0.1',
-      stalledIntervalMs: 1000,
-    });
-    const startSweep = await waitFor("the new worker's start-up sweep", async () =>
-      (await finishedJobs(w.h.prefix)).find((j) => {
-        const ts = /^sweep-start-(\d+)$/.exec((j.data as { actionTs: string }).actionTs ?? '')?.[1];
-        return ts && Number(ts) >= startedAt;
-      }),
-    );
+    survivor = await startSurvivor(w, run, 1000);
+    const startSweep = await startSweepSince(w, startedAt);
     const rerun = await waitFor(
       'the stalled sweep job to run again',
       async () => (await finishedJobs(w.h.prefix)).find((j) => j.id === sweepJob),

@@ -31,6 +31,13 @@ const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
 const isReady = (pod: Json) =>
   ((pod.status?.conditions ?? []) as Json[]).some((c) => c.type === 'Ready' && c.status === 'True');
 
+/** Empties a dirty set and returns what it held: reconciling may mark items dirty again for the next round. */
+function taken<T>(dirty: Set<T>): T[] {
+  const items = [...dirty];
+  dirty.clear();
+  return items;
+}
+
 export class WorkloadController {
   readonly #c: SimCluster;
   readonly #dirtyDeployments = new Set<string>();
@@ -222,17 +229,10 @@ export class WorkloadController {
     // Reconciling writes objects, which queues more work: a rollout whose pods start at once takes many
     // rounds, so after a batch the rest waits for the event loop's next turn (requests get answered).
     for (let round = 0; round < 20 && this.#dirty(); round++) {
-      const deployments = [...this.#dirtyDeployments];
-      this.#dirtyDeployments.clear();
-      for (const id of deployments) this.#reconcileDeployment(id);
-      const replicaSets = [...this.#dirtyReplicaSets];
-      this.#dirtyReplicaSets.clear();
-      for (const id of replicaSets) this.#reconcileReplicaSet(id);
-      const daemonSets = [...this.#dirtyDaemonSets];
-      this.#dirtyDaemonSets.clear();
-      for (const id of daemonSets) this.#reconcileDaemonSet(id);
-      const namespaces = [...this.#dirtyNamespaces];
-      this.#dirtyNamespaces.clear();
+      for (const id of taken(this.#dirtyDeployments)) this.#reconcileDeployment(id);
+      for (const id of taken(this.#dirtyReplicaSets)) this.#reconcileReplicaSet(id);
+      for (const id of taken(this.#dirtyDaemonSets)) this.#reconcileDaemonSet(id);
+      const namespaces = taken(this.#dirtyNamespaces);
       for (const ns of namespaces) this.#syncEndpoints(ns);
       // The ReplicaSet controller retries refused creates; the injector's endpoints are what changes the answer.
       const webhook = this.#c.spec.injection?.webhook;
